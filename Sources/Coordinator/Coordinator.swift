@@ -1,0 +1,5 @@
+import SweepModel
+import SweepProtocol
+import Journal
+import ZeroMQ
+import Aggregation

@@ -1,0 +1,67 @@
+import SweepModel
+
+/// An experiment family a worker can run: its parameters and a pure `run`.
+///
+/// `run` is a pure function of (parameters, seed): the same inputs give bit-identical outcomes on
+/// any worker of the same build and machine type.
+public protocol Experiment: Sendable {
+  /// The family's name, its parameters with defaults, and what it reports.
+  static var descriptor: ExperimentDescriptor { get }
+  /// Runs one trial. `parameters` have been validated against ``descriptor`` and completed with defaults.
+  static func run(parameters: Parameters, seed: UInt64) throws -> Outcome
+}
+
+/// What an experiment family accepts and reports.
+public struct ExperimentDescriptor: Sendable {
+  /// The name used in sweep files (`experiment: geoff`).
+  public var name: String
+  /// One sentence for `metasweep experiments`.
+  public var summary: String
+  /// Every parameter, in the order `metasweep experiments` lists them.
+  public var parameters: [ParameterDescriptor]
+  /// Scalar metrics every run reports, in order.
+  public var metrics: [String]
+  /// Series every run reports, in order.
+  public var series: [String]
+
+  public init(
+    name: String, summary: String, parameters: [ParameterDescriptor], metrics: [String], series: [String]
+  ) {
+    self.name = name
+    self.summary = summary
+    self.parameters = parameters
+    self.metrics = metrics
+    self.series = series
+  }
+
+  /// The descriptor of the parameter called `name`.
+  public func parameter(_ name: String) -> ParameterDescriptor? { parameters.first { $0.name == name } }
+}
+
+/// One parameter of an experiment family: its type, allowed values, default and meaning.
+public struct ParameterDescriptor: Sendable {
+  /// What values a parameter accepts.
+  public enum Kind: Sendable {
+    /// A whole number in the closed range.
+    case int(ClosedRange<Int>)
+    /// A finite real number in the closed range (an integer literal is accepted and widened).
+    case double(ClosedRange<Double>)
+    /// One of the listed words.
+    case choice([String])
+    /// `true` or `false`.
+    case bool
+  }
+
+  public var name: String
+  public var kind: Kind
+  public var defaultValue: ParameterValue
+  /// What the parameter does, for `metasweep experiments`.
+  public var doc: String
+
+  public init(_ name: String, _ kind: Kind, default defaultValue: ParameterValue, _ doc: String) {
+    self.name = name
+    self.kind = kind
+    self.defaultValue = defaultValue
+    self.doc = doc
+  }
+}

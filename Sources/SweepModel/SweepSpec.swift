@@ -1,0 +1,112 @@
+/// A sweep file, parsed and checked for shape (not yet against an experiment's parameters).
+///
+/// ```yaml
+/// name: crossprop-geoff
+/// experiment: geoff
+/// seeds: 0..<30
+/// fixed: {examples_per_task: 5000}
+/// variants:
+///   backprop: {algorithm: backprop}
+///   crossprop-eta0.5: {algorithm: crossprop, eta: 0.5}
+/// metrics: [error_task1, u_drift_task1]
+/// curves: [error]
+/// ```
+public struct SweepSpec: Sendable, Equatable {
+  /// The sweep's name; results go to `results/<name>/` by default.
+  public var name: String
+  /// The experiment family every run belongs to.
+  public var experiment: String
+  /// Root seeds, in the order given.
+  public var seeds: [UInt64]
+  /// Parameters shared by every variant.
+  public var fixed: Parameters
+  /// Variants in file order, each a name and the parameters it overrides.
+  public var variants: [Variant]
+  /// Scalar metrics to tabulate (empty: every metric the experiment reports).
+  public var metrics: [String]
+  /// Series to average into curves and figures (empty: every series the experiment reports).
+  public var curves: [String]
+  /// Where each field came from, keyed by its dotted path (`variants.adam.step_size`).
+  public var locations: [String: SourceLocation]
+  /// The file the spec was read from, for messages.
+  public var file: String
+
+  public init(
+    name: String, experiment: String, seeds: [UInt64], fixed: Parameters, variants: [Variant],
+    metrics: [String], curves: [String], locations: [String: SourceLocation] = [:], file: String = "<memory>"
+  ) {
+    self.name = name
+    self.experiment = experiment
+    self.seeds = seeds
+    self.fixed = fixed
+    self.variants = variants
+    self.metrics = metrics
+    self.curves = curves
+    self.locations = locations
+    self.file = file
+  }
+
+  /// One named variant: the parameters it sets on top of `fixed`.
+  public struct Variant: Sendable, Equatable {
+    public var name: String
+    public var parameters: Parameters
+    public init(name: String, parameters: Parameters) {
+      self.name = name
+      self.parameters = parameters
+    }
+  }
+
+  /// The runs of the sweep, variant-major then seed, with `fixed` overlaid by each variant.
+  public func expand() -> [RunSpec] {
+    var runs: [RunSpec] = []
+    runs.reserveCapacity(variants.count * seeds.count)
+    for variant in variants {
+      let parameters = fixed.merging(variant.parameters) { _, new in new }
+      for seed in seeds {
+        runs.append(
+          RunSpec(
+            ordinal: runs.count, experiment: experiment, variant: variant.name, parameters: parameters,
+            seed: seed))
+      }
+    }
+    return runs
+  }
+
+  /// The error for the field at `path`, located where the file set it (or at the file when unknown).
+  public func error(at path: String, _ message: String) -> SpecError {
+    SpecError(file: file, location: locations[path], field: path, message: message)
+  }
+}
+
+/// A place in a sweep file.
+public struct SourceLocation: Sendable, Equatable {
+  public var line: Int
+  public var column: Int
+  public init(line: Int, column: Int) {
+    self.line = line
+    self.column = column
+  }
+}
+
+/// A sweep file that cannot be run: where, which field, and what to do.
+public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var file: String
+  public var location: SourceLocation?
+  /// The dotted path of the field (`variants.adam.step_size`), or empty for the whole file.
+  public var field: String
+  public var message: String
+
+  public init(file: String, location: SourceLocation?, field: String, message: String) {
+    self.file = file
+    self.location = location
+    self.field = field
+    self.message = message
+  }
+
+  /// One line: `sweep.yaml:12:5: variants.adam.step_size: must be positive, got -0.1`.
+  public var description: String {
+    var place = file
+    if let location { place += ":\(location.line):\(location.column)" }
+    return field.isEmpty ? "\(place): \(message)" : "\(place): \(field): \(message)"
+  }
+}

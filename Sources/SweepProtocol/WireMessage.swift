@@ -1,0 +1,105 @@
+import SweepModel
+
+/// Every message of the MetaSweep wire protocol (ROUTER coordinator, DEALER workers).
+///
+/// On the wire a message is a header frame (magic, protocol version, kind, small fields) followed
+/// by binary frames for bulk data (an outcome's series). ``WireCodec`` does the encoding.
+public enum WireMessage: Sendable, Equatable {
+  // MARK: Worker to coordinator
+
+  /// The first message of a worker: who it is and how many runs it takes at once.
+  case hello(Hello)
+  /// "I am alive"; sent every heartbeat interval by both sides.
+  case heartbeat
+  /// A leased run finished with an outcome.
+  case result(RunResult)
+  /// A leased run threw; `message` is the error text.
+  case failure(RunFailure)
+  /// The worker is leaving (drained or shutting down); its leases go back to pending.
+  case goodbye(reason: String)
+
+  // MARK: Coordinator to worker
+
+  /// The handshake was accepted; timing settings the worker must follow.
+  case welcome(Welcome)
+  /// The handshake was refused (version or build mismatch); the worker should exit with `reason`.
+  case reject(reason: String)
+  /// Run this: one attempt of one run.
+  case lease(Lease)
+  /// No more work will come; finish nothing further and exit.
+  case shutdown
+
+  /// Sent by a worker as its first message.
+  public struct Hello: Sendable, Equatable {
+    /// ``WireCodec/protocolVersion`` of the worker's build.
+    public var protocolVersion: UInt16
+    /// The worker binary's build id (the ELF GNU build id, or a stand-in).
+    public var buildID: String
+    /// A readable name (host and pid).
+    public var name: String
+    /// How many runs the worker runs at once.
+    public var slots: UInt32
+    public init(protocolVersion: UInt16, buildID: String, name: String, slots: UInt32) {
+      self.protocolVersion = protocolVersion
+      self.buildID = buildID
+      self.name = name
+      self.slots = slots
+    }
+  }
+
+  /// The coordinator's answer to a good hello.
+  public struct Welcome: Sendable, Equatable {
+    /// How often the worker must send a heartbeat, in milliseconds.
+    public var heartbeatIntervalMilliseconds: UInt32
+    /// After how long without hearing from the coordinator the worker gives up on it, in milliseconds.
+    public var peerTimeoutMilliseconds: UInt32
+    public init(heartbeatIntervalMilliseconds: UInt32, peerTimeoutMilliseconds: UInt32) {
+      self.heartbeatIntervalMilliseconds = heartbeatIntervalMilliseconds
+      self.peerTimeoutMilliseconds = peerTimeoutMilliseconds
+    }
+  }
+
+  /// One attempt of one run, leased to one worker.
+  public struct Lease: Sendable, Equatable {
+    /// Unique across the sweep's whole life (journal-assigned), so a late reply is recognisable.
+    public var attempt: UInt64
+    public var key: RunKey
+    public var experiment: String
+    public var parameters: Parameters
+    public var seed: UInt64
+    public init(attempt: UInt64, key: RunKey, experiment: String, parameters: Parameters, seed: UInt64) {
+      self.attempt = attempt
+      self.key = key
+      self.experiment = experiment
+      self.parameters = parameters
+      self.seed = seed
+    }
+  }
+
+  /// A finished attempt.
+  public struct RunResult: Sendable, Equatable {
+    public var attempt: UInt64
+    public var key: RunKey
+    public var outcome: Outcome
+    /// Wall time the run took on the worker, in seconds.
+    public var seconds: Double
+    public init(attempt: UInt64, key: RunKey, outcome: Outcome, seconds: Double) {
+      self.attempt = attempt
+      self.key = key
+      self.outcome = outcome
+      self.seconds = seconds
+    }
+  }
+
+  /// An attempt that threw.
+  public struct RunFailure: Sendable, Equatable {
+    public var attempt: UInt64
+    public var key: RunKey
+    public var message: String
+    public init(attempt: UInt64, key: RunKey, message: String) {
+      self.attempt = attempt
+      self.key = key
+      self.message = message
+    }
+  }
+}

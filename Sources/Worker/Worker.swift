@@ -1,0 +1,4 @@
+import SweepModel
+import SweepProtocol
+import Experiments
+import ZeroMQ

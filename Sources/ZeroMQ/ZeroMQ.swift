@@ -1,0 +1,2 @@
+// The ZeroMQ wrapper: Context, Socket, Message, Poller.
+import CZeroMQ

@@ -1,0 +1,26 @@
+import Testing
+@testable import SweepModel
+
+@Test func sha256_matchesFIPSVectors() {
+  #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+  #expect(
+    SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+      == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+}
+
+@Test func runKey_isIndependentOfInsertionOrder_andSensitiveToEveryField() {
+  let a: Parameters = ["b": .int(1), "a": .double(0.5), "c": .string("x")]
+  var b: Parameters = [:]
+  b["c"] = .string("x")
+  b["a"] = .double(0.5)
+  b["b"] = .int(1)
+  #expect(RunKey(experiment: "geoff", parameters: a, seed: 3) == RunKey(experiment: "geoff", parameters: b, seed: 3))
+  #expect(RunKey(experiment: "geoff", parameters: a, seed: 3) != RunKey(experiment: "geoff", parameters: a, seed: 4))
+  #expect(RunKey(experiment: "geoff", parameters: a, seed: 3) != RunKey(experiment: "geof", parameters: a, seed: 3))
+  #expect(
+    RunKey.canonicalText(experiment: "geoff", parameters: a, seed: 3)
+      == #"{"experiment":"geoff","parameters":{"a":0.5,"b":1,"c":"x"},"seed":3}"#)
+  // An integral double and an int are different values.
+  #expect(ParameterValue.double(1).canonicalJSON == "1.0")
+}
