@@ -1,0 +1,312 @@
+import SweepModel
+
+/// The coordinator's protocol logic as a pure state machine: events in, directives out.
+///
+/// The dispatcher owns who runs what. It never touches a socket, a file or a clock: every event
+/// carries `now`, and every effect comes back as a ``Directive`` that the `CoordinatorShell`
+/// performs in order (journal directives always precede the sends that depend on them).
+///
+/// Guarantees, whatever the order of events:
+/// - a run gets exactly one outcome: a result for a run that already has one is discarded;
+/// - a result from an expired attempt is accepted while the run still has no outcome, so work a
+///   slow or partitioned worker finished is not thrown away;
+/// - a worker silent for ``Settings/workerTimeout`` loses its leases, which go back to pending;
+/// - a run that throws is retried until it has failed ``Settings/retryLimit`` times, then marked
+///   failed, so one poison run never stalls a sweep.
+public struct Dispatcher: Sendable {
+  /// Timing and retry settings.
+  public struct Settings: Sendable {
+    /// How often the coordinator sends heartbeats and looks for silent workers. Default 0.5 s.
+    public var heartbeatInterval: Duration = .milliseconds(500)
+    /// A worker silent this long is presumed lost and its leases expire. Default 5 s.
+    public var workerTimeout: Duration = .seconds(5)
+    /// How many failed attempts make a run failed. Default 3.
+    public var retryLimit = 3
+    /// The build id workers must report, or nil to accept any build. Default nil.
+    public var requiredBuildID: String?
+
+    public init() {}
+  }
+
+  /// What the shell must do, in order.
+  public enum Directive: Sendable, Equatable {
+    /// Send `message` to `worker`.
+    case send(WireMessage, to: WorkerID)
+    /// Journal that `attempt` of `key` was leased to `worker` (before the lease is sent).
+    case journalLease(attempt: UInt64, key: RunKey, worker: String)
+    /// Journal the accepted outcome of a run.
+    case journalOutcome(WireMessage.RunResult, worker: String)
+    /// Journal that a result arrived for a run that already had an outcome, and was ignored.
+    case journalDiscarded(attempt: UInt64, key: RunKey, worker: String)
+    /// Journal a failed attempt; `isFinal` marks the run failed for good.
+    case journalFailure(WireMessage.RunFailure, worker: String, isFinal: Bool)
+    /// Journal that an attempt's lease expired (worker lost or gone).
+    case journalExpired(attempt: UInt64)
+    /// Log an event.
+    case log(LogEvent)
+  }
+
+  /// Counters for progress displays.
+  public struct Progress: Sendable, Equatable {
+    public var total = 0
+    public var done = 0
+    public var failed = 0
+    public var leased = 0
+    public var workers = 0
+    public var slots = 0
+    /// Results ignored because their run already had an outcome.
+    public var discarded = 0
+    /// Leases that expired because their worker went silent or left.
+    public var expired = 0
+    /// Failed attempts, retried or final.
+    public var failedAttempts = 0
+    /// Runs completed in this process (excludes those already journaled before it started).
+    public var completedHere = 0
+    public var isComplete: Bool { done + failed == total }
+  }
+
+  private struct WorkerState: Sendable {
+    var name: String
+    var slots: Int
+    var lastHeard: ContinuousClock.Instant
+    var attempts: [UInt64] = []
+  }
+
+  private struct LeaseState: Sendable {
+    var key: RunKey
+    var worker: WorkerID
+  }
+
+  public let settings: Settings
+  private var runs: [RunKey: RunSpec] = [:]
+  /// Next run to lease is `pending.last`; requeued runs are appended so they go out first.
+  private var pending: [RunKey] = []
+  private var finished: Set<RunKey> = []
+  private var failures: [RunKey: Int] = [:]
+  private var leases: [UInt64: LeaseState] = [:]
+  /// The attempt currently leased for a run, if any.
+  private var leasedRuns: [RunKey: UInt64] = [:]
+  private var workers: [WorkerID: WorkerState] = [:]
+  /// Workers in arrival order, so leasing never depends on dictionary order.
+  private var workerOrder: [WorkerID] = []
+  private var nextAttempt: UInt64
+  private var lastHeartbeat: ContinuousClock.Instant?
+  private var isStopping = false
+  public private(set) var progress = Progress()
+
+  /// A dispatcher for a sweep.
+  /// - Parameters:
+  ///   - pending: runs without an outcome, in the order they should go out.
+  ///   - alreadyFinished: how many runs of the sweep were finished (done or failed) before.
+  ///   - alreadyFailed: how many of those failed.
+  ///   - firstAttempt: the first attempt id to use (larger than any journaled one).
+  public init(
+    pending: [RunSpec], alreadyDone: Int = 0, alreadyFailed: Int = 0, firstAttempt: UInt64 = 1,
+    settings: Settings = Settings()
+  ) {
+    self.settings = settings
+    self.nextAttempt = max(firstAttempt, 1)
+    for run in pending { runs[run.key] = run }
+    self.pending = pending.reversed().map(\.key)
+    progress.total = pending.count + alreadyDone + alreadyFailed
+    progress.done = alreadyDone
+    progress.failed = alreadyFailed
+  }
+
+  /// Whether every run has an outcome or has failed for good.
+  public var isComplete: Bool { progress.isComplete }
+
+  // MARK: - Events
+
+  /// A message arrived from `worker`.
+  public mutating func onMessage(
+    _ message: WireMessage, from worker: WorkerID, now: ContinuousClock.Instant
+  ) -> [Directive] {
+    workers[worker]?.lastHeard = now
+    switch message {
+    case .hello(let hello): return onHello(hello, from: worker, now: now)
+    case .heartbeat: return []
+    case .result(let result): return onResult(result, from: worker)
+    case .failure(let failure): return onFailure(failure, from: worker)
+    case .goodbye(let reason):
+      var out: [Directive] = [.log(LogEvent(.info, "Worker left: \(reason)", [("worker", name(of: worker))]))]
+      out += removeWorker(worker)
+      return out + fill()
+    case .welcome, .reject, .lease, .shutdown:
+      return [.log(LogEvent(.warning, "Ignored a coordinator-only message from a worker", [("worker", "\(worker)")]))]
+    }
+  }
+
+  /// Time passed: send heartbeats and expire the leases of silent workers.
+  public mutating func onTick(now: ContinuousClock.Instant) -> [Directive] {
+    var out: [Directive] = []
+    if lastHeartbeat.map({ now - $0 >= settings.heartbeatInterval }) ?? true {
+      lastHeartbeat = now
+      for id in workerOrder { out.append(.send(.heartbeat, to: id)) }
+    }
+    let silent = workerOrder.filter { now - workers[$0]!.lastHeard > settings.workerTimeout }
+    for id in silent {
+      out.append(.log(LogEvent(.warning, "Worker went silent; its runs go back to pending", [("worker", name(of: id))])))
+      out += removeWorker(id)
+    }
+    return silent.isEmpty ? out : out + fill()
+  }
+
+  /// Stop leasing and tell every worker to stop (Ctrl-C, SIGTERM, or the sweep is complete).
+  public mutating func stop() -> [Directive] {
+    isStopping = true
+    return workerOrder.map { .send(.shutdown, to: $0) }
+  }
+
+  // MARK: - Handlers
+
+  private mutating func onHello(
+    _ hello: WireMessage.Hello, from id: WorkerID, now: ContinuousClock.Instant
+  ) -> [Directive] {
+    if hello.protocolVersion != WireCodec.protocolVersion {
+      let reason =
+        "protocol version \(hello.protocolVersion) is not the coordinator's \(WireCodec.protocolVersion): "
+        + "run the same metasweep build on every host"
+      return [.send(.reject(reason: reason), to: id), .log(LogEvent(.warning, "Refused worker: \(reason)", [("worker", hello.name)]))]
+    }
+    if let required = settings.requiredBuildID, hello.buildID != required {
+      let reason =
+        "build \(hello.buildID) differs from the coordinator's build \(required): results would not be "
+        + "bit-identical; install the same metasweep binary on every host"
+      return [.send(.reject(reason: reason), to: id), .log(LogEvent(.warning, "Refused worker: \(reason)", [("worker", hello.name)]))]
+    }
+    var out: [Directive] = []
+    if workers[id] != nil {
+      // A second hello is a new session: the worker lost track of us, so its old leases are void.
+      out += removeWorker(id)
+    }
+    workers[id] = WorkerState(name: hello.name, slots: Int(max(hello.slots, 1)), lastHeard: now)
+    workerOrder.append(id)
+    progress.workers = workerOrder.count
+    progress.slots += Int(max(hello.slots, 1))
+    let welcome = WireMessage.Welcome(
+      heartbeatIntervalMilliseconds: UInt32(clamping: settings.heartbeatInterval.milliseconds),
+      peerTimeoutMilliseconds: UInt32(clamping: settings.workerTimeout.milliseconds))
+    out.append(.send(.welcome(welcome), to: id))
+    out.append(.log(LogEvent(.info, "Worker joined", [("worker", hello.name), ("slots", "\(hello.slots)")])))
+    return out + fill()
+  }
+
+  private mutating func onResult(_ result: WireMessage.RunResult, from id: WorkerID) -> [Directive] {
+    let worker = name(of: id)
+    // No live lease means a late result of an expired attempt: still welcome if it is the first outcome.
+    _ = release(result.attempt)
+    if finished.contains(result.key) || runs[result.key] == nil {
+      progress.discarded += 1
+      return [
+        .journalDiscarded(attempt: result.attempt, key: result.key, worker: worker),
+        .log(
+          LogEvent(
+            .info, "Ignored a result for a run that already has an outcome or is not in this sweep",
+            [("run", result.key.short), ("attempt", "\(result.attempt)"), ("worker", worker)])),
+      ] + fill()
+    }
+    finished.insert(result.key)
+    progress.done += 1
+    progress.completedHere += 1
+    return [.journalOutcome(result, worker: worker)] + fill()
+  }
+
+  private mutating func onFailure(_ failure: WireMessage.RunFailure, from id: WorkerID) -> [Directive] {
+    let worker = name(of: id)
+    _ = release(failure.attempt)
+    guard !finished.contains(failure.key), runs[failure.key] != nil else { return fill() }
+    progress.failedAttempts += 1
+    let count = failures[failure.key, default: 0] + 1
+    failures[failure.key] = count
+    let isFinal = count >= settings.retryLimit
+    var out: [Directive] = [.journalFailure(failure, worker: worker, isFinal: isFinal)]
+    let metadata = [("run", failure.key.short), ("attempt", "\(failure.attempt)"), ("worker", worker)]
+    if isFinal {
+      finished.insert(failure.key)
+      progress.failed += 1
+      out.append(.log(LogEvent(.error, "Run failed \(count) times, giving up: \(failure.message)", metadata)))
+    } else {
+      // Retry after the rest of the queue: a deterministic failure should not block other runs.
+      if leasedRuns[failure.key] == nil { pending.insert(failure.key, at: 0) }
+      out.append(.log(LogEvent(.warning, "Run failed (attempt \(count) of \(settings.retryLimit)): \(failure.message)", metadata)))
+    }
+    return out + fill()
+  }
+
+  // MARK: - Leasing
+
+  /// Leases pending runs to free slots, one slot per worker in turn so work spreads evenly.
+  private mutating func fill() -> [Directive] {
+    guard !isStopping else { return [] }
+    var out: [Directive] = []
+    var progressed = true
+    while progressed {
+      progressed = false
+      for id in workerOrder {
+        guard let state = workers[id], state.attempts.count < state.slots else { continue }
+        guard let key = nextPendingKey() else { return out }
+        let run = runs[key]!
+        let attempt = nextAttempt
+        nextAttempt += 1
+        leases[attempt] = LeaseState(key: key, worker: id)
+        leasedRuns[key] = attempt
+        workers[id]!.attempts.append(attempt)
+        progress.leased += 1
+        out.append(.journalLease(attempt: attempt, key: key, worker: state.name))
+        out.append(
+          .send(
+            .lease(
+              WireMessage.Lease(
+                attempt: attempt, key: key, experiment: run.experiment, parameters: run.parameters, seed: run.seed)),
+            to: id))
+        progressed = true
+      }
+    }
+    return out
+  }
+
+  private mutating func nextPendingKey() -> RunKey? {
+    while let key = pending.popLast() {
+      if !finished.contains(key) && leasedRuns[key] == nil { return key }
+    }
+    return nil
+  }
+
+  /// Forgets a lease; returns it if it was live.
+  private mutating func release(_ attempt: UInt64) -> LeaseState? {
+    guard let lease = leases.removeValue(forKey: attempt) else { return nil }
+    if leasedRuns[lease.key] == attempt { leasedRuns[lease.key] = nil }
+    workers[lease.worker]?.attempts.removeAll { $0 == attempt }
+    progress.leased -= 1
+    return lease
+  }
+
+  /// Drops a worker; its live leases expire and their runs go back to the front of the queue.
+  private mutating func removeWorker(_ id: WorkerID) -> [Directive] {
+    guard let state = workers.removeValue(forKey: id) else { return [] }
+    workerOrder.removeAll { $0 == id }
+    progress.workers = workerOrder.count
+    progress.slots -= state.slots
+    var out: [Directive] = []
+    for attempt in state.attempts {
+      guard let lease = leases.removeValue(forKey: attempt) else { continue }
+      progress.leased -= 1
+      progress.expired += 1
+      if leasedRuns[lease.key] == attempt { leasedRuns[lease.key] = nil }
+      out.append(.journalExpired(attempt: attempt))
+      if !finished.contains(lease.key) { pending.append(lease.key) }
+    }
+    return out
+  }
+
+  private func name(of id: WorkerID) -> String { workers[id]?.name ?? id.description }
+}
+
+extension Duration {
+  /// The duration in whole milliseconds.
+  var milliseconds: Int64 {
+    let (seconds, attoseconds) = components
+    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+  }
+}

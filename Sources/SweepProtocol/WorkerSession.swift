@@ -1,0 +1,153 @@
+import SweepModel
+
+/// A worker's protocol logic as a pure state machine: events in, directives out.
+///
+/// The `WorkerShell` owns the socket and the training threads; this type decides when to greet,
+/// heartbeat, start a run, report, and exit. A worker that stops hearing from its coordinator
+/// greets it again rather than exiting, so a restarted coordinator gets its workers back; results
+/// of runs finished meanwhile are still sent.
+public struct WorkerSession: Sendable {
+  /// Identity and timing of this worker.
+  public struct Settings: Sendable {
+    /// A readable name (`host:pid`). Default "worker".
+    public var name = "worker"
+    /// How many runs at once. Default 1.
+    public var slots: UInt32 = 1
+    /// This binary's build id, sent in the hello. Default "unknown".
+    public var buildID = "unknown"
+    /// How often to repeat the hello until welcomed. Default 1 s.
+    public var helloInterval: Duration = .seconds(1)
+    public init() {}
+  }
+
+  /// What the shell must do, in order.
+  public enum Directive: Sendable, Equatable {
+    /// Send `message` to the coordinator.
+    case send(WireMessage)
+    /// Start `lease` on a free training thread.
+    case startRun(WireMessage.Lease)
+    /// Exit the process with `code`; `reason` is logged.
+    case exit(code: Int32, reason: String)
+    /// Log an event.
+    case log(LogEvent)
+  }
+
+  /// Where the session is.
+  public enum Phase: Sendable, Equatable {
+    /// Not started.
+    case idle
+    /// Hello sent, no welcome yet (or the coordinator went silent and is being greeted again).
+    case greeting
+    /// Welcomed: taking leases.
+    case working
+    /// Told to stop: finishing what runs, taking nothing new.
+    case draining
+    /// Exited.
+    case stopped
+  }
+
+  public let settings: Settings
+  public private(set) var phase: Phase = .idle
+  /// Attempts running on training threads.
+  public private(set) var running: [UInt64] = []
+  private var heartbeatInterval: Duration = .milliseconds(500)
+  private var peerTimeout: Duration = .seconds(5)
+  private var lastSent: ContinuousClock.Instant?
+  private var lastHeard: ContinuousClock.Instant?
+
+  public init(settings: Settings) { self.settings = settings }
+
+  private var hello: WireMessage {
+    .hello(
+      WireMessage.Hello(
+        protocolVersion: WireCodec.protocolVersion, buildID: settings.buildID, name: settings.name,
+        slots: settings.slots))
+  }
+
+  /// The socket is connected: greet the coordinator.
+  public mutating func start(now: ContinuousClock.Instant) -> [Directive] {
+    phase = .greeting
+    lastSent = now
+    lastHeard = now
+    return [.send(hello)]
+  }
+
+  /// A message arrived from the coordinator.
+  public mutating func onMessage(_ message: WireMessage, now: ContinuousClock.Instant) -> [Directive] {
+    lastHeard = now
+    switch message {
+    case .welcome(let welcome):
+      heartbeatInterval = .milliseconds(Int64(max(welcome.heartbeatIntervalMilliseconds, 10)))
+      peerTimeout = .milliseconds(Int64(max(welcome.peerTimeoutMilliseconds, 100)))
+      if phase == .greeting { phase = .working }
+      return [.log(LogEvent(.info, "Welcomed by the coordinator"))]
+    case .reject(let reason):
+      phase = .stopped
+      return [.exit(code: 3, reason: "The coordinator refused this worker: \(reason)")]
+    case .lease(let lease):
+      // Runs beyond the slots (a coordinator's mistake) wait in the shell's queue, never lost.
+      guard phase != .stopped else { return [] }
+      running.append(lease.attempt)
+      return [.startRun(lease)]
+    case .shutdown:
+      phase = .draining
+      return running.isEmpty ? stop(reason: "The coordinator has no more work") : []
+    case .heartbeat:
+      return []
+    case .hello, .result, .failure, .goodbye:
+      return [.log(LogEvent(.warning, "Ignored a worker-only message from the coordinator"))]
+    }
+  }
+
+  /// A run finished on a training thread (with a result or a failure message).
+  public mutating func onRunFinished(_ report: WireMessage, now: ContinuousClock.Instant) -> [Directive] {
+    let attempt: UInt64
+    switch report {
+    case .result(let r): attempt = r.attempt
+    case .failure(let f): attempt = f.attempt
+    default: return []
+    }
+    running.removeAll { $0 == attempt }
+    lastSent = now
+    var out: [Directive] = [.send(report)]
+    if phase == .draining && running.isEmpty { out += stop(reason: "Drained") }
+    return out
+  }
+
+  /// Time passed: heartbeat, and greet again if the coordinator has gone silent.
+  public mutating func onTick(now: ContinuousClock.Instant) -> [Directive] {
+    guard let lastSent, let lastHeard else { return [] }
+    switch phase {
+    case .greeting:
+      if now - lastSent >= settings.helloInterval {
+        self.lastSent = now
+        return [.send(hello)]
+      }
+    case .working, .draining:
+      if phase == .working && now - lastHeard > peerTimeout {
+        phase = .greeting
+        self.lastSent = now
+        return [.log(LogEvent(.warning, "The coordinator went silent; greeting it again")), .send(hello)]
+      }
+      if now - lastSent >= heartbeatInterval {
+        self.lastSent = now
+        return [.send(.heartbeat)]
+      }
+    case .idle, .stopped:
+      break
+    }
+    return []
+  }
+
+  /// SIGTERM or Ctrl-C: hand the running leases back and leave.
+  public mutating func onStopRequested() -> [Directive] {
+    guard phase != .stopped else { return [] }
+    phase = .stopped
+    return [.send(.goodbye(reason: "stopped by signal")), .exit(code: 0, reason: "Stopped by signal")]
+  }
+
+  private mutating func stop(reason: String) -> [Directive] {
+    phase = .stopped
+    return [.exit(code: 0, reason: reason)]
+  }
+}

@@ -1,0 +1,178 @@
+import SweepModel
+import Testing
+
+@testable import SweepProtocol
+
+private let t0 = ContinuousClock.now
+
+private func runs(_ n: Int) -> [RunSpec] {
+  (0..<n).map {
+    RunSpec(ordinal: $0, experiment: "geoff", variant: "v", parameters: ["i": .int($0)], seed: UInt64($0))
+  }
+}
+
+private func hello(_ name: String, slots: UInt32 = 1, build: String = "b1") -> WireMessage {
+  .hello(WireMessage.Hello(protocolVersion: WireCodec.protocolVersion, buildID: build, name: name, slots: slots))
+}
+
+private func leases(_ directives: [Dispatcher.Directive]) -> [(WorkerID, WireMessage.Lease)] {
+  directives.compactMap {
+    if case .send(.lease(let lease), let to) = $0 { return (to, lease) }
+    return nil
+  }
+}
+
+private func result(_ lease: WireMessage.Lease, value: Double = 1) -> WireMessage {
+  .result(WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: Outcome(metrics: [Metric("m", value)]), seconds: 0.1))
+}
+
+private let alice = WorkerID(Array("alice".utf8))
+private let bob = WorkerID(Array("bob".utf8))
+
+@Test func hello_isWelcomed_andGetsOneLeasePerSlot_journaledBeforeSent() {
+  var d = Dispatcher(pending: runs(5))
+  let out = d.onMessage(hello("alice", slots: 2), from: alice, now: t0)
+  #expect(out.contains(.send(.welcome(WireMessage.Welcome(heartbeatIntervalMilliseconds: 500, peerTimeoutMilliseconds: 5000)), to: alice)))
+  let leased = leases(out)
+  #expect(leased.count == 2)
+  #expect(leased.map(\.1.seed) == [0, 1])
+  for (_, lease) in leased {
+    let journalIndex = out.firstIndex(of: .journalLease(attempt: lease.attempt, key: lease.key, worker: "alice"))
+    let sendIndex = out.firstIndex(of: .send(.lease(lease), to: alice))
+    #expect(journalIndex != nil && sendIndex != nil && journalIndex! < sendIndex!)
+  }
+}
+
+@Test func result_isJournaled_andTheFreedSlotGetsTheNextRun() {
+  var d = Dispatcher(pending: runs(3))
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let out = d.onMessage(result(first), from: alice, now: t0)
+  #expect(out.first.map { if case .journalOutcome(let r, "alice") = $0 { r.key == first.key } else { false } } == true)
+  #expect(leases(out).map(\.1.seed) == [1])
+  #expect(d.progress.done == 1)
+}
+
+@Test func silentWorker_losesItsLeases_andTheRunIsLeasedAgainElsewhere() {
+  var d = Dispatcher(pending: runs(1))
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  _ = d.onMessage(hello("bob"), from: bob, now: t0)
+  _ = d.onMessage(.heartbeat, from: bob, now: t0 + .seconds(4))
+  let out = d.onTick(now: t0 + .seconds(6))
+  #expect(out.contains(.journalExpired(attempt: lease.attempt)))
+  let again = leases(out)
+  #expect(again.count == 1)
+  #expect(again[0].0 == bob && again[0].1.key == lease.key && again[0].1.attempt != lease.attempt)
+  #expect(d.progress.workers == 1 && d.progress.expired == 1)
+}
+
+@Test func lateResultOfExpiredAttempt_isKept_whenTheRunHasNoOutcomeYet_thenTheSecondIsDiscarded() {
+  var d = Dispatcher(pending: runs(1))
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  _ = d.onMessage(hello("bob"), from: bob, now: t0 + .seconds(5))
+  let second = leases(d.onTick(now: t0 + .seconds(6)))[0].1
+  // Alice comes back with her (expired) result first: it is the run's one outcome.
+  let late = d.onMessage(result(first), from: alice, now: t0 + .seconds(7))
+  #expect(late.contains { if case .journalOutcome = $0 { true } else { false } })
+  let dup = d.onMessage(result(second), from: bob, now: t0 + .seconds(7))
+  #expect(dup.contains(.journalDiscarded(attempt: second.attempt, key: second.key, worker: "bob")))
+  #expect(!dup.contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(d.progress.done == 1 && d.progress.discarded == 1 && d.isComplete)
+}
+
+@Test func poisonRun_isRetriedUpToTheLimit_thenFailed_andTheSweepGoesOn() {
+  var settings = Dispatcher.Settings()
+  settings.retryLimit = 2
+  var d = Dispatcher(pending: runs(2), settings: settings)
+  var lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let poison = lease.key
+  var finals: [Bool] = []
+  var seen: [RunKey] = []
+  while !d.isComplete {
+    seen.append(lease.key)
+    let out: [Dispatcher.Directive]
+    if lease.key == poison {
+      out = d.onMessage(.failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "boom")), from: alice, now: t0)
+      finals += out.compactMap { if case .journalFailure(_, _, let isFinal) = $0 { isFinal } else { nil } }
+    } else {
+      out = d.onMessage(result(lease), from: alice, now: t0)
+    }
+    guard let next = leases(out).first?.1 else { break }
+    lease = next
+  }
+  #expect(finals == [false, true])
+  #expect(d.progress.failed == 1 && d.progress.done == 1 && d.isComplete)
+  // The retry waited behind the other run instead of blocking it.
+  #expect(seen.count == 3 && seen[1] != poison)
+}
+
+@Test func mismatchedBuildOrProtocol_isRejectedWithAReadableReason_andGetsNoWork() {
+  var settings = Dispatcher.Settings()
+  settings.requiredBuildID = "b1"
+  var d = Dispatcher(pending: runs(1), settings: settings)
+  let out = d.onMessage(hello("alice", build: "b2"), from: alice, now: t0)
+  #expect(leases(out).isEmpty)
+  #expect(out.contains { if case .send(.reject(let reason), alice) = $0 { reason.contains("b2") && reason.contains("b1") } else { false } })
+  let old = WireMessage.hello(WireMessage.Hello(protocolVersion: 999, buildID: "b1", name: "bob", slots: 1))
+  #expect(d.onMessage(old, from: bob, now: t0).contains { if case .send(.reject, bob) = $0 { true } else { false } })
+  #expect(d.progress.workers == 0)
+}
+
+@Test func goodbye_returnsTheWorkersRunsToPending_first() {
+  var d = Dispatcher(pending: runs(3))
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  _ = d.onMessage(.goodbye(reason: "SIGTERM"), from: alice, now: t0)
+  let again = leases(d.onMessage(hello("bob"), from: bob, now: t0))
+  #expect(again.map(\.1.key) == [lease.key])
+}
+
+@Test func stop_sendsShutdownToEveryWorker_andLeasesNothingMore() {
+  var d = Dispatcher(pending: runs(3))
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  #expect(d.stop() == [.send(.shutdown, to: alice)])
+  #expect(leases(d.onMessage(result(lease), from: alice, now: t0)).isEmpty)
+}
+
+@Test func everyRunGetsExactlyOneOutcome_underRandomInterleavings() {
+  // A seeded random schedule of joins, results, failures, silences and duplicate deliveries.
+  var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+  func next(_ n: Int) -> Int {
+    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    return Int((state >> 33) % UInt64(n))
+  }
+  for _ in 0..<50 {
+    var d = Dispatcher(pending: runs(20))
+    var now = t0
+    var outcomes: [RunKey: Int] = [:]
+    var inFlight: [(WorkerID, WireMessage.Lease)] = []
+    let ids = (0..<4).map { WorkerID([UInt8($0)]) }
+    func absorb(_ out: [Dispatcher.Directive]) {
+      for directive in out {
+        if case .journalOutcome(let r, _) = directive { outcomes[r.key, default: 0] += 1 }
+      }
+      inFlight += leases(out)
+    }
+    for id in ids { absorb(d.onMessage(hello("w\(id.bytes[0])", slots: 2), from: id, now: now)) }
+    var steps = 0
+    while !d.isComplete && steps < 10_000 {
+      steps += 1
+      now = now + .milliseconds(100 * next(20))
+      switch next(10) {
+      case 0...5 where !inFlight.isEmpty:
+        let (id, lease) = inFlight.remove(at: next(inFlight.count))
+        let message = next(8) == 0 ? WireMessage.failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "x")) : result(lease)
+        absorb(d.onMessage(message, from: id, now: now))
+        if next(5) == 0 { absorb(d.onMessage(message, from: id, now: now)) }  // duplicate delivery
+      case 6:
+        let id = ids[next(ids.count)]
+        absorb(d.onMessage(hello("w\(id.bytes[0])", slots: 2), from: id, now: now))
+      default:
+        for id in ids where next(2) == 0 { absorb(d.onMessage(.heartbeat, from: id, now: now)) }
+        absorb(d.onTick(now: now))
+        if d.progress.workers == 0 { absorb(d.onMessage(hello("w0", slots: 2), from: ids[0], now: now)) }
+      }
+    }
+    #expect(d.isComplete)
+    #expect(outcomes.values.allSatisfy { $0 == 1 })
+    #expect(outcomes.count + d.progress.failed == 20)
+  }
+}

@@ -1,0 +1,65 @@
+import SweepModel
+import Testing
+
+@testable import SweepProtocol
+
+private let t0 = ContinuousClock.now
+private let welcome = WireMessage.welcome(WireMessage.Welcome(heartbeatIntervalMilliseconds: 200, peerTimeoutMilliseconds: 1000))
+private let lease = WireMessage.Lease(attempt: 7, key: RunKey(hex: String(repeating: "a", count: 64)), experiment: "geoff", parameters: [:], seed: 1)
+
+private func session() -> WorkerSession {
+  var settings = WorkerSession.Settings()
+  settings.name = "w"
+  settings.slots = 2
+  settings.buildID = "b"
+  return WorkerSession(settings: settings)
+}
+
+@Test func start_greets_andRepeatsTheHelloUntilWelcomed() {
+  var s = session()
+  let hello = WireMessage.hello(WireMessage.Hello(protocolVersion: WireCodec.protocolVersion, buildID: "b", name: "w", slots: 2))
+  #expect(s.start(now: t0) == [.send(hello)])
+  #expect(s.onTick(now: t0 + .milliseconds(500)).isEmpty)
+  #expect(s.onTick(now: t0 + .seconds(1)) == [.send(hello)])
+  _ = s.onMessage(welcome, now: t0 + .seconds(1))
+  #expect(s.phase == .working)
+}
+
+@Test func heartbeats_followTheWelcomedInterval() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  #expect(s.onTick(now: t0 + .milliseconds(100)).isEmpty)
+  #expect(s.onTick(now: t0 + .milliseconds(200)) == [.send(.heartbeat)])
+}
+
+@Test func silentCoordinator_isGreetedAgain_andRunningWorkIsKept() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  _ = s.onMessage(.lease(lease), now: t0)
+  let out = s.onTick(now: t0 + .milliseconds(1500))
+  #expect(s.phase == .greeting)
+  #expect(out.contains { if case .send(.hello) = $0 { true } else { false } })
+  #expect(s.running == [7])
+  let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
+  #expect(s.onRunFinished(report, now: t0 + .seconds(2)) == [.send(report)])
+}
+
+@Test func shutdown_drainsRunningWork_thenExitsZero() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  #expect(s.onMessage(.lease(lease), now: t0) == [.startRun(lease)])
+  #expect(s.onMessage(.shutdown, now: t0).isEmpty)
+  let report = WireMessage.failure(WireMessage.RunFailure(attempt: 7, key: lease.key, message: "x"))
+  let out = s.onRunFinished(report, now: t0)
+  #expect(out.first == .send(report))
+  #expect(out.last.map { if case .exit(0, _) = $0 { true } else { false } } == true)
+}
+
+@Test func reject_exitsNonZero_withTheCoordinatorsReason() {
+  var s = session()
+  _ = s.start(now: t0)
+  #expect(s.onMessage(.reject(reason: "old build"), now: t0) == [.exit(code: 3, reason: "The coordinator refused this worker: old build")])
+}
