@@ -12,7 +12,8 @@ public struct WorkerID: Sendable, Hashable, CustomStringConvertible {
 /// Something a state machine wants logged; the shell maps it to swift-log.
 public struct LogEvent: Sendable, Equatable {
   /// How loud the event is.
-  public enum Level: Sendable, Equatable { case debug, info, notice, warning, error }
+  /// Spelled as swift-log spells its levels, so a shell converts with `Logger.Level(rawValue:)`.
+  public enum Level: String, Sendable, Equatable { case debug, info, notice, warning, error }
   public var level: Level
   public var message: String
   /// Ordered key-value pairs (`run`, `attempt`, `worker`).

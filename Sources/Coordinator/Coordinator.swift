@@ -1,5 +1,0 @@
-import SweepModel
-import SweepProtocol
-import Journal
-import ZeroMQ
-import Aggregation

@@ -1,0 +1,145 @@
+import Foundation
+import Journal
+import Logging
+import SweepModel
+import SweepProtocol
+import ZeroMQ
+
+/// The coordinator's I/O shell: owns the ROUTER socket and the journal, and performs what the
+/// pure ``Dispatcher`` decides.
+///
+/// Everything runs on the thread that calls ``run(shouldStop:)``: the socket and the journal have
+/// exactly one owner. Every outcome is committed to the journal before anything that depends on
+/// it is sent, so a kill -9 at any moment loses at most the runs in flight.
+public final class CoordinatorShell {
+  /// Settings of the coordinator's loop.
+  public struct Settings: Sendable {
+    /// Leasing, heartbeat and retry settings of the dispatcher.
+    public var dispatcher = Dispatcher.Settings()
+    /// The largest message accepted from a worker, in bytes; larger ones are dropped and counted. Default 64 MiB.
+    public var maxMessageBytes = 64 << 20
+    /// How long to wait for workers to hear the shutdown before closing, in milliseconds. Default 1000.
+    public var lingerMilliseconds: Int32 = 1000
+    public init() {}
+  }
+
+  /// How a sweep loop ended.
+  public enum Ending: Sendable, Equatable {
+    /// Every run has an outcome or has failed for good.
+    case complete
+    /// Stopped by a signal; pending runs stay pending in the journal.
+    case interrupted
+  }
+
+  public let settings: Settings
+  private let socket: Socket
+  private let journal: Journal
+  private var dispatcher: Dispatcher
+  private let logger: Logger
+  private let onProgress: (Dispatcher.Progress) -> Void
+  /// Messages that failed to decode (dropped, never fatal).
+  public private(set) var malformedMessages = 0
+
+  /// A coordinator bound to `socket` (a ROUTER already bound by the caller).
+  public init(
+    socket: Socket, journal: Journal, dispatcher: Dispatcher, settings: Settings = Settings(), logger: Logger,
+    onProgress: @escaping (Dispatcher.Progress) -> Void = { _ in }
+  ) {
+    self.socket = socket
+    self.journal = journal
+    self.dispatcher = dispatcher
+    self.settings = settings
+    self.logger = logger
+    self.onProgress = onProgress
+  }
+
+  /// The dispatcher's counters.
+  public var progress: Dispatcher.Progress { dispatcher.progress }
+
+  /// Serves workers until every run is finished or `shouldStop` turns true.
+  public func run(shouldStop: () -> Bool) throws -> Ending {
+    var ending: Ending?
+    let clock = ContinuousClock()
+    var lastProgress = clock.now
+    while ending == nil {
+      if dispatcher.isComplete {
+        ending = .complete
+      } else if shouldStop() {
+        ending = .interrupted
+      }
+      if ending != nil {
+        try perform(dispatcher.stop())
+        break
+      }
+      _ = try socket.poll(timeout: .milliseconds(50))
+      try receiveAll(now: clock.now)
+      try perform(dispatcher.onTick(now: clock.now))
+      if clock.now - lastProgress >= .milliseconds(200) {
+        lastProgress = clock.now
+        onProgress(dispatcher.progress)
+      }
+    }
+    onProgress(dispatcher.progress)
+    return ending!
+  }
+
+  private func receiveAll(now: ContinuousClock.Instant) throws {
+    while let frames = try socket.receiveMultipart(maxFrames: 16, maxBytes: settings.maxMessageBytes, wait: false) {
+      guard frames.count >= 2 else {
+        malformedMessages += 1
+        continue
+      }
+      let worker = WorkerID(frames[0])
+      let message: WireMessage
+      do {
+        message = try WireCodec.decode(Array(frames.dropFirst()))
+      } catch {
+        malformedMessages += 1
+        if malformedMessages.isPowerOf2 {
+          logger.warning(
+            "Dropped a malformed message", metadata: ["worker": "\(worker)", "error": "\(error)", "dropped": "\(malformedMessages)"])
+        }
+        continue
+      }
+      try perform(dispatcher.onMessage(message, from: worker, now: now))
+    }
+  }
+
+  private func perform(_ directives: [Dispatcher.Directive]) throws {
+    let now = Date()
+    for directive in directives {
+      switch directive {
+      case .send(let message, let worker):
+        // A full queue (a stuck worker) must not block the loop; heartbeats settle the rest.
+        _ = try socket.send(frames: [worker.bytes] + WireCodec.encode(message), wait: false)
+      case .journalLease(let attempt, let key, let worker):
+        try journal.recordLease(attempt: attempt, key: key, worker: worker, at: now)
+      case .journalOutcome(let result, let worker):
+        _ = try journal.recordOutcome(
+          attempt: result.attempt, key: result.key, worker: worker, outcome: result.outcome, seconds: result.seconds,
+          at: now)
+      case .journalDiscarded(let attempt, let key, let worker):
+        try journal.recordDiscarded(attempt: attempt, key: key, worker: worker, at: now)
+      case .journalFailure(let failure, let worker, let isFinal):
+        try journal.recordFailure(
+          attempt: failure.attempt, key: failure.key, worker: worker, message: failure.message, isFinal: isFinal, at: now)
+      case .journalExpired(let attempt):
+        try journal.recordExpired(attempt: attempt, at: now)
+      case .log(let event):
+        logger.log(level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)", metadata: Logger.Metadata(event.metadata))
+      }
+    }
+  }
+}
+
+extension Int {
+  fileprivate var isPowerOf2: Bool { self > 0 && self & (self - 1) == 0 }
+}
+
+extension Logger.Metadata {
+  /// Metadata from ordered pairs.
+  public init(_ pairs: [(String, String)]) {
+    self.init()
+    for (key, value) in pairs { self[key] = .string(value) }
+  }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import SweepProtocol
+
+/// Shows a sweep's progress: one redrawn line on a terminal, plain lines otherwise.
+public final class ProgressReporter {
+  private let isTerminal: Bool
+  private let start = ContinuousClock.now
+  private var lastLine = ContinuousClock.now
+  private var lastShown: Dispatcher.Progress?
+  private let sweepName: String
+
+  /// A reporter writing to standard error.
+  public init(sweepName: String, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+    self.sweepName = sweepName
+    self.isTerminal = isTerminal
+  }
+
+  /// Shows `progress` (redraws on a terminal; a plain line every 5 s otherwise).
+  public func update(_ progress: Dispatcher.Progress) {
+    let now = ContinuousClock.now
+    if isTerminal {
+      write("\r\u{1B}[K" + line(progress, now: now))
+    } else if now - lastLine >= .seconds(5) && progress != lastShown {
+      lastLine = now
+      lastShown = progress
+      write(line(progress, now: now) + "\n")
+    }
+  }
+
+  /// Ends the progress display with a final line.
+  public func finish(_ progress: Dispatcher.Progress) {
+    write((isTerminal ? "\r\u{1B}[K" : "") + line(progress, now: .now) + "\n")
+  }
+
+  /// `crossprop-geoff: 120/240 done, 0 failed | 16.2 runs/s | ETA 7s | 2 workers (2 slots)`.
+  func line(_ p: Dispatcher.Progress, now: ContinuousClock.Instant) -> String {
+    let elapsed = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) * 1e-18
+    let rate = elapsed > 0 ? Double(p.completedHere) / elapsed : 0
+    let remaining = p.total - p.done - p.failed
+    let eta = rate > 0 ? Self.duration(Double(remaining) / rate) : "?"
+    var text = "\(sweepName): \(p.done)/\(p.total) done, \(p.failed) failed"
+    text += " | \(String(format: "%.1f", rate)) runs/s | ETA \(p.isComplete ? "0s" : eta)"
+    text += " | \(p.workers) workers (\(p.slots) slots), \(p.leased) running"
+    if p.failedAttempts > 0 { text += " | \(p.failedAttempts) attempts failed" }
+    if p.expired > 0 { text += " | \(p.expired) leases expired" }
+    return text
+  }
+
+  static func duration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded(.up))
+    return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+  }
+
+  private func write(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+  }
+}

@@ -1,4 +1,0 @@
-import SweepModel
-import SweepProtocol
-import Experiments
-import ZeroMQ

@@ -1,0 +1,160 @@
+import Experiments
+import Foundation
+import Logging
+import Synchronization
+import SweepModel
+import SweepProtocol
+import ZeroMQ
+
+/// A worker's I/O shell: owns the DEALER socket on the calling thread and runs leases on
+/// training threads of its own, so heartbeats never wait behind a long run.
+///
+/// Training threads hand their reports back through an `inproc://` PUSH socket each (created on
+/// that thread: sockets are never shared), which the poll loop reads next to the DEALER.
+public final class WorkerShell {
+  /// Where to connect and how to behave.
+  public struct Settings: Sendable {
+    /// The coordinator's endpoint (`tcp://HOST:PORT`). Required.
+    public var endpoint: String
+    /// Identity and slots, sent in the hello.
+    public var session = WorkerSession.Settings()
+    /// Exit when this process is no longer the child of this pid (a local worker whose
+    /// coordinator died). Default nil: keep waiting for a coordinator to return.
+    public var parentPID: Int32?
+    /// The largest message accepted from the coordinator, in bytes. Default 64 MiB.
+    public var maxMessageBytes = 64 << 20
+
+    public init(endpoint: String) { self.endpoint = endpoint }
+  }
+
+  public let settings: Settings
+  private let context: ZMQContext
+  private let logger: Logger
+
+  public init(settings: Settings, context: ZMQContext, logger: Logger) {
+    self.settings = settings
+    self.context = context
+    self.logger = logger
+  }
+
+  /// Works until the coordinator says shutdown, refuses us, or `shouldStop` turns true; returns
+  /// the exit code.
+  public func run(shouldStop: () -> Bool) throws -> Int32 {
+    let clock = ContinuousClock()
+    let reportsEndpoint = "inproc://metasweep-reports-\(ObjectIdentifier(self).hashValue)"
+    let reports = try Socket(.pull, context: context)
+    _ = try reports.bind(reportsEndpoint)
+    let dealer = try Socket(.dealer, context: context)
+    try dealer.set(.linger(milliseconds: 2000), .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
+    try dealer.connect(settings.endpoint)
+
+    let queue = LeaseQueue()
+    let context = self.context
+    for index in 0..<Int(settings.session.slots) {
+      let thread = Thread {
+        Self.trainingLoop(queue: queue, context: context, endpoint: reportsEndpoint)
+      }
+      thread.name = "metasweep-training-\(index)"
+      thread.stackSize = 8 << 20
+      thread.start()
+    }
+    defer { queue.close() }
+
+    var session = WorkerSession(settings: settings.session)
+    var exitCode: Int32?
+    func perform(_ directives: [WorkerSession.Directive]) throws {
+      for directive in directives {
+        switch directive {
+        case .send(let message): try dealer.send(frames: WireCodec.encode(message))
+        case .startRun(let lease): queue.push(lease)
+        case .exit(let code, let reason):
+          logger.log(level: code == 0 ? .info : .error, "\(reason)")
+          exitCode = code
+        case .log(let event): logger.log(level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)")
+        }
+      }
+    }
+    let poller = Poller()
+    let fromCoordinator = poller.register(dealer)
+    let fromTraining = poller.register(reports)
+    try perform(session.start(now: clock.now))
+    while exitCode == nil {
+      if shouldStop() || isOrphaned {
+        try perform(session.onStopRequested())
+        break
+      }
+      _ = try poller.poll(timeout: .milliseconds(100))
+      if poller.isReadable(fromCoordinator) {
+        while let frames = try dealer.receiveMultipart(maxFrames: 16, maxBytes: settings.maxMessageBytes, wait: false) {
+          do {
+            try perform(session.onMessage(try WireCodec.decode(frames), now: clock.now))
+          } catch let error as WireError {
+            logger.warning("Dropped a malformed message from the coordinator: \(error)")
+          }
+        }
+      }
+      if poller.isReadable(fromTraining) {
+        while let frames = try reports.receiveMultipart(maxFrames: 16, maxBytes: Int.max, wait: false) {
+          try perform(session.onRunFinished(try WireCodec.decode(frames), now: clock.now))
+        }
+      }
+      try perform(session.onTick(now: clock.now))
+    }
+    return exitCode ?? 0
+  }
+
+  private var isOrphaned: Bool {
+    guard let parent = settings.parentPID else { return false }
+    return getppid() != parent
+  }
+
+  /// One training thread: take a lease, run it, push the report; until the queue closes.
+  private static func trainingLoop(queue: LeaseQueue, context: ZMQContext, endpoint: String) {
+    guard let push = try? Socket(.push, context: context), (try? push.connect(endpoint)) != nil else { return }
+    while let lease = queue.pop() {
+      let start = ContinuousClock.now
+      let report: WireMessage
+      do {
+        let outcome = try ExperimentCatalogue.run(
+          experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed)
+        let elapsed = ContinuousClock.now - start
+        report = .result(
+          WireMessage.RunResult(
+            attempt: lease.attempt, key: lease.key, outcome: outcome,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+      } catch {
+        report = .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
+      }
+      try? push.send(frames: WireCodec.encode(report))
+    }
+  }
+}
+
+/// Leases waiting for a training thread; thread-safe.
+final class LeaseQueue: Sendable {
+  private let state = Mutex<(leases: [WireMessage.Lease], isClosed: Bool)>(([], false))
+  private let available = DispatchSemaphore(value: 0)
+
+  func push(_ lease: WireMessage.Lease) {
+    state.withLock { $0.leases.append(lease) }
+    available.signal()
+  }
+
+  /// The next lease, waiting for one; nil once closed.
+  func pop() -> WireMessage.Lease? {
+    while true {
+      available.wait()
+      let next: WireMessage.Lease?? = state.withLock {
+        if $0.isClosed { return .some(nil) }
+        return $0.leases.isEmpty ? nil : .some($0.leases.removeFirst())
+      }
+      if let next { return next }
+    }
+  }
+
+  /// Wakes every waiting thread and makes `pop` return nil.
+  func close() {
+    state.withLock { $0.isClosed = true }
+    for _ in 0..<64 { available.signal() }
+  }
+}

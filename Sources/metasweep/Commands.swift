@@ -1,0 +1,220 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import SweepModel
+
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Run a sweep file on local worker processes over loopback ZeroMQ (the embedded default).",
+    discussion: """
+      Results go to results/<sweep name>/ (or --out): journal.sqlite, summary.csv, summary.md,
+      curves/, figures/ and MANIFEST.json. Running the same command again after an interruption
+      runs only the runs that have no outcome yet.
+      """)
+
+  @Argument(help: "The sweep file (YAML).")
+  var spec: String
+
+  @Option(help: "Local worker processes to start (default: one per core).")
+  var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  @Option(help: "The output folder (default: results/<sweep name>).")
+  var out: String?
+
+  @OptionGroup var serve: ServeOptions
+  @OptionGroup var logging: LoggingOptions
+
+  func validate() throws {
+    guard workers >= 1 else { throw ValidationError("--workers must be at least 1.") }
+  }
+
+  func run() throws {
+    let logger = logging.bootstrap(label: "metasweep.coordinator")
+    let code = try withErrorFunnel {
+      let text = try SweepFile.read(spec)
+      let sweep = try SweepFile.parse(text, file: spec)
+      let runs = try ExperimentCatalogue.validate(sweep)
+      let runner = SweepRunner(
+        directory: out ?? "results/\(sweep.name)", serve: serve, logger: logger, localWorkers: workers)
+      return try runner.run(sweep: sweep, specText: text, runs: runs)
+    }
+    if code != 0 { throw ExitCode(code) }
+  }
+}
+
+struct ResumeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "resume",
+    abstract: "Continue an interrupted sweep from its journal: only runs without an outcome run.")
+
+  @Argument(help: "The sweep's output folder (holding journal.sqlite).")
+  var directory: String
+
+  @Option(help: "Local worker processes to start (default: one per core).")
+  var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  @OptionGroup var serve: ServeOptions
+  @OptionGroup var logging: LoggingOptions
+
+  func run() throws {
+    let logger = logging.bootstrap(label: "metasweep.coordinator")
+    let code = try withErrorFunnel {
+      let (sweep, text) = try SweepRunner.storedSpec(in: directory)
+      let runs = try ExperimentCatalogue.validate(sweep)
+      let runner = SweepRunner(directory: directory, serve: serve, logger: logger, localWorkers: workers)
+      return try runner.run(sweep: sweep, specText: text, runs: runs)
+    }
+    if code != 0 { throw ExitCode(code) }
+  }
+}
+
+struct ReportCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "report", abstract: "Rebuild tables, curves, figures and the manifest from the journal alone.")
+
+  @Argument(help: "The sweep's output folder (holding journal.sqlite).")
+  var directory: String
+
+  func run() throws {
+    try withErrorFunnel {
+      let (sweep, _) = try SweepRunner.storedSpec(in: directory)
+      let written = try ReportBuilder(directory: directory).write(sweep: sweep)
+      print(written)
+    }
+  }
+}
+
+struct CoordinatorCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "coordinator", abstract: "Serve a sweep to workers that connect over the network.")
+
+  @Argument(help: "The sweep file (YAML).")
+  var spec: String
+
+  @Option(help: "The endpoint to bind, e.g. tcp://0.0.0.0:5555.")
+  var bind: String = "tcp://127.0.0.1:5555"
+
+  @Option(help: "The output folder (default: results/<sweep name>).")
+  var out: String?
+
+  @Flag(help: "Allow plaintext on a non-loopback address.")
+  var insecure = false
+
+  @OptionGroup var serve: ServeOptions
+  @OptionGroup var logging: LoggingOptions
+
+  func validate() throws {
+    let loopback = bind.hasPrefix("tcp://127.") || bind.hasPrefix("tcp://localhost:") || bind.hasPrefix("ipc://")
+    guard loopback || insecure else {
+      throw ValidationError(
+        "Binding \(bind) would send runs in plaintext beyond this machine. CURVE keys are not supported yet; pass --insecure on a trusted network.")
+    }
+  }
+
+  func run() throws {
+    let logger = logging.bootstrap(label: "metasweep.coordinator")
+    let code = try withErrorFunnel {
+      let text = try SweepFile.read(spec)
+      let sweep = try SweepFile.parse(text, file: spec)
+      let runs = try ExperimentCatalogue.validate(sweep)
+      let runner = SweepRunner(
+        directory: out ?? "results/\(sweep.name)", serve: serve, logger: logger, localWorkers: 0, bind: bind)
+      return try runner.run(sweep: sweep, specText: text, runs: runs)
+    }
+    if code != 0 { throw ExitCode(code) }
+  }
+}
+
+struct ExperimentsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "experiments", abstract: "List experiment families, their parameters with defaults, and what they report.")
+
+  func run() {
+    for family in ExperimentCatalogue.all {
+      let d = family.descriptor
+      print("\(d.name): \(d.summary)")
+      print("  parameters:")
+      let width = d.parameters.map(\.name.count).max() ?? 0
+      for p in d.parameters {
+        let name = p.name.padding(toLength: width, withPad: " ", startingAt: 0)
+        print("    \(name)  \(p.kind.summary), default \(p.defaultValue): \(p.doc)")
+      }
+      print("  metrics: \(d.metrics.joined(separator: ", "))")
+      print("  series:  \(d.series.joined(separator: ", "))")
+    }
+  }
+}
+
+extension ParameterDescriptor.Kind {
+  var summary: String {
+    switch self {
+    case .int(let r): "integer in \(r.lowerBound)...\(r.upperBound)"
+    case .double(let r): "number in \(r.lowerBound)...\(r.upperBound)"
+    case .choice(let words): "one of " + words.joined(separator: "|")
+    case .bool: "true|false"
+    }
+  }
+}
+
+struct RunOneCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run-one", abstract: "Run one trial in this process (no network) and print its metrics.",
+    discussion: "metasweep run-one --experiment geoff --param algorithm=crossprop --param eta=0.5 --seed 3")
+
+  @Option(help: "The experiment family.")
+  var experiment: String
+
+  @Option(name: .customLong("param"), help: "A parameter as name=value (repeatable).")
+  var parameters: [String] = []
+
+  @Option(help: "The run's root seed.")
+  var seed: UInt64 = 0
+
+  @Flag(help: "Also print every series, one value per line.")
+  var series = false
+
+  func run() throws {
+    try withErrorFunnel {
+      var sweep = SweepSpec(
+        name: "run-one", experiment: experiment, seeds: [seed], fixed: [:], variants: [], metrics: [], curves: [],
+        file: "--param")
+      for text in parameters {
+        guard let equals = text.firstIndex(of: "=") else {
+          throw SpecError(file: "--param", location: nil, field: text, message: "write parameters as name=value")
+        }
+        sweep.fixed[String(text[..<equals])] = ParameterValue(parsing: String(text[text.index(after: equals)...]))
+      }
+      sweep.variants = [SweepSpec.Variant(name: "run-one", parameters: [:])]
+      let run = try ExperimentCatalogue.validate(sweep)[0]
+      let outcome = try ExperimentCatalogue.run(experiment: run.experiment, parameters: run.parameters, seed: seed)
+      print("run \(run.key.short)")
+      for metric in outcome.metrics { print("\(metric.name) \(metric.value)") }
+      if series {
+        for s in outcome.series {
+          for (i, v) in s.values.enumerated() { print("\(s.name) \(s.x(i)) \(v)") }
+        }
+      }
+    }
+  }
+}
+
+extension ParameterValue {
+  /// A command-line value: an integer, a number, true/false, or else a word.
+  init(parsing text: String) {
+    if let n = Int(text) {
+      self = .int(n)
+    } else if let x = Double(text) {
+      self = .double(x)
+    } else if text == "true" || text == "false" {
+      self = .bool(text == "true")
+    } else {
+      self = .string(text)
+    }
+  }
+}
+
+extension SpecError: UserFacingError {
+  var userMessage: String { description }
+  var exitCode: Int32 { 2 }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Options every long-running command shares.
+struct LoggingOptions: ParsableArguments {
+  @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+  var logLevel: String = "notice"
+
+  /// Sets up swift-log on standard error at the chosen level.
+  func bootstrap(label: String) -> Logger {
+    let level = Logger.Level(rawValue: logLevel) ?? .notice
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = level
+      return handler
+    }
+    return Logger(label: label)
+  }
+}
+
+/// Options that shape how a sweep is served.
+struct ServeOptions: ParsableArguments {
+  @Option(help: "Seconds between heartbeats.")
+  var heartbeat: Double = 0.5
+
+  @Option(help: "Seconds of silence after which a worker's runs are leased again.")
+  var workerTimeout: Double = 5
+
+  @Option(help: "Failed attempts after which a run is marked failed.")
+  var retries: Int = 3
+
+  func validate() throws {
+    guard heartbeat > 0, workerTimeout > heartbeat else {
+      throw ValidationError("--worker-timeout must be longer than --heartbeat, and both positive.")
+    }
+    guard retries >= 1 else { throw ValidationError("--retries must be at least 1.") }
+  }
+}
+
+/// Runs `body`, turning our errors into one readable line and an exit code: 2 for bad input
+/// (sweep files, parameters), 1 for everything else. Users never see a stack trace.
+func withErrorFunnel<T>(_ body: () throws -> T) throws -> T {
+  do {
+    return try body()
+  } catch let error as ExitCode {
+    throw error
+  } catch let error as CleanExit {
+    throw error
+  } catch let error as any UserFacingError {
+    FileHandle.standardError.write(Data("error: \(error.userMessage)\n".utf8))
+    throw ExitCode(error.exitCode)
+  } catch {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    throw ExitCode(1)
+  }
+}
+
+/// An error with a message for users and an exit code.
+protocol UserFacingError: Error {
+  var userMessage: String { get }
+  var exitCode: Int32 { get }
+}

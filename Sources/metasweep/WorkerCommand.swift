@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Worker
+import ZeroMQ
+
+struct WorkerCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "worker", abstract: "Run experiments leased by a coordinator.")
+
+  @Option(help: "The coordinator's endpoint, e.g. tcp://head-node:5555.")
+  var connect: String
+
+  @Option(help: "Runs at once (default: one per core).")
+  var slots: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  @Option(help: "A name for logs (default: host:pid).")
+  var name: String?
+
+  @Option(help: .hidden)
+  var parentPid: Int32?
+
+  @OptionGroup var logging: LoggingOptions
+
+  func validate() throws {
+    guard slots >= 1 && slots <= 1024 else { throw ValidationError("--slots must be in 1...1024.") }
+  }
+
+  func run() throws {
+    let logger = logging.bootstrap(label: "metasweep.worker")
+    let trap = SignalTrap()
+    let code = try withErrorFunnel {
+      var settings = WorkerShell.Settings(endpoint: connect)
+      settings.session.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
+      settings.session.slots = UInt32(slots)
+      settings.session.buildID = BuildInfo.buildID
+      settings.parentPID = parentPid
+      let shell = WorkerShell(settings: settings, context: try ZMQContext(), logger: logger)
+      return try shell.run { trap.isTriggered }
+    }
+    // Training threads may still be inside a run: leave without waiting for them.
+    Foundation.exit(code)
+  }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Journal
+import SweepModel
+import Testing
+
+/// A small GEOFF sweep: 2 variants x 4 seeds of a shrunken network, quick even in a debug build.
+private let smallSweep = """
+  name: e2e
+  experiment: geoff
+  seeds: 0..<4
+  fixed:
+    examples_per_task: 150
+    hidden_units: 40
+    target_features: 100
+    bin_size: 50
+    tail_examples: 50
+  variants:
+    backprop: {algorithm: backprop}
+    crossprop-eta0: {algorithm: crossprop, eta: 0.0}
+  metrics: [error_task1, u_drift_task3, w_drift_task3]
+  curves: [error, u_drift]
+  """
+
+/// Files whose bytes must not depend on how the sweep was run (MANIFEST.json holds the date).
+private let reportFiles = ["summary.csv", "summary.md", "curves/error.csv", "curves/u_drift.csv", "figures/error.svg"]
+
+private func writeSpec(_ text: String, in directory: URL, name: String = "sweep.yaml") throws -> String {
+  let path = directory.appendingPathComponent(name).path
+  try text.write(toFile: path, atomically: true, encoding: .utf8)
+  return path
+}
+
+private func outcomeCount(_ directory: URL) -> Int {
+  let path = directory.appendingPathComponent("journal.sqlite").path
+  guard FileManager.default.fileExists(atPath: path), let journal = try? Journal(path: path, readOnly: true) else {
+    return 0
+  }
+  return (try? journal.counts().done) ?? 0
+}
+
+private func reportBytes(_ directory: URL) -> [String: Data] {
+  var out: [String: Data] = [:]
+  for file in reportFiles { out[file] = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) }
+  return out
+}
+
+/// The clean, uninterrupted sweep every disturbed one is compared with.
+private func cleanReport() throws -> [String: Data] {
+  let dir = try makeScratchDirectory()
+  let spec = try writeSpec(smallSweep, in: dir)
+  let result = try Binary.run(["run", spec, "--workers", "2", "--out", "clean"], in: dir)
+  #expect(result.status == 0, "\(result.stderr)")
+  return reportBytes(dir.appendingPathComponent("clean"))
+}
+
+@Suite(.serialized) struct SweepEndToEndTests {
+  @Test func run_writesTables_withOneOutcomePerRun() throws {
+    let dir = try makeScratchDirectory()
+    let spec = try writeSpec(smallSweep, in: dir)
+    let result = try Binary.run(["run", spec, "--workers", "2", "--out", "out"], in: dir)
+    #expect(result.status == 0, "\(result.stderr)")
+    let out = dir.appendingPathComponent("out")
+    let journal = try Journal(path: out.appendingPathComponent("journal.sqlite").path)
+    let finished = try journal.finishedRuns()
+    #expect(finished.count == 8)
+    #expect(Set(finished.map(\.run.key)).count == 8)
+    let csv = try String(contentsOf: out.appendingPathComponent("summary.csv"), encoding: .utf8)
+    let lines = csv.split(separator: "\n")
+    #expect(lines.first == "variant,metric,mean,se,n")
+    #expect(lines.count == 1 + 2 * 3)
+    #expect(lines.dropFirst().allSatisfy { $0.hasSuffix(",4") })
+    for file in ["summary.md", "curves/error.csv", "figures/u_drift.svg", "MANIFEST.json"] {
+      #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
+    }
+  }
+
+  @Test func killingAWorkerMidSweep_losesNothing_andDuplicatesNothing() throws {
+    let clean = try cleanReport()
+    let dir = try makeScratchDirectory()
+    let spec = try writeSpec(smallSweep, in: dir)
+    let out = dir.appendingPathComponent("out")
+    let coordinator = try Binary.Running(
+      ["run", spec, "--workers", "2", "--out", "out", "--heartbeat", "0.2", "--worker-timeout", "1"], directory: dir)
+    #expect(waitUntil { outcomeCount(out) >= 2 })
+    let workers = childProcesses(of: coordinator.pid)
+    #expect(workers.count == 2)
+    if let victim = workers.first { kill(victim, SIGKILL) }
+    let result = coordinator.wait()
+    #expect(result.status == 0, "\(result.stderr)")
+    let journal = try Journal(path: out.appendingPathComponent("journal.sqlite").path)
+    #expect(try journal.finishedRuns().count == 8)
+    #expect(reportBytes(out) == clean)
+  }
+
+  @Test func killingTheCoordinator_thenResuming_runsOnlyWhatIsLeft_andTablesAreBitIdentical() throws {
+    let clean = try cleanReport()
+    let dir = try makeScratchDirectory()
+    let spec = try writeSpec(smallSweep, in: dir)
+    let out = dir.appendingPathComponent("out")
+    let coordinator = try Binary.Running(["run", spec, "--workers", "2", "--out", "out"], directory: dir)
+    #expect(waitUntil { outcomeCount(out) >= 3 })
+    kill(coordinator.pid, SIGKILL)
+    _ = coordinator.wait()
+    let before = outcomeCount(out)
+    #expect(before >= 3 && before < 8)
+    let resumed = try Binary.run(["resume", out.path, "--workers", "2"], in: dir)
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("\(before) already done"))
+    let journal = try Journal(path: out.appendingPathComponent("journal.sqlite").path)
+    #expect(try journal.finishedRuns().count == 8)
+    #expect(reportBytes(out) == clean)
+  }
+
+  @Test func interruptWithSIGINT_exits130_andRunningTheSameCommandAgainCompletes() throws {
+    let dir = try makeScratchDirectory()
+    let spec = try writeSpec(smallSweep, in: dir)
+    let out = dir.appendingPathComponent("out")
+    let first = try Binary.Running(["run", spec, "--workers", "1", "--out", "out"], directory: dir)
+    #expect(waitUntil { outcomeCount(out) >= 1 })
+    kill(first.pid, SIGINT)
+    let interrupted = first.wait()
+    #expect(interrupted.status == 130, "\(interrupted.stderr)")
+    #expect(interrupted.stderr.contains("metasweep resume"))
+    let again = try Binary.run(["run", spec, "--workers", "2", "--out", "out"], in: dir)
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(outcomeCount(out) == 8)
+  }
+
+  @Test func report_rebuildsTheSameFilesFromTheJournalAlone() throws {
+    let dir = try makeScratchDirectory()
+    let spec = try writeSpec(smallSweep, in: dir)
+    #expect(try Binary.run(["run", spec, "--workers", "2", "--out", "out"], in: dir).status == 0)
+    let out = dir.appendingPathComponent("out")
+    let first = reportBytes(out)
+    for file in reportFiles { try FileManager.default.removeItem(at: out.appendingPathComponent(file)) }
+    let result = try Binary.run(["report", out.path], in: dir)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(reportBytes(out) == first)
+    #expect(first.values.allSatisfy { !$0.isEmpty })
+  }
+}
+
+@Suite struct CommandLineErrorTests {
+  @Test(arguments: [
+    ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {algorithm: backprop\n", "sweep.yaml:"),
+    ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {algorithm: sgd}\n", "sweep.yaml:5:"),
+    ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {step_size: -0.1}\n", "variants.a.step_size"),
+    ("name: x\nexperiment: geof\nseeds: 0..<2\nvariants:\n  a: {}\n", "sweep.yaml:2:"),
+    ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {}\nworkers: 3\n", "sweep.yaml:6:"),
+  ])
+  func badSweepFile_exits2_withOneLineNamingTheFileAndPlace(spec: String, expected: String) throws {
+    let dir = try makeScratchDirectory()
+    try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let result = try Binary.run(["run", "sweep.yaml", "--workers", "1"], in: dir)
+    #expect(result.status == 2)
+    let lines = result.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "\(result.stderr)")
+    #expect(result.stderr.contains(expected), "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results").path))
+  }
+
+  @Test func runOne_givesBitIdenticalMetrics_inTwoProcesses() throws {
+    let dir = try makeScratchDirectory()
+    let arguments = [
+      "run-one", "--experiment", "geoff", "--param", "algorithm=crossprop", "--param", "eta=0.5",
+      "--param", "examples_per_task=200", "--param", "hidden_units=30", "--seed", "7", "--series",
+    ]
+    let a = try Binary.run(arguments, in: dir)
+    let b = try Binary.run(arguments, in: dir)
+    #expect(a.status == 0, "\(a.stderr)")
+    #expect(a.stdout == b.stdout)
+    #expect(a.stdout.contains("error_task3"))
+  }
+}
