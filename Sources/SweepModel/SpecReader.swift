@@ -73,7 +73,8 @@ struct SpecReader {
       case .mapping: sources = [value]
       case .sequence(let list): sources = Array(list)
       default:
-        throw error(field, at: value, "'<<' merges a mapping: write '<<: *anchor', got \(Self.describe(value))")
+        throw error(
+          field, at: value, "'<<' merges a mapping: write '<<: *anchor', got \(Self.describe(value))")
       }
       for source in sources {
         guard case .mapping(let sourceMapping) = source else {
@@ -138,7 +139,8 @@ struct SpecReader {
     case Tag.Name.null.rawValue:
       return .null
     case let other:
-      return .invalid("unsupported tag '\(excerpt(other))'; drop the tag or use !!str, !!int, !!float or !!bool")
+      return .invalid(
+        "unsupported tag '\(excerpt(other))'; drop the tag or use !!str, !!int, !!float or !!bool")
     }
   }
 
@@ -153,7 +155,9 @@ struct SpecReader {
     }
     switch NumberShape(text) {
     case .integer:
-      guard let n = Int(text) else { return .invalid("integer '\(excerpt(text))' is out of range (at most \(Int.max))") }
+      guard let n = Int(text) else {
+        return .invalid("integer '\(excerpt(text))' is out of range (at most \(Int.max))")
+      }
       return .value(.int(n))
     case .real:
       guard let x = Double(text) else { return .invalid("cannot read '\(excerpt(text))' as a number") }
@@ -188,7 +192,8 @@ struct SpecReader {
     }
     if case .scalar(let scalar) = node, case .value = Self.classify(scalar) {
       throw error(
-        field, at: node, "must be a word like \(example), got \(Self.describe(node)) (quote it to keep it as text)")
+        field, at: node,
+        "must be a word like \(example), got \(Self.describe(node)) (quote it to keep it as text)")
     }
     throw error(field, at: node, "must be a word like \(example), got \(Self.describe(node))")
   }
@@ -210,7 +215,9 @@ struct SpecReader {
     for item in items {
       let text = try string(item, field: field, example: example)
       guard !text.isEmpty else { throw error(field, at: item, "names must not be empty") }
-      guard !out.contains(text) else { throw error(field, at: item, "'\(Self.excerpt(text))' is listed twice") }
+      guard !out.contains(text) else {
+        throw error(field, at: item, "'\(Self.excerpt(text))' is listed twice")
+      }
       out.append(text)
     }
     return out
@@ -227,7 +234,9 @@ enum NumberShape {
 
   init(_ text: String) {
     var bytes = text.utf8[...]
-    if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+    if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+      bytes = bytes.dropFirst()
+    }
     func digits(_ bytes: inout Substring.UTF8View) -> Int {
       var count = 0
       while let b = bytes.first, b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") {
@@ -254,7 +263,9 @@ enum NumberShape {
     }
     if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
       bytes = bytes.dropFirst()
-      if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+      if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+        bytes = bytes.dropFirst()
+      }
       guard digits(&bytes) > 0 else {
         self = .notANumber
         return

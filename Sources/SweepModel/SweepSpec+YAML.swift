@@ -45,7 +45,8 @@ extension SweepSpec {
         file: path, location: nil, field: "", message: "is a directory; pass the sweep file inside it")
     }
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw SpecError(file: path, location: nil, field: "", message: "cannot read the file; check its permissions")
+      throw SpecError(
+        file: path, location: nil, field: "", message: "cannot read the file; check its permissions")
     }
     guard let text = String(data: data, encoding: .utf8) else {
       throw SpecError(file: path, location: nil, field: "", message: "is not UTF-8 text; save it as UTF-8")
@@ -86,7 +87,8 @@ extension SweepSpec {
     for (keyNode, value) in try reader.pairs(of: top, field: "") {
       let key = try reader.keyText(keyNode, in: "")
       guard topLevelKeys.contains(key) else {
-        var message = "unknown key '\(SpecReader.excerpt(key))' (expected one of \(topLevelKeys.joined(separator: ", ")))"
+        var message =
+          "unknown key '\(SpecReader.excerpt(key))' (expected one of \(topLevelKeys.joined(separator: ", ")))"
         if let guess = closestKey(to: key) { message += "; did you mean '\(guess)'?" }
         throw reader.error("", at: keyNode, message)
       }
@@ -95,12 +97,15 @@ extension SweepSpec {
       case "name": name = try reader.sweepName(value)
       case "experiment":
         let text = try reader.string(value, field: key, example: "geoff")
-        guard !text.isEmpty else { throw reader.error(key, at: value, "must name an experiment family, like geoff") }
+        guard !text.isEmpty else {
+          throw reader.error(key, at: value, "must name an experiment family, like geoff")
+        }
         experiment = text
       case "seeds": seeds = try reader.seeds(value)
       case "fixed": fixed = try reader.parameters(value, path: key, what: "fixed")
       case "variants": variants = try reader.variants(value)
-      case "metrics": metrics = try reader.stringList(value, field: key, example: "error_task1, u_drift_task1")
+      case "metrics":
+        metrics = try reader.stringList(value, field: key, example: "error_task1, u_drift_task1")
       case "curves": curves = try reader.stringList(value, field: key, example: "error")
       default:
         // `description` is free text for people; only its shape is checked, to catch mis-indented keys.
@@ -141,7 +146,9 @@ extension SweepSpec {
   /// Translates Yams' error into one line naming the place, with a hint where one helps.
   private static func specError(from error: YamlError, yaml: String, file: String) -> SpecError {
     func at(_ mark: Mark, _ message: String) -> SpecError {
-      SpecError(file: file, location: SourceLocation(line: mark.line, column: mark.column), field: "", message: message)
+      SpecError(
+        file: file, location: SourceLocation(line: mark.line, column: mark.column), field: "",
+        message: message)
     }
     func explain(_ problem: String, _ context: YamlError.Context?) -> String {
       var text = "invalid YAML: \(problem)"
@@ -173,7 +180,8 @@ extension SweepSpec {
         file: file, location: location, field: "",
         message: "invalid text: \(problem); remove control characters and save the file as UTF-8")
     default:
-      return SpecError(file: file, location: nil, field: "", message: "cannot read the file as YAML: \(error)")
+      return SpecError(
+        file: file, location: nil, field: "", message: "cannot read the file as YAML: \(error)")
     }
   }
 
@@ -221,7 +229,9 @@ extension SpecReader {
   /// The sweep's name, which becomes a folder name: `[A-Za-z0-9._-]+`, not starting with '.'.
   func sweepName(_ node: Node) throws(SpecError) -> String {
     let text = try string(node, field: "name", example: "crossprop-geoff")
-    guard !text.isEmpty else { throw error("name", at: node, "must not be empty; write a name like crossprop-geoff") }
+    guard !text.isEmpty else {
+      throw error("name", at: node, "must not be empty; write a name like crossprop-geoff")
+    }
     let allowed = text.unicodeScalars.allSatisfy { s in
       s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "." || s == "_" || s == "-")
     }
@@ -232,7 +242,8 @@ extension SpecReader {
           + "(e.g. crossprop-geoff)")
     }
     guard !text.hasPrefix(".") else {
-      throw error("name", at: node, "must not start with '.' (it would be a hidden folder); write e.g. crossprop-geoff")
+      throw error(
+        "name", at: node, "must not start with '.' (it would be a hidden folder); write e.g. crossprop-geoff")
     }
     return text
   }
@@ -251,7 +262,8 @@ extension SpecReader {
       var seen = Set<UInt64>()
       for item in list {
         guard case .scalar(let scalar) = item, case .value(.int(let n)) = Self.classify(scalar) else {
-          throw error("seeds", at: item, "every seed must be a whole number like 7, got \(Self.describe(item))")
+          throw error(
+            "seeds", at: item, "every seed must be a whole number like 7, got \(Self.describe(item))")
         }
         guard n >= 0 else { throw error("seeds", at: item, "seeds must be non-negative, got \(n)") }
         guard seen.insert(UInt64(n)).inserted else {
@@ -264,7 +276,8 @@ extension SpecReader {
       switch Self.classify(scalar) {
       case .value(.int(let n)):
         guard n > 0 else {
-          throw error("seeds", at: node, "a count of seeds must be positive, got \(n); write e.g. 30 for 0..<30")
+          throw error(
+            "seeds", at: node, "a count of seeds must be positive, got \(n); write e.g. 30 for 0..<30")
         }
         return try range(0, UInt64(n), node: node)
       case .value(.string(let text)):
@@ -288,7 +301,8 @@ extension SpecReader {
           return try range(low, high + 1, node: node)
         }
         guard low < high else {
-          throw error("seeds", at: node, "'\(text)' is empty; the upper bound must exceed the lower, like 0..<30")
+          throw error(
+            "seeds", at: node, "'\(text)' is empty; the upper bound must exceed the lower, like 0..<30")
         }
         return try range(low, high, node: node)
       case .value, .null, .invalid:
@@ -325,7 +339,8 @@ extension SpecReader {
         throw error("variants", at: node, "needs at least one variant, like '\(example)'")
       }
       throw error(
-        "variants", at: node, "must map variant names to parameters, like '\(example)'; got \(Self.describe(node))")
+        "variants", at: node,
+        "must map variant names to parameters, like '\(example)'; got \(Self.describe(node))")
     }
     var out: [SweepSpec.Variant] = []
     for (keyNode, body) in try pairs(of: mapping, field: "variants") {
@@ -339,9 +354,13 @@ extension SpecReader {
       }
       let path = "variants.\(name)"
       record(path, at: keyNode)
-      out.append(SweepSpec.Variant(name: name, parameters: try parameters(body, path: path, what: "variant '\(name)'")))
+      out.append(
+        SweepSpec.Variant(name: name, parameters: try parameters(body, path: path, what: "variant '\(name)'"))
+      )
     }
-    guard !out.isEmpty else { throw error("variants", at: node, "needs at least one variant, like '\(example)'") }
+    guard !out.isEmpty else {
+      throw error("variants", at: node, "needs at least one variant, like '\(example)'")
+    }
     return out
   }
 
@@ -351,7 +370,8 @@ extension SpecReader {
       if case .scalar(let scalar) = node, case .null = Self.classify(scalar) { return [:] }
       throw error(
         path, at: node,
-        "\(what) must be a mapping of parameters like {step_size: 0.001} (or {} for none), got \(Self.describe(node))")
+        "\(what) must be a mapping of parameters like {step_size: 0.001} (or {} for none), got \(Self.describe(node))"
+      )
     }
     var out = Parameters()
     for (keyNode, value) in try pairs(of: mapping, field: path) {
@@ -370,7 +390,8 @@ extension SpecReader {
   }
 
   private static func isParameterNameByte(_ byte: UInt8) -> Bool {
-    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+      || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
       || byte == UInt8(ascii: "_")
   }
 }

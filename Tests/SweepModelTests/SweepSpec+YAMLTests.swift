@@ -118,7 +118,10 @@ private let fullExample = """
   let runs = try parse(fullExample).expand()
   #expect(runs.count == 9)
   #expect(runs.map(\.ordinal) == Array(0..<9))
-  #expect(runs.map(\.variant) == ["zeta", "zeta", "zeta", "alpha", "alpha", "alpha", "defaults", "defaults", "defaults"])
+  #expect(
+    runs.map(\.variant) == [
+      "zeta", "zeta", "zeta", "alpha", "alpha", "alpha", "defaults", "defaults", "defaults",
+    ])
   #expect(runs.map(\.seed) == [0, 1, 2, 0, 1, 2, 0, 1, 2])
   #expect(runs.allSatisfy { $0.experiment == "geoff" })
   // The variant's step_size replaces the fixed one; fixed-only keys are kept.
@@ -222,7 +225,8 @@ private let fullExample = """
 
 /// Checks that `yaml` fails at `field` on `line`, with a message containing `fragment`.
 private func expectError(
-  _ yaml: String, field: String, line: Int, _ fragment: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
+  _ yaml: String, field: String, line: Int, _ fragment: String,
+  sourceLocation: Testing.SourceLocation = #_sourceLocation
 ) {
   guard let error = specError(yaml) else {
     Issue.record("expected an error at \(field):\(line)", sourceLocation: sourceLocation)
@@ -243,7 +247,8 @@ private func expectError(
     variants: {v: {}}
     foo: 1
     """, field: "", line: 5,
-    "unknown key 'foo' (expected one of name, experiment, seeds, fixed, variants, metrics, curves, description)")
+    "unknown key 'foo' (expected one of name, experiment, seeds, fixed, variants, metrics, curves, description)"
+  )
 }
 
 @Test func misspelledTopLevelKey_suggestsTheIntendedOne() {
@@ -259,12 +264,14 @@ private func expectError(
 @Test func missingRequiredKey_namesTheKeyAndAnExample() {
   expectError("name: demo\nexperiment: geoff\nvariants: {v: {}}\n", field: "seeds", line: 1, "seeds: 0..<30")
   expectError("name: demo\nseeds: 3\nvariants: {v: {}}\n", field: "experiment", line: 1, "experiment: geoff")
-  expectError("experiment: geoff\nseeds: 3\nvariants: {v: {}}\n", field: "name", line: 1, "name: crossprop-geoff")
+  expectError(
+    "experiment: geoff\nseeds: 3\nvariants: {v: {}}\n", field: "name", line: 1, "name: crossprop-geoff")
   expectError("name: demo\nexperiment: geoff\nseeds: 3\n", field: "variants", line: 1, "variants:")
 }
 
 @Test func badSeeds_areReportedAtTheSeedsValue() {
-  expectError(sweep(variants: "  v: {}", seeds: "abc"), field: "seeds", line: 3,
+  expectError(
+    sweep(variants: "  v: {}", seeds: "abc"), field: "seeds", line: 3,
     "must be a range like 0..<30 or 5...9, a list of integers like [0, 3, 7], or a count like 30, got 'abc'")
   expectError(sweep(variants: "  v: {}", seeds: "-2..<5"), field: "seeds", line: 3, "non-negative")
   expectError(sweep(variants: "  v: {}", seeds: "0..<0"), field: "seeds", line: 3, "is empty")
@@ -287,15 +294,23 @@ private func expectError(
     variants: {v: {}}
     """
   expectError(yaml, field: "seeds", line: 6, "seed 1 is listed twice")
-  expectError(yaml.replacingOccurrences(of: "- 1\n  - 1", with: "- 1\n  - -4"), field: "seeds", line: 6, "non-negative")
-  expectError(yaml.replacingOccurrences(of: "- 1\n  - 1", with: "- 1\n  - x"), field: "seeds", line: 6, "whole number")
+  expectError(
+    yaml.replacingOccurrences(of: "- 1\n  - 1", with: "- 1\n  - -4"), field: "seeds", line: 6, "non-negative")
+  expectError(
+    yaml.replacingOccurrences(of: "- 1\n  - 1", with: "- 1\n  - x"), field: "seeds", line: 6, "whole number")
 }
 
 @Test func badName_explainsItBecomesAFolderName() {
-  expectError("experiment: geoff\nseeds: 3\nvariants: {v: {}}\nname: my sweep/1\n", field: "name", line: 4, "folder name")
-  expectError("experiment: geoff\nseeds: 3\nvariants: {v: {}}\nname: .hidden\n", field: "name", line: 4, "start with '.'")
-  expectError("experiment: geoff\nseeds: 3\nvariants: {v: {}}\nname: 2024\n", field: "name", line: 4, "quote it")
-  expectError("experiment: geoff\nseeds: 3\nvariants: {v: {}}\nname: [a]\n", field: "name", line: 4, "got a list")
+  expectError(
+    "experiment: geoff\nseeds: 3\nvariants: {v: {}}\nname: my sweep/1\n", field: "name", line: 4,
+    "folder name")
+  expectError(
+    "experiment: geoff\nseeds: 3\nvariants: {v: {}}\nname: .hidden\n", field: "name", line: 4,
+    "start with '.'")
+  expectError(
+    "experiment: geoff\nseeds: 3\nvariants: {v: {}}\nname: 2024\n", field: "name", line: 4, "quote it")
+  expectError(
+    "experiment: geoff\nseeds: 3\nvariants: {v: {}}\nname: [a]\n", field: "name", line: 4, "got a list")
 }
 
 @Test func badParameterValues_nameTheFullPathAndLine() {
@@ -304,7 +319,9 @@ private func expectError(
         algorithm: adam
         step_size: VALUE
     """
-  func with(_ value: String) -> String { sweep(variants: base.replacingOccurrences(of: "VALUE", with: value)) }
+  func with(_ value: String) -> String {
+    sweep(variants: base.replacingOccurrences(of: "VALUE", with: value))
+  }
   expectError(with(""), field: "variants.adam.step_size", line: 7, "has no value")
   expectError(with("~"), field: "variants.adam.step_size", line: 7, "has no value")
   expectError(with("null"), field: "variants.adam.step_size", line: 7, "has no value")
@@ -332,7 +349,8 @@ private func expectError(
 }
 
 @Test func badParameterName_isReportedAtTheKey() {
-  expectError(sweep(variants: "  adam:\n    StepSize: 0.1"), field: "variants.adam", line: 6, "a-z, 0-9 and '_'")
+  expectError(
+    sweep(variants: "  adam:\n    StepSize: 0.1"), field: "variants.adam", line: 6, "a-z, 0-9 and '_'")
   expectError(sweep(variants: "  adam:\n    step-size: 0.1"), field: "variants.adam", line: 6, "step_size")
   expectError(
     "name: demo\nexperiment: geoff\nseeds: 3\nfixed: {\"\": 1}\nvariants: {v: {}}\n", field: "fixed", line: 4,
@@ -341,9 +359,11 @@ private func expectError(
 
 @Test func badVariants_areReported() {
   expectError(sweep(variants: "  {}"), field: "variants", line: 5, "at least one variant")
-  expectError("name: d\nexperiment: g\nseeds: 1\nvariants:\n", field: "variants", line: 4, "at least one variant")
+  expectError(
+    "name: d\nexperiment: g\nseeds: 1\nvariants:\n", field: "variants", line: 4, "at least one variant")
   expectError(sweep(variants: "  - a\n  - b"), field: "variants", line: 5, "got a list")
-  expectError(sweep(variants: "  adam: 0.1"), field: "variants.adam", line: 5, "must be a mapping of parameters")
+  expectError(
+    sweep(variants: "  adam: 0.1"), field: "variants.adam", line: 5, "must be a mapping of parameters")
   expectError(sweep(variants: "  \"\": {}"), field: "variants", line: 5, "must not be empty")
   expectError(sweep(variants: "  1: {}\n  \"1\": {}"), field: "variants", line: 6, "appears twice")
 }
@@ -360,7 +380,8 @@ private func expectError(
 @Test func badMetricsAndCurves_areReported() {
   expectError(sweep(variants: "  v: {}") + "\nmetrics: error", field: "metrics", line: 6, "must be a list")
   expectError(sweep(variants: "  v: {}") + "\nmetrics: [a, a]", field: "metrics", line: 6, "listed twice")
-  expectError(sweep(variants: "  v: {}") + "\ncurves:\n  - error\n  - 3", field: "curves", line: 8, "quote it")
+  expectError(
+    sweep(variants: "  v: {}") + "\ncurves:\n  - error\n  - 3", field: "curves", line: 8, "quote it")
   expectError(sweep(variants: "  v: {}") + "\ncurves: [[a]]", field: "curves", line: 6, "got a list")
 }
 
@@ -427,13 +448,15 @@ private func expectError(
 
 @Test func specErrorDescription_readsFileLineColumnFieldMessage() {
   let located = SpecError(
-    file: "sweep.yaml", location: SweepModel.SourceLocation(line: 12, column: 5), field: "variants.adam.step_size",
+    file: "sweep.yaml", location: SweepModel.SourceLocation(line: 12, column: 5),
+    field: "variants.adam.step_size",
     message: "must be positive, got -0.1")
   #expect(located.description == "sweep.yaml:12:5: variants.adam.step_size: must be positive, got -0.1")
   let whole = SpecError(file: "sweep.yaml", location: nil, field: "", message: "the file is empty")
   #expect(whole.description == "sweep.yaml: the file is empty")
   let parsed = specError(sweep(variants: "  adam:\n    step_size: .inf"))
-  #expect(parsed?.description == "sweep.yaml:6:16: variants.adam.step_size: must be a finite number, got '.inf'")
+  #expect(
+    parsed?.description == "sweep.yaml:6:16: variants.adam.step_size: must be a finite number, got '.inf'")
 }
 
 @Test func load_readsAFile_andNamesAMissingPath() throws {

@@ -123,6 +123,8 @@ private func mutate(_ text: [Character], using random: inout SplitMix64) -> [Cha
     String(repeating: "a: 1\n", count: 3),
   ]
   for yaml in inputs {
-    #expect(throws: SpecError.self, "\(yaml.prefix(40))") { try SweepSpec.parse(yaml: yaml, file: "odd.yaml") }
+    #expect(throws: SpecError.self, "\(yaml.prefix(40))") {
+      try SweepSpec.parse(yaml: yaml, file: "odd.yaml")
+    }
   }
 }
