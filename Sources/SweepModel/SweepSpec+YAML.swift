@@ -1,0 +1,397 @@
+import Foundation
+import Yams
+
+/// Reading a sweep file.
+///
+/// ```yaml
+/// name: crossprop-geoff          # [A-Za-z0-9._-]+, not starting with '.'; names the results folder
+/// experiment: geoff              # the experiment family
+/// seeds: 0..<30                  # 0..<30, 5...9, [0, 3, 7], or 30 (meaning 0..<30)
+/// fixed:                         # optional: parameters shared by every variant
+///   examples_per_task: 5000
+/// variants:                      # required, in the order runs and tables use
+///   backprop: {algorithm: backprop}
+///   crossprop-eta0.5: {algorithm: crossprop, eta: 0.5}
+///   defaults: {}                 # a variant that only uses `fixed`
+/// metrics: [error_task1]         # optional
+/// curves: [error]                # optional
+/// description: free text, ignored
+/// ```
+///
+/// Parameter names are `[a-z0-9_]+`. Plain values are typed by the YAML 1.2 core schema: `5000` and
+/// `-3` are integers, `0.0005`, `5e-4` and `1.0` doubles, `true`/`false` Booleans, anything else a
+/// string; quoted values are always strings. Nulls, lists, mappings and non-finite numbers are
+/// rejected. Anchors, aliases and merge keys (`<<: *base`) may be used to share parameters.
+extension SweepSpec {
+  /// The keys a sweep file may have at its top level, in the order messages list them.
+  public static let topLevelKeys = [
+    "name", "experiment", "seeds", "fixed", "variants", "metrics", "curves", "description",
+  ]
+
+  /// The most seeds one sweep may list; a guard against typos like `0..<3000000000`.
+  public static let maximumSeedCount = 100_000
+
+  /// Reads the sweep file at `path`.
+  ///
+  /// - Throws: ``SpecError`` when the file is missing, unreadable, not UTF-8, or not a valid sweep.
+  public static func load(path: String) throws(SpecError) -> SweepSpec {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw SpecError(
+        file: path, location: nil, field: "", message: "no such file; check the path to the sweep file")
+    }
+    guard !isDirectory.boolValue else {
+      throw SpecError(
+        file: path, location: nil, field: "", message: "is a directory; pass the sweep file inside it")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw SpecError(
+        file: path, location: nil, field: "", message: "cannot read the file; check its permissions")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw SpecError(file: path, location: nil, field: "", message: "is not UTF-8 text; save it as UTF-8")
+    }
+    return try parse(yaml: text, file: path)
+  }
+
+  /// Parses the text of a sweep file; `file` names it in locations and messages.
+  ///
+  /// - Throws: ``SpecError`` locating the first problem, with a message that says what to write.
+  public static func parse(yaml: String, file: String) throws(SpecError) -> SweepSpec {
+    let root: Node
+    switch compose(yaml: yaml, file: file) {
+    case .success(let node?): root = node
+    case .success(nil):
+      throw SpecError(
+        file: file, location: nil, field: "",
+        message: "the file is empty; write at least name, experiment, seeds and variants, e.g. "
+          + "'name: demo', 'experiment: geoff', 'seeds: 0..<10', 'variants: {baseline: {}}'")
+    case .failure(let error): throw error
+    }
+    guard case .mapping(let top) = root else {
+      throw SpecError(
+        file: file, location: SpecReader.location(of: root), field: "",
+        message: "the file must be a mapping of keys (name:, experiment:, seeds:, variants:), got "
+          + SpecReader.describe(root))
+    }
+
+    var reader = SpecReader(file: file)
+    var name: String?
+    var experiment: String?
+    var seeds: [UInt64]?
+    var fixed = Parameters()
+    var variants: [Variant]?
+    var metrics: [String] = []
+    var curves: [String] = []
+
+    for (keyNode, value) in try reader.pairs(of: top, field: "") {
+      let key = try reader.keyText(keyNode, in: "")
+      guard topLevelKeys.contains(key) else {
+        var message =
+          "unknown key '\(SpecReader.excerpt(key))' (expected one of \(topLevelKeys.joined(separator: ", ")))"
+        if let guess = closestKey(to: key) { message += "; did you mean '\(guess)'?" }
+        throw reader.error("", at: keyNode, message)
+      }
+      reader.record(key, at: keyNode)
+      switch key {
+      case "name": name = try reader.sweepName(value)
+      case "experiment":
+        let text = try reader.string(value, field: key, example: "geoff")
+        guard !text.isEmpty else {
+          throw reader.error(key, at: value, "must name an experiment family, like geoff")
+        }
+        experiment = text
+      case "seeds": seeds = try reader.seeds(value)
+      case "fixed": fixed = try reader.parameters(value, path: key, what: "fixed")
+      case "variants": variants = try reader.variants(value)
+      case "metrics":
+        metrics = try reader.stringList(value, field: key, example: "error_task1, u_drift_task1")
+      case "curves": curves = try reader.stringList(value, field: key, example: "error")
+      default:
+        // `description` is free text for people; only its shape is checked, to catch mis-indented keys.
+        guard case .scalar = value else {
+          throw reader.error(
+            key, at: value,
+            "must be text, got \(SpecReader.describe(value)); for several lines write 'description: |' "
+              + "and indent the lines below it (check that no other key is indented under it)")
+        }
+      }
+    }
+
+    func missing(_ key: String, _ example: String) -> SpecError {
+      reader.error(key, at: root, "missing; add a line like '\(example)'")
+    }
+    guard let name else { throw missing("name", "name: crossprop-geoff") }
+    guard let experiment else { throw missing("experiment", "experiment: geoff") }
+    guard let seeds else { throw missing("seeds", "seeds: 0..<30") }
+    guard let variants else { throw missing("variants", "variants: {baseline: {}}") }
+    return SweepSpec(
+      name: name, experiment: experiment, seeds: seeds, fixed: fixed, variants: variants, metrics: metrics,
+      curves: curves, locations: reader.locations, file: file)
+  }
+
+  /// The YAML tree of `yaml`, or its syntax error as a ``SpecError``.
+  private static func compose(yaml: String, file: String) -> Result<Node?, SpecError> {
+    do {
+      // UTF-8 explicitly: Yams' default encoding consults the environment.
+      return .success(try Yams.compose(yaml: yaml, .default, .default, .utf8))
+    } catch let error as YamlError {
+      return .failure(specError(from: error, yaml: yaml, file: file))
+    } catch {
+      return .failure(
+        SpecError(file: file, location: nil, field: "", message: "cannot read the file as YAML: \(error)"))
+    }
+  }
+
+  /// Translates Yams' error into one line naming the place, with a hint where one helps.
+  private static func specError(from error: YamlError, yaml: String, file: String) -> SpecError {
+    func at(_ mark: Mark, _ message: String) -> SpecError {
+      SpecError(
+        file: file, location: SourceLocation(line: mark.line, column: mark.column), field: "",
+        message: message)
+    }
+    func explain(_ problem: String, _ context: YamlError.Context?) -> String {
+      var text = "invalid YAML: \(problem)"
+      if let context { text += " (\(context.text) at line \(context.mark.line))" }
+      if problem.contains("mapping values are not allowed") {
+        text += "; check the indentation, and quote values that contain ': '"
+      } else if problem.contains("tab") {
+        text += "; indent with spaces, not tabs"
+      } else if problem.contains("undefined alias") {
+        text += "; define the anchor (&name) before using it (*name)"
+      } else if problem.contains("another document") {
+        text += "; a sweep file holds one document, so remove the '---' or '...' line"
+      } else {
+        text += "; check the indentation, brackets and quotes around here"
+      }
+      return text
+    }
+    switch error {
+    case .scanner(let context, let problem, let mark, _),
+      .parser(let context, let problem, let mark, _),
+      .composer(let context, let problem, let mark, _):
+      return at(mark, explain(problem, context))
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      let names = duplicates.map { "'\(SpecReader.excerpt($0))'" }.joined(separator: ", ")
+      return at(context.mark, "duplicate key \(names); each key may appear once in a mapping")
+    case .reader(let problem, let offset, _, _):
+      let location = offset.map { lineAndColumn(ofCharacterOffset: $0, in: yaml) }
+      return SpecError(
+        file: file, location: location, field: "",
+        message: "invalid text: \(problem); remove control characters and save the file as UTF-8")
+    default:
+      return SpecError(
+        file: file, location: nil, field: "", message: "cannot read the file as YAML: \(error)")
+    }
+  }
+
+  /// The 1-based line and column of the `offset`-th character of `text`.
+  private static func lineAndColumn(ofCharacterOffset offset: Int, in text: String) -> SourceLocation {
+    var line = 1
+    var column = 1
+    for character in text.prefix(max(offset, 0)) {
+      if character.isNewline {
+        line += 1
+        column = 1
+      } else {
+        column += 1
+      }
+    }
+    return SourceLocation(line: line, column: column)
+  }
+
+  /// The top-level key one or two edits away from `key`, for "did you mean".
+  private static func closestKey(to key: String) -> String? {
+    let lowered = key.lowercased()
+    return topLevelKeys.first { editDistance(Array(lowered), Array($0), limit: 2) <= 2 }
+  }
+
+  /// Levenshtein distance, giving up (returning `limit + 1`) once the lengths differ by more than `limit`.
+  private static func editDistance(_ a: [Character], _ b: [Character], limit: Int) -> Int {
+    guard abs(a.count - b.count) <= limit else { return limit + 1 }
+    guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+      var current = [i] + Array(repeating: 0, count: b.count)
+      for j in 1...b.count {
+        let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+        current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+      }
+      previous = current
+    }
+    return previous[b.count]
+  }
+}
+
+// MARK: - Fields
+
+extension SpecReader {
+  /// The sweep's name, which becomes a folder name: `[A-Za-z0-9._-]+`, not starting with '.'.
+  func sweepName(_ node: Node) throws(SpecError) -> String {
+    let text = try string(node, field: "name", example: "crossprop-geoff")
+    guard !text.isEmpty else {
+      throw error("name", at: node, "must not be empty; write a name like crossprop-geoff")
+    }
+    let allowed = text.unicodeScalars.allSatisfy { s in
+      s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "." || s == "_" || s == "-")
+    }
+    guard allowed else {
+      throw error(
+        "name", at: node,
+        "'\(Self.excerpt(text))' becomes a folder name, so use only letters, digits, '.', '_' and '-' "
+          + "(e.g. crossprop-geoff)")
+    }
+    guard !text.hasPrefix(".") else {
+      throw error(
+        "name", at: node, "must not start with '.' (it would be a hidden folder); write e.g. crossprop-geoff")
+    }
+    return text
+  }
+
+  /// The root seeds: `a..<b` (half-open), `a...b` (closed), a list of distinct non-negative integers,
+  /// or a single count `N` meaning `0..<N`.
+  func seeds(_ node: Node) throws(SpecError) -> [UInt64] {
+    let usage = "must be a range like 0..<30 or 5...9, a list of integers like [0, 3, 7], or a count like 30"
+    switch node {
+    case .sequence(let list):
+      guard !list.isEmpty else { throw error("seeds", at: node, "the list is empty; \(usage)") }
+      guard list.count <= SweepSpec.maximumSeedCount else {
+        throw error("seeds", at: node, "at most \(SweepSpec.maximumSeedCount) seeds, got \(list.count)")
+      }
+      var out: [UInt64] = []
+      var seen = Set<UInt64>()
+      for item in list {
+        guard case .scalar(let scalar) = item, case .value(.int(let n)) = Self.classify(scalar) else {
+          throw error(
+            "seeds", at: item, "every seed must be a whole number like 7, got \(Self.describe(item))")
+        }
+        guard n >= 0 else { throw error("seeds", at: item, "seeds must be non-negative, got \(n)") }
+        guard seen.insert(UInt64(n)).inserted else {
+          throw error("seeds", at: item, "seed \(n) is listed twice; each seed may appear once")
+        }
+        out.append(UInt64(n))
+      }
+      return out
+    case .scalar(let scalar):
+      switch Self.classify(scalar) {
+      case .value(.int(let n)):
+        guard n > 0 else {
+          throw error(
+            "seeds", at: node, "a count of seeds must be positive, got \(n); write e.g. 30 for 0..<30")
+        }
+        return try range(0, UInt64(n), node: node)
+      case .value(.string(let text)):
+        guard let parts = Self.rangeParts(text) else {
+          throw error("seeds", at: node, "\(usage), got '\(Self.excerpt(text))'")
+        }
+        let (lower, upper, isClosed) = parts
+        guard let low = UInt64(lower), let high = UInt64(upper) else {
+          if lower.hasPrefix("-") || upper.hasPrefix("-") {
+            throw error("seeds", at: node, "seeds must be non-negative, got '\(Self.excerpt(text))'")
+          }
+          throw error("seeds", at: node, "\(usage), got '\(Self.excerpt(text))'")
+        }
+        if isClosed {
+          guard low <= high else {
+            throw error("seeds", at: node, "'\(text)' is empty; the upper bound must be at least the lower")
+          }
+          guard high - low < UInt64(SweepSpec.maximumSeedCount) else {
+            throw error("seeds", at: node, "at most \(SweepSpec.maximumSeedCount) seeds, got '\(text)'")
+          }
+          return try range(low, high + 1, node: node)
+        }
+        guard low < high else {
+          throw error(
+            "seeds", at: node, "'\(text)' is empty; the upper bound must exceed the lower, like 0..<30")
+        }
+        return try range(low, high, node: node)
+      case .value, .null, .invalid:
+        throw error("seeds", at: node, "\(usage), got \(Self.describe(node))")
+      }
+    default:
+      throw error("seeds", at: node, "\(usage), got \(Self.describe(node))")
+    }
+  }
+
+  private func range(_ low: UInt64, _ high: UInt64, node: Node) throws(SpecError) -> [UInt64] {
+    guard high - low <= UInt64(SweepSpec.maximumSeedCount) else {
+      throw error("seeds", at: node, "at most \(SweepSpec.maximumSeedCount) seeds, got \(high - low)")
+    }
+    return Array(low..<high)
+  }
+
+  /// `("0", "30", false)` for `0..<30`, `("5", "9", true)` for `5...9`; spaces around the operator are fine.
+  private static func rangeParts(_ text: String) -> (String, String, Bool)? {
+    for (op, isClosed) in [("..<", false), ("...", true)] {
+      guard let r = text.range(of: op) else { continue }
+      let lower = text[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
+      let upper = text[r.upperBound...].trimmingCharacters(in: .whitespaces)
+      return (lower, upper, isClosed)
+    }
+    return nil
+  }
+
+  /// The variants in file order; each body is a mapping of parameters (`{}` or nothing for none).
+  mutating func variants(_ node: Node) throws(SpecError) -> [SweepSpec.Variant] {
+    let example = "variants: {baseline: {}, adam: {step_size: 0.001}}"
+    guard case .mapping(let mapping) = node else {
+      if case .scalar(let scalar) = node, case .null = Self.classify(scalar) {
+        throw error("variants", at: node, "needs at least one variant, like '\(example)'")
+      }
+      throw error(
+        "variants", at: node,
+        "must map variant names to parameters, like '\(example)'; got \(Self.describe(node))")
+    }
+    var out: [SweepSpec.Variant] = []
+    for (keyNode, body) in try pairs(of: mapping, field: "variants") {
+      let name = try keyText(keyNode, in: "variants")
+      guard !name.isEmpty else { throw error("variants", at: keyNode, "a variant name must not be empty") }
+      guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        throw error("variants", at: keyNode, "a variant name must be one line without control characters")
+      }
+      guard !out.contains(where: { $0.name == name }) else {
+        throw error("variants", at: keyNode, "variant '\(Self.excerpt(name))' appears twice; rename one")
+      }
+      let path = "variants.\(name)"
+      record(path, at: keyNode)
+      out.append(
+        SweepSpec.Variant(name: name, parameters: try parameters(body, path: path, what: "variant '\(name)'"))
+      )
+    }
+    guard !out.isEmpty else {
+      throw error("variants", at: node, "needs at least one variant, like '\(example)'")
+    }
+    return out
+  }
+
+  /// A mapping of parameter names (`[a-z0-9_]+`) to scalar values; nothing means no parameters.
+  mutating func parameters(_ node: Node, path: String, what: String) throws(SpecError) -> Parameters {
+    guard case .mapping(let mapping) = node else {
+      if case .scalar(let scalar) = node, case .null = Self.classify(scalar) { return [:] }
+      throw error(
+        path, at: node,
+        "\(what) must be a mapping of parameters like {step_size: 0.001} (or {} for none), got \(Self.describe(node))"
+      )
+    }
+    var out = Parameters()
+    for (keyNode, value) in try pairs(of: mapping, field: path) {
+      let name = try keyText(keyNode, in: path)
+      guard !name.isEmpty, name.utf8.allSatisfy(Self.isParameterNameByte) else {
+        throw error(
+          path, at: keyNode,
+          "parameter name '\(Self.excerpt(name))' must use only a-z, 0-9 and '_' (e.g. step_size)")
+      }
+      let field = "\(path).\(name)"
+      guard out[name] == nil else { throw error(field, at: keyNode, "set twice; keep one") }
+      record(field, at: keyNode)
+      out[name] = try parameterValue(value, field: field)
+    }
+    return out
+  }
+
+  private static func isParameterNameByte(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+      || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+      || byte == UInt8(ascii: "_")
+  }
+}
