@@ -224,22 +224,26 @@ struct Axis {
     return Axis(lower: lo, upper: hi, isLog: false, ticks: ticks)
   }
 
-  /// A log axis over whole decades covering `min`...`max` (both > 0), ticks at powers of ten and, when
-  /// it spans at most two decades, at 2 and 5 times them.
+  /// A log axis covering `min`...`max` (both > 0), its ends rounded out to 1, 2 or 5 times a power
+  /// of ten; ticks at powers of ten and, when it spans at most two decades, at 2 and 5 times them.
   static func logarithmic(min: Double, max: Double) -> Axis {
     let loExp = Int(log10(min).rounded(.down))
-    var hiExp = Int(log10(max).rounded(.up))
-    if hiExp <= loExp { hiExp = loExp + 1 }
-    let showMinor = hiExp - loExp <= 2
+    let hiExp = Int(log10(max).rounded(.down))
+    let lower = [5.0, 2, 1].map { $0 * pow(10, Double(loExp)) }.first { $0 <= min } ?? pow(10, Double(loExp))
+    var upper = [1.0, 2, 5, 10].map { $0 * pow(10, Double(hiExp)) }.first { $0 >= max } ?? pow(10, Double(hiExp + 1))
+    if !(upper > lower) { upper = lower * 10 }
+    let showMinor = log10(upper) - log10(lower) <= 2.01
     var ticks: [Tick] = []
-    for e in loExp...hiExp {
+    for e in loExp...(hiExp + 1) {
       let decade = pow(10, Double(e))
-      ticks.append(Tick(value: decade, label: logLabel(mantissa: 1, exponent: e), isMajor: true))
-      if e < hiExp {
-        for m in [2, 5] { ticks.append(Tick(value: Double(m) * decade, label: logLabel(mantissa: m, exponent: e), isMajor: false)) }
+      for m in [1, 2, 5] {
+        let v = Double(m) * decade
+        // A relative tolerance, so 10^e computed by pow still counts as inside the range.
+        guard v >= lower * (1 - 1e-9) && v <= upper * (1 + 1e-9) else { continue }
+        ticks.append(Tick(value: v, label: logLabel(mantissa: m, exponent: e), isMajor: m == 1))
       }
     }
-    var axis = Axis(lower: pow(10, Double(loExp)), upper: pow(10, Double(hiExp)), isLog: true, ticks: ticks)
+    var axis = Axis(lower: lower, upper: upper, isLog: true, ticks: ticks)
     axis.labelsMinorTicks = showMinor
     return axis
   }
