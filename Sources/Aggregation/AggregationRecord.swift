@@ -29,7 +29,9 @@ extension Array where Element == AggregationRecord {
     var names: [String] = []
     var known = Set<String>()
     for record in self {
-      for metric in record.outcome.metrics where known.insert(metric.name).inserted { names.append(metric.name) }
+      for metric in record.outcome.metrics where known.insert(metric.name).inserted {
+        names.append(metric.name)
+      }
     }
     return names
   }
@@ -40,7 +42,9 @@ extension Array where Element == AggregationRecord {
     var names: [String] = []
     var known = Set<String>()
     for record in self {
-      for series in record.outcome.series where known.insert(series.name).inserted { names.append(series.name) }
+      for series in record.outcome.series where known.insert(series.name).inserted {
+        names.append(series.name)
+      }
     }
     return names
   }

@@ -53,7 +53,9 @@ extension CurveTable {
 
     let title = settings.title ?? series
     var subtitle = "mean ± standard error over seeds"
-    if let lo = counts.min(), let hi = counts.max() { subtitle += lo == hi ? " (n = \(lo))" : " (n = \(lo)–\(hi))" }
+    if let lo = counts.min(), let hi = counts.max() {
+      subtitle += lo == hi ? " (n = \(lo))" : " (n = \(lo)–\(hi))"
+    }
     if isLog { subtitle += ", log scale" }
 
     var out = """
@@ -72,33 +74,43 @@ extension CurveTable {
     // Grid and ticks.
     out += "<g class=\"grid\" stroke=\"#e4e4e4\" stroke-width=\"1\">\n"
     for tick in yAxis.ticks where tick.isMajor || yAxis.labelsMinorTicks {
-      out += "<line x1=\"\(c(plot.left))\" y1=\"\(c(py(tick.value)))\" x2=\"\(c(plot.right))\" y2=\"\(c(py(tick.value)))\"/>\n"
+      out +=
+        "<line x1=\"\(c(plot.left))\" y1=\"\(c(py(tick.value)))\" x2=\"\(c(plot.right))\" y2=\"\(c(py(tick.value)))\"/>\n"
     }
     for tick in xAxis.ticks {
-      out += "<line x1=\"\(c(px(tick.value)))\" y1=\"\(c(plot.top))\" x2=\"\(c(px(tick.value)))\" y2=\"\(c(plot.bottom))\"/>\n"
+      out +=
+        "<line x1=\"\(c(px(tick.value)))\" y1=\"\(c(plot.top))\" x2=\"\(c(px(tick.value)))\" y2=\"\(c(plot.bottom))\"/>\n"
     }
     out += "</g>\n<g class=\"axes\" stroke=\"#333333\" stroke-width=\"1\">\n"
-    out += "<line x1=\"\(c(plot.left))\" y1=\"\(c(plot.bottom))\" x2=\"\(c(plot.right))\" y2=\"\(c(plot.bottom))\"/>\n"
-    out += "<line x1=\"\(c(plot.left))\" y1=\"\(c(plot.top))\" x2=\"\(c(plot.left))\" y2=\"\(c(plot.bottom))\"/>\n"
+    out +=
+      "<line x1=\"\(c(plot.left))\" y1=\"\(c(plot.bottom))\" x2=\"\(c(plot.right))\" y2=\"\(c(plot.bottom))\"/>\n"
+    out +=
+      "<line x1=\"\(c(plot.left))\" y1=\"\(c(plot.top))\" x2=\"\(c(plot.left))\" y2=\"\(c(plot.bottom))\"/>\n"
     for tick in yAxis.ticks {
       let length = tick.isMajor ? 5.0 : 3.0
-      out += "<line x1=\"\(c(plot.left - length))\" y1=\"\(c(py(tick.value)))\" x2=\"\(c(plot.left))\" y2=\"\(c(py(tick.value)))\"/>\n"
+      out +=
+        "<line x1=\"\(c(plot.left - length))\" y1=\"\(c(py(tick.value)))\" x2=\"\(c(plot.left))\" y2=\"\(c(py(tick.value)))\"/>\n"
     }
     for tick in xAxis.ticks {
-      out += "<line x1=\"\(c(px(tick.value)))\" y1=\"\(c(plot.bottom))\" x2=\"\(c(px(tick.value)))\" y2=\"\(c(plot.bottom + 5))\"/>\n"
+      out +=
+        "<line x1=\"\(c(px(tick.value)))\" y1=\"\(c(plot.bottom))\" x2=\"\(c(px(tick.value)))\" y2=\"\(c(plot.bottom + 5))\"/>\n"
     }
     out += "</g>\n<g class=\"tick-labels\" fill=\"#333333\">\n"
     for tick in yAxis.ticks where tick.isMajor || yAxis.labelsMinorTicks {
-      out += "<text x=\"\(c(plot.left - 8))\" y=\"\(c(py(tick.value) + 4))\" text-anchor=\"end\">\(xmlEscaped(tick.label))</text>\n"
+      out +=
+        "<text x=\"\(c(plot.left - 8))\" y=\"\(c(py(tick.value) + 4))\" text-anchor=\"end\">\(xmlEscaped(tick.label))</text>\n"
     }
     for tick in xAxis.ticks {
-      out += "<text x=\"\(c(px(tick.value)))\" y=\"\(c(plot.bottom + 19))\" text-anchor=\"middle\">\(xmlEscaped(tick.label))</text>\n"
+      out +=
+        "<text x=\"\(c(px(tick.value)))\" y=\"\(c(plot.bottom + 19))\" text-anchor=\"middle\">\(xmlEscaped(tick.label))</text>\n"
     }
     out += "</g>\n"
     let xMid = (plot.left + plot.right) / 2, yMid = (plot.top + plot.bottom) / 2
-    out += "<text class=\"x-label\" x=\"\(c(xMid))\" y=\"\(c(plot.bottom + 42))\" text-anchor=\"middle\" fill=\"#222222\">"
+    out +=
+      "<text class=\"x-label\" x=\"\(c(xMid))\" y=\"\(c(plot.bottom + 42))\" text-anchor=\"middle\" fill=\"#222222\">"
       + xmlEscaped(settings.xLabel) + "</text>\n"
-    out += "<text class=\"y-label\" x=\"20\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#222222\" "
+    out +=
+      "<text class=\"y-label\" x=\"20\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#222222\" "
       + "transform=\"rotate(-90 20 \(c(yMid)))\">" + xmlEscaped(series) + "</text>\n"
 
     // Bands first, then lines, so no band hides another variant's mean.
@@ -129,9 +141,11 @@ extension CurveTable {
         }
         if segment.count > 1 { band += "M" + (upper + lower).joined(separator: " L") + " Z " }
       }
-      bands += "<path class=\"band\" data-variant=\"\(xmlEscaped(variant))\" d=\"\(band.trimmingCharacters(in: .whitespaces))\" "
+      bands +=
+        "<path class=\"band\" data-variant=\"\(xmlEscaped(variant))\" d=\"\(band.trimmingCharacters(in: .whitespaces))\" "
         + "fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
-      lines += "<path class=\"mean\" data-variant=\"\(xmlEscaped(variant))\" d=\"\(line.trimmingCharacters(in: .whitespaces))\" "
+      lines +=
+        "<path class=\"mean\" data-variant=\"\(xmlEscaped(variant))\" d=\"\(line.trimmingCharacters(in: .whitespaces))\" "
         + "fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n"
     }
     out += "<g class=\"curves\" clip-path=\"url(#plot-area)\">\n" + bands + lines + "</g>\n"
@@ -142,13 +156,17 @@ extension CurveTable {
     for (v, variant) in variants.enumerated() {
       let colour = Self.palette[v % Self.palette.count]
       let y = plot.top + 8 + Double(v) * 20
-      out += "<rect x=\"\(c(legendX))\" y=\"\(c(y - 6))\" width=\"24\" height=\"12\" fill=\"\(colour)\" fill-opacity=\"0.18\"/>\n"
-      out += "<line x1=\"\(c(legendX))\" y1=\"\(c(y))\" x2=\"\(c(legendX + 24))\" y2=\"\(c(y))\" stroke=\"\(colour)\" stroke-width=\"1.8\"/>\n"
-      out += "<text x=\"\(c(legendX + 32))\" y=\"\(c(y + 4))\" fill=\"#222222\">\(xmlEscaped(variant))</text>\n"
+      out +=
+        "<rect x=\"\(c(legendX))\" y=\"\(c(y - 6))\" width=\"24\" height=\"12\" fill=\"\(colour)\" fill-opacity=\"0.18\"/>\n"
+      out +=
+        "<line x1=\"\(c(legendX))\" y1=\"\(c(y))\" x2=\"\(c(legendX + 24))\" y2=\"\(c(y))\" stroke=\"\(colour)\" stroke-width=\"1.8\"/>\n"
+      out +=
+        "<text x=\"\(c(legendX + 32))\" y=\"\(c(y + 4))\" fill=\"#222222\">\(xmlEscaped(variant))</text>\n"
     }
     out += "</g>\n"
     if means.isEmpty {
-      out += "<text x=\"\(c(xMid))\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#888888\">no data</text>\n"
+      out +=
+        "<text x=\"\(c(xMid))\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#888888\">no data</text>\n"
     }
     out += "</svg>\n"
     return out
@@ -218,7 +236,8 @@ struct Axis {
         let v = Double(k) * step
         var label = String(format: "%.\(decimals)f", v / unit)
         if label.hasPrefix("-") && Double(label) == 0 { label.removeFirst() }
-        ticks.append(Tick(value: v, label: label.replacingOccurrences(of: "-", with: "−") + suffix, isMajor: true))
+        ticks.append(
+          Tick(value: v, label: label.replacingOccurrences(of: "-", with: "−") + suffix, isMajor: true))
       }
     }
     return Axis(lower: lo, upper: hi, isLog: false, ticks: ticks)
@@ -230,7 +249,8 @@ struct Axis {
     let loExp = Int(log10(min).rounded(.down))
     let hiExp = Int(log10(max).rounded(.down))
     let lower = [5.0, 2, 1].map { $0 * pow(10, Double(loExp)) }.first { $0 <= min } ?? pow(10, Double(loExp))
-    var upper = [1.0, 2, 5, 10].map { $0 * pow(10, Double(hiExp)) }.first { $0 >= max } ?? pow(10, Double(hiExp + 1))
+    var upper =
+      [1.0, 2, 5, 10].map { $0 * pow(10, Double(hiExp)) }.first { $0 >= max } ?? pow(10, Double(hiExp + 1))
     if !(upper > lower) { upper = lower * 10 }
     let showMinor = log10(upper) - log10(lower) <= 2.01
     var ticks: [Tick] = []

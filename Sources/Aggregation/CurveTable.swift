@@ -49,7 +49,9 @@ public struct CurveTable: Sendable, Equatable {
   }
 
   /// One table per name in `series` (empty: every series the records report, in order of appearance).
-  public static func makeAll(records: [AggregationRecord], variants: [String], series: [String] = []) -> [CurveTable] {
+  public static func makeAll(records: [AggregationRecord], variants: [String], series: [String] = [])
+    -> [CurveTable]
+  {
     records.seriesNames(series).map { CurveTable(series: $0, records: records, variants: variants) }
   }
 }

@@ -35,9 +35,10 @@ public struct Report: Sendable, Equatable {
   /// The file name used for a series (`curves/<name>.csv`): the name with `/`, `\`, and control
   /// characters replaced by `_`, and a leading dot escaped, so a series name cannot leave the folder.
   public static func fileName(forSeries name: String) -> String {
-    var safe = String(name.unicodeScalars.map { s -> Character in
-      s == "/" || s == "\\" || s.value < 0x20 || s == ":" ? "_" : Character(s)
-    })
+    var safe = String(
+      name.unicodeScalars.map { s -> Character in
+        s == "/" || s == "\\" || s.value < 0x20 || s == ":" ? "_" : Character(s)
+      })
     if safe.isEmpty || safe.hasPrefix(".") { safe = "_" + safe }
     return safe
   }

@@ -5,8 +5,11 @@ extension SummaryTable {
   /// Metrics are grouped by their name up to the last `_` (`error_task1`, `error_task2` → `error`);
   /// metrics alone in their group share one table, so a few scalars do not make many one-column tables.
   public func markdown(title: String) -> String {
-    var out = "# \(title)\n\nMean ± standard error over seeds (n = number of seeds that reported the metric).\n"
-    let lookup = Dictionary(rows.map { (RowKey(variant: $0.variant, metric: $0.metric), $0.estimate) }) { a, _ in a }
+    var out =
+      "# \(title)\n\nMean ± standard error over seeds (n = number of seeds that reported the metric).\n"
+    let lookup = Dictionary(rows.map { (RowKey(variant: $0.variant, metric: $0.metric), $0.estimate) }) {
+      a, _ in a
+    }
     for group in metricGroups() {
       out += "\n"
       if let heading = group.heading { out += "## \(heading)\n\n" }
@@ -46,9 +49,15 @@ extension SummaryTable {
     var singles: [String] = []
     for prefix in prefixes {
       let names = members[prefix]!
-      if names.count > 1 { groups.append(MetricGroup(heading: prefix, metrics: names)) } else { singles += names }
+      if names.count > 1 {
+        groups.append(MetricGroup(heading: prefix, metrics: names))
+      } else {
+        singles += names
+      }
     }
-    if !singles.isEmpty { groups.append(MetricGroup(heading: groups.isEmpty ? nil : "other metrics", metrics: singles)) }
+    if !singles.isEmpty {
+      groups.append(MetricGroup(heading: groups.isEmpty ? nil : "other metrics", metrics: singles))
+    }
     return groups
   }
 
@@ -57,7 +66,8 @@ extension SummaryTable {
     case 0: return "— (n=0)"
     case 1: return ReportNumber.short(e.mean, significant: 4) + " (n=1)"
     default:
-      return ReportNumber.short(e.mean, significant: 4) + " ± " + ReportNumber.short(e.standardError, significant: 2)
+      return ReportNumber.short(e.mean, significant: 4) + " ± "
+        + ReportNumber.short(e.standardError, significant: 2)
         + " (n=\(e.count))"
     }
   }

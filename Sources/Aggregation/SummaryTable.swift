@@ -26,7 +26,9 @@ public struct SummaryTable: Sendable, Equatable {
   public init(records: [AggregationRecord], variants: [String], metrics: [String] = []) {
     self.variants = records.variants(startingWith: variants)
     self.metrics = records.metricNames(metrics)
-    let metricIndex = Dictionary(self.metrics.enumerated().map { ($0.element, $0.offset) }) { first, _ in first }
+    let metricIndex = Dictionary(self.metrics.enumerated().map { ($0.element, $0.offset) }) { first, _ in
+      first
+    }
     var accumulators: [String: [Welford]] = [:]
     for record in records {
       var row = accumulators[record.variant] ?? Array(repeating: Welford(), count: self.metrics.count)

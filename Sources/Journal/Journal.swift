@@ -43,8 +43,10 @@ public final class Journal: Sendable {
         // journal_mode is persistent in the file; setting it on every open is cheap and idempotent.
         let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
-          throw JournalError(.cannotOpen, "\(path): SQLite refused WAL mode (got \(mode ?? "nothing")). "
-            + "Put the results folder on a local disk (not NFS) or pass --out to choose another folder.")
+          throw JournalError(
+            .cannotOpen,
+            "\(path): SQLite refused WAL mode (got \(mode ?? "nothing")). "
+              + "Put the results folder on a local disk (not NFS) or pass --out to choose another folder.")
         }
       }
       try Self.migrator.migrate(dbQueue)
@@ -220,7 +222,8 @@ public final class Journal: Sendable {
         guard existing == sweepName else {
           throw JournalError(
             .sweepMismatch,
-            "\(path) belongs to sweep '\(existing)', not '\(sweepName)'. Pass --out to choose another folder.")
+            "\(path) belongs to sweep '\(existing)', not '\(sweepName)'. Pass --out to choose another folder."
+          )
         }
         try db.execute(
           sql: "UPDATE sweep SET experiment = ?, spec_hash = ?, spec_text = ?, updated_at = ? WHERE id = 1",
@@ -353,8 +356,10 @@ public final class Journal: Sendable {
   public func recordLease(attempt: UInt64, key: RunKey, worker: String, at time: Date) throws {
     try write("record lease \(attempt)") { db in
       try requireRun(db, key)
-      guard try Int.fetchOne(db, sql: "SELECT 1 FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
-        == nil
+      guard
+        try Int.fetchOne(
+          db, sql: "SELECT 1 FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
+          == nil
       else {
         throw JournalError(
           .unknownAttempt,
@@ -386,7 +391,8 @@ public final class Journal: Sendable {
       {
         if winner != id {
           try db.execute(
-            sql: "UPDATE attempts SET state = 'discarded', ended_at = coalesce(ended_at, ?), message = ? WHERE id = ?",
+            sql:
+              "UPDATE attempts SET state = 'discarded', ended_at = coalesce(ended_at, ?), message = ? WHERE id = ?",
             arguments: [time, "run already has the outcome of attempt \(UInt64(bitPattern: winner))", id])
         }
         return false
@@ -414,13 +420,15 @@ public final class Journal: Sendable {
     attempt: UInt64, key: RunKey, message: String, retryLimit: Int, at time: Date
   ) throws -> RunFailureDisposition {
     guard retryLimit >= 1 else {
-      throw JournalError(.invalidArgument, "The retry limit must be at least 1, got \(retryLimit). Pass --retries 1 or more.")
+      throw JournalError(
+        .invalidArgument, "The retry limit must be at least 1, got \(retryLimit). Pass --retries 1 or more.")
     }
     return try write("record the failure of attempt \(attempt)") { db in
       let id = Int64(bitPattern: attempt)
       try requireAttempt(db, attempt, of: key)
       try db.execute(
-        sql: "UPDATE attempts SET state = 'failed', ended_at = ?, message = ? WHERE id = ? AND state <> 'succeeded'",
+        sql:
+          "UPDATE attempts SET state = 'failed', ended_at = ?, message = ? WHERE id = ? AND state <> 'succeeded'",
         arguments: [time, message, id])
       let status = try String.fetchOne(db, sql: "SELECT status FROM runs WHERE key = ?", arguments: [key.hex])
       if status == "done" { return .alreadyDone }
@@ -431,7 +439,8 @@ public final class Journal: Sendable {
             error = CASE WHEN failures + 1 >= ? THEN ? ELSE error END
           WHERE key = ?
           """, arguments: [retryLimit, retryLimit, message, key.hex])
-      let newStatus = try String.fetchOne(db, sql: "SELECT status FROM runs WHERE key = ?", arguments: [key.hex])
+      let newStatus = try String.fetchOne(
+        db, sql: "SELECT status FROM runs WHERE key = ?", arguments: [key.hex])
       return newStatus == "failed" ? .failed : .retry
     }
   }
@@ -464,7 +473,8 @@ public final class Journal: Sendable {
     guard try Int.fetchOne(db, sql: "SELECT 1 FROM runs WHERE key = ?", arguments: [key.hex]) != nil else {
       throw JournalError(
         .unknownRun,
-        "Run \(key.short) is not in the journal \(path). This is a coordinator bug: report it with the journal file.")
+        "Run \(key.short) is not in the journal \(path). This is a coordinator bug: report it with the journal file."
+      )
     }
   }
 
@@ -484,6 +494,7 @@ public final class Journal: Sendable {
   private func unknownAttempt(_ attempt: UInt64) -> JournalError {
     JournalError(
       .unknownAttempt,
-      "Attempt \(attempt) is not in the journal \(path). Record its lease first (a coordinator bug if you see this).")
+      "Attempt \(attempt) is not in the journal \(path). Record its lease first (a coordinator bug if you see this)."
+    )
   }
 }

@@ -49,7 +49,9 @@ public enum ParametersJSON {
           let name = try string()
           try expect(UInt8(ascii: ":"))
           let value = try scalar()
-          guard result.updateValue(value, forKey: name) == nil else { throw error("duplicate name \"\(name)\"") }
+          guard result.updateValue(value, forKey: name) == nil else {
+            throw error("duplicate name \"\(name)\"")
+          }
           skipSpace()
           if peek == UInt8(ascii: ",") {
             offset += 1
@@ -66,7 +68,9 @@ public enum ParametersJSON {
 
     mutating func literal(_ word: String) -> Bool {
       let w = Array(word.utf8)
-      guard bytes.count - offset >= w.count, Array(bytes[offset..<offset + w.count]) == w else { return false }
+      guard bytes.count - offset >= w.count, Array(bytes[offset..<offset + w.count]) == w else {
+        return false
+      }
       offset += w.count
       return true
     }

@@ -31,8 +31,12 @@ import Testing
   #expect(Welford().count == 0)
 }
 
-func record(_ variant: String, _ seed: UInt64, _ metrics: [(String, Double)], series: [Series] = []) -> AggregationRecord {
-  AggregationRecord(variant: variant, seed: seed, outcome: Outcome(metrics: metrics.map { Metric($0.0, $0.1) }, series: series))
+func record(_ variant: String, _ seed: UInt64, _ metrics: [(String, Double)], series: [Series] = [])
+  -> AggregationRecord
+{
+  AggregationRecord(
+    variant: variant, seed: seed,
+    outcome: Outcome(metrics: metrics.map { Metric($0.0, $0.1) }, series: series))
 }
 
 @Test func summaryCSV_hasExactHeaderAndRows_inVariantThenMetricOrder() {
@@ -116,7 +120,10 @@ func demoRecords() -> [AggregationRecord] {
         AggregationRecord(
           variant: variant, seed: seed,
           outcome: Outcome(
-            metrics: [Metric("error_task1", values.last!), Metric("error_task2", values[25]), Metric("seconds", 2 + Double(seed))],
+            metrics: [
+              Metric("error_task1", values.last!), Metric("error_task2", values[25]),
+              Metric("seconds", 2 + Double(seed)),
+            ],
             series: [Series(name: "error", xStart: 100, xStep: 100, values: values)])))
     }
   }
@@ -125,12 +132,15 @@ func demoRecords() -> [AggregationRecord] {
 
 func demoManifest() -> ReportManifest {
   ReportManifest(
-    sweepName: "demo", specHash: String(repeating: "ab", count: 32), commit: "0bbfd4f", toolchain: "Swift 6.3.1",
-    host: "node-1", date: Date(timeIntervalSince1970: 1_700_000_000), total: 15, done: 15, failed: 0, pending: 0)
+    sweepName: "demo", specHash: String(repeating: "ab", count: 32), commit: "0bbfd4f",
+    toolchain: "Swift 6.3.1",
+    host: "node-1", date: Date(timeIntervalSince1970: 1_700_000_000), total: 15, done: 15, failed: 0,
+    pending: 0)
 }
 
 @Test func svgFigure_isWellFormed_withOneMeanPathPerVariant_andLegendNames() throws {
-  let curve = CurveTable(series: "error", records: demoRecords(), variants: ["backprop", "crossprop-eta0.5", "adam & friends"])
+  let curve = CurveTable(
+    series: "error", records: demoRecords(), variants: ["backprop", "crossprop-eta0.5", "adam & friends"])
   let svg = curve.svg(settings: FigureSettings { $0.xLabel = "examples" })
   try checkWellFormedXML(svg)
   #expect(svg.components(separatedBy: "<path class=\"mean\"").count - 1 == 3)
@@ -149,14 +159,16 @@ func demoManifest() -> ReportManifest {
 }
 
 @Test func report_writesEveryFile_byteIdenticalForIdenticalInputs() throws {
-  let base = FileManager.default.temporaryDirectory.appendingPathComponent("aggregation-\(UUID().uuidString)").path
+  let base = FileManager.default.temporaryDirectory.appendingPathComponent("aggregation-\(UUID().uuidString)")
+    .path
   let variants = ["backprop", "crossprop-eta0.5", "adam & friends"]
   let names = ["MANIFEST.json", "summary.csv", "summary.md", "curves/error.csv", "figures/error.svg"]
   var contents: [[Data]] = []
   for copy in ["one", "two"] {
     let report = Report(records: demoRecords(), variants: variants, manifest: demoManifest())
     try report.write(to: base + "/" + copy)
-    contents.append(try names.map { try Data(contentsOf: URL(fileURLWithPath: base + "/" + copy + "/" + $0)) })
+    contents.append(
+      try names.map { try Data(contentsOf: URL(fileURLWithPath: base + "/" + copy + "/" + $0)) })
   }
   #expect(contents[0] == contents[1])
   #expect(String(decoding: contents[0][1], as: UTF8.self).hasPrefix("variant,metric,mean,se,n\n"))
@@ -221,7 +233,9 @@ func checkWellFormedXML(_ text: String) throws {
         throw Malformed(reason: "bad attribute in <\(name)>")
       }
       let valueStart = attributes.index(eq, offsetBy: 2)
-      guard let valueEnd = attributes[valueStart...].firstIndex(of: "\"") else { throw Malformed(reason: "unquoted") }
+      guard let valueEnd = attributes[valueStart...].firstIndex(of: "\"") else {
+        throw Malformed(reason: "unquoted")
+      }
       let value = attributes[valueStart..<valueEnd]
       guard !value.contains("<") else { throw Malformed(reason: "< in attribute") }
       try checkText(value)

@@ -23,8 +23,10 @@ func makeRuns(variants: [String], seeds: [UInt64]) -> [RunSpec] {
   return runs
 }
 
-func prepare(_ journal: Journal, _ runs: [RunSpec], name: String = "crossprop-geoff") throws -> PrepareSummary {
-  try journal.prepare(sweepName: name, experiment: "geoff", specHash: "h", specText: "name: \(name)\n", runs: runs)
+func prepare(_ journal: Journal, _ runs: [RunSpec], name: String = "crossprop-geoff") throws -> PrepareSummary
+{
+  try journal.prepare(
+    sweepName: name, experiment: "geoff", specHash: "h", specText: "name: \(name)\n", runs: runs)
 }
 
 let t0 = Date(timeIntervalSince1970: 1_700_000_000)
@@ -41,7 +43,8 @@ let sampleOutcome = Outcome(
   try journal.recordExpired(attempt: 1, at: t0.addingTimeInterval(30))
   try journal.recordLease(attempt: 2, key: key, worker: "w2", at: t0.addingTimeInterval(31))
 
-  #expect(try journal.recordOutcome(attempt: 2, key: key, worker: "w2", outcome: sampleOutcome, seconds: 3, at: t0))
+  #expect(
+    try journal.recordOutcome(attempt: 2, key: key, worker: "w2", outcome: sampleOutcome, seconds: 3, at: t0))
   // The expired attempt's late result loses.
   let other = Outcome(metrics: [Metric("error_task1", 9)])
   #expect(try !journal.recordOutcome(attempt: 1, key: key, worker: "w1", outcome: other, seconds: 4, at: t0))
@@ -63,7 +66,9 @@ let sampleOutcome = Outcome(
   _ = try prepare(journal, runs)
   try journal.recordLease(attempt: 7, key: runs[0].key, worker: "w1", at: t0)
   try journal.recordExpired(attempt: 7, at: t0)
-  #expect(try journal.recordOutcome(attempt: 7, key: runs[0].key, worker: "w1", outcome: sampleOutcome, seconds: 1, at: t0))
+  #expect(
+    try journal.recordOutcome(
+      attempt: 7, key: runs[0].key, worker: "w1", outcome: sampleOutcome, seconds: 1, at: t0))
   #expect(try journal.attemptState(7) == "succeeded")
 }
 
@@ -76,7 +81,8 @@ let sampleOutcome = Outcome(
   }
   #expect(throws: (any Error).self) {
     try journal.executeRawSQL(
-      "INSERT INTO runs (key, experiment, variant, parameters_json, seed) VALUES ('abc', 'geoff', 'v', '{}', 0)")
+      "INSERT INTO runs (key, experiment, variant, parameters_json, seed) VALUES ('abc', 'geoff', 'v', '{}', 0)"
+    )
   }
   #expect(throws: (any Error).self) {
     try journal.executeRawSQL("UPDATE runs SET failures = -1")
@@ -88,7 +94,8 @@ let sampleOutcome = Outcome(
   // Foreign keys are on: an attempt for an unknown run is refused.
   #expect(throws: (any Error).self) {
     try journal.executeRawSQL(
-      "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (5, '\(String(repeating: "a", count: 64))', 'w', 'x', 'leased')")
+      "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (5, '\(String(repeating: "a", count: 64))', 'w', 'x', 'leased')"
+    )
   }
   #expect(try journal.pendingRuns().count == 1)
 }
@@ -100,7 +107,9 @@ let sampleOutcome = Outcome(
   #expect(first == PrepareSummary(total: 4, alreadyDone: 0, failed: 0, pending: 4))
   for (i, run) in narrow.enumerated() where run.variant == "crossprop" {
     try journal.recordLease(attempt: UInt64(i + 1), key: run.key, worker: "w", at: t0)
-    #expect(try journal.recordOutcome(attempt: UInt64(i + 1), key: run.key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
+    #expect(
+      try journal.recordOutcome(
+        attempt: UInt64(i + 1), key: run.key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
   }
 
   // Widen: a new variant first (so every ordinal moves) and a third seed.
@@ -148,7 +157,9 @@ let sampleOutcome = Outcome(
   let dying = try Journal(path: path)
   _ = try prepare(dying, runs)
   try dying.recordLease(attempt: 1, key: runs[0].key, worker: "w1", at: t0)
-  #expect(try dying.recordOutcome(attempt: 1, key: runs[0].key, worker: "w1", outcome: sampleOutcome, seconds: 2, at: t0))
+  #expect(
+    try dying.recordOutcome(
+      attempt: 1, key: runs[0].key, worker: "w1", outcome: sampleOutcome, seconds: 2, at: t0))
   try dying.recordLease(attempt: 2, key: runs[1].key, worker: "w1", at: t0)
   try dying.recordLease(attempt: 3, key: runs[2].key, worker: "w2", at: t0)
 
@@ -185,7 +196,8 @@ let sampleOutcome = Outcome(
   for attempt in UInt64(1)...3 {
     try journal.recordLease(attempt: attempt, key: key, worker: "w", at: t0)
     dispositions.append(
-      try journal.recordFailure(attempt: attempt, key: key, message: "NaN in step \(attempt)", retryLimit: 3, at: t0))
+      try journal.recordFailure(
+        attempt: attempt, key: key, message: "NaN in step \(attempt)", retryLimit: 3, at: t0))
   }
   #expect(dispositions == [.retry, .retry, .failed])
   let failed = try journal.failedRuns()
@@ -200,8 +212,12 @@ let sampleOutcome = Outcome(
   // A failure reported for a finished run changes nothing but the attempt.
   try journal.recordLease(attempt: 4, key: runs[1].key, worker: "w", at: t0)
   try journal.recordLease(attempt: 5, key: runs[1].key, worker: "w", at: t0)
-  #expect(try journal.recordOutcome(attempt: 4, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
-  #expect(try journal.recordFailure(attempt: 5, key: runs[1].key, message: "x", retryLimit: 1, at: t0) == .alreadyDone)
+  #expect(
+    try journal.recordOutcome(
+      attempt: 4, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
+  #expect(
+    try journal.recordFailure(attempt: 5, key: runs[1].key, message: "x", retryLimit: 1, at: t0)
+      == .alreadyDone)
   #expect(try journal.counts().done == 1)
 }
 
@@ -210,12 +226,16 @@ let sampleOutcome = Outcome(
   let runs = makeRuns(variants: ["a"], seeds: [0, 1])
   _ = try prepare(journal, runs)
   try journal.recordLease(attempt: 1, key: runs[0].key, worker: "w", at: t0)
-  #expect(throws: JournalError.self) { try journal.recordLease(attempt: 1, key: runs[1].key, worker: "w", at: t0) }
   #expect(throws: JournalError.self) {
-    try journal.recordLease(attempt: 2, key: RunKey(hex: String(repeating: "0", count: 64)), worker: "w", at: t0)
+    try journal.recordLease(attempt: 1, key: runs[1].key, worker: "w", at: t0)
+  }
+  #expect(throws: JournalError.self) {
+    try journal.recordLease(
+      attempt: 2, key: RunKey(hex: String(repeating: "0", count: 64)), worker: "w", at: t0)
   }
   // An outcome reported against the wrong run is refused.
   #expect(throws: JournalError.self) {
-    try journal.recordOutcome(attempt: 1, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
+    try journal.recordOutcome(
+      attempt: 1, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
   }
 }

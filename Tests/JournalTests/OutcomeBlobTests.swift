@@ -8,7 +8,9 @@ private func bits(_ xs: [Double]) -> [UInt64] { xs.map(\.bitPattern) }
 
 @Test func outcomeBlob_roundTripsBitExact_includingNaNPayloadAndNegativeZero() throws {
   let payloadNaN = Double(bitPattern: 0x7FF8_0000_0000_1234)
-  let special = [0.0, -0.0, .nan, payloadNaN, -.infinity, .infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1]
+  let special = [
+    0.0, -0.0, .nan, payloadNaN, -.infinity, .infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1,
+  ]
   let big = (0..<200_000).map { Double($0) * 0.001 - 7 }
   let metrics = special.enumerated().map { Metric("m\($0.offset) – ünïcode", $0.element) }
   let series = [
@@ -32,7 +34,8 @@ private func bits(_ xs: [Double]) -> [UInt64] { xs.map(\.bitPattern) }
   _ = try journal.prepare(sweepName: "s", experiment: "geoff", specHash: "h", specText: "", runs: [run])
   try journal.recordLease(attempt: 1, key: run.key, worker: "w", at: Date())
   let outcome = Outcome(metrics: metrics, series: series)
-  _ = try journal.recordOutcome(attempt: 1, key: run.key, worker: "w", outcome: outcome, seconds: 1, at: Date())
+  _ = try journal.recordOutcome(
+    attempt: 1, key: run.key, worker: "w", outcome: outcome, seconds: 1, at: Date())
   let stored = try #require(try journal.finishedRuns().first).outcome
   #expect(bits(stored.metrics.map(\.value)) == bits(special))
   #expect(bits(stored.series[1].values) == bits(big))
@@ -64,7 +67,8 @@ private func bits(_ xs: [Double]) -> [UInt64] { xs.map(\.bitPattern) }
 @Test func parametersJSON_roundTripsCanonicalText_exactly() throws {
   let parameters: Parameters = [
     "int": .int(-42), "big": .int(Int.max), "double": .double(0.0005), "integral": .double(3),
-    "tiny": .double(1e-300), "huge": .double(5e20), "negzero": .double(-0.0), "word": .string("a \"b\"\n\\ é \u{01} 😀"),
+    "tiny": .double(1e-300), "huge": .double(5e20), "negzero": .double(-0.0),
+    "word": .string("a \"b\"\n\\ é \u{01} 😀"),
     "yes": .bool(true), "no": .bool(false),
   ]
   let text = CanonicalJSON.parameters(parameters)
@@ -72,8 +76,14 @@ private func bits(_ xs: [Double]) -> [UInt64] { xs.map(\.bitPattern) }
   #expect(decoded == parameters)
   #expect(CanonicalJSON.parameters(decoded) == text)
   #expect(try ParametersJSON.decode("{}") == [:])
-  #expect(try ParametersJSON.decode(#"{ "a" : 1 , "b":"\u00e9\ud83d\ude00" }"#) == ["a": .int(1), "b": .string("é😀")])
-  for bad in ["", "{", #"{"a":}"#, #"{"a":1,}"#, #"{"a":1}x"#, #"{"a":[1]}"#, #"{"a":1,"a":2}"#, #"{"a":"\x"}"#, #"{"a":1.2.3}"#] {
+  #expect(
+    try ParametersJSON.decode(#"{ "a" : 1 , "b":"\u00e9\ud83d\ude00" }"#) == [
+      "a": .int(1), "b": .string("é😀"),
+    ])
+  for bad in [
+    "", "{", #"{"a":}"#, #"{"a":1,}"#, #"{"a":1}x"#, #"{"a":[1]}"#, #"{"a":1,"a":2}"#, #"{"a":"\x"}"#,
+    #"{"a":1.2.3}"#,
+  ] {
     #expect(throws: JournalError.self) { try ParametersJSON.decode(bad) }
   }
 }
