@@ -1,2 +1,500 @@
+import Foundation
 import GRDB
 import SweepModel
+
+/// The coordinator's durable record of a sweep: its runs, every attempt, and one outcome per run.
+///
+/// One SQLite file (`results/<name>/journal.sqlite`) in WAL mode, opened only by the coordinator
+/// (or by `metasweep report` after it has stopped). Every state change is one transaction, and the
+/// schema itself holds the invariants (CHECK, UNIQUE, foreign keys), so a bug in the caller fails
+/// loudly instead of corrupting results. Migrations are named and append-only (see
+/// ``Journal/migrator``); never edit a shipped migration, add a new one.
+///
+/// **Recovery on open.** Opening the journal marks every attempt still `leased` as `expired`: those
+/// leases belonged to a coordinator that died, and no worker will ever report to it again. The runs
+/// stay pending and are leased afresh; a late result from an old attempt would still be accepted if
+/// its run has no outcome (``recordOutcome(attempt:key:worker:outcome:seconds:at:)``).
+/// ``expiredOnOpen`` tells how many attempts this recovered.
+///
+/// Seeds and attempt ids are `UInt64`; SQLite stores them as the `Int64` with the same bits.
+public final class Journal: Sendable {
+  /// The file as given to ``init(path:)``, used in messages.
+  public let path: String
+  /// How many attempts were left `leased` by a previous coordinator and marked `expired` on open.
+  public let expiredOnOpen: Int
+  private let dbQueue: DatabaseQueue
+
+  /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
+  /// and foreign keys, sets a busy timeout, and expires leases left by a dead coordinator.
+  public init(path: String, now: Date = Date()) throws {
+    self.path = path
+    do {
+      let folder = (path as NSString).deletingLastPathComponent
+      if !folder.isEmpty {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      }
+      var configuration = Configuration()
+      configuration.foreignKeysEnabled = true
+      // A second process (a `report` while the sweep runs) waits for the lock instead of failing.
+      configuration.busyMode = .timeout(10)
+      configuration.label = "MetaSweep.Journal"
+      dbQueue = try DatabaseQueue(path: path, configuration: configuration)
+      try dbQueue.writeWithoutTransaction { db in
+        // journal_mode is persistent in the file; setting it on every open is cheap and idempotent.
+        let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+        guard mode?.lowercased() == "wal" else {
+          throw JournalError(
+            .cannotOpen,
+            "\(path): SQLite refused WAL mode (got \(mode ?? "nothing")). "
+              + "Put the results folder on a local disk (not NFS) or pass --out to choose another folder.")
+        }
+      }
+      try Self.migrator.migrate(dbQueue)
+    } catch let error as JournalError {
+      throw error
+    } catch {
+      throw JournalError(
+        .cannotOpen,
+        "Cannot open the journal \(path). Check that the folder is writable and on a local disk, "
+          + "or pass --out to choose another folder.", cause: error)
+    }
+    expiredOnOpen = try Self.expireLeases(in: dbQueue, path: path, now: now)
+  }
+
+  /// A journal in a fresh file under the temporary directory, for tests and dry runs.
+  public static func temporary() throws -> Journal {
+    let folder = FileManager.default.temporaryDirectory
+      .appendingPathComponent("metasweep-journal-\(UUID().uuidString)")
+    return try Journal(path: folder.appendingPathComponent("journal.sqlite").path)
+  }
+
+  // MARK: - Schema
+
+  /// The journal's migrations, in order. Append new ones; never change one that has shipped.
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1") { db in
+      try db.execute(sql: Self.schemaV1)
+    }
+    return migrator
+  }
+
+  static let schemaV1 = """
+    CREATE TABLE sweep (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      name TEXT NOT NULL CHECK (length(name) > 0),
+      experiment TEXT NOT NULL CHECK (length(experiment) > 0),
+      spec_hash TEXT NOT NULL,
+      spec_text TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE runs (
+      key TEXT PRIMARY KEY NOT NULL
+        CHECK (length(key) = 64 AND key NOT GLOB '*[^0-9a-f]*'),
+      ordinal INTEGER UNIQUE CHECK (ordinal IS NULL OR ordinal >= 0),
+      experiment TEXT NOT NULL,
+      variant TEXT NOT NULL,
+      parameters_json TEXT NOT NULL CHECK (parameters_json GLOB '{*}'),
+      seed INTEGER NOT NULL,
+      status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+      error TEXT,
+      failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+      CHECK ((status = 'failed') = (error IS NOT NULL))
+    ) STRICT;
+
+    CREATE TABLE attempts (
+      id INTEGER PRIMARY KEY CHECK (id <> 0),
+      run_key TEXT NOT NULL REFERENCES runs(key),
+      worker TEXT NOT NULL,
+      started_at TEXT NOT NULL,
+      ended_at TEXT,
+      state TEXT NOT NULL
+        CHECK (state IN ('leased', 'succeeded', 'failed', 'expired', 'discarded')),
+      message TEXT,
+      CHECK ((state = 'leased') = (ended_at IS NULL))
+    ) STRICT;
+    CREATE INDEX attempts_by_run ON attempts(run_key);
+    CREATE UNIQUE INDEX attempts_id_run ON attempts(id, run_key);
+    CREATE INDEX attempts_leased ON attempts(state) WHERE state = 'leased';
+
+    CREATE TABLE outcomes (
+      run_key TEXT PRIMARY KEY NOT NULL REFERENCES runs(key),
+      attempt_id INTEGER NOT NULL UNIQUE,
+      worker TEXT NOT NULL,
+      seconds REAL NOT NULL,
+      finished_at TEXT NOT NULL,
+      metrics BLOB NOT NULL,
+      series BLOB NOT NULL,
+      FOREIGN KEY (attempt_id, run_key) REFERENCES attempts(id, run_key)
+    ) STRICT;
+    """
+
+  // MARK: - Recovery
+
+  private static func expireLeases(in dbQueue: DatabaseQueue, path: String, now: Date) throws -> Int {
+    try write(dbQueue, path: path, "expire leases left by a stopped coordinator") { db in
+      try db.execute(
+        sql: """
+          UPDATE attempts SET state = 'expired', ended_at = ?,
+            message = 'the coordinator stopped while the attempt was leased'
+          WHERE state = 'leased'
+          """, arguments: [now])
+      return db.changesCount
+    }
+  }
+
+  // MARK: - Transactions
+
+  /// Runs `body` in one write transaction, turning SQLite errors into a ``JournalError``.
+  private static func write<T>(
+    _ dbQueue: DatabaseQueue, path: String, _ what: String, _ body: (Database) throws -> T
+  ) throws -> T {
+    do {
+      return try dbQueue.write(body)
+    } catch let error as JournalError {
+      throw error
+    } catch {
+      throw JournalError(
+        .database,
+        "Cannot \(what) in the journal \(path). If the disk is full or the file is locked by another "
+          + "coordinator, fix that and run `metasweep resume`.", cause: error)
+    }
+  }
+
+  private func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    try Self.write(dbQueue, path: path, what, body)
+  }
+
+  private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    do {
+      return try dbQueue.read(body)
+    } catch let error as JournalError {
+      throw error
+    } catch {
+      throw JournalError(
+        .database, "Cannot read \(what) from the journal \(path). Is the file damaged or locked?",
+        cause: error)
+    }
+  }
+
+  /// Runs a statement against the journal as is, for tests and repairs (it bypasses every check
+  /// the API makes; the schema's constraints still apply).
+  public func executeRawSQL(_ sql: String) throws {
+    try dbQueue.write { db in try db.execute(sql: sql) }
+  }
+
+  /// The SQLite journal mode (`wal` once open).
+  public func journalMode() throws -> String {
+    try dbQueue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+  }
+
+  // MARK: - Sweep and runs
+
+  /// Records the current version of the sweep and its runs.
+  ///
+  /// The first call creates the sweep. Later calls (resume, a widened grid) must use the same sweep
+  /// name; they replace the spec text and hash, detach every run from the spec (ordinal NULL) and then
+  /// attach the given runs by key: a run already in the journal keeps its status and outcome (a
+  /// finished run is reused), a new one is added as pending. Runs of earlier spec versions that are
+  /// not in `runs` stay in the journal, outside the spec.
+  public func prepare(
+    sweepName: String, experiment: String, specHash: String, specText: String, runs: [RunSpec],
+    now: Date = Date()
+  ) throws -> PrepareSummary {
+    var seen: [RunKey: RunSpec] = [:]
+    var keys: [RunKey] = []
+    keys.reserveCapacity(runs.count)
+    for run in runs {
+      let key = run.key
+      if let other = seen[key] {
+        throw JournalError(
+          .duplicateRun,
+          "Runs \(other.ordinal) (\(other.variant)) and \(run.ordinal) (\(run.variant)) of sweep '\(sweepName)' "
+            + "have the same experiment, parameters and seed. Give the variants different parameters.")
+      }
+      seen[key] = run
+      keys.append(key)
+    }
+    return try write("prepare sweep '\(sweepName)'") { db in
+      if let existing = try String.fetchOne(db, sql: "SELECT name FROM sweep WHERE id = 1") {
+        guard existing == sweepName else {
+          throw JournalError(
+            .sweepMismatch,
+            "\(path) belongs to sweep '\(existing)', not '\(sweepName)'. Pass --out to choose another folder."
+          )
+        }
+        try db.execute(
+          sql: "UPDATE sweep SET experiment = ?, spec_hash = ?, spec_text = ?, updated_at = ? WHERE id = 1",
+          arguments: [experiment, specHash, specText, now])
+      } else {
+        try db.execute(
+          sql: """
+            INSERT INTO sweep (id, name, experiment, spec_hash, spec_text, created_at, updated_at)
+            VALUES (1, ?, ?, ?, ?, ?, ?)
+            """, arguments: [sweepName, experiment, specHash, specText, now, now])
+      }
+      try db.execute(sql: "UPDATE runs SET ordinal = NULL WHERE ordinal IS NOT NULL")
+      let upsert = try db.makeStatement(
+        sql: """
+          INSERT INTO runs (key, ordinal, experiment, variant, parameters_json, seed)
+          VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT (key) DO UPDATE SET ordinal = excluded.ordinal, variant = excluded.variant
+          """)
+      for (run, key) in zip(runs, keys) {
+        try upsert.execute(arguments: [
+          key.hex, run.ordinal, run.experiment, run.variant, CanonicalJSON.parameters(run.parameters),
+          Int64(bitPattern: run.seed),
+        ])
+      }
+      let counts = try Self.counts(db)
+      return PrepareSummary(
+        total: counts.total, alreadyDone: counts.done, failed: counts.failed, pending: counts.pending)
+    }
+  }
+
+  /// The journal's sweep row, or nil before the first ``prepare(sweepName:experiment:specHash:specText:runs:now:)``.
+  public func sweepInfo() throws -> SweepInfo? {
+    try read("the sweep") { db in
+      try Row.fetchOne(db, sql: "SELECT * FROM sweep WHERE id = 1").map { row in
+        SweepInfo(
+          name: row["name"], experiment: row["experiment"], specHash: row["spec_hash"],
+          specText: row["spec_text"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+      }
+    }
+  }
+
+  /// Pending runs of the current spec, in ordinal order.
+  public func pendingRuns() throws -> [RunSpec] {
+    try read("pending runs") { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM runs WHERE ordinal IS NOT NULL AND status = 'pending' ORDER BY ordinal"
+      ).map(runSpec)
+    }
+  }
+
+  /// Finished runs of the current spec with their outcome, in ordinal order.
+  public func finishedRuns() throws -> [FinishedRun] {
+    try read("finished runs") { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT runs.*, outcomes.attempt_id, outcomes.worker, outcomes.seconds, outcomes.finished_at,
+            outcomes.metrics, outcomes.series
+          FROM runs JOIN outcomes ON outcomes.run_key = runs.key
+          WHERE runs.ordinal IS NOT NULL AND runs.status = 'done'
+          ORDER BY runs.ordinal
+          """
+      ).map { row in
+        let metrics: Data = row["metrics"]
+        let series: Data = row["series"]
+        let attempt: Int64 = row["attempt_id"]
+        return FinishedRun(
+          run: try runSpec(row),
+          outcome: Outcome(
+            metrics: try OutcomeBlob.decodeMetrics(metrics), series: try OutcomeBlob.decodeSeries(series)),
+          worker: row["worker"], attempt: UInt64(bitPattern: attempt), seconds: row["seconds"],
+          finishedAt: row["finished_at"])
+      }
+    }
+  }
+
+  /// Runs of the current spec that exhausted their retries, in ordinal order.
+  public func failedRuns() throws -> [FailedRun] {
+    try read("failed runs") { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM runs WHERE ordinal IS NOT NULL AND status = 'failed' ORDER BY ordinal"
+      ).map { row in
+        FailedRun(run: try runSpec(row), error: row["error"], failures: row["failures"])
+      }
+    }
+  }
+
+  /// How many runs of the current spec are pending, done and failed, and how many attempts are leased.
+  public func counts() throws -> JournalCounts {
+    try read("counts") { db in try Self.counts(db) }
+  }
+
+  private static func counts(_ db: Database) throws -> JournalCounts {
+    let row = try Row.fetchOne(
+      db,
+      sql: """
+        SELECT count(*) AS total,
+          coalesce(sum(status = 'done'), 0) AS done,
+          coalesce(sum(status = 'failed'), 0) AS failed,
+          coalesce(sum(status = 'pending'), 0) AS pending,
+          (SELECT count(*) FROM attempts WHERE state = 'leased') AS leased
+        FROM runs WHERE ordinal IS NOT NULL
+        """)!
+    return JournalCounts(
+      total: row["total"], done: row["done"], failed: row["failed"], pending: row["pending"],
+      leased: row["leased"])
+  }
+
+  private func runSpec(_ row: Row) throws -> RunSpec {
+    let seed: Int64 = row["seed"]
+    let ordinal: Int? = row["ordinal"]
+    return RunSpec(
+      ordinal: ordinal ?? -1, experiment: row["experiment"], variant: row["variant"],
+      parameters: try ParametersJSON.decode(row["parameters_json"]), seed: UInt64(bitPattern: seed))
+  }
+
+  // MARK: - Attempts
+
+  /// The largest attempt id ever recorded (0 when none), so a restarted coordinator continues after it.
+  public func maxAttemptID() throws -> UInt64 {
+    try read("attempt ids") { db in
+      UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT max(id) FROM attempts") ?? 0)
+    }
+  }
+
+  /// Records that attempt `attempt` of run `key` was leased to `worker`.
+  ///
+  /// Throws `.unknownRun` for a key the journal does not know and `.unknownAttempt` for an id that was
+  /// already used (attempt ids are unique forever).
+  public func recordLease(attempt: UInt64, key: RunKey, worker: String, at time: Date) throws {
+    try write("record lease \(attempt)") { db in
+      try requireRun(db, key)
+      guard
+        try Int.fetchOne(
+          db, sql: "SELECT 1 FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
+          == nil
+      else {
+        throw JournalError(
+          .unknownAttempt,
+          "Attempt \(attempt) is already in the journal \(path); attempt ids are never reused. "
+            + "This is a coordinator bug: report it with the journal file.")
+      }
+      try db.execute(
+        sql: "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (?, ?, ?, ?, 'leased')",
+        arguments: [Int64(bitPattern: attempt), key.hex, worker, time])
+    }
+  }
+
+  /// Records the outcome of attempt `attempt`: inserts it, marks the run done and the attempt
+  /// succeeded, in one transaction. Returns false, and marks the attempt `discarded`, when the run
+  /// already has an outcome (exactly one outcome per run; a late or duplicate result loses).
+  ///
+  /// A result of an attempt that had expired is still accepted when its run has no outcome, and it
+  /// also rescues a run that had been marked failed.
+  public func recordOutcome(
+    attempt: UInt64, key: RunKey, worker: String, outcome: Outcome, seconds: Double, at time: Date
+  ) throws -> Bool {
+    let metrics = OutcomeBlob.encode(metrics: outcome.metrics)
+    let series = OutcomeBlob.encode(series: outcome.series)
+    return try write("record the outcome of attempt \(attempt)") { db in
+      let id = Int64(bitPattern: attempt)
+      try requireAttempt(db, attempt, of: key)
+      if let winner = try Int64.fetchOne(
+        db, sql: "SELECT attempt_id FROM outcomes WHERE run_key = ?", arguments: [key.hex])
+      {
+        if winner != id {
+          try db.execute(
+            sql:
+              "UPDATE attempts SET state = 'discarded', ended_at = coalesce(ended_at, ?), message = ? WHERE id = ?",
+            arguments: [time, "run already has the outcome of attempt \(UInt64(bitPattern: winner))", id])
+        }
+        return false
+      }
+      try db.execute(
+        sql: """
+          INSERT INTO outcomes (run_key, attempt_id, worker, seconds, finished_at, metrics, series)
+          VALUES (?, ?, ?, ?, ?, ?, ?)
+          """, arguments: [key.hex, id, worker, seconds, time, metrics, series])
+      try db.execute(
+        sql: "UPDATE runs SET status = 'done', error = NULL WHERE key = ?", arguments: [key.hex])
+      try db.execute(
+        sql: "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?",
+        arguments: [time, id])
+      return true
+    }
+  }
+
+  /// Records that attempt `attempt` of run `key` failed with `message`.
+  ///
+  /// Increments the run's failure count; when it reaches `retryLimit` (≥ 1) the run is marked failed
+  /// with `message` as its error and `.failed` is returned, otherwise `.retry` (the run stays pending).
+  /// A failure of a run that already has an outcome only closes the attempt (`.alreadyDone`).
+  public func recordFailure(
+    attempt: UInt64, key: RunKey, message: String, retryLimit: Int, at time: Date
+  ) throws -> RunFailureDisposition {
+    guard retryLimit >= 1 else {
+      throw JournalError(
+        .invalidArgument, "The retry limit must be at least 1, got \(retryLimit). Pass --retries 1 or more.")
+    }
+    return try write("record the failure of attempt \(attempt)") { db in
+      let id = Int64(bitPattern: attempt)
+      try requireAttempt(db, attempt, of: key)
+      try db.execute(
+        sql:
+          "UPDATE attempts SET state = 'failed', ended_at = ?, message = ? WHERE id = ? AND state <> 'succeeded'",
+        arguments: [time, message, id])
+      let status = try String.fetchOne(db, sql: "SELECT status FROM runs WHERE key = ?", arguments: [key.hex])
+      if status == "done" { return .alreadyDone }
+      try db.execute(
+        sql: """
+          UPDATE runs SET failures = failures + 1,
+            status = CASE WHEN failures + 1 >= ? THEN 'failed' ELSE status END,
+            error = CASE WHEN failures + 1 >= ? THEN ? ELSE error END
+          WHERE key = ?
+          """, arguments: [retryLimit, retryLimit, message, key.hex])
+      let newStatus = try String.fetchOne(
+        db, sql: "SELECT status FROM runs WHERE key = ?", arguments: [key.hex])
+      return newStatus == "failed" ? .failed : .retry
+    }
+  }
+
+  /// Records that attempt `attempt`'s lease expired (its worker went silent or was lost); the run
+  /// stays pending. An attempt that already ended is left as it is.
+  public func recordExpired(attempt: UInt64, at time: Date) throws {
+    try write("record the expiry of attempt \(attempt)") { db in
+      let id = Int64(bitPattern: attempt)
+      guard try Int.fetchOne(db, sql: "SELECT 1 FROM attempts WHERE id = ?", arguments: [id]) != nil else {
+        throw unknownAttempt(attempt)
+      }
+      try db.execute(
+        sql: """
+          UPDATE attempts SET state = 'expired', ended_at = ?, message = 'lease expired'
+          WHERE id = ? AND state = 'leased'
+          """, arguments: [time, id])
+    }
+  }
+
+  /// The state of attempt `attempt` (`leased`, `succeeded`, `failed`, `expired`, `discarded`), or nil.
+  public func attemptState(_ attempt: UInt64) throws -> String? {
+    try read("attempt \(attempt)") { db in
+      try String.fetchOne(
+        db, sql: "SELECT state FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
+    }
+  }
+
+  private func requireRun(_ db: Database, _ key: RunKey) throws {
+    guard try Int.fetchOne(db, sql: "SELECT 1 FROM runs WHERE key = ?", arguments: [key.hex]) != nil else {
+      throw JournalError(
+        .unknownRun,
+        "Run \(key.short) is not in the journal \(path). This is a coordinator bug: report it with the journal file."
+      )
+    }
+  }
+
+  private func requireAttempt(_ db: Database, _ attempt: UInt64, of key: RunKey) throws {
+    guard
+      let runKey = try String.fetchOne(
+        db, sql: "SELECT run_key FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
+    else { throw unknownAttempt(attempt) }
+    guard runKey == key.hex else {
+      throw JournalError(
+        .attemptMismatch,
+        "Attempt \(attempt) was leased for run \(String(runKey.prefix(12))), not \(key.short). "
+          + "This is a coordinator or worker bug: report it with the journal file.")
+    }
+  }
+
+  private func unknownAttempt(_ attempt: UInt64) -> JournalError {
+    JournalError(
+      .unknownAttempt,
+      "Attempt \(attempt) is not in the journal \(path). Record its lease first (a coordinator bug if you see this)."
+    )
+  }
+}

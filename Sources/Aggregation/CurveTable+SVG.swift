@@ -1,0 +1,285 @@
+import Foundation
+
+extension CurveTable {
+  /// The colours of variants 1, 2, ...: Okabe and Ito's colour-blind-safe palette (without its
+  /// yellow, too pale on white), then Tol's muted colours; repeats after twelve variants.
+  public static let palette = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+    "#882255", "#44AA99", "#999933", "#AA4499", "#332288",
+  ]
+
+  /// `figures/<series>.svg`: per variant a mean line (`<path class="mean">`) over a translucent
+  /// ±1 standard-error band (`<path class="band">`), with axes, nice ticks, a title and a legend.
+  /// Points with no run leave a gap in the line; points with n = 1 have no band.
+  public func svg(settings: FigureSettings = FigureSettings()) -> String {
+    let width = settings.width, height = settings.height
+    let legendWidth = 190.0
+    let plot = (left: 78.0, top: 56.0, right: width - legendWidth, bottom: height - 58)
+
+    // Ranges.
+    var means: [Double] = []
+    var lows: [Double] = []
+    var highs: [Double] = []
+    var counts: [Int] = []
+    for column in cells {
+      for e in column where e.count > 0 && e.mean.isFinite {
+        means.append(e.mean)
+        counts.append(e.count)
+        if e.standardError.isFinite {
+          lows.append(e.mean - e.standardError)
+          highs.append(e.mean + e.standardError)
+        }
+      }
+    }
+    let allPositive = !means.isEmpty && means.allSatisfy { $0 > 0 }
+    let isLog: Bool
+    switch settings.yScale {
+    case .linear: isLog = false
+    case .logarithmic: isLog = allPositive
+    case .automatic: isLog = allPositive && means.max()! / means.min()! >= 20
+    }
+    let yAxis: Axis
+    if isLog {
+      let values = means + lows.filter { $0 > 0 } + highs
+      yAxis = Axis.logarithmic(min: values.min()!, max: values.max()!)
+    } else {
+      let values = means + lows + highs
+      yAxis = Axis.linear(min: values.min() ?? 0, max: values.max() ?? 1, pad: true)
+    }
+    let xAxis = Axis.linear(min: x.first ?? 0, max: x.last ?? 1, pad: false)
+    func px(_ v: Double) -> Double { plot.left + xAxis.fraction(v) * (plot.right - plot.left) }
+    func py(_ v: Double) -> Double { plot.bottom - yAxis.fraction(v) * (plot.bottom - plot.top) }
+    func c(_ v: Double) -> String { ReportNumber.coordinate(v) }
+
+    let title = settings.title ?? series
+    var subtitle = "mean ± standard error over seeds"
+    if let lo = counts.min(), let hi = counts.max() {
+      subtitle += lo == hi ? " (n = \(lo))" : " (n = \(lo)–\(hi))"
+    }
+    if isLog { subtitle += ", log scale" }
+
+    var out = """
+      <?xml version="1.0" encoding="UTF-8"?>
+      <svg xmlns="http://www.w3.org/2000/svg" width="\(c(width))" height="\(c(height))" \
+      viewBox="0 0 \(c(width)) \(c(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
+      <title>\(xmlEscaped(title))</title>
+      <rect x="0" y="0" width="\(c(width))" height="\(c(height))" fill="#ffffff"/>
+      <defs><clipPath id="plot-area"><rect x="\(c(plot.left))" y="\(c(plot.top))" \
+      width="\(c(plot.right - plot.left))" height="\(c(plot.bottom - plot.top))"/></clipPath></defs>
+      <text x="\(c(plot.left))" y="24" font-size="16" font-weight="bold" fill="#222222">\(xmlEscaped(title))</text>
+      <text x="\(c(plot.left))" y="42" fill="#555555">\(xmlEscaped(subtitle))</text>
+
+      """
+
+    // Grid and ticks.
+    out += "<g class=\"grid\" stroke=\"#e4e4e4\" stroke-width=\"1\">\n"
+    for tick in yAxis.ticks where tick.isMajor || yAxis.labelsMinorTicks {
+      out +=
+        "<line x1=\"\(c(plot.left))\" y1=\"\(c(py(tick.value)))\" x2=\"\(c(plot.right))\" y2=\"\(c(py(tick.value)))\"/>\n"
+    }
+    for tick in xAxis.ticks {
+      out +=
+        "<line x1=\"\(c(px(tick.value)))\" y1=\"\(c(plot.top))\" x2=\"\(c(px(tick.value)))\" y2=\"\(c(plot.bottom))\"/>\n"
+    }
+    out += "</g>\n<g class=\"axes\" stroke=\"#333333\" stroke-width=\"1\">\n"
+    out +=
+      "<line x1=\"\(c(plot.left))\" y1=\"\(c(plot.bottom))\" x2=\"\(c(plot.right))\" y2=\"\(c(plot.bottom))\"/>\n"
+    out +=
+      "<line x1=\"\(c(plot.left))\" y1=\"\(c(plot.top))\" x2=\"\(c(plot.left))\" y2=\"\(c(plot.bottom))\"/>\n"
+    for tick in yAxis.ticks {
+      let length = tick.isMajor ? 5.0 : 3.0
+      out +=
+        "<line x1=\"\(c(plot.left - length))\" y1=\"\(c(py(tick.value)))\" x2=\"\(c(plot.left))\" y2=\"\(c(py(tick.value)))\"/>\n"
+    }
+    for tick in xAxis.ticks {
+      out +=
+        "<line x1=\"\(c(px(tick.value)))\" y1=\"\(c(plot.bottom))\" x2=\"\(c(px(tick.value)))\" y2=\"\(c(plot.bottom + 5))\"/>\n"
+    }
+    out += "</g>\n<g class=\"tick-labels\" fill=\"#333333\">\n"
+    for tick in yAxis.ticks where tick.isMajor || yAxis.labelsMinorTicks {
+      out +=
+        "<text x=\"\(c(plot.left - 8))\" y=\"\(c(py(tick.value) + 4))\" text-anchor=\"end\">\(xmlEscaped(tick.label))</text>\n"
+    }
+    for tick in xAxis.ticks {
+      out +=
+        "<text x=\"\(c(px(tick.value)))\" y=\"\(c(plot.bottom + 19))\" text-anchor=\"middle\">\(xmlEscaped(tick.label))</text>\n"
+    }
+    out += "</g>\n"
+    let xMid = (plot.left + plot.right) / 2, yMid = (plot.top + plot.bottom) / 2
+    out +=
+      "<text class=\"x-label\" x=\"\(c(xMid))\" y=\"\(c(plot.bottom + 42))\" text-anchor=\"middle\" fill=\"#222222\">"
+      + xmlEscaped(settings.xLabel) + "</text>\n"
+    out +=
+      "<text class=\"y-label\" x=\"20\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#222222\" "
+      + "transform=\"rotate(-90 20 \(c(yMid)))\">" + xmlEscaped(series) + "</text>\n"
+
+    // Bands first, then lines, so no band hides another variant's mean.
+    let floorY = yAxis.lower
+    var bands = ""
+    var lines = ""
+    for (v, variant) in variants.enumerated() {
+      let colour = Self.palette[v % Self.palette.count]
+      var line = ""
+      var band = ""
+      for segment in segments(of: cells[v]) {
+        line += segment.enumerated().map { j, i in
+          (j == 0 ? "M" : "L") + c(px(x[i])) + "," + c(py(cells[v][i].mean))
+        }.joined(separator: " ")
+        if segment.count == 1 { line += " L" + c(px(x[segment[0]])) + "," + c(py(cells[v][segment[0]].mean)) }
+        line += " "
+        // The band: upper edge forwards, lower edge back; an undefined se (n = 1) pinches it to the mean.
+        let upper = segment.map { i -> String in
+          let e = cells[v][i]
+          let top = e.standardError.isFinite ? e.mean + e.standardError : e.mean
+          return c(px(x[i])) + "," + c(py(top))
+        }
+        let lower = segment.reversed().map { i -> String in
+          let e = cells[v][i]
+          var bottom = e.standardError.isFinite ? e.mean - e.standardError : e.mean
+          if isLog && bottom <= 0 { bottom = floorY }
+          return c(px(x[i])) + "," + c(py(bottom))
+        }
+        if segment.count > 1 { band += "M" + (upper + lower).joined(separator: " L") + " Z " }
+      }
+      bands +=
+        "<path class=\"band\" data-variant=\"\(xmlEscaped(variant))\" d=\"\(band.trimmingCharacters(in: .whitespaces))\" "
+        + "fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
+      lines +=
+        "<path class=\"mean\" data-variant=\"\(xmlEscaped(variant))\" d=\"\(line.trimmingCharacters(in: .whitespaces))\" "
+        + "fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n"
+    }
+    out += "<g class=\"curves\" clip-path=\"url(#plot-area)\">\n" + bands + lines + "</g>\n"
+
+    // Legend.
+    out += "<g class=\"legend\">\n"
+    let legendX = plot.right + 18
+    for (v, variant) in variants.enumerated() {
+      let colour = Self.palette[v % Self.palette.count]
+      let y = plot.top + 8 + Double(v) * 20
+      out +=
+        "<rect x=\"\(c(legendX))\" y=\"\(c(y - 6))\" width=\"24\" height=\"12\" fill=\"\(colour)\" fill-opacity=\"0.18\"/>\n"
+      out +=
+        "<line x1=\"\(c(legendX))\" y1=\"\(c(y))\" x2=\"\(c(legendX + 24))\" y2=\"\(c(y))\" stroke=\"\(colour)\" stroke-width=\"1.8\"/>\n"
+      out +=
+        "<text x=\"\(c(legendX + 32))\" y=\"\(c(y + 4))\" fill=\"#222222\">\(xmlEscaped(variant))</text>\n"
+    }
+    out += "</g>\n"
+    if means.isEmpty {
+      out +=
+        "<text x=\"\(c(xMid))\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#888888\">no data</text>\n"
+    }
+    out += "</svg>\n"
+    return out
+  }
+
+  /// Runs of consecutive indices whose cell has a finite mean.
+  private func segments(of column: [Estimate]) -> [[Int]] {
+    var segments: [[Int]] = []
+    var current: [Int] = []
+    for (i, e) in column.enumerated() {
+      if e.count > 0 && e.mean.isFinite {
+        current.append(i)
+      } else if !current.isEmpty {
+        segments.append(current)
+        current = []
+      }
+    }
+    if !current.isEmpty { segments.append(current) }
+    return segments
+  }
+}
+
+/// An axis: its range, its scale and its ticks.
+struct Axis {
+  struct Tick {
+    var value: Double
+    var label: String
+    var isMajor: Bool
+  }
+
+  var lower: Double
+  var upper: Double
+  var isLog: Bool
+  var ticks: [Tick]
+  /// Whether minor ticks (2 and 5 times a power of ten on a log axis) get grid lines and labels.
+  var labelsMinorTicks = false
+
+  /// Where `v` falls between lower (0) and upper (1).
+  func fraction(_ v: Double) -> Double {
+    if isLog { return (log10(v) - log10(lower)) / (log10(upper) - log10(lower)) }
+    return (v - lower) / (upper - lower)
+  }
+
+  /// A linear axis from `min` to `max` with about five ticks at 1, 2 or 5 times a power of ten.
+  /// With `pad`, the range widens to whole ticks; without, it stays the data range.
+  static func linear(min: Double, max: Double, pad: Bool) -> Axis {
+    var lo = min, hi = max
+    if !(hi > lo) {
+      let half = lo == 0 ? 1 : Swift.abs(lo) * 0.1
+      lo -= half
+      hi += half
+    }
+    let step = niceStep((hi - lo) / 5)
+    if pad {
+      lo = (lo / step).rounded(.down) * step
+      hi = (hi / step).rounded(.up) * step
+    }
+    let exponent = Int(log10(step).rounded(.down))
+    let magnitude = Swift.max(Swift.abs(lo), Swift.abs(hi))
+    let (unit, suffix): (Double, String) =
+      magnitude >= 1e6 && step >= 1e5 ? (1e6, "M") : magnitude >= 1e4 && step >= 1e3 ? (1e3, "k") : (1, "")
+    let decimals = Swift.max(0, -(exponent - Int(log10(unit))))
+    var ticks: [Tick] = []
+    let first = Int((lo / step).rounded(.up)), last = Int((hi / step).rounded(.down))
+    if first <= last {
+      for k in first...last {
+        let v = Double(k) * step
+        var label = String(format: "%.\(decimals)f", v / unit)
+        if label.hasPrefix("-") && Double(label) == 0 { label.removeFirst() }
+        ticks.append(
+          Tick(value: v, label: label.replacingOccurrences(of: "-", with: "−") + suffix, isMajor: true))
+      }
+    }
+    return Axis(lower: lo, upper: hi, isLog: false, ticks: ticks)
+  }
+
+  /// A log axis covering `min`...`max` (both > 0), its ends rounded out to 1, 2 or 5 times a power
+  /// of ten; ticks at powers of ten and, when it spans at most two decades, at 2 and 5 times them.
+  static func logarithmic(min: Double, max: Double) -> Axis {
+    let loExp = Int(log10(min).rounded(.down))
+    let hiExp = Int(log10(max).rounded(.down))
+    let lower = [5.0, 2, 1].map { $0 * pow(10, Double(loExp)) }.first { $0 <= min } ?? pow(10, Double(loExp))
+    var upper =
+      [1.0, 2, 5, 10].map { $0 * pow(10, Double(hiExp)) }.first { $0 >= max } ?? pow(10, Double(hiExp + 1))
+    if !(upper > lower) { upper = lower * 10 }
+    let showMinor = log10(upper) - log10(lower) <= 2.01
+    var ticks: [Tick] = []
+    for e in loExp...(hiExp + 1) {
+      let decade = pow(10, Double(e))
+      for m in [1, 2, 5] {
+        let v = Double(m) * decade
+        // A relative tolerance, so 10^e computed by pow still counts as inside the range.
+        guard v >= lower * (1 - 1e-9) && v <= upper * (1 + 1e-9) else { continue }
+        ticks.append(Tick(value: v, label: logLabel(mantissa: m, exponent: e), isMajor: m == 1))
+      }
+    }
+    var axis = Axis(lower: lower, upper: upper, isLog: true, ticks: ticks)
+    axis.labelsMinorTicks = showMinor
+    return axis
+  }
+
+  static func niceStep(_ raw: Double) -> Double {
+    let e = log10(raw).rounded(.down)
+    let base = pow(10, e)
+    let f = raw / base
+    let nice: Double = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10
+    return nice * base
+  }
+
+  /// `m·10^e` as plain decimals between 10⁻⁴ and 10⁵, else as `m·1e<e>`.
+  static func logLabel(mantissa m: Int, exponent e: Int) -> String {
+    if e >= 0 && e <= 5 { return String(m) + String(repeating: "0", count: e) }
+    if e < 0 && e >= -4 { return "0." + String(repeating: "0", count: -e - 1) + String(m) }
+    return "\(m)e\(e)".replacingOccurrences(of: "-", with: "−")
+  }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import SweepModel
+
+/// Everything a results folder shows: the summary table, the curves, and the manifest.
+///
+/// ``write(to:settings:)`` writes `summary.csv`, `summary.md`, `curves/<series>.csv`,
+/// `figures/<series>.svg` and `MANIFEST.json`. The same inputs give byte-identical files: numbers
+/// have fixed formats, and nothing iterates a dictionary to lay out output.
+public struct Report: Sendable, Equatable {
+  public var summary: SummaryTable
+  public var curves: [CurveTable]
+  public var manifest: ReportManifest
+
+  public init(summary: SummaryTable, curves: [CurveTable], manifest: ReportManifest) {
+    self.summary = summary
+    self.curves = curves
+    self.manifest = manifest
+  }
+
+  /// Aggregates `records` (finished runs, in spec order) into a report.
+  ///
+  /// - Parameters:
+  ///   - variants: the spec's variant order; variants only the records mention follow.
+  ///   - metrics: scalar metrics to tabulate, in order; empty for every metric reported.
+  ///   - series: series to average into curves, in order; empty for every series reported.
+  public init(
+    records: [AggregationRecord], variants: [String], metrics: [String] = [], series: [String] = [],
+    manifest: ReportManifest
+  ) {
+    self.summary = SummaryTable(records: records, variants: variants, metrics: metrics)
+    self.curves = CurveTable.makeAll(records: records, variants: variants, series: series)
+    self.manifest = manifest
+  }
+
+  /// The file name used for a series (`curves/<name>.csv`): the name with `/`, `\`, and control
+  /// characters replaced by `_`, and a leading dot escaped, so a series name cannot leave the folder.
+  public static func fileName(forSeries name: String) -> String {
+    var safe = String(
+      name.unicodeScalars.map { s -> Character in
+        s == "/" || s == "\\" || s.value < 0x20 || s == ":" ? "_" : Character(s)
+      })
+    if safe.isEmpty || safe.hasPrefix(".") { safe = "_" + safe }
+    return safe
+  }
+
+  /// Writes every file of the report into `folder` (created if needed), replacing files of the
+  /// same name atomically.
+  public func write(to folder: String, settings: FigureSettings = FigureSettings()) throws {
+    let root = URL(fileURLWithPath: folder, isDirectory: true)
+    let manager = FileManager.default
+    try manager.createDirectory(at: root.appendingPathComponent("curves"), withIntermediateDirectories: true)
+    try manager.createDirectory(at: root.appendingPathComponent("figures"), withIntermediateDirectories: true)
+    func put(_ text: String, _ path: String) throws {
+      try Data(text.utf8).write(to: root.appendingPathComponent(path), options: .atomic)
+    }
+    try put(summary.csv, "summary.csv")
+    try put(summary.markdown(title: manifest.sweepName), "summary.md")
+    for curve in curves {
+      let name = Self.fileName(forSeries: curve.series)
+      try put(curve.csv, "curves/\(name).csv")
+      try put(curve.svg(settings: settings), "figures/\(name).svg")
+    }
+    try put(manifest.json, "MANIFEST.json")
+  }
+}

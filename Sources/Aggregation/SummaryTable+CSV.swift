@@ -1,0 +1,19 @@
+extension SummaryTable {
+  /// `summary.csv`: the header `variant,metric,mean,se,n`, then one line per row, numbers in their
+  /// shortest round-tripping form (`NaN` where undefined), fields quoted only when they must be.
+  public var csv: String {
+    var out = "variant,metric,mean,se,n\n"
+    for row in rows {
+      out += csvField(row.variant) + "," + csvField(row.metric) + ","
+      out += ReportNumber.exact(row.estimate.mean) + "," + ReportNumber.exact(row.estimate.standardError)
+      out += "," + String(row.estimate.count) + "\n"
+    }
+    return out
+  }
+}
+
+/// A CSV field per RFC 4180: quoted, with doubled quotes, when it holds a comma, quote or line break.
+func csvField(_ s: String) -> String {
+  guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+  return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}

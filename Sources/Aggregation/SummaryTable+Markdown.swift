@@ -1,0 +1,79 @@
+extension SummaryTable {
+  /// `summary.md`: one table per metric group, variants down and metrics across, each cell
+  /// `mean ± se (n=30)` to four (mean) and two (se) significant digits.
+  ///
+  /// Metrics are grouped by their name up to the last `_` (`error_task1`, `error_task2` → `error`);
+  /// metrics alone in their group share one table, so a few scalars do not make many one-column tables.
+  public func markdown(title: String) -> String {
+    var out =
+      "# \(title)\n\nMean ± standard error over seeds (n = number of seeds that reported the metric).\n"
+    let lookup = Dictionary(rows.map { (RowKey(variant: $0.variant, metric: $0.metric), $0.estimate) }) {
+      a, _ in a
+    }
+    for group in metricGroups() {
+      out += "\n"
+      if let heading = group.heading { out += "## \(heading)\n\n" }
+      out += "| variant | " + group.metrics.map(markdownCell).joined(separator: " | ") + " |\n"
+      out += "|---|" + String(repeating: "---:|", count: group.metrics.count) + "\n"
+      for variant in variants {
+        let cells = group.metrics.map { metric in
+          lookup[RowKey(variant: variant, metric: metric)].map(Self.cell) ?? "—"
+        }
+        out += "| " + markdownCell(variant) + " | " + cells.joined(separator: " | ") + " |\n"
+      }
+    }
+    return out
+  }
+
+  private struct RowKey: Hashable {
+    var variant: String
+    var metric: String
+  }
+
+  struct MetricGroup: Equatable {
+    /// The shared prefix, or nil for the table of ungrouped metrics.
+    var heading: String?
+    var metrics: [String]
+  }
+
+  /// Metrics grouped by prefix, in order of each group's first metric; singletons collected last.
+  func metricGroups() -> [MetricGroup] {
+    var prefixes: [String] = []
+    var members: [String: [String]] = [:]
+    for metric in metrics {
+      let prefix = metric.lastIndex(of: "_").map { String(metric[..<$0]) } ?? metric
+      if members[prefix] == nil { prefixes.append(prefix) }
+      members[prefix, default: []].append(metric)
+    }
+    var groups: [MetricGroup] = []
+    var singles: [String] = []
+    for prefix in prefixes {
+      let names = members[prefix]!
+      if names.count > 1 {
+        groups.append(MetricGroup(heading: prefix, metrics: names))
+      } else {
+        singles += names
+      }
+    }
+    if !singles.isEmpty {
+      groups.append(MetricGroup(heading: groups.isEmpty ? nil : "other metrics", metrics: singles))
+    }
+    return groups
+  }
+
+  static func cell(_ e: Estimate) -> String {
+    switch e.count {
+    case 0: return "— (n=0)"
+    case 1: return ReportNumber.short(e.mean, significant: 4) + " (n=1)"
+    default:
+      return ReportNumber.short(e.mean, significant: 4) + " ± "
+        + ReportNumber.short(e.standardError, significant: 2)
+        + " (n=\(e.count))"
+    }
+  }
+}
+
+/// Text safe inside a markdown table cell.
+func markdownCell(_ s: String) -> String {
+  s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+}

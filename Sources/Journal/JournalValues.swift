@@ -1,0 +1,84 @@
+import Foundation
+import SweepModel
+
+/// What ``Journal/prepare(sweepName:experiment:specHash:specText:runs:)`` found for the current spec.
+public struct PrepareSummary: Sendable, Equatable {
+  /// Runs in the current spec.
+  public var total: Int
+  /// Runs of the current spec that already have an outcome (from this or an earlier version of the spec).
+  public var alreadyDone: Int
+  /// Runs of the current spec that exhausted their retries.
+  public var failed: Int
+  /// Runs of the current spec still to do.
+  public var pending: Int
+
+  public init(total: Int, alreadyDone: Int, failed: Int, pending: Int) {
+    self.total = total
+    self.alreadyDone = alreadyDone
+    self.failed = failed
+    self.pending = pending
+  }
+}
+
+/// How many runs of the current spec are in each state, and how many attempts are open.
+public struct JournalCounts: Sendable, Equatable {
+  /// Runs in the current spec.
+  public var total: Int
+  public var done: Int
+  public var failed: Int
+  public var pending: Int
+  /// Attempts currently leased (not yet succeeded, failed, expired or discarded).
+  public var leased: Int
+
+  public init(total: Int, done: Int, failed: Int, pending: Int, leased: Int) {
+    self.total = total
+    self.done = done
+    self.failed = failed
+    self.pending = pending
+    self.leased = leased
+  }
+}
+
+/// The journal's single `sweep` row.
+public struct SweepInfo: Sendable, Equatable {
+  public var name: String
+  public var experiment: String
+  /// SHA-256 of the current spec text.
+  public var specHash: String
+  /// The current spec, verbatim, so `metasweep report` and `resume` need nothing but the journal.
+  public var specText: String
+  public var createdAt: Date
+  public var updatedAt: Date
+}
+
+/// A run of the current spec with its one outcome.
+public struct FinishedRun: Sendable, Equatable {
+  public var run: RunSpec
+  public var outcome: Outcome
+  /// The worker whose attempt produced the outcome.
+  public var worker: String
+  /// The attempt that produced the outcome.
+  public var attempt: UInt64
+  /// Wall-clock seconds the worker spent on the run.
+  public var seconds: Double
+  public var finishedAt: Date
+}
+
+/// A run of the current spec that exhausted its retries.
+public struct FailedRun: Sendable, Equatable {
+  public var run: RunSpec
+  /// The error text of the last failure.
+  public var error: String
+  /// How many attempts failed.
+  public var failures: Int
+}
+
+/// What the coordinator should do with a run after one of its attempts failed.
+public enum RunFailureDisposition: Sendable, Equatable {
+  /// The run has retries left and is pending again.
+  case retry
+  /// The run reached the retry limit and is marked failed with the error text.
+  case failed
+  /// The run already has an outcome (from another attempt); the failure changes nothing.
+  case alreadyDone
+}

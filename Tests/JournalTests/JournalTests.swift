@@ -1,0 +1,241 @@
+import Foundation
+import SweepModel
+import Testing
+
+@testable import Journal
+
+/// A fresh folder under the temporary directory; the journal goes in `<folder>/journal.sqlite`.
+func makeTemporaryFolder() -> String {
+  FileManager.default.temporaryDirectory.appendingPathComponent("journal-tests-\(UUID().uuidString)").path
+}
+
+func makeRuns(variants: [String], seeds: [UInt64]) -> [RunSpec] {
+  var runs: [RunSpec] = []
+  for variant in variants {
+    for seed in seeds {
+      runs.append(
+        RunSpec(
+          ordinal: runs.count, experiment: "geoff", variant: variant,
+          parameters: ["algorithm": .string(variant), "step_size": .double(0.001), "examples": .int(5000)],
+          seed: seed))
+    }
+  }
+  return runs
+}
+
+func prepare(_ journal: Journal, _ runs: [RunSpec], name: String = "crossprop-geoff") throws -> PrepareSummary
+{
+  try journal.prepare(
+    sweepName: name, experiment: "geoff", specHash: "h", specText: "name: \(name)\n", runs: runs)
+}
+
+let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+let sampleOutcome = Outcome(
+  metrics: [Metric("error_task1", 0.25), Metric("u_drift", -1.5)],
+  series: [Series(name: "error", xStart: 100, xStep: 100, values: [0.5, 0.25, 0.125])])
+
+@Test func recordOutcome_acceptsExactlyOneOutcomePerRun_andDiscardsTheSecond() throws {
+  let journal = try Journal(path: makeTemporaryFolder() + "/journal.sqlite")
+  let runs = makeRuns(variants: ["backprop"], seeds: [0])
+  _ = try prepare(journal, runs)
+  let key = runs[0].key
+  try journal.recordLease(attempt: 1, key: key, worker: "w1", at: t0)
+  try journal.recordExpired(attempt: 1, at: t0.addingTimeInterval(30))
+  try journal.recordLease(attempt: 2, key: key, worker: "w2", at: t0.addingTimeInterval(31))
+
+  #expect(
+    try journal.recordOutcome(attempt: 2, key: key, worker: "w2", outcome: sampleOutcome, seconds: 3, at: t0))
+  // The expired attempt's late result loses.
+  let other = Outcome(metrics: [Metric("error_task1", 9)])
+  #expect(try !journal.recordOutcome(attempt: 1, key: key, worker: "w1", outcome: other, seconds: 4, at: t0))
+  #expect(try journal.attemptState(1) == "discarded")
+  #expect(try journal.attemptState(2) == "succeeded")
+
+  let finished = try journal.finishedRuns()
+  #expect(finished.count == 1)
+  #expect(finished[0].outcome == sampleOutcome)
+  #expect(finished[0].attempt == 2)
+  #expect(finished[0].worker == "w2")
+  #expect(try journal.pendingRuns().isEmpty)
+  #expect(try journal.counts() == JournalCounts(total: 1, done: 1, failed: 0, pending: 0, leased: 0))
+}
+
+@Test func recordOutcome_acceptsLateResultOfExpiredAttempt_whenRunHasNoOutcome() throws {
+  let journal = try Journal.temporary()
+  let runs = makeRuns(variants: ["backprop"], seeds: [0])
+  _ = try prepare(journal, runs)
+  try journal.recordLease(attempt: 7, key: runs[0].key, worker: "w1", at: t0)
+  try journal.recordExpired(attempt: 7, at: t0)
+  #expect(
+    try journal.recordOutcome(
+      attempt: 7, key: runs[0].key, worker: "w1", outcome: sampleOutcome, seconds: 1, at: t0))
+  #expect(try journal.attemptState(7) == "succeeded")
+}
+
+@Test func schema_rejectsInvalidStatusAndKey_throughCheckConstraints() throws {
+  let journal = try Journal.temporary()
+  let runs = makeRuns(variants: ["backprop"], seeds: [0])
+  _ = try prepare(journal, runs)
+  #expect(throws: (any Error).self) {
+    try journal.executeRawSQL("UPDATE runs SET status = 'running'")
+  }
+  #expect(throws: (any Error).self) {
+    try journal.executeRawSQL(
+      "INSERT INTO runs (key, experiment, variant, parameters_json, seed) VALUES ('abc', 'geoff', 'v', '{}', 0)"
+    )
+  }
+  #expect(throws: (any Error).self) {
+    try journal.executeRawSQL("UPDATE runs SET failures = -1")
+  }
+  // A failed run must carry its error text.
+  #expect(throws: (any Error).self) {
+    try journal.executeRawSQL("UPDATE runs SET status = 'failed'")
+  }
+  // Foreign keys are on: an attempt for an unknown run is refused.
+  #expect(throws: (any Error).self) {
+    try journal.executeRawSQL(
+      "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (5, '\(String(repeating: "a", count: 64))', 'w', 'x', 'leased')"
+    )
+  }
+  #expect(try journal.pendingRuns().count == 1)
+}
+
+@Test func prepare_withWidenedGrid_reusesFinishedRunsByKey() throws {
+  let journal = try Journal.temporary()
+  let narrow = makeRuns(variants: ["backprop", "crossprop"], seeds: [0, 1])
+  let first = try prepare(journal, narrow)
+  #expect(first == PrepareSummary(total: 4, alreadyDone: 0, failed: 0, pending: 4))
+  for (i, run) in narrow.enumerated() where run.variant == "crossprop" {
+    try journal.recordLease(attempt: UInt64(i + 1), key: run.key, worker: "w", at: t0)
+    #expect(
+      try journal.recordOutcome(
+        attempt: UInt64(i + 1), key: run.key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
+  }
+
+  // Widen: a new variant first (so every ordinal moves) and a third seed.
+  let wide = makeRuns(variants: ["adam", "backprop", "crossprop"], seeds: [0, 1, 2])
+  let second = try prepare(journal, wide)
+  #expect(second == PrepareSummary(total: 9, alreadyDone: 2, failed: 0, pending: 7))
+  let pending = try journal.pendingRuns()
+  #expect(pending.map(\.ordinal) == [0, 1, 2, 3, 4, 5, 8])
+  #expect(pending == wide.filter { !($0.variant == "crossprop" && $0.seed < 2) })
+  let finished = try journal.finishedRuns()
+  #expect(finished.map(\.run) == [wide[6], wide[7]])
+  #expect(try journal.maxAttemptID() == 4)
+
+  // Narrowing again detaches the runs that left the spec, without losing them.
+  let third = try prepare(journal, makeRuns(variants: ["crossprop"], seeds: [0]))
+  #expect(third == PrepareSummary(total: 1, alreadyDone: 1, failed: 0, pending: 0))
+  #expect(try journal.counts().total == 1)
+}
+
+@Test func prepare_refusesAnotherSweepsJournal_withReadableMessage() throws {
+  let path = makeTemporaryFolder() + "/journal.sqlite"
+  let journal = try Journal(path: path)
+  _ = try prepare(journal, makeRuns(variants: ["a"], seeds: [0]), name: "a")
+  do {
+    _ = try prepare(journal, makeRuns(variants: ["a"], seeds: [0]), name: "b")
+    Issue.record("a different sweep name was accepted")
+  } catch let error as JournalError {
+    #expect(error.code == .sweepMismatch)
+    #expect(error.message == "\(path) belongs to sweep 'a', not 'b'. Pass --out to choose another folder.")
+  }
+  #expect(try journal.sweepInfo()?.name == "a")
+}
+
+@Test func prepare_refusesTwoRunsWithTheSameKey() throws {
+  let journal = try Journal.temporary()
+  var runs = makeRuns(variants: ["a"], seeds: [0])
+  runs.append(RunSpec(ordinal: 1, experiment: "geoff", variant: "b", parameters: runs[0].parameters, seed: 0))
+  #expect(throws: JournalError.self) { try prepare(journal, runs) }
+  #expect(try journal.sweepInfo() == nil)
+}
+
+@Test func reopen_afterCoordinatorDies_keepsEverything_andExpiresLeasedAttempts() throws {
+  let path = makeTemporaryFolder() + "/results/sweep/journal.sqlite"
+  let runs = makeRuns(variants: ["backprop", "crossprop"], seeds: [0, 1])
+  let dying = try Journal(path: path)
+  _ = try prepare(dying, runs)
+  try dying.recordLease(attempt: 1, key: runs[0].key, worker: "w1", at: t0)
+  #expect(
+    try dying.recordOutcome(
+      attempt: 1, key: runs[0].key, worker: "w1", outcome: sampleOutcome, seconds: 2, at: t0))
+  try dying.recordLease(attempt: 2, key: runs[1].key, worker: "w1", at: t0)
+  try dying.recordLease(attempt: 3, key: runs[2].key, worker: "w2", at: t0)
+
+  // The first coordinator never closes or checkpoints (it was killed); a new one opens the file.
+  try withExtendedLifetime(dying) {
+    let reopened = try Journal(path: path)
+    #expect(reopened.expiredOnOpen == 2)
+    #expect(try reopened.attemptState(1) == "succeeded")
+    #expect(try reopened.attemptState(2) == "expired")
+    #expect(try reopened.attemptState(3) == "expired")
+    #expect(try reopened.maxAttemptID() == 3)
+    #expect(try reopened.counts() == JournalCounts(total: 4, done: 1, failed: 0, pending: 3, leased: 0))
+    #expect(try reopened.pendingRuns() == Array(runs[1...]))
+    #expect(try reopened.finishedRuns().map(\.outcome) == [sampleOutcome])
+    #expect(try reopened.sweepInfo()?.specText == "name: crossprop-geoff\n")
+    #expect(try prepare(reopened, runs) == PrepareSummary(total: 4, alreadyDone: 1, failed: 0, pending: 3))
+  }
+}
+
+@Test func journal_isInWALMode() throws {
+  let path = makeTemporaryFolder() + "/journal.sqlite"
+  let journal = try Journal(path: path)
+  #expect(try journal.journalMode() == "wal")
+  _ = try prepare(journal, makeRuns(variants: ["a"], seeds: [0]))
+  #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+}
+
+@Test func recordFailure_retriesUntilLimit_thenMarksRunFailedWithError() throws {
+  let journal = try Journal.temporary()
+  let runs = makeRuns(variants: ["a", "b"], seeds: [0])
+  _ = try prepare(journal, runs)
+  let key = runs[0].key
+  var dispositions: [RunFailureDisposition] = []
+  for attempt in UInt64(1)...3 {
+    try journal.recordLease(attempt: attempt, key: key, worker: "w", at: t0)
+    dispositions.append(
+      try journal.recordFailure(
+        attempt: attempt, key: key, message: "NaN in step \(attempt)", retryLimit: 3, at: t0))
+  }
+  #expect(dispositions == [.retry, .retry, .failed])
+  let failed = try journal.failedRuns()
+  #expect(failed.count == 1)
+  #expect(failed[0].run == runs[0])
+  #expect(failed[0].error == "NaN in step 3")
+  #expect(failed[0].failures == 3)
+  #expect(try journal.pendingRuns() == [runs[1]])
+  #expect(try journal.counts() == JournalCounts(total: 2, done: 0, failed: 1, pending: 1, leased: 0))
+  #expect(try journal.attemptState(3) == "failed")
+
+  // A failure reported for a finished run changes nothing but the attempt.
+  try journal.recordLease(attempt: 4, key: runs[1].key, worker: "w", at: t0)
+  try journal.recordLease(attempt: 5, key: runs[1].key, worker: "w", at: t0)
+  #expect(
+    try journal.recordOutcome(
+      attempt: 4, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
+  #expect(
+    try journal.recordFailure(attempt: 5, key: runs[1].key, message: "x", retryLimit: 1, at: t0)
+      == .alreadyDone)
+  #expect(try journal.counts().done == 1)
+}
+
+@Test func recordLease_refusesReusedAttemptIDAndUnknownRun() throws {
+  let journal = try Journal.temporary()
+  let runs = makeRuns(variants: ["a"], seeds: [0, 1])
+  _ = try prepare(journal, runs)
+  try journal.recordLease(attempt: 1, key: runs[0].key, worker: "w", at: t0)
+  #expect(throws: JournalError.self) {
+    try journal.recordLease(attempt: 1, key: runs[1].key, worker: "w", at: t0)
+  }
+  #expect(throws: JournalError.self) {
+    try journal.recordLease(
+      attempt: 2, key: RunKey(hex: String(repeating: "0", count: 64)), worker: "w", at: t0)
+  }
+  // An outcome reported against the wrong run is refused.
+  #expect(throws: JournalError.self) {
+    try journal.recordOutcome(
+      attempt: 1, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
+  }
+}
