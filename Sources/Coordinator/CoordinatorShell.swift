@@ -118,11 +118,14 @@ public final class CoordinatorShell {
         _ = try journal.recordOutcome(
           attempt: result.attempt, key: result.key, worker: worker, outcome: result.outcome, seconds: result.seconds,
           at: now)
-      case .journalDiscarded(let attempt, let key, let worker):
-        try journal.recordDiscarded(attempt: attempt, key: key, worker: worker, at: now)
-      case .journalFailure(let failure, let worker, let isFinal):
-        try journal.recordFailure(
-          attempt: failure.attempt, key: failure.key, worker: worker, message: failure.message, isFinal: isFinal, at: now)
+      case .journalDiscarded(let attempt, _, _):
+        try journal.recordDiscarded(attempt: attempt, at: now)
+      case .journalFailure(let failure, _, _):
+        // The journal counts failures across resumes exactly as the dispatcher (seeded with the
+        // journal's counts) does, so both reach the same verdict.
+        _ = try journal.recordFailure(
+          attempt: failure.attempt, key: failure.key, message: failure.message,
+          retryLimit: settings.dispatcher.retryLimit, at: now)
       case .journalExpired(let attempt):
         try journal.recordExpired(attempt: attempt, at: now)
       case .log(let event):

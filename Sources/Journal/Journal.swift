@@ -26,8 +26,25 @@ public final class Journal: Sendable {
 
   /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
   /// and foreign keys, sets a busy timeout, and expires leases left by a dead coordinator.
-  public init(path: String, now: Date = Date()) throws {
+  ///
+  /// With `readOnly`, the file must exist and nothing is written: no migration, no recovery. That is
+  /// the way to look at the journal of a sweep that may still be running (`report`, `status`, tests).
+  public init(path: String, readOnly: Bool = false, now: Date = Date()) throws {
     self.path = path
+    if readOnly {
+      do {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        configuration.label = "MetaSweep.Journal.readOnly"
+        dbQueue = try DatabaseQueue(path: path, configuration: configuration)
+      } catch {
+        throw JournalError(
+          .cannotOpen, "Cannot open the journal \(path) for reading. Is this a sweep's output folder?", cause: error)
+      }
+      expiredOnOpen = 0
+      return
+    }
     do {
       let folder = (path as NSString).deletingLastPathComponent
       if !folder.isEmpty {
@@ -442,6 +459,31 @@ public final class Journal: Sendable {
       let newStatus = try String.fetchOne(
         db, sql: "SELECT status FROM runs WHERE key = ?", arguments: [key.hex])
       return newStatus == "failed" ? .failed : .retry
+    }
+  }
+
+  /// Records that attempt `attempt` delivered a result that was ignored because its run already had
+  /// an outcome (or is not part of this sweep). An unknown attempt (from another journal) is skipped.
+  public func recordDiscarded(attempt: UInt64, at time: Date) throws {
+    try write("record the discarded result of attempt \(attempt)") { db in
+      try db.execute(
+        sql: """
+          UPDATE attempts SET state = 'discarded', ended_at = coalesce(ended_at, ?),
+            message = 'result ignored: the run already had an outcome'
+          WHERE id = ? AND state <> 'succeeded'
+          """, arguments: [time, Int64(bitPattern: attempt)])
+    }
+  }
+
+  /// How many failed attempts each pending run of the current spec has had, so a resumed
+  /// coordinator keeps counting towards the retry limit instead of starting again at zero.
+  public func failureCounts() throws -> [RunKey: Int] {
+    try read("failure counts") { db in
+      var counts: [RunKey: Int] = [:]
+      let rows = try Row.fetchAll(
+        db, sql: "SELECT key, failures FROM runs WHERE status = 'pending' AND ordinal IS NOT NULL AND failures > 0")
+      for row in rows { counts[RunKey(hex: row["key"])] = row["failures"] }
+      return counts
     }
   }
 

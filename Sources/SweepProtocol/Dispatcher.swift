@@ -100,11 +100,13 @@ public struct Dispatcher: Sendable {
   ///   - alreadyFinished: how many runs of the sweep were finished (done or failed) before.
   ///   - alreadyFailed: how many of those failed.
   ///   - firstAttempt: the first attempt id to use (larger than any journaled one).
+  ///   - priorFailures: failed attempts pending runs already had, so the retry limit spans resumes.
   public init(
     pending: [RunSpec], alreadyDone: Int = 0, alreadyFailed: Int = 0, firstAttempt: UInt64 = 1,
-    settings: Settings = Settings()
+    priorFailures: [RunKey: Int] = [:], settings: Settings = Settings()
   ) {
     self.settings = settings
+    self.failures = priorFailures
     self.nextAttempt = max(firstAttempt, 1)
     for run in pending { runs[run.key] = run }
     self.pending = pending.reversed().map(\.key)
