@@ -92,3 +92,7 @@ public final class Poller {
     return Int(seconds * 1000 + rest)
   }
 }
+
+/// A poller holds sockets, so it stays on their thread too.
+@available(*, unavailable)
+extension Poller: Sendable {}

@@ -200,3 +200,7 @@ public final class Socket {
     return poller.events(at: 0)
   }
 }
+
+/// Sockets stay on the thread that made them: libzmq sockets are not thread-safe.
+@available(*, unavailable)
+extension Socket: Sendable {}

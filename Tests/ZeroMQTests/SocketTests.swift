@@ -153,16 +153,26 @@ private func makePair(_ context: ZMQContext) throws -> (router: Socket, dealer: 
   }
 }
 
-@Test func connect_badEndpoint_throwsInvalidEndpoint() throws {
+@Test func connect_badEndpoint_throwsInvalidEndpoint_withTheExpectedForm() throws {
   let context = try ZMQContext()
   let socket = try Socket(.dealer, context: context)
-  #expect(throws: ZMQError.self) { try socket.connect("nonsense") }
-  do {
-    try socket.connect("tcp://")
-  } catch {
-    #expect(error.code == .invalidEndpoint)
-    #expect(error.message.contains("tcp://HOST:PORT"))
+  for endpoint in ["nonsense", "tcp://", "carrierpigeon://host:1"] {
+    do {
+      try socket.connect(endpoint)
+      Issue.record("connected to \(endpoint)")
+    } catch {
+      #expect(error.code == .invalidEndpoint, "\(endpoint): \(error)")
+      #expect(error.message.contains("Cannot connect \(endpoint)") && error.message.contains("tcp://HOST:PORT"))
+    }
   }
+}
+
+@Test func receiveTimeout_returnsNil_insteadOfBlockingForever() throws {
+  let context = try ZMQContext()
+  let socket = try Socket(.pull, context: context)
+  try socket.set(.receiveTimeout(milliseconds: 20))
+  _ = try socket.bind("inproc://timeout-test")
+  #expect(try socket.receiveMultipart() == nil)
 }
 
 @Test func contextShutdown_makesABlockedPollReturnTerminated() throws {
