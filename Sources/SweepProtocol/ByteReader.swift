@@ -43,9 +43,15 @@ public struct ByteReader: Sendable {
     return bytes[start]
   }
 
-  public mutating func readUInt16(_ field: StaticString) throws(WireError) -> UInt16 { try readInteger(field) }
-  public mutating func readUInt32(_ field: StaticString) throws(WireError) -> UInt32 { try readInteger(field) }
-  public mutating func readUInt64(_ field: StaticString) throws(WireError) -> UInt64 { try readInteger(field) }
+  public mutating func readUInt16(_ field: StaticString) throws(WireError) -> UInt16 {
+    try readInteger(field)
+  }
+  public mutating func readUInt32(_ field: StaticString) throws(WireError) -> UInt32 {
+    try readInteger(field)
+  }
+  public mutating func readUInt64(_ field: StaticString) throws(WireError) -> UInt64 {
+    try readInteger(field)
+  }
   public mutating func readInt64(_ field: StaticString) throws(WireError) -> Int64 { try readInteger(field) }
 
   /// Reads a Float64 bit pattern exactly (NaN payloads and signed zeros survive).
@@ -55,10 +61,13 @@ public struct ByteReader: Sendable {
 
   /// Reads a UInt32 element count, capped at `max` (`.oversized`) and checked to fit the bytes that
   /// are left when each element takes at least `minimumElementSize` bytes (`.truncated`).
-  public mutating func readCount(_ field: StaticString, max: Int, minimumElementSize: Int) throws(WireError) -> Int {
+  public mutating func readCount(_ field: StaticString, max: Int, minimumElementSize: Int) throws(WireError)
+    -> Int
+  {
     let raw = try readUInt32(field)
     guard let count = Int(exactly: raw), count <= max else {
-      throw WireError(code: .oversized, message: "Oversized message: \(field) is \(raw), the limit is \(max).")
+      throw WireError(
+        code: .oversized, message: "Oversized message: \(field) is \(raw), the limit is \(max).")
     }
     let (needed, overflow) = count.multipliedReportingOverflow(by: Swift.max(0, minimumElementSize))
     guard !overflow, needed <= remaining else {
@@ -76,7 +85,9 @@ public struct ByteReader: Sendable {
   }
 
   /// Reads a UInt32 length (capped at `maxBytes`) and that many bytes; returns their range in ``bytes``.
-  public mutating func readLengthPrefixed(_ field: StaticString, maxBytes: Int) throws(WireError) -> Range<Int> {
+  public mutating func readLengthPrefixed(_ field: StaticString, maxBytes: Int) throws(WireError) -> Range<
+    Int
+  > {
     let length = try readCount(field, max: maxBytes, minimumElementSize: 1)
     let start = try take(length, field)
     return start..<start + length
@@ -115,7 +126,10 @@ public struct ByteReader: Sendable {
           initialized = count
         }
       #else
-        return (0..<count).map { Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
+        return (0..<count).map {
+          Double(
+            bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))
+        }
       #endif
     }
   }
@@ -123,7 +137,8 @@ public struct ByteReader: Sendable {
   /// Throws `.malformed` unless every byte was read.
   public func expectEnd(_ field: StaticString) throws(WireError) {
     guard remaining == 0 else {
-      throw WireError(code: .malformed, message: "Malformed message: \(remaining) unexpected bytes after \(field).")
+      throw WireError(
+        code: .malformed, message: "Malformed message: \(remaining) unexpected bytes after \(field).")
     }
   }
 }

@@ -101,7 +101,8 @@ public enum WireCodec {
       let names = sortedNames(lease.parameters)
       var parameterSize = 4
       for name in names { parameterSize += 4 + stringSize(name) + 1 + valueSize(lease.parameters[name]) }
-      var writer = header(.lease, fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parameterSize + 8)
+      var writer = header(
+        .lease, fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parameterSize + 8)
       writer.write(lease.attempt)
       write(lease.key, to: &writer)
       writer.write(string: lease.experiment, maxBytes: WireLimits.maxStringBytes)
@@ -157,7 +158,9 @@ public enum WireCodec {
   }
 
   /// An upper bound of the encoded size of `string`'s bytes (O(1) for native strings).
-  private static func stringSize(_ string: String) -> Int { min(string.utf8.count, WireLimits.maxStringBytes) }
+  private static func stringSize(_ string: String) -> Int {
+    min(string.utf8.count, WireLimits.maxStringBytes)
+  }
 
   private static func valueSize(_ value: ParameterValue?) -> Int {
     switch value {
@@ -233,7 +236,8 @@ public enum WireCodec {
     var reader = ByteReader(first)
     // A frame shorter than the magic but agreeing with it is truncated, not foreign.
     guard first.starts(with: magic) || magic.starts(with: first) else {
-      throw WireError(code: .badMagic, message: "Not a MetaSweep message: frame 0 does not start with \"MSWP\".")
+      throw WireError(
+        code: .badMagic, message: "Not a MetaSweep message: frame 0 does not start with \"MSWP\".")
     }
     _ = try reader.readBytes(magic.count, "header magic")
     let version = try reader.readUInt16("header version")
@@ -251,11 +255,13 @@ public enum WireCodec {
     let expectedFrames = kind == .result ? 2 : 1
     guard frames.count >= expectedFrames else {
       throw WireError(
-        code: .truncated, message: "Truncated message: a \(kind) needs \(expectedFrames) frames, got \(frames.count).")
+        code: .truncated,
+        message: "Truncated message: a \(kind) needs \(expectedFrames) frames, got \(frames.count).")
     }
     guard frames.count == expectedFrames else {
       throw WireError(
-        code: .malformed, message: "Malformed message: a \(kind) has \(expectedFrames) frames, got \(frames.count).")
+        code: .malformed,
+        message: "Malformed message: a \(kind) has \(expectedFrames) frames, got \(frames.count).")
     }
 
     let message: WireMessage
@@ -293,7 +299,8 @@ public enum WireCodec {
       let experiment = try reader.readString("lease.experiment", maxBytes: WireLimits.maxStringBytes)
       let parameters = try readParameters(&reader)
       let seed = try reader.readUInt64("lease.seed")
-      message = .lease(.init(attempt: attempt, key: key, experiment: experiment, parameters: parameters, seed: seed))
+      message = .lease(
+        .init(attempt: attempt, key: key, experiment: experiment, parameters: parameters, seed: seed))
     case .shutdown:
       message = .shutdown
     }
@@ -301,7 +308,9 @@ public enum WireCodec {
     return message
   }
 
-  private static func readRunKey(_ reader: inout ByteReader, _ field: StaticString) throws(WireError) -> RunKey {
+  private static func readRunKey(_ reader: inout ByteReader, _ field: StaticString) throws(WireError)
+    -> RunKey
+  {
     let raw = try reader.readBytes(runKeySize, field)
     let digits = Array("0123456789abcdef".utf8)
     let hex = String(unsafeUninitializedCapacity: 2 * runKeySize) { out in
@@ -318,11 +327,13 @@ public enum WireCodec {
 
   private static func readParameters(_ reader: inout ByteReader) throws(WireError) -> Parameters {
     // Each entry takes at least a 4-byte name length, a tag and a 1-byte bool.
-    let count = try reader.readCount("lease.parameters count", max: WireLimits.maxParameters, minimumElementSize: 6)
+    let count = try reader.readCount(
+      "lease.parameters count", max: WireLimits.maxParameters, minimumElementSize: 6)
     var parameters = Parameters(minimumCapacity: count)
     var previous: Range<Int>? = nil
     for _ in 0..<count {
-      let nameRange = try reader.readLengthPrefixed("lease.parameters name", maxBytes: WireLimits.maxStringBytes)
+      let nameRange = try reader.readLengthPrefixed(
+        "lease.parameters name", maxBytes: WireLimits.maxStringBytes)
       if let previous {
         // Canonical order: strictly ascending bytes, which also rules out duplicates.
         guard reader.bytes[previous].lexicographicallyPrecedes(reader.bytes[nameRange]) else {
@@ -337,7 +348,8 @@ public enum WireCodec {
       switch Tag(rawValue: rawTag) {
       case .int:
         guard let n = Int(exactly: try reader.readInt64("lease.parameters int")) else {
-          throw WireError(code: .malformed, message: "Malformed message: parameter \(name) does not fit an Int.")
+          throw WireError(
+            code: .malformed, message: "Malformed message: parameter \(name) does not fit an Int.")
         }
         value = .int(n)
       case .double:
@@ -349,10 +361,12 @@ public enum WireCodec {
         case 0: value = .bool(false)
         case 1: value = .bool(true)
         case let other:
-          throw WireError(code: .malformed, message: "Malformed message: parameter \(name) has bool byte \(other).")
+          throw WireError(
+            code: .malformed, message: "Malformed message: parameter \(name) has bool byte \(other).")
         }
       case nil:
-        throw WireError(code: .malformed, message: "Malformed message: parameter \(name) has unknown type tag \(rawTag).")
+        throw WireError(
+          code: .malformed, message: "Malformed message: parameter \(name) has unknown type tag \(rawTag).")
       }
       // Distinct bytes can still be equal Strings (canonically equivalent Unicode): reject those too.
       guard parameters.updateValue(value, forKey: name) == nil else {
@@ -365,7 +379,8 @@ public enum WireCodec {
   private static func decodeOutcome(_ frame: [UInt8]) throws(WireError) -> Outcome {
     var reader = ByteReader(frame)
     // A metric takes at least a 4-byte name length and 8 bytes of value.
-    let metricCount = try reader.readCount("outcome.metrics count", max: WireLimits.maxMetrics, minimumElementSize: 12)
+    let metricCount = try reader.readCount(
+      "outcome.metrics count", max: WireLimits.maxMetrics, minimumElementSize: 12)
     var metrics: [Metric] = []
     metrics.reserveCapacity(metricCount)
     for _ in 0..<metricCount {
@@ -373,14 +388,16 @@ public enum WireCodec {
       metrics.append(Metric(name, try reader.readFloat64("outcome.metrics value")))
     }
     // A series takes at least a name length, xStart, xStep and a value count.
-    let seriesCount = try reader.readCount("outcome.series count", max: WireLimits.maxSeries, minimumElementSize: 24)
+    let seriesCount = try reader.readCount(
+      "outcome.series count", max: WireLimits.maxSeries, minimumElementSize: 24)
     var series: [Series] = []
     series.reserveCapacity(seriesCount)
     for _ in 0..<seriesCount {
       let name = try reader.readString("outcome.series name", maxBytes: WireLimits.maxStringBytes)
       let xStart = try reader.readFloat64("outcome.series xStart")
       let xStep = try reader.readFloat64("outcome.series xStep")
-      let count = try reader.readCount("outcome.series values count", max: WireLimits.maxSeriesValues, minimumElementSize: 8)
+      let count = try reader.readCount(
+        "outcome.series values count", max: WireLimits.maxSeriesValues, minimumElementSize: 8)
       let values = try reader.readFloat64s(count, "outcome.series values")
       series.append(Series(name: name, xStart: xStart, xStep: xStep, values: values))
     }

@@ -103,7 +103,9 @@ public final class Socket {
   public func lastEndpoint() throws(ZMQError) -> String {
     var buffer = [UInt8](repeating: 0, count: 1024)
     var length = buffer.count
-    let rc = buffer.withUnsafeMutableBytes { zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, $0.baseAddress, &length) }
+    let rc = buffer.withUnsafeMutableBytes {
+      zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, $0.baseAddress, &length)
+    }
     guard rc == 0 else { throw ZMQError.last("read the socket's last endpoint") }
     let end = buffer.firstIndex(of: 0) ?? min(length, buffer.count)
     return String(decoding: buffer[..<end], as: UTF8.self)
@@ -184,7 +186,9 @@ public final class Socket {
   private func copyFrame(size: Int) -> [UInt8] {
     guard size > 0, let source = zmq_msg_data(message) else { return [] }
     return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-      if let base = buffer.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: size) }
+      if let base = buffer.baseAddress {
+        base.update(from: source.assumingMemoryBound(to: UInt8.self), count: size)
+      }
       count = size
     }
   }

@@ -32,7 +32,8 @@ enum MessageSamples {
   /// One message of every kind, plus edge cases.
   static var all: [WireMessage] {
     [
-      .hello(.init(protocolVersion: WireCodec.protocolVersion, buildID: "3f2a9c", name: "node1:4242", slots: 2)),
+      .hello(
+        .init(protocolVersion: WireCodec.protocolVersion, buildID: "3f2a9c", name: "node1:4242", slots: 2)),
       .hello(.init(protocolVersion: .max, buildID: "", name: unicode, slots: .max)),
       .heartbeat,
       .result(.init(attempt: 1, key: key, outcome: outcome, seconds: 12.5)),
@@ -51,7 +52,9 @@ enum MessageSamples {
   // MARK: Random messages
 
   static func randomString(_ rng: inout SplitMix64) -> String {
-    let pool: [Unicode.Scalar] = ["a", "z", "_", "0", " ", "\u{0}", "é", "η", "日", "🧪", "\u{301}", "\u{FFFF}"]
+    let pool: [Unicode.Scalar] = [
+      "a", "z", "_", "0", " ", "\u{0}", "é", "η", "日", "🧪", "\u{301}", "\u{FFFF}",
+    ]
     var string = ""
     for _ in 0..<rng.below(12) { string.unicodeScalars.append(pool[rng.below(pool.count)]) }
     return string
@@ -104,7 +107,9 @@ enum MessageSamples {
     case 1: .heartbeat
     case 2:
       .result(
-        .init(attempt: rng.next(), key: randomKey(&rng), outcome: randomOutcome(&rng), seconds: randomDouble(&rng)))
+        .init(
+          attempt: rng.next(), key: randomKey(&rng), outcome: randomOutcome(&rng), seconds: randomDouble(&rng)
+        ))
     case 3: .failure(.init(attempt: rng.next(), key: randomKey(&rng), message: randomString(&rng)))
     case 4: .goodbye(reason: randomString(&rng))
     case 5:

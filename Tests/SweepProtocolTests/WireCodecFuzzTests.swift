@@ -5,7 +5,8 @@ import Testing
 
 /// One way to damage a message.
 private enum Mutation: CaseIterable {
-  case none, bitFlips, randomByte, truncate, extend, insert, swapFrames, dropFrame, addFrame, hugeLength, garbage,
+  case none, bitFlips, randomByte, truncate, extend, insert, swapFrames, dropFrame, addFrame, hugeLength,
+    garbage,
     kindSwap
 }
 
@@ -37,10 +38,14 @@ private func mutate(_ frames: [[UInt8]], _ mutation: Mutation, _ rng: inout Spli
   case .dropFrame:
     frames.remove(at: pick)
   case .addFrame:
-    frames.insert(rng.chance(1, in: 2) ? frames[pick] : rng.bytes(rng.below(32)), at: rng.below(frames.count + 1))
+    frames.insert(
+      rng.chance(1, in: 2) ? frames[pick] : rng.bytes(rng.below(32)), at: rng.below(frames.count + 1))
   case .hugeLength:
-    let lengths: [UInt32] = [.max, 0x8000_0000, 0x7FFF_FFFF, UInt32(WireLimits.maxStringBytes), 0x0001_0000, 0xFFFF]
-    let value = rng.chance(1, in: 3) ? UInt32(truncatingIfNeeded: rng.next()) : lengths[rng.below(lengths.count)]
+    let lengths: [UInt32] = [
+      .max, 0x8000_0000, 0x7FFF_FFFF, UInt32(WireLimits.maxStringBytes), 0x0001_0000, 0xFFFF,
+    ]
+    let value =
+      rng.chance(1, in: 3) ? UInt32(truncatingIfNeeded: rng.next()) : lengths[rng.below(lengths.count)]
     if frames[pick].count >= 4 {
       let at = rng.below(frames[pick].count - 3)
       withUnsafeBytes(of: value.littleEndian) { frames[pick].replaceSubrange(at..<at + 4, with: $0) }
@@ -48,11 +53,15 @@ private func mutate(_ frames: [[UInt8]], _ mutation: Mutation, _ rng: inout Spli
   case .garbage:
     frames = (0..<rng.below(4)).map { _ in
       // Half the time behind a valid header prefix, so the body parsers see garbage too.
-      (rng.chance(1, in: 2) ? Array("MSWP".utf8) + [1, 0, [0x01, 0x02, 0x03, 0x04, 0x05, 0x11, 0x12, 0x13, 0x14][rng.below(9)]] : [])
+      (rng.chance(1, in: 2)
+        ? Array("MSWP".utf8) + [1, 0, [0x01, 0x02, 0x03, 0x04, 0x05, 0x11, 0x12, 0x13, 0x14][rng.below(9)]]
+        : [])
         + rng.bytes(rng.below(64))
     }
   case .kindSwap:
-    if frames[0].count > 6 { frames[0][6] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x11, 0x12, 0x13, 0x14][rng.below(9)] }
+    if frames[0].count > 6 {
+      frames[0][6] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x11, 0x12, 0x13, 0x14][rng.below(9)]
+    }
   }
   return frames
 }
@@ -85,7 +94,9 @@ private func mutate(_ frames: [[UInt8]], _ mutation: Mutation, _ rng: inout Spli
   #expect(notStable == 0)
   #expect(decoded > iterations / 20)
   // Every failure mode was exercised.
-  for code in [WireError.Code.badMagic, .unsupportedVersion, .unknownKind, .truncated, .oversized, .malformed] {
+  for code in [
+    WireError.Code.badMagic, .unsupportedVersion, .unknownKind, .truncated, .oversized, .malformed,
+  ] {
     #expect(codes[code, default: 0] > 0, "never produced \(code)")
   }
 }

@@ -30,8 +30,10 @@ import Testing
   let names = (0..<50).map { "p\($0)" }
   for name in names { forward[name] = .int(name.count) }
   for name in names.reversed() { backward[name] = .int(name.count) }
-  let a = WireCodec.encode(.lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: forward, seed: 1)))
-  let b = WireCodec.encode(.lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: backward, seed: 1)))
+  let a = WireCodec.encode(
+    .lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: forward, seed: 1)))
+  let b = WireCodec.encode(
+    .lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: backward, seed: 1)))
   #expect(a == b)
 }
 
@@ -39,7 +41,8 @@ import Testing
   let nanWithPayload = Double(bitPattern: 0x7FF8_0000_DEAD_BEEF)
   var parameters = MessageSamples.parameters
   parameters["nan"] = .double(nanWithPayload)
-  let lease = WireMessage.Lease(attempt: 1, key: MessageSamples.key, experiment: "geoff", parameters: parameters, seed: 3)
+  let lease = WireMessage.Lease(
+    attempt: 1, key: MessageSamples.key, experiment: "geoff", parameters: parameters, seed: 3)
   guard case .lease(let decoded) = try WireCodec.decode(WireCodec.encode(.lease(lease))) else {
     Issue.record("not a lease")
     return
@@ -54,12 +57,16 @@ import Testing
   }
   // An integral double stays a double and an int stays an int.
   #expect(decoded.parameters["examples_per_task"] == .int(5000))
-  #expect(decoded.parameters["negative_zero"].map { if case .double(let x) = $0 { x.sign == .minus } else { false } } == true)
+  #expect(
+    decoded.parameters["negative_zero"].map {
+      if case .double(let x) = $0 { x.sign == .minus } else { false }
+    } == true)
 }
 
 @Test func roundTrip_outcomeWithNaNAndInfinities_preservesEveryBit() throws {
   let specials: [Double] = [
-    .nan, -.nan, .signalingNaN, Double(bitPattern: 0x7FF0_0000_0000_0001), Double(bitPattern: 0xFFF8_1234_5678_9ABC),
+    .nan, -.nan, .signalingNaN, Double(bitPattern: 0x7FF0_0000_0000_0001),
+    Double(bitPattern: 0xFFF8_1234_5678_9ABC),
     .infinity, -.infinity, -0.0, 0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .ulpOfOne,
   ]
   let outcome = Outcome(
@@ -84,9 +91,13 @@ import Testing
     Series(name: "curve\(s)", xStart: 100, xStep: 100, values: (0..<250_000).map { Double($0 ^ s) / 7 })
   }
   let message = WireMessage.result(
-    .init(attempt: 42, key: MessageSamples.key, outcome: Outcome(metrics: metrics, series: series), seconds: 3600))
+    .init(
+      attempt: 42, key: MessageSamples.key, outcome: Outcome(metrics: metrics, series: series), seconds: 3600)
+  )
   let frames = WireCodec.encode(message)
-  #expect(frames[1].count == 8 + 10_000 * 12 + metrics.reduce(0) { $0 + $1.name.utf8.count } + 8 * (4 + 6 + 20 + 8 * 250_000))
+  #expect(
+    frames[1].count == 8 + 10_000 * 12 + metrics.reduce(0) { $0 + $1.name.utf8.count } + 8
+      * (4 + 6 + 20 + 8 * 250_000))
   #expect(try WireCodec.decode(frames) == message)
 }
 
@@ -136,7 +147,10 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
 @Test func decode_wrongMagic_isBadMagic() {
   #expect(code([Array("MSWQ".utf8) + [1, 0, 2]]) == .badMagic)
   #expect(code([[0x7B, 0x22]]) == .badMagic)  // `{"`: someone sent JSON
-  #expect(code([WireCodec.encode(.result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))[1]]) == .badMagic)
+  #expect(
+    code([
+      WireCodec.encode(.result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))[1]
+    ]) == .badMagic)
 }
 
 @Test func decode_otherVersion_isUnsupportedVersion_andSaysWhatToDo() {
@@ -162,7 +176,8 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
   #expect(code([Array("MSW".utf8)]) == .truncated)
   #expect(code([Array("MSWP".utf8) + [1]]) == .truncated)
   #expect(code([header(0x11, [250, 0, 0, 0, 232, 3, 0])]) == .truncated)  // welcome, 1 byte short
-  let result = WireCodec.encode(.result(.init(attempt: 1, key: MessageSamples.key, outcome: MessageSamples.outcome, seconds: 1)))
+  let result = WireCodec.encode(
+    .result(.init(attempt: 1, key: MessageSamples.key, outcome: MessageSamples.outcome, seconds: 1)))
   #expect(code([result[0]]) == .truncated)  // outcome frame missing
   #expect(code([result[0], Array(result[1].dropLast())]) == .truncated)
   #expect(code([header(0x05, le32(10) + Array("abc".utf8))]) == .truncated)  // string shorter than its length
@@ -171,19 +186,24 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
 @Test func decode_hugeCountsAndLengths_areOversized_withoutAllocating() {
   #expect(code([header(0x05, le32(.max))]) == .oversized)
   #expect(code([header(0x12, le32(UInt32(WireLimits.maxStringBytes + 1)))]) == .oversized)
-  let lease = WireCodec.encode(.lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: [:], seed: 1)))[0]
+  let lease = WireCodec.encode(
+    .lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: [:], seed: 1)))[0]
   var tooMany = lease
   tooMany.replaceSubrange(7 + 8 + 32 + 5..<7 + 8 + 32 + 9, with: le32(UInt32(WireLimits.maxParameters + 1)))
   #expect(code([tooMany]) == .oversized)
-  let result = WireCodec.encode(.result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))
+  let result = WireCodec.encode(
+    .result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))
   #expect(code([result[0], le32(.max) + le32(0)]) == .oversized)
   #expect(code([result[0], le32(0) + le32(.max)]) == .oversized)
 }
 
 @Test func decode_hugeCountBelowTheCap_isTruncated_notAnAllocation() {
-  let result = WireCodec.encode(.result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))
+  let result = WireCodec.encode(
+    .result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))
   #expect(code([result[0], le32(UInt32(WireLimits.maxMetrics)) + le32(0)]) == .truncated)
-  let series = le32(0) + le32(1) + le32(1) + Array("s".utf8) + [UInt8](repeating: 0, count: 16) + le32(UInt32(WireLimits.maxSeriesValues))
+  let series =
+    le32(0) + le32(1) + le32(1) + Array("s".utf8) + [UInt8](repeating: 0, count: 16)
+    + le32(UInt32(WireLimits.maxSeriesValues))
   #expect(code([result[0], series]) == .truncated)
 }
 
@@ -191,13 +211,19 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
   let heartbeat = WireCodec.encode(.heartbeat)[0]
   #expect(code([heartbeat + [0]]) == .malformed)  // trailing byte
   #expect(code([heartbeat, []]) == .malformed)  // extra frame
-  let result = WireCodec.encode(.result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))
+  let result = WireCodec.encode(
+    .result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))
   #expect(code(result + [[1]]) == .malformed)
   #expect(code([result[0], result[1] + [0]]) == .malformed)  // trailing byte in the outcome
   #expect(code([header(0x05, le32(2) + [0xC3, 0x28])]) == .malformed)  // invalid UTF-8
 
   func lease(_ entries: [UInt8], count: UInt32) -> [[UInt8]] {
-    [header(0x13, [UInt8](repeating: 0, count: 8 + 32) + le32(1) + Array("g".utf8) + le32(count) + entries + [UInt8](repeating: 0, count: 8))]
+    [
+      header(
+        0x13,
+        [UInt8](repeating: 0, count: 8 + 32) + le32(1) + Array("g".utf8) + le32(count) + entries
+          + [UInt8](repeating: 0, count: 8))
+    ]
   }
   let b = le32(1) + Array("b".utf8)
   let a = le32(1) + Array("a".utf8)

@@ -26,7 +26,8 @@ private func makePair(_ context: ZMQContext) throws -> (router: Socket, dealer: 
   let dealer = try Socket(.dealer, context: context)
   try dealer.set(
     .linger(milliseconds: 0), .routingID(bytes("worker-1")), .heartbeatInterval(milliseconds: 250),
-    .heartbeatTimeout(milliseconds: 1000), .heartbeatTTL(milliseconds: 1000), .receiveTimeout(milliseconds: -1),
+    .heartbeatTimeout(milliseconds: 1000), .heartbeatTTL(milliseconds: 1000),
+    .receiveTimeout(milliseconds: -1),
     .sendHighWaterMark(1000), .receiveHighWaterMark(1000), .immediate(false), .maxMessageSize(bytes: -1))
   try dealer.connect(endpoint)
   return (router, dealer, endpoint)
@@ -162,7 +163,8 @@ private func makePair(_ context: ZMQContext) throws -> (router: Socket, dealer: 
       Issue.record("connected to \(endpoint)")
     } catch {
       #expect(error.code == .invalidEndpoint, "\(endpoint): \(error)")
-      #expect(error.message.contains("Cannot connect \(endpoint)") && error.message.contains("tcp://HOST:PORT"))
+      #expect(
+        error.message.contains("Cannot connect \(endpoint)") && error.message.contains("tcp://HOST:PORT"))
     }
   }
 }
