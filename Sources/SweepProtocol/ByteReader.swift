@@ -85,9 +85,9 @@ public struct ByteReader: Sendable {
   }
 
   /// Reads a UInt32 length (capped at `maxBytes`) and that many bytes; returns their range in ``bytes``.
-  public mutating func readLengthPrefixed(_ field: StaticString, maxBytes: Int) throws(WireError) -> Range<
-    Int
-  > {
+  public mutating func readLengthPrefixed(
+    _ field: StaticString, maxBytes: Int
+  ) throws(WireError) -> Range<Int> {
     let length = try readCount(field, max: maxBytes, minimumElementSize: 1)
     let start = try take(length, field)
     return start..<start + length
