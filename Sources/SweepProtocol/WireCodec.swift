@@ -1,27 +1,407 @@
 import SweepModel
 
-/// Encodes and decodes ``WireMessage`` to and from ZeroMQ frames (placeholder).
+/// Caps that decoding enforces (`WireError.Code.oversized`) and encoding clips to, so that every
+/// encoded message decodes.
+public enum WireLimits {
+  /// The longest string (names, reasons, error texts), in UTF-8 bytes.
+  public static let maxStringBytes = 1 << 20
+  /// The most parameters one lease carries.
+  public static let maxParameters = 4096
+  /// The most scalar metrics in one outcome.
+  public static let maxMetrics = 1 << 20
+  /// The most series in one outcome.
+  public static let maxSeries = 1 << 16
+  /// The most points in one series (2 GiB of Float64; the socket's byte limit binds first).
+  public static let maxSeriesValues = 1 << 28
+}
+
+/// Encodes and decodes ``WireMessage`` to and from ZeroMQ frames.
+///
+/// Frame 0, the header: `"MSWP"`, the protocol version (UInt16 LE), the kind (UInt8), then the
+/// kind's small fields. Integers are little-endian, doubles are their IEEE 754 bit patterns, strings
+/// are a UInt32 byte count plus UTF-8, run keys are the 32 raw bytes of their hex digest, and
+/// parameters are a UInt32 count plus (name, type tag, value) entries in ascending UTF-8 byte order
+/// of name. Frame 1, only for `.result`: the outcome (metrics: count + (name, Float64); series:
+/// count + (name, xStart, xStep, count, Float64 values)).
+///
+/// Encoding is deterministic and canonical: decoding accepts only what encoding produces, so
+/// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
   public static let protocolVersion: UInt16 = 1
 
-  public static func encode(_ message: WireMessage) -> [[UInt8]] { fatalError("not implemented") }
+  /// The first four bytes of every header frame.
+  public static let magic: [UInt8] = Array("MSWP".utf8)
 
+  /// The message kinds: worker-to-coordinator in 0x0_, coordinator-to-worker in 0x1_.
+  enum Kind: UInt8 {
+    case hello = 0x01
+    case heartbeat = 0x02
+    case result = 0x03
+    case failure = 0x04
+    case goodbye = 0x05
+    case welcome = 0x11
+    case reject = 0x12
+    case lease = 0x13
+    case shutdown = 0x14
+  }
+
+  /// Parameter value type tags.
+  enum Tag: UInt8 {
+    case int = 0
+    case double = 1
+    case string = 2
+    case bool = 3
+  }
+
+  static let headerSize = 7
+  static let runKeySize = 32
+
+  // MARK: Encoding
+
+  /// The frames of `message`. Strings and lists over ``WireLimits`` are clipped; a run key that is
+  /// not 64 hex digits (never one made by `RunKey(experiment:parameters:seed:)`) encodes as zeros.
+  public static func encode(_ message: WireMessage) -> [[UInt8]] {
+    switch message {
+    case .hello(let hello):
+      var writer = header(.hello, fields: 2 + 4 + stringSize(hello.buildID) + 4 + stringSize(hello.name) + 4)
+      writer.write(hello.protocolVersion)
+      writer.write(string: hello.buildID, maxBytes: WireLimits.maxStringBytes)
+      writer.write(string: hello.name, maxBytes: WireLimits.maxStringBytes)
+      writer.write(hello.slots)
+      return [writer.bytes]
+    case .heartbeat:
+      return [header(.heartbeat, fields: 0).bytes]
+    case .result(let result):
+      var writer = header(.result, fields: 8 + runKeySize + 8)
+      writer.write(result.attempt)
+      write(result.key, to: &writer)
+      writer.write(result.seconds)
+      return [writer.bytes, encode(result.outcome)]
+    case .failure(let failure):
+      var writer = header(.failure, fields: 8 + runKeySize + 4 + stringSize(failure.message))
+      writer.write(failure.attempt)
+      write(failure.key, to: &writer)
+      writer.write(string: failure.message, maxBytes: WireLimits.maxStringBytes)
+      return [writer.bytes]
+    case .goodbye(let reason):
+      var writer = header(.goodbye, fields: 4 + stringSize(reason))
+      writer.write(string: reason, maxBytes: WireLimits.maxStringBytes)
+      return [writer.bytes]
+    case .welcome(let welcome):
+      var writer = header(.welcome, fields: 8)
+      writer.write(welcome.heartbeatIntervalMilliseconds)
+      writer.write(welcome.peerTimeoutMilliseconds)
+      return [writer.bytes]
+    case .reject(let reason):
+      var writer = header(.reject, fields: 4 + stringSize(reason))
+      writer.write(string: reason, maxBytes: WireLimits.maxStringBytes)
+      return [writer.bytes]
+    case .lease(let lease):
+      let names = sortedNames(lease.parameters)
+      var parameterSize = 4
+      for name in names { parameterSize += 4 + stringSize(name) + 1 + valueSize(lease.parameters[name]) }
+      var writer = header(
+        .lease, fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parameterSize + 8)
+      writer.write(lease.attempt)
+      write(lease.key, to: &writer)
+      writer.write(string: lease.experiment, maxBytes: WireLimits.maxStringBytes)
+      writer.write(UInt32(truncatingIfNeeded: names.count))
+      for name in names {
+        writer.write(string: name, maxBytes: WireLimits.maxStringBytes)
+        write(lease.parameters[name], to: &writer)
+      }
+      writer.write(lease.seed)
+      return [writer.bytes]
+    case .shutdown:
+      return [header(.shutdown, fields: 0).bytes]
+    }
+  }
+
+  /// The outcome blob of frame 1.
+  static func encode(_ outcome: Outcome) -> [UInt8] {
+    let metrics = outcome.metrics.prefix(WireLimits.maxMetrics)
+    let series = outcome.series.prefix(WireLimits.maxSeries)
+    var size = 8
+    for metric in metrics { size += 4 + stringSize(metric.name) + 8 }
+    for curve in series {
+      size += 4 + stringSize(curve.name) + 8 + 8 + 4 + 8 * min(curve.values.count, WireLimits.maxSeriesValues)
+    }
+    var writer = ByteWriter(capacity: size)
+    writer.write(UInt32(truncatingIfNeeded: metrics.count))
+    for metric in metrics {
+      writer.write(string: metric.name, maxBytes: WireLimits.maxStringBytes)
+      writer.write(metric.value)
+    }
+    writer.write(UInt32(truncatingIfNeeded: series.count))
+    for curve in series {
+      writer.write(string: curve.name, maxBytes: WireLimits.maxStringBytes)
+      writer.write(curve.xStart)
+      writer.write(curve.xStep)
+      if curve.values.count <= WireLimits.maxSeriesValues {
+        writer.write(UInt32(truncatingIfNeeded: curve.values.count))
+        writer.write(float64s: curve.values)
+      } else {
+        writer.write(UInt32(truncatingIfNeeded: WireLimits.maxSeriesValues))
+        writer.write(float64s: Array(curve.values.prefix(WireLimits.maxSeriesValues)))
+      }
+    }
+    return writer.bytes
+  }
+
+  private static func header(_ kind: Kind, fields: Int) -> ByteWriter {
+    var writer = ByteWriter(capacity: headerSize + fields)
+    writer.write(contentsOf: magic)
+    writer.write(protocolVersion)
+    writer.write(kind.rawValue)
+    return writer
+  }
+
+  /// An upper bound of the encoded size of `string`'s bytes (O(1) for native strings).
+  private static func stringSize(_ string: String) -> Int {
+    min(string.utf8.count, WireLimits.maxStringBytes)
+  }
+
+  private static func valueSize(_ value: ParameterValue?) -> Int {
+    switch value {
+    case .int, .double: 8
+    case .string(let string): 4 + stringSize(string)
+    case .bool: 1
+    case nil: 0
+    }
+  }
+
+  /// Parameter names in ascending UTF-8 byte order, never dictionary order, at most the cap.
+  private static func sortedNames(_ parameters: Parameters) -> [String] {
+    let names = parameters.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    return names.count <= WireLimits.maxParameters ? names : Array(names.prefix(WireLimits.maxParameters))
+  }
+
+  private static func write(_ value: ParameterValue?, to writer: inout ByteWriter) {
+    switch value {
+    case .int(let n):
+      writer.write(Tag.int.rawValue)
+      writer.write(Int64(n))
+    case .double(let x):
+      writer.write(Tag.double.rawValue)
+      writer.write(x)
+    case .string(let s):
+      writer.write(Tag.string.rawValue)
+      writer.write(string: s, maxBytes: WireLimits.maxStringBytes)
+    case .bool(let b):
+      writer.write(Tag.bool.rawValue)
+      writer.write(UInt8(b ? 1 : 0))
+    case nil:
+      // Unreachable: names come from the dictionary's own keys.
+      writer.write(Tag.bool.rawValue)
+      writer.write(UInt8(0))
+    }
+  }
+
+  private static func write(_ key: RunKey, to writer: inout ByteWriter) {
+    var raw = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+    withUnsafeMutableBytes(of: &raw) { out in
+      var hex = key.hex
+      hex.withUTF8 { digits in
+        guard digits.count == 2 * runKeySize else { return }
+        for index in 0..<runKeySize {
+          guard let high = nibble(digits[2 * index]), let low = nibble(digits[2 * index + 1]) else {
+            out.initializeMemory(as: UInt8.self, repeating: 0)
+            return
+          }
+          out[index] = high << 4 | low
+        }
+      }
+    }
+    withUnsafeBytes(of: raw) { writer.write(raw: $0) }
+  }
+
+  @inline(__always)
+  private static func nibble(_ digit: UInt8) -> UInt8? {
+    switch digit {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+    default: nil
+    }
+  }
+
+  // MARK: Decoding
+
+  /// The message in `frames`. Never traps: any input either decodes or throws ``WireError``.
   public static func decode(_ frames: [[UInt8]]) throws(WireError) -> WireMessage {
-    throw WireError(code: .malformed, message: "not implemented")
-  }
-}
+    guard let first = frames.first else {
+      throw WireError(code: .truncated, message: "Truncated message: no frames.")
+    }
+    var reader = ByteReader(first)
+    // A frame shorter than the magic but agreeing with it is truncated, not foreign.
+    guard first.starts(with: magic) || magic.starts(with: first) else {
+      throw WireError(
+        code: .badMagic, message: "Not a MetaSweep message: frame 0 does not start with \"MSWP\".")
+    }
+    _ = try reader.readBytes(magic.count, "header magic")
+    let version = try reader.readUInt16("header version")
+    guard version == protocolVersion else {
+      throw WireError(
+        code: .unsupportedVersion,
+        message:
+          "The peer speaks MetaSweep wire protocol v\(version), this build speaks v\(protocolVersion). "
+          + "Run the same metasweep build on the coordinator and every worker.")
+    }
+    let rawKind = try reader.readUInt8("header kind")
+    guard let kind = Kind(rawValue: rawKind) else {
+      throw WireError(code: .unknownKind, message: "Unknown message kind \(rawKind) in a v\(version) header.")
+    }
+    let expectedFrames = kind == .result ? 2 : 1
+    guard frames.count >= expectedFrames else {
+      throw WireError(
+        code: .truncated,
+        message: "Truncated message: a \(kind) needs \(expectedFrames) frames, got \(frames.count).")
+    }
+    guard frames.count == expectedFrames else {
+      throw WireError(
+        code: .malformed,
+        message: "Malformed message: a \(kind) has \(expectedFrames) frames, got \(frames.count).")
+    }
 
-/// A message that cannot be decoded; it is dropped and counted, never a crash.
-public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
-  public enum Code: Sendable, Equatable {
-    case badMagic, unsupportedVersion, unknownKind, truncated, oversized, malformed
+    let message: WireMessage
+    switch kind {
+    case .hello:
+      let version = try reader.readUInt16("hello.protocolVersion")
+      let buildID = try reader.readString("hello.buildID", maxBytes: WireLimits.maxStringBytes)
+      let name = try reader.readString("hello.name", maxBytes: WireLimits.maxStringBytes)
+      let slots = try reader.readUInt32("hello.slots")
+      message = .hello(.init(protocolVersion: version, buildID: buildID, name: name, slots: slots))
+    case .heartbeat:
+      message = .heartbeat
+    case .result:
+      let attempt = try reader.readUInt64("result.attempt")
+      let key = try readRunKey(&reader, "result.key")
+      let seconds = try reader.readFloat64("result.seconds")
+      let outcome = try decodeOutcome(frames[1])
+      message = .result(.init(attempt: attempt, key: key, outcome: outcome, seconds: seconds))
+    case .failure:
+      let attempt = try reader.readUInt64("failure.attempt")
+      let key = try readRunKey(&reader, "failure.key")
+      let text = try reader.readString("failure.message", maxBytes: WireLimits.maxStringBytes)
+      message = .failure(.init(attempt: attempt, key: key, message: text))
+    case .goodbye:
+      message = .goodbye(reason: try reader.readString("goodbye.reason", maxBytes: WireLimits.maxStringBytes))
+    case .welcome:
+      let interval = try reader.readUInt32("welcome.heartbeatIntervalMilliseconds")
+      let timeout = try reader.readUInt32("welcome.peerTimeoutMilliseconds")
+      message = .welcome(.init(heartbeatIntervalMilliseconds: interval, peerTimeoutMilliseconds: timeout))
+    case .reject:
+      message = .reject(reason: try reader.readString("reject.reason", maxBytes: WireLimits.maxStringBytes))
+    case .lease:
+      let attempt = try reader.readUInt64("lease.attempt")
+      let key = try readRunKey(&reader, "lease.key")
+      let experiment = try reader.readString("lease.experiment", maxBytes: WireLimits.maxStringBytes)
+      let parameters = try readParameters(&reader)
+      let seed = try reader.readUInt64("lease.seed")
+      message = .lease(
+        .init(attempt: attempt, key: key, experiment: experiment, parameters: parameters, seed: seed))
+    case .shutdown:
+      message = .shutdown
+    }
+    try reader.expectEnd("the header fields")
+    return message
   }
-  public var code: Code
-  public var message: String
-  public init(code: Code, message: String) {
-    self.code = code
-    self.message = message
+
+  private static func readRunKey(_ reader: inout ByteReader, _ field: StaticString) throws(WireError)
+    -> RunKey
+  {
+    let raw = try reader.readBytes(runKeySize, field)
+    let digits = Array("0123456789abcdef".utf8)
+    let hex = String(unsafeUninitializedCapacity: 2 * runKeySize) { out in
+      var index = 0
+      for byte in raw {
+        out[index] = digits[Int(byte >> 4)]
+        out[index + 1] = digits[Int(byte & 15)]
+        index += 2
+      }
+      return index
+    }
+    return RunKey(hex: hex)
   }
-  public var description: String { message }
+
+  private static func readParameters(_ reader: inout ByteReader) throws(WireError) -> Parameters {
+    // Each entry takes at least a 4-byte name length, a tag and a 1-byte bool.
+    let count = try reader.readCount(
+      "lease.parameters count", max: WireLimits.maxParameters, minimumElementSize: 6)
+    var parameters = Parameters(minimumCapacity: count)
+    var previous: Range<Int>? = nil
+    for _ in 0..<count {
+      let nameRange = try reader.readLengthPrefixed(
+        "lease.parameters name", maxBytes: WireLimits.maxStringBytes)
+      if let previous {
+        // Canonical order: strictly ascending bytes, which also rules out duplicates.
+        guard reader.bytes[previous].lexicographicallyPrecedes(reader.bytes[nameRange]) else {
+          throw WireError(
+            code: .malformed, message: "Malformed message: lease parameters are not in ascending name order.")
+        }
+      }
+      previous = nameRange
+      let name = try reader.string(in: nameRange, "lease.parameters name")
+      let rawTag = try reader.readUInt8("lease.parameters tag")
+      let value: ParameterValue
+      switch Tag(rawValue: rawTag) {
+      case .int:
+        guard let n = Int(exactly: try reader.readInt64("lease.parameters int")) else {
+          throw WireError(
+            code: .malformed, message: "Malformed message: parameter \(name) does not fit an Int.")
+        }
+        value = .int(n)
+      case .double:
+        value = .double(try reader.readFloat64("lease.parameters double"))
+      case .string:
+        value = .string(try reader.readString("lease.parameters string", maxBytes: WireLimits.maxStringBytes))
+      case .bool:
+        switch try reader.readUInt8("lease.parameters bool") {
+        case 0: value = .bool(false)
+        case 1: value = .bool(true)
+        case let other:
+          throw WireError(
+            code: .malformed, message: "Malformed message: parameter \(name) has bool byte \(other).")
+        }
+      case nil:
+        throw WireError(
+          code: .malformed, message: "Malformed message: parameter \(name) has unknown type tag \(rawTag).")
+      }
+      // Distinct bytes can still be equal Strings (canonically equivalent Unicode): reject those too.
+      guard parameters.updateValue(value, forKey: name) == nil else {
+        throw WireError(code: .malformed, message: "Malformed message: parameter \(name) appears twice.")
+      }
+    }
+    return parameters
+  }
+
+  private static func decodeOutcome(_ frame: [UInt8]) throws(WireError) -> Outcome {
+    var reader = ByteReader(frame)
+    // A metric takes at least a 4-byte name length and 8 bytes of value.
+    let metricCount = try reader.readCount(
+      "outcome.metrics count", max: WireLimits.maxMetrics, minimumElementSize: 12)
+    var metrics: [Metric] = []
+    metrics.reserveCapacity(metricCount)
+    for _ in 0..<metricCount {
+      let name = try reader.readString("outcome.metrics name", maxBytes: WireLimits.maxStringBytes)
+      metrics.append(Metric(name, try reader.readFloat64("outcome.metrics value")))
+    }
+    // A series takes at least a name length, xStart, xStep and a value count.
+    let seriesCount = try reader.readCount(
+      "outcome.series count", max: WireLimits.maxSeries, minimumElementSize: 24)
+    var series: [Series] = []
+    series.reserveCapacity(seriesCount)
+    for _ in 0..<seriesCount {
+      let name = try reader.readString("outcome.series name", maxBytes: WireLimits.maxStringBytes)
+      let xStart = try reader.readFloat64("outcome.series xStart")
+      let xStep = try reader.readFloat64("outcome.series xStep")
+      let count = try reader.readCount(
+        "outcome.series values count", max: WireLimits.maxSeriesValues, minimumElementSize: 8)
+      let values = try reader.readFloat64s(count, "outcome.series values")
+      series.append(Series(name: name, xStart: xStart, xStep: xStep, values: values))
+    }
+    try reader.expectEnd("the outcome")
+    return Outcome(metrics: metrics, series: series)
+  }
 }

@@ -1,0 +1,129 @@
+import SweepModel
+
+@testable import SweepProtocol
+
+/// Hand-picked and generated messages for the codec tests.
+enum MessageSamples {
+  static let key = RunKey(experiment: "geoff", parameters: ["eta": .double(0.5)], seed: 7)
+  static let unicode = "crossprop-η0.5 🧪 日本語 e\u{301} \u{0}nul \"quoted\" \\ \n"
+
+  static let parameters: Parameters = [
+    "algorithm": .string("crossprop"),
+    "eta": .double(0.5),
+    "examples_per_task": .int(5000),
+    "replay": .bool(true),
+    "off": .bool(false),
+    "min": .int(Int.min),
+    "max": .int(Int.max),
+    "negative_zero": .double(-0.0),
+    "infinity": .double(.infinity),
+    "tiny": .double(.leastNonzeroMagnitude),
+    "ünïcödé-näme": .string(unicode),
+    "": .string(""),
+  ]
+
+  static let outcome = Outcome(
+    metrics: [Metric("error_task1", 0.125), Metric("u_drift", -3.5e-300), Metric("η", 1)],
+    series: [
+      Series(name: "error", xStart: 100, xStep: 100, values: [0.5, 0.25, 0.125]),
+      Series(name: "empty", xStart: 0, xStep: 1, values: []),
+    ])
+
+  /// One message of every kind, plus edge cases.
+  static var all: [WireMessage] {
+    [
+      .hello(
+        .init(protocolVersion: WireCodec.protocolVersion, buildID: "3f2a9c", name: "node1:4242", slots: 2)),
+      .hello(.init(protocolVersion: .max, buildID: "", name: unicode, slots: .max)),
+      .heartbeat,
+      .result(.init(attempt: 1, key: key, outcome: outcome, seconds: 12.5)),
+      .result(.init(attempt: .max, key: key, outcome: Outcome(), seconds: 0)),
+      .failure(.init(attempt: 3, key: key, message: "Fatal error: index out of range " + unicode)),
+      .goodbye(reason: "drained"),
+      .goodbye(reason: ""),
+      .welcome(.init(heartbeatIntervalMilliseconds: 250, peerTimeoutMilliseconds: 1000)),
+      .reject(reason: "protocol v2 expected, got v1: rebuild the worker"),
+      .lease(.init(attempt: 9, key: key, experiment: "geoff", parameters: parameters, seed: .max)),
+      .lease(.init(attempt: 0, key: key, experiment: "", parameters: [:], seed: 0)),
+      .shutdown,
+    ]
+  }
+
+  // MARK: Random messages
+
+  static func randomString(_ rng: inout SplitMix64) -> String {
+    let pool: [Unicode.Scalar] = [
+      "a", "z", "_", "0", " ", "\u{0}", "é", "η", "日", "🧪", "\u{301}", "\u{FFFF}",
+    ]
+    var string = ""
+    for _ in 0..<rng.below(12) { string.unicodeScalars.append(pool[rng.below(pool.count)]) }
+    return string
+  }
+
+  static func randomDouble(_ rng: inout SplitMix64) -> Double {
+    switch rng.below(4) {
+    case 0: Double(bitPattern: rng.next())  // any bits, NaN payloads included
+    case 1: [0.0, -0.0, .infinity, -.infinity, .nan, .greatestFiniteMagnitude][rng.below(6)]
+    default: Double(rng.below(1_000_000)) / 1000
+    }
+  }
+
+  static func randomKey(_ rng: inout SplitMix64) -> RunKey {
+    RunKey(experiment: "x", parameters: [:], seed: rng.next())
+  }
+
+  static func randomParameters(_ rng: inout SplitMix64) -> Parameters {
+    var parameters: Parameters = [:]
+    for _ in 0..<rng.below(6) {
+      let value: ParameterValue =
+        switch rng.below(4) {
+        case 0: .int(Int(truncatingIfNeeded: rng.next()))
+        case 1: .double(randomDouble(&rng))
+        case 2: .string(randomString(&rng))
+        default: .bool(rng.chance(1, in: 2))
+        }
+      parameters[randomString(&rng)] = value
+    }
+    return parameters
+  }
+
+  static func randomOutcome(_ rng: inout SplitMix64) -> Outcome {
+    let metrics = (0..<rng.below(5)).map { _ in Metric(randomString(&rng), randomDouble(&rng)) }
+    let series = (0..<rng.below(3)).map { _ in
+      Series(
+        name: randomString(&rng), xStart: randomDouble(&rng), xStep: randomDouble(&rng),
+        values: (0..<rng.below(20)).map { _ in randomDouble(&rng) })
+    }
+    return Outcome(metrics: metrics, series: series)
+  }
+
+  static func random(_ rng: inout SplitMix64) -> WireMessage {
+    switch rng.below(9) {
+    case 0:
+      .hello(
+        .init(
+          protocolVersion: UInt16(truncatingIfNeeded: rng.next()), buildID: randomString(&rng),
+          name: randomString(&rng), slots: UInt32(truncatingIfNeeded: rng.next())))
+    case 1: .heartbeat
+    case 2:
+      .result(
+        .init(
+          attempt: rng.next(), key: randomKey(&rng), outcome: randomOutcome(&rng), seconds: randomDouble(&rng)
+        ))
+    case 3: .failure(.init(attempt: rng.next(), key: randomKey(&rng), message: randomString(&rng)))
+    case 4: .goodbye(reason: randomString(&rng))
+    case 5:
+      .welcome(
+        .init(
+          heartbeatIntervalMilliseconds: UInt32(truncatingIfNeeded: rng.next()),
+          peerTimeoutMilliseconds: UInt32(truncatingIfNeeded: rng.next())))
+    case 6: .reject(reason: randomString(&rng))
+    case 7:
+      .lease(
+        .init(
+          attempt: rng.next(), key: randomKey(&rng), experiment: randomString(&rng),
+          parameters: randomParameters(&rng), seed: rng.next()))
+    default: .shutdown
+    }
+  }
+}
