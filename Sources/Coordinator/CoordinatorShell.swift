@@ -71,7 +71,12 @@ public final class CoordinatorShell {
         try perform(dispatcher.stop())
         break
       }
-      _ = try socket.poll(timeout: .milliseconds(50))
+      do {
+        _ = try socket.poll(timeout: .milliseconds(50))
+      } catch {
+        // A signal interrupts the poll: the loop checks its stop condition next.
+        guard error.code == .interrupted else { throw error }
+      }
       try receiveAll(now: clock.now)
       try perform(dispatcher.onTick(now: clock.now))
       if clock.now - lastProgress >= .milliseconds(200) {

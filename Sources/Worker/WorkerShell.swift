@@ -83,7 +83,13 @@ public final class WorkerShell {
         try perform(session.onStopRequested())
         break
       }
-      _ = try poller.poll(timeout: .milliseconds(100))
+      do {
+        _ = try poller.poll(timeout: .milliseconds(100))
+      } catch {
+        // A signal interrupts the poll: check the stop flag.
+        guard error.code == .interrupted else { throw error }
+        continue
+      }
       if poller.isReadable(fromCoordinator) {
         while let frames = try dealer.receiveMultipart(maxFrames: 16, maxBytes: settings.maxMessageBytes, wait: false) {
           do {
@@ -125,7 +131,7 @@ public final class WorkerShell {
       } catch {
         report = .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
       }
-      try? push.send(frames: WireCodec.encode(report))
+      _ = try? push.send(frames: WireCodec.encode(report))
     }
   }
 }

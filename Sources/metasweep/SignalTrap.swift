@@ -1,24 +1,20 @@
-import Dispatch
 import Foundation
 import Synchronization
 
-/// Turns SIGINT and SIGTERM into a flag a poll loop checks, instead of killing the process:
-/// a stop then drains (journal flushed, workers told) rather than dies.
-final class SignalTrap: Sendable {
-  private let flag = Atomic<Bool>(false)
-  private let sources: Mutex<[any DispatchSourceSignal]> = Mutex([])
+/// Set from the signal handler; an atomic store is async-signal-safe.
+private let stopRequested = Atomic<Bool>(false)
 
-  init(signals: [Int32] = [SIGINT, SIGTERM]) {
+/// Turns SIGINT and SIGTERM into a flag the poll loops check, instead of killing the process:
+/// a stop then drains (journal flushed, workers told) rather than dies.
+enum SignalTrap {
+  /// Installs the handlers (and ignores SIGPIPE, so a vanished peer is an error, not a death).
+  static func install() {
     signal(SIGPIPE, SIG_IGN)
-    for number in signals {
-      signal(number, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler { [flag] in flag.store(true, ordering: .relaxed) }
-      source.resume()
-      sources.withLock { $0.append(source) }
+    for number in [SIGINT, SIGTERM] {
+      signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
     }
   }
 
   /// Whether a stop signal has arrived.
-  var isTriggered: Bool { flag.load(ordering: .relaxed) }
+  static var isTriggered: Bool { stopRequested.load(ordering: .relaxed) }
 }

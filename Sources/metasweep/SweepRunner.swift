@@ -26,7 +26,89 @@ struct SweepRunner {
   var directory: String
   var serve: ServeOptions
   var logger: Logger
-  /// Local worker processes: this same binary started as `metasweep worker`, restarted when one
+  /// Local worker processes to start (0: wait for workers that connect by themselves).
+  var localWorkers: Int
+  /// Where the coordinator listens; the default picks a free loopback port.
+  var bind = "tcp://127.0.0.1:0"
+
+  /// The journal of a sweep folder.
+  static func journalPath(_ directory: String) -> String { directory + "/journal.sqlite" }
+
+  /// The sweep file stored in the journal of `directory`, parsed again.
+  static func storedSpec(in directory: String) throws -> (SweepSpec, String) {
+    let path = journalPath(directory)
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw SpecError(file: path, location: nil, field: "", message: "no journal here: is \(directory) a sweep's output folder?")
+    }
+    let journal = try Journal(path: path, readOnly: true)
+    guard let info = try journal.sweepInfo() else {
+      throw SpecError(file: path, location: nil, field: "", message: "the journal holds no sweep")
+    }
+    return (try SweepSpec.parse(yaml: info.specText, file: "\(path) (stored sweep file)"), info.specText)
+  }
+
+  /// Serves every run of `sweep` without an outcome, then writes the report; returns the exit code
+  /// (0 complete, 3 complete with failed runs, 130 interrupted).
+  func run(sweep: SweepSpec, specText: String, runs: [RunSpec]) throws -> Int32 {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let journal = try Journal(path: Self.journalPath(directory))
+    let prepared = try journal.prepare(
+      sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText, runs: runs)
+    let pending = try journal.pendingRuns()
+    logger.notice(
+      "Sweep \(sweep.name): \(runs.count) runs, \(prepared.alreadyDone) already done, \(pending.count) to run",
+      metadata: ["journal": "\(Self.journalPath(directory))"])
+
+    var ending = CoordinatorShell.Ending.complete
+    if !pending.isEmpty {
+      var settings = CoordinatorShell.Settings()
+      settings.dispatcher.heartbeatInterval = .milliseconds(Int64(serve.heartbeat * 1000))
+      settings.dispatcher.workerTimeout = .milliseconds(Int64(serve.workerTimeout * 1000))
+      settings.dispatcher.retryLimit = serve.retries
+      settings.dispatcher.requiredBuildID = BuildInfo.buildID
+      let dispatcher = Dispatcher(
+        pending: pending, alreadyDone: prepared.alreadyDone, alreadyFailed: prepared.failed,
+        firstAttempt: try journal.maxAttemptID() + 1, priorFailures: try journal.failureCounts(),
+        settings: settings.dispatcher)
+
+      let context = try ZMQContext()
+      let socket = try Socket(.router, context: context)
+      try socket.set(
+        .linger(milliseconds: settings.lingerMilliseconds), .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
+      let endpoint = try socket.bind(bind)
+      logger.info("Coordinator listening", metadata: ["endpoint": "\(endpoint)"])
+
+      SignalTrap.install()
+      let pool = try LocalWorkerPool(count: localWorkers, endpoint: endpoint, logDirectory: directory + "/logs")
+      defer { pool.stop() }
+      let reporter = ProgressReporter(sweepName: sweep.name)
+      let shell = CoordinatorShell(
+        socket: socket, journal: journal, dispatcher: dispatcher, settings: settings, logger: logger,
+        onProgress: reporter.update)
+      ending = try shell.run {
+        pool.restartExited()
+        return SignalTrap.isTriggered || pool.hasGivenUp
+      }
+      reporter.finish(shell.progress)
+      if shell.malformedMessages > 0 {
+        logger.warning("Dropped \(shell.malformedMessages) malformed messages")
+      }
+      if ending == .complete { pool.waitForExit(seconds: 3) }
+    }
+
+    let report = try ReportBuilder(directory: directory).write(sweep: sweep, journal: journal)
+    print(report)
+    if ending == .interrupted {
+      FileHandle.standardError.write(
+        Data("Interrupted: finished runs are journaled. Continue with: metasweep resume \(directory)\n".utf8))
+      return 130
+    }
+    let counts = try journal.counts()
+    return counts.failed > 0 ? 3 : 0
+  }
+}
+
+/// Local worker processes: this same binary started as `metasweep worker`, restarted when one
 /// dies (a crash or a kill -9 costs only its run in flight), killed when the sweep stops.
 final class LocalWorkerPool {
   private var processes: [Process] = []
@@ -52,7 +134,7 @@ final class LocalWorkerPool {
       "worker", "--connect", endpoint, "--slots", "1", "--name", "local-\(index)", "--parent-pid", "\(getpid())",
     ]
     let logPath = "\(logDirectory)/worker-\(index).log"
-    if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+    if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
     let log = FileHandle(forWritingAtPath: logPath)
     _ = try? log?.seekToEnd()
     process.standardOutput = log

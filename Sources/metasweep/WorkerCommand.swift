@@ -27,7 +27,7 @@ struct WorkerCommand: ParsableCommand {
 
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.worker")
-    let trap = SignalTrap()
+    SignalTrap.install()
     let code = try withErrorFunnel {
       var settings = WorkerShell.Settings(endpoint: connect)
       settings.session.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
@@ -35,7 +35,7 @@ struct WorkerCommand: ParsableCommand {
       settings.session.buildID = BuildInfo.buildID
       settings.parentPID = parentPid
       let shell = WorkerShell(settings: settings, context: try ZMQContext(), logger: logger)
-      return try shell.run { trap.isTriggered }
+      return try shell.run { SignalTrap.isTriggered }
     }
     // Training threads may still be inside a run: leave without waiting for them.
     Foundation.exit(code)
