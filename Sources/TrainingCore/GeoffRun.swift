@@ -57,6 +57,8 @@ public struct GeoffRunRecord: Sendable, Equatable {
   public var stageInputWeightDrift: [Double] = []
   /// ‖w − w₀‖ at the end of each stage.
   public var stageOutputWeightDrift: [Double] = []
+
+  public init() {}
 }
 
 /// One GEOFF run: the task from stream "task" and the learner from stream "init" of the seed, the
