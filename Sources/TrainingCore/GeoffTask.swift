@@ -41,8 +41,12 @@ public struct GeoffTarget: Sendable, Equatable {
   private let positiveMasks: [UInt32]
   /// U\*ₘⱼ, the bias input's weight into LTU j.
   private let biasWeights: [Int]
-  /// ⌊θⱼ⌋ + 1: for an integer pre-activation, a > θⱼ exactly when a ≥ ⌊θⱼ⌋ + 1.
-  private let minimumPreactivation: [Int]
+  /// Chunks of 16 units (LTUs, the bias feature, and padding) in the packed layouts.
+  private let featureChunks: Int
+  /// U\* row-major in chunks of 16 `Int8`, (m+1) rows of `featureChunks`; padding is 0.
+  private let packedRows: [SIMD16<Int8>]
+  /// ⌊θⱼ⌋ + 1 per unit (for an integer pre-activation a, a > θⱼ exactly when a ≥ ⌊θⱼ⌋ + 1).
+  private let packedMinimum: [SIMD16<Int8>]
 
   /// Draws U\* from `random`: entries in row-major order, each +1 or −1 from one fair bit.
   public init(inputs: Int, features: Int, beta: Double, random: inout RandomStream) {
@@ -68,7 +72,17 @@ public struct GeoffTarget: Sendable, Equatable {
     self.thresholds = thresholds
     positiveMasks = masks
     biasWeights = bias
-    minimumPreactivation = thresholds.map { Int($0.rounded(.down)) + 1 }
+    let chunks = (features + 1 + 15) / 16
+    featureChunks = chunks
+    var rows = [SIMD16<Int8>](repeating: .zero, count: (inputs + 1) * chunks)
+    for i in 0...inputs {
+      for j in 0..<features { rows[i * chunks + j / 16][j % 16] = weights[i * (features + 1) + j] }
+    }
+    packedRows = rows
+    var minimum = [SIMD16<Int8>](repeating: SIMD16(repeating: 127), count: chunks)
+    for j in 0..<features { minimum[j / 16][j % 16] = Int8(clamping: Int(thresholds[j].rounded(.down)) + 1) }
+    minimum[features / 16][features % 16] = -128
+    packedMinimum = minimum
   }
 
   /// x̃·U\*ⱼ for the input bits `x` (bit i is input i) and LTU j.
@@ -88,20 +102,45 @@ public struct GeoffTarget: Sendable, Equatable {
 
   /// φ\*(x)·W\* exactly, for output weights `outputWeights` (n+1 entries, the last the bias's).
   public func output(_ x: UInt32, outputWeights: [Int8]) -> Int {
-    let active = x.nonzeroBitCount
-    var sum = Int(outputWeights[features])
-    positiveMasks.withUnsafeBufferPointer { masks in
-      biasWeights.withUnsafeBufferPointer { bias in
-        minimumPreactivation.withUnsafeBufferPointer { minimum in
-          outputWeights.withUnsafeBufferPointer { w in
-            for j in 0..<features where 2 * (x & masks[j]).nonzeroBitCount - active + bias[j] >= minimum[j] {
-              sum += Int(w[j])
+    output(x, packedWeights: pack(outputWeights))
+  }
+
+  /// W\* in the chunked layout ``output(_:packedWeights:)`` reads, padding weights 0.
+  public func pack(_ outputWeights: [Int8]) -> [SIMD16<Int8>] {
+    precondition(outputWeights.count == features + 1)
+    var packed = [SIMD16<Int8>](repeating: .zero, count: featureChunks)
+    for j in 0...features { packed[j / 16][j % 16] = outputWeights[j] }
+    return packed
+  }
+
+  /// φ\*(x)·W\* for packed output weights: the pre-activations of all units are the bias row of
+  /// U\* plus its active rows, in 16-lane `Int8` chunks (|x̃·U\*ⱼ| ≤ 33 fits), compared with
+  /// ⌊θⱼ⌋ + 1 (−128 for the bias feature, which always fires; 127 for padding, which never does).
+  public func output(_ x: UInt32, packedWeights: [SIMD16<Int8>]) -> Int {
+    let chunks = featureChunks
+    let inputs = self.inputs
+    var total = SIMD16<Int16>.zero
+    packedRows.withUnsafeBufferPointer { rows in
+      packedMinimum.withUnsafeBufferPointer { minimum in
+        packedWeights.withUnsafeBufferPointer { w in
+          withUnsafeTemporaryAllocation(of: Int.self, capacity: inputs) { active in
+            var count = 0
+            for i in 0..<inputs where (x >> UInt32(i)) & 1 == 1 {
+              active[count] = i * chunks
+              count += 1
+            }
+            let bias = inputs * chunks
+            for c in 0..<chunks {
+              var a = rows[bias + c]
+              for r in 0..<count { a &+= rows[active[r] + c] }
+              let fired = SIMD16<Int8>.zero.replacing(with: w[c], where: a .>= minimum[c])
+              total &+= SIMD16<Int16>(truncatingIfNeeded: fired)
             }
           }
         }
       }
     }
-    return sum
+    return Int(total.wrappedSum())
   }
 }
 
@@ -142,6 +181,7 @@ public struct GeoffTask: Sendable, Equatable {
         for index in order.prefix(settings.redrawnWeights) { weights[index] = Int8(random.uniformInt(below: 3) - 1) }
       }
       allWeights.append(weights)
+      let packed = target.pack(weights)
       var stage = GeoffStageData(inputs: [], targets: [])
       stage.inputs.reserveCapacity(settings.examplesPerTask)
       stage.targets.reserveCapacity(settings.examplesPerTask)
@@ -149,7 +189,7 @@ public struct GeoffTask: Sendable, Equatable {
         let x = UInt32(random.fairBits(count: settings.inputs))
         let noise = settings.noiseStandardDeviation * random.normal()
         stage.inputs.append(x)
-        stage.targets.append(Double(target.output(x, outputWeights: weights)) + noise)
+        stage.targets.append(Double(target.output(x, packedWeights: packed)) + noise)
       }
       data.append(stage)
     }
