@@ -1,0 +1,393 @@
+/// How a ``Learner`` updates its weights.
+public enum LearningAlgorithm: String, Sendable, Equatable, CaseIterable {
+  /// Backprop with plain SGD (``StochasticGradientDescent``).
+  case backprop
+  /// Backprop with TF1 momentum (``Momentum``).
+  case momentum
+  /// Backprop with TF1 RMSProp (``RMSProp``).
+  case rmsprop
+  /// Backprop with TF1 Adam (``Adam``).
+  case adam
+  /// Crossprop, eqn 7 (``Crossprop``), with LMS on the output layer.
+  case crossprop
+  /// Crossprop-approx, eqn 8 (``CrosspropApprox``), with LMS on the output layer.
+  case crosspropApprox = "crossprop-approx"
+}
+
+/// Settings of the single-hidden-layer learner; defaults are the paper's GEOFF learner.
+public struct LearnerSettings: Sendable, Equatable {
+  /// Binary inputs (20).
+  public var inputs: Int = 20
+  /// tanh hidden units, each with a bias (500).
+  public var hiddenUnits: Int = 500
+  /// The update rule (backprop).
+  public var algorithm: LearningAlgorithm = .backprop
+  /// α, the step size of every algorithm (0.0005).
+  public var stepSize: Float = 0.0005
+  /// η, the crossprop mix of backprop into the meta-gradient (0; 1 is exactly backprop).
+  public var eta: Float = 0
+  /// Paper or authors'-code form of η in the trace updates (paper).
+  public var etaForm: EtaForm = .paper
+  /// μ of momentum (0.9).
+  public var momentum: Float = 0.9
+  /// ρ of RMSProp (0.9).
+  public var rmspropDecay: Float = 0.9
+  /// ε of RMSProp, inside the square root (1e-10).
+  public var rmspropEpsilon: Float = 1e-10
+  /// The initial RMSProp accumulator (1, TF1's quirk).
+  public var rmspropInitialAccumulator: Float = 1
+  /// β₁ of Adam (0.9).
+  public var adamBeta1: Float = 0.9
+  /// β₂ of Adam (0.999).
+  public var adamBeta2: Float = 0.999
+  /// ε of Adam, outside the bias correction (1e-8).
+  public var adamEpsilon: Float = 1e-8
+
+  public init() {}
+}
+
+/// A 20-500-1 network for binary inputs trained online with batch size 1 (Veeriah, Zhang and
+/// Sutton 2017, GEOFF experiments): φ = tanh(x̃·U), y = φ̃·w̃, loss ½δ² with δ = y\* − y.
+///
+/// Every weight and bias is N(0, 1) at the start, drawn in `Double` and rounded to `Float`.
+/// Storage is chunks of eight `Float`s; the hidden layer is padded to a multiple of eight with
+/// units whose weights stay exactly 0 (their φ is 0 and every update to them is 0). U is stored
+/// row-major [input][hidden] with the hidden biases as row `inputs`, so the pre-activation is the
+/// bias row plus the rows of the active inputs. A step allocates nothing.
+public struct Learner: Sendable {
+  /// The settings the learner was built with.
+  public let settings: LearnerSettings
+  /// Chunks of eight hidden units per row.
+  public let chunks: Int
+  /// Steps taken so far (Adam's t is `step + 1` on the next step).
+  public private(set) var step: Int = 0
+  private var slab: [FloatLanes]
+  private let layout: Layout
+
+  /// Offsets (in chunks) of each block of the slab.
+  private struct Layout: Sendable {
+    var rows: Int  // inputs + 1
+    var parameters: Int  // rows·chunks of U, chunks of w, 1 chunk of output bias (lane 0)
+    var outputWeights: Int { rows * chunks }
+    var outputBias: Int { outputWeights + chunks }
+    var firstSlot: Int { parameters }
+    var secondSlot: Int { 2 * parameters }
+    var activations: Int { 3 * parameters }
+    var derivatives: Int { activations + chunks }
+    var signal: Int { derivatives + chunks }
+    var total: Int { signal + chunks }
+    var chunks: Int
+  }
+
+  /// A learner with the given initial weights: `inputWeights` is inputs × hidden row-major,
+  /// `hiddenBiases` hidden, `outputWeights` hidden, and `outputBias` one number.
+  public init(
+    settings: LearnerSettings, inputWeights: [Float], hiddenBiases: [Float], outputWeights: [Float],
+    outputBias: Float
+  ) {
+    let n = settings.hiddenUnits
+    precondition(settings.inputs >= 1 && settings.inputs <= 32 && n >= 1, "bad learner shape")
+    precondition(inputWeights.count == settings.inputs * n && hiddenBiases.count == n && outputWeights.count == n)
+    self.settings = settings
+    chunks = (n + 7) / 8
+    let rows = settings.inputs + 1
+    layout = Layout(rows: rows, parameters: (rows + 1) * chunks + 1, chunks: chunks)
+    slab = [FloatLanes](repeating: .zero, count: layout.total)
+    for i in 0..<rows {
+      for j in 0..<n {
+        slab[i * chunks + j / 8][j % 8] = i < settings.inputs ? inputWeights[i * n + j] : hiddenBiases[j]
+      }
+    }
+    for j in 0..<n { slab[layout.outputWeights + j / 8][j % 8] = outputWeights[j] }
+    slab[layout.outputBias][0] = outputBias
+    if settings.algorithm == .rmsprop {
+      // s starts at the TF1 value on real weights only; padding lanes keep s = 0 (their gradient
+      // is 0, so the update is 0 either way) so that they never decay into slow denormals.
+      let start = settings.rmspropInitialAccumulator
+      for k in 0..<layout.parameters {
+        for lane in 0..<8 {
+          let isReal: Bool
+          if k == layout.outputBias { isReal = lane == 0 } else { isReal = (k % chunks) * 8 + lane < n }
+          if isReal { slab[layout.firstSlot + k][lane] = start }
+        }
+      }
+    }
+  }
+
+  /// A learner with N(0,1) initial weights from the run's "init" stream of root seed `seed`, drawn
+  /// in the order U (row-major), hidden biases, output weights, output bias. The draw does not
+  /// depend on the algorithm, so every algorithm starts from the same weights at a given seed.
+  public init(settings: LearnerSettings, seed: UInt64) {
+    var random = RandomStream(rootSeed: seed, stream: "init")
+    let n = settings.hiddenUnits
+    let u = (0..<(settings.inputs * n)).map { _ in Float(random.normal()) }
+    let b = (0..<n).map { _ in Float(random.normal()) }
+    let w = (0..<n).map { _ in Float(random.normal()) }
+    let c = Float(random.normal())
+    self.init(settings: settings, inputWeights: u, hiddenBiases: b, outputWeights: w, outputBias: c)
+  }
+
+  // MARK: - Reading the weights
+
+  /// U without the hidden biases, inputs × hidden row-major.
+  public var inputWeights: [Float] {
+    let n = settings.hiddenUnits
+    return (0..<(settings.inputs * n)).map { k in slab[(k / n) * chunks + (k % n) / 8][(k % n) % 8] }
+  }
+  /// The hidden biases (row `inputs` of the stored U).
+  public var hiddenBiases: [Float] {
+    (0..<settings.hiddenUnits).map { j in slab[settings.inputs * chunks + j / 8][j % 8] }
+  }
+  /// The output weights w, without the output bias.
+  public var outputWeights: [Float] {
+    (0..<settings.hiddenUnits).map { j in slab[layout.outputWeights + j / 8][j % 8] }
+  }
+  /// The output bias.
+  public var outputBias: Float { slab[layout.outputBias][0] }
+
+  /// Σ (U − U₀)² over the input weights (biases excluded) and Σ (w − w₀)² over the output weights
+  /// (bias excluded), accumulated in `Double` in a fixed order.
+  public func squaredDrift(from initial: Learner) -> (input: Double, output: Double) {
+    var input = SIMD8<Double>.zero
+    var output = SIMD8<Double>.zero
+    for k in 0..<(settings.inputs * chunks) {
+      let d = SIMD8<Double>(slab[k] - initial.slab[k])
+      input += d * d
+    }
+    for c in 0..<chunks {
+      let d = SIMD8<Double>(slab[layout.outputWeights + c] - initial.slab[layout.outputWeights + c])
+      output += d * d
+    }
+    return (Self.total(input), Self.total(output))
+  }
+
+  @inline(__always) private static func total(_ v: SIMD8<Double>) -> Double {
+    ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+  }
+
+  @inline(__always) private static func total(_ v: FloatLanes) -> Float {
+    ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+  }
+
+  // MARK: - Learning
+
+  /// The prediction y for input bits `x` (bit i is input i), without learning.
+  public func predict(_ x: UInt32) -> Float {
+    var scratch = slab
+    let layout = self.layout
+    let settings = self.settings
+    return scratch.withUnsafeMutableBufferPointer { buffer in
+      Self.forward(buffer.baseAddress!, x, layout: layout, settings: settings)
+    }
+  }
+
+  /// One online step on (x, y\*): predicts, updates every weight from the pre-update values, and
+  /// returns δ = y\* − y of the pre-update prediction.
+  @discardableResult
+  public mutating func learn(_ x: UInt32, target: Float) -> Float {
+    let settings = self.settings
+    let layout = self.layout
+    let step = self.step
+    self.step += 1
+    return slab.withUnsafeMutableBufferPointer { buffer -> Float in
+      let base = buffer.baseAddress!
+      let delta = target - Self.forward(base, x, layout: layout, settings: settings)
+      switch settings.algorithm {
+      case .backprop:
+        Self.backprop(base, x, delta: delta, layout: layout, settings: settings)
+      case .crosspropApprox:
+        Self.crosspropApprox(base, x, delta: delta, layout: layout, settings: settings)
+      case .crossprop:
+        Self.crossprop(base, x, delta: delta, layout: layout, settings: settings)
+      case .momentum, .rmsprop, .adam:
+        Self.optimise(base, x, delta: delta, step: step, layout: layout, settings: settings)
+      }
+      return delta
+    }
+  }
+
+  /// φ, 1 − φ² into the scratch blocks; returns y. z = bias row + active rows, in row order.
+  @inline(__always)
+  private static func forward(
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: LearnerSettings
+  ) -> Float {
+    let chunks = layout.chunks
+    return withUnsafeTemporaryAllocation(of: Int.self, capacity: settings.inputs) { rows in
+      var active = 0
+      for i in 0..<settings.inputs where (x >> UInt32(i)) & 1 == 1 {
+        rows[active] = i * chunks
+        active += 1
+      }
+      let biasRow = base + settings.inputs * chunks
+      let w = base + layout.outputWeights
+      let phiOut = base + layout.activations
+      let derivativeOut = base + layout.derivatives
+      var sum = FloatLanes.zero
+      for c in 0..<chunks {
+        var z = biasRow[c]
+        for r in 0..<active { z += base[rows[r] + c] }
+        let phi = DeterministicMath.tanh(z)
+        phiOut[c] = phi
+        derivativeOut[c] = 1 - phi * phi
+        sum += w[c] * phi
+      }
+      return total(sum) + base[layout.outputBias][0]
+    }
+  }
+
+  /// LMS on the output layer: w̃ += (α·δ)·φ̃. Shared by every rule without an optimiser.
+  @inline(__always)
+  private static func updateOutputLayer(_ base: UnsafeMutablePointer<FloatLanes>, delta: Float, layout: Layout, stepSize: Float) {
+    let scaled = stepSize * delta
+    let phi = base + layout.activations
+    let w = base + layout.outputWeights
+    for c in 0..<layout.chunks { w[c] += scaled * phi[c] }
+    base[layout.outputBias][0] += scaled
+  }
+
+  /// Adds α·signal_j·(1 − φ_j²) to the bias row and the active input rows of U.
+  @inline(__always)
+  private static func updateActiveRows(
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: LearnerSettings
+  ) {
+    let chunks = layout.chunks
+    let signal = base + layout.signal
+    let derivative = base + layout.derivatives
+    for c in 0..<chunks { signal[c] = settings.stepSize * (signal[c] * derivative[c]) }
+    for i in 0...settings.inputs where i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
+      let row = base + i * chunks
+      for c in 0..<chunks { row[c] += signal[c] }
+    }
+  }
+
+  /// Backprop with SGD: u_ij += α·((δ·w_j)·(1−φ_j²))·x̃_i, w̃ += (α·δ)·φ̃ (the negative gradient of
+  /// ½δ² times α).
+  private static func backprop(
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout, settings: LearnerSettings
+  ) {
+    let w = base + layout.outputWeights
+    let signal = base + layout.signal
+    for c in 0..<layout.chunks {
+      var s = FloatLanes.zero
+      s += delta * w[c]
+      signal[c] = s
+    }
+    updateActiveRows(base, x, layout: layout, settings: settings)
+    updateOutputLayer(base, delta: delta, layout: layout, stepSize: settings.stepSize)
+  }
+
+  private static func crosspropApprox(
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout, settings: LearnerSettings
+  ) {
+    withUnsafePointer(to: delta) { deltas in
+      CrosspropApprox.backpropagate(
+        outputs: 1, chunks: layout.chunks, deltas: deltas, activations: base + layout.activations,
+        outputWeights: base + layout.outputWeights, traces: base + layout.firstSlot, signal: base + layout.signal,
+        eta: settings.eta, form: settings.etaForm, stepSize: settings.stepSize)
+    }
+    updateActiveRows(base, x, layout: layout, settings: settings)
+    updateOutputLayer(base, delta: delta, layout: layout, stepSize: settings.stepSize)
+  }
+
+  private static func crossprop(
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout, settings: LearnerSettings
+  ) {
+    let chunks = layout.chunks
+    let rows = layout.rows
+    let phi = base + layout.activations
+    let derivative = base + layout.derivatives
+    let w = base + layout.outputWeights
+    let traces = base + layout.firstSlot
+    let alpha = settings.stepSize
+    withUnsafeTemporaryAllocation(of: FloatLanes.self, capacity: rows) { inputs in
+      for i in 0..<rows {
+        let on = i == settings.inputs || (x >> UInt32(i)) & 1 == 1
+        inputs[i] = FloatLanes(repeating: on ? 1 : 0)
+      }
+      for c in 0..<chunks {
+        let k = Crossprop.coefficients(
+          delta: delta, eta: settings.eta, form: settings.etaForm, stepSize: alpha, activation: phi[c],
+          outputWeight: w[c], derivative: derivative[c])
+        for i in 0..<rows {
+          let index = i * chunks + c
+          let next = Crossprop.update(
+            weight: base[index], trace: traces[index], input: inputs[i], coefficients: k, stepSize: alpha)
+          base[index] = next.weight
+          traces[index] = next.trace
+        }
+      }
+    }
+    updateOutputLayer(base, delta: delta, layout: layout, stepSize: alpha)
+  }
+
+  /// Backprop through momentum, RMSProp or Adam: gradient of ½δ² is −((δ·w)·(1−φ²))·x̃ for U,
+  /// −δ·φ for w and −δ for the output bias; every parameter (and its optimiser state) steps.
+  private static func optimise(
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, step: Int, layout: Layout,
+    settings: LearnerSettings
+  ) {
+    let chunks = layout.chunks
+    let rows = layout.rows
+    let w = base + layout.outputWeights
+    let phi = base + layout.activations
+    let derivative = base + layout.derivatives
+    let gradients = base + layout.signal
+    // Gradients of U (per unit, before the input mask) and of w, from pre-update w.
+    for c in 0..<chunks {
+      var s = FloatLanes.zero
+      s += delta * w[c]
+      gradients[c] = -(s * derivative[c])
+    }
+    var biasGradient = FloatLanes.zero
+    biasGradient[0] = -delta
+    let first = base + layout.firstSlot
+    let second = base + layout.secondSlot
+    // Calls `body(parameter index, gradient)` for every parameter chunk, in storage order.
+    @inline(__always) func forEachParameter(_ body: (Int, FloatLanes) -> Void) {
+      for i in 0..<rows {
+        let on = i == settings.inputs || (x >> UInt32(i)) & 1 == 1
+        let row = i * chunks
+        if on {
+          for c in 0..<chunks { body(row + c, gradients[c]) }
+        } else {
+          for c in 0..<chunks { body(row + c, .zero) }
+        }
+      }
+      // The output weights' gradient reads the pre-update φ only, so updating w in place is safe.
+      for c in 0..<chunks { body(layout.outputWeights + c, -(delta * phi[c])) }
+      body(layout.outputBias, biasGradient)
+    }
+    switch settings.algorithm {
+    case .momentum:
+      let optimiser = Momentum(learningRate: settings.stepSize, momentum: settings.momentum)
+      forEachParameter { k, g in
+        let next = optimiser.update(gradient: g, state: Momentum.State(accumulator: first[k]))
+        first[k] = next.state.accumulator
+        base[k] += next.change
+      }
+    case .rmsprop:
+      let optimiser = RMSProp(
+        learningRate: settings.stepSize, decay: settings.rmspropDecay, epsilon: settings.rmspropEpsilon,
+        initialAccumulator: settings.rmspropInitialAccumulator)
+      forEachParameter { k, g in
+        let next = optimiser.update(gradient: g, state: RMSProp.State(meanSquare: first[k]))
+        first[k] = next.state.meanSquare
+        base[k] += next.change
+      }
+    case .adam:
+      let optimiser = Adam(
+        learningRate: settings.stepSize, beta1: settings.adamBeta1, beta2: settings.adamBeta2,
+        epsilon: settings.adamEpsilon)
+      let rate = optimiser.correctedLearningRate(step: step)
+      forEachParameter { k, g in
+        let next = optimiser.update(
+          correctedLearningRate: rate, gradient: g, state: Adam.State(mean: first[k], meanSquare: second[k]))
+        first[k] = next.state.mean
+        second[k] = next.state.meanSquare
+        base[k] += next.change
+      }
+    case .backprop, .crossprop, .crosspropApprox:
+      preconditionFailure("optimise handles optimiser-based backprop only")
+    }
+  }
+}

@@ -1,2 +1,0 @@
-/// Numerics, seeded randomness, networks, learners and tasks. Pure values and functions.
-public enum TrainingCore {}
