@@ -9,6 +9,14 @@ public protocol Experiment: Sendable {
   static var descriptor: ExperimentDescriptor { get }
   /// Runs one trial. `parameters` have been validated against ``descriptor`` and completed with defaults.
   static func run(parameters: Parameters, seed: UInt64) throws -> Outcome
+  /// Checks what one parameter alone cannot (`tail_examples` at most `examples_per_task`), before
+  /// anything runs. `parameters` are complete. Throws ``ExperimentError`` saying what to change.
+  static func validate(parameters: Parameters) throws
+}
+
+extension Experiment {
+  /// No constraints between parameters.
+  public static func validate(parameters: Parameters) throws {}
 }
 
 /// What an experiment family accepts and reports.

@@ -32,11 +32,18 @@ public enum ExperimentCatalogue {
       throw spec.error(
         at: "curves", "unknown series '\(curve)' (\(descriptor.name) reports \(descriptor.series.joined(separator: ", ")))")
     }
-    return spec.expand().map { run in
-      var run = run
-      run.parameters = completed(run.parameters, descriptor: descriptor)
-      return run
+    var runs = spec.expand()
+    var checked: Set<String> = []
+    for index in runs.indices {
+      runs[index].parameters = completed(runs[index].parameters, descriptor: descriptor)
+      guard checked.insert(runs[index].variant).inserted else { continue }
+      do {
+        try family.validate(parameters: runs[index].parameters)
+      } catch {
+        throw spec.error(at: "variants.\(runs[index].variant)", "\(error)")
+      }
     }
+    return runs
   }
 
   /// `parameters` with every missing parameter set to its default and integers widened where a

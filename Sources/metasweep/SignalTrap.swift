@@ -10,9 +10,15 @@ enum SignalTrap {
   /// Installs the handlers (and ignores SIGPIPE, so a vanished peer is an error, not a death).
   static func install() {
     signal(SIGPIPE, SIG_IGN)
+    var set = sigset_t()
+    sigemptyset(&set)
     for number in [SIGINT, SIGTERM] {
       signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
+      sigaddset(&set, number)
     }
+    // A parent that spawned us from a thread with these signals blocked (a dispatch worker
+    // thread, say) passes the mask on; without this, Ctrl-C and SIGTERM would never arrive.
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
   }
 
   /// Whether a stop signal has arrived.

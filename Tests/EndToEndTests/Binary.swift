@@ -27,8 +27,8 @@ struct Binary {
     init(_ arguments: [String], directory: URL) throws {
       stdoutPath = directory.appendingPathComponent("stdout-\(UUID().uuidString).txt").path
       stderrPath = directory.appendingPathComponent("stderr-\(UUID().uuidString).txt").path
-      FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-      FileManager.default.createFile(atPath: stderrPath, contents: nil)
+      _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+      _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
       process.executableURL = URL(fileURLWithPath: Binary.path)
       process.arguments = arguments
       process.currentDirectoryURL = directory

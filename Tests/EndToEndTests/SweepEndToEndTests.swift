@@ -113,15 +113,16 @@ private func cleanReport() throws -> [String: Data] {
 
   @Test func interruptWithSIGINT_exits130_andRunningTheSameCommandAgainCompletes() throws {
     let dir = try makeScratchDirectory()
-    let spec = try writeSpec(smallSweep, in: dir)
     let out = dir.appendingPathComponent("out")
-    let first = try Binary.Running(["run", spec, "--workers", "1", "--out", "out"], directory: dir)
+    // Longer runs, so the signal lands mid-sweep.
+    let slowSpec = try writeSpec(smallSweep.replacingOccurrences(of: "examples_per_task: 150", with: "examples_per_task: 3000"), in: dir)
+    let first = try Binary.Running(["run", slowSpec, "--workers", "1", "--out", "out"], directory: dir)
     #expect(waitUntil { outcomeCount(out) >= 1 })
     kill(first.pid, SIGINT)
     let interrupted = first.wait()
     #expect(interrupted.status == 130, "\(interrupted.stderr)")
     #expect(interrupted.stderr.contains("metasweep resume"))
-    let again = try Binary.run(["run", spec, "--workers", "2", "--out", "out"], in: dir)
+    let again = try Binary.run(["run", slowSpec, "--workers", "2", "--out", "out"], in: dir)
     #expect(again.status == 0, "\(again.stderr)")
     #expect(outcomeCount(out) == 8)
   }
@@ -146,6 +147,7 @@ private func cleanReport() throws -> [String: Data] {
     ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {algorithm: sgd}\n", "sweep.yaml:5:"),
     ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {step_size: -0.1}\n", "variants.a.step_size"),
     ("name: x\nexperiment: geof\nseeds: 0..<2\nvariants:\n  a: {}\n", "sweep.yaml:2:"),
+    ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {examples_per_task: 100}\n", "sweep.yaml:5:"),
     ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {}\nworkers: 3\n", "sweep.yaml:6:"),
   ])
   func badSweepFile_exits2_withOneLineNamingTheFileAndPlace(spec: String, expected: String) throws {
@@ -163,7 +165,8 @@ private func cleanReport() throws -> [String: Data] {
     let dir = try makeScratchDirectory()
     let arguments = [
       "run-one", "--experiment", "geoff", "--param", "algorithm=crossprop", "--param", "eta=0.5",
-      "--param", "examples_per_task=200", "--param", "hidden_units=30", "--seed", "7", "--series",
+      "--param", "examples_per_task=200", "--param", "tail_examples=100", "--param", "hidden_units=30",
+      "--seed", "7", "--series",
     ]
     let a = try Binary.run(arguments, in: dir)
     let b = try Binary.run(arguments, in: dir)
