@@ -342,50 +342,78 @@ public struct Learner: Sendable {
     biasGradient[0] = -delta
     let first = base + layout.firstSlot
     let second = base + layout.secondSlot
-    // Calls `body(parameter index, gradient)` for every parameter chunk, in storage order.
-    @inline(__always) func forEachParameter(_ body: (Int, FloatLanes) -> Void) {
-      for i in 0..<rows {
-        let on = i == settings.inputs || (x >> UInt32(i)) & 1 == 1
-        let row = i * chunks
-        if on {
-          for c in 0..<chunks { body(row + c, gradients[c]) }
-        } else {
-          for c in 0..<chunks { body(row + c, .zero) }
-        }
-      }
-      // The output weights' gradient reads the pre-update φ only, so updating w in place is safe.
-      for c in 0..<chunks { body(layout.outputWeights + c, -(delta * phi[c])) }
-      body(layout.outputBias, biasGradient)
-    }
+    let outputs = layout.outputWeights
+    // Rows of inactive inputs have gradient exactly 0; their loops drop the terms that are then
+    // exactly 0 (g, g², and RMSProp's change), which leaves every result bit-identical.
     switch settings.algorithm {
     case .momentum:
       let optimiser = Momentum(learningRate: settings.stepSize, momentum: settings.momentum)
-      forEachParameter { k, g in
+      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
         let next = optimiser.update(gradient: g, state: Momentum.State(accumulator: first[k]))
         first[k] = next.state.accumulator
         base[k] += next.change
       }
+      for i in 0..<rows {
+        let row = i * chunks
+        if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
+          for c in 0..<chunks { apply(row + c, gradients[c]) }
+        } else {
+          for c in 0..<chunks {
+            let a = flushingSubnormals(optimiser.momentum * first[row + c])
+            first[row + c] = a
+            base[row + c] += -(optimiser.learningRate * a)
+          }
+        }
+      }
+      for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
+      apply(layout.outputBias, biasGradient)
     case .rmsprop:
       let optimiser = RMSProp(
         learningRate: settings.stepSize, decay: settings.rmspropDecay, epsilon: settings.rmspropEpsilon,
         initialAccumulator: settings.rmspropInitialAccumulator)
-      forEachParameter { k, g in
+      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
         let next = optimiser.update(gradient: g, state: RMSProp.State(meanSquare: first[k]))
         first[k] = next.state.meanSquare
         base[k] += next.change
       }
+      for i in 0..<rows {
+        let row = i * chunks
+        if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
+          for c in 0..<chunks { apply(row + c, gradients[c]) }
+        } else {
+          for c in 0..<chunks { first[row + c] = flushingSubnormals(optimiser.decay * first[row + c]) }
+        }
+      }
+      for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
+      apply(layout.outputBias, biasGradient)
     case .adam:
       let optimiser = Adam(
         learningRate: settings.stepSize, beta1: settings.adamBeta1, beta2: settings.adamBeta2,
         epsilon: settings.adamEpsilon)
       let rate = optimiser.correctedLearningRate(step: step)
-      forEachParameter { k, g in
+      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
         let next = optimiser.update(
           correctedLearningRate: rate, gradient: g, state: Adam.State(mean: first[k], meanSquare: second[k]))
         first[k] = next.state.mean
         second[k] = next.state.meanSquare
         base[k] += next.change
       }
+      for i in 0..<rows {
+        let row = i * chunks
+        if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
+          for c in 0..<chunks { apply(row + c, gradients[c]) }
+        } else {
+          for c in 0..<chunks {
+            let m = flushingSubnormals(optimiser.beta1 * first[row + c])
+            let v = flushingSubnormals(optimiser.beta2 * second[row + c])
+            first[row + c] = m
+            second[row + c] = v
+            base[row + c] += -(rate * m / (v.squareRoot() + optimiser.epsilon))
+          }
+        }
+      }
+      for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
+      apply(layout.outputBias, biasGradient)
     case .backprop, .crossprop, .crosspropApprox:
       preconditionFailure("optimise handles optimiser-based backprop only")
     }
