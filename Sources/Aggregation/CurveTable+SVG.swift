@@ -13,7 +13,9 @@ extension CurveTable {
   /// Points with no run leave a gap in the line; points with n = 1 have no band.
   public func svg(settings: FigureSettings = FigureSettings()) -> String {
     let width = settings.width, height = settings.height
-    let legendWidth = 190.0
+    // Wide enough for the longest variant name (about 7 px a character at 12 px), swatch included.
+    let longestName = variants.map(\.count).max() ?? 0
+    let legendWidth = max(190.0, 60 + 7.0 * Double(longestName))
     let plot = (left: 78.0, top: 56.0, right: width - legendWidth, bottom: height - 58)
 
     // Ranges.

@@ -31,10 +31,14 @@ public struct ExperimentDescriptor: Sendable {
   public var metrics: [String]
   /// Series every run reports, in order.
   public var series: [String]
+  /// What the x of every series counts, for figure axes (`examples`). Default "step".
+  public var seriesXLabel: String
 
   public init(
-    name: String, summary: String, parameters: [ParameterDescriptor], metrics: [String], series: [String]
+    name: String, summary: String, parameters: [ParameterDescriptor], metrics: [String], series: [String],
+    seriesXLabel: String = "step"
   ) {
+    self.seriesXLabel = seriesXLabel
     self.name = name
     self.summary = summary
     self.parameters = parameters

@@ -62,7 +62,7 @@ public enum GeoffExperiment: Experiment {
     ],
     metrics: (1...maximumStages).map { "error_task\($0)" } + (1...maximumStages).map { "u_drift_task\($0)" }
       + (1...maximumStages).map { "w_drift_task\($0)" },
-    series: ["error", "u_drift", "w_drift"])
+    series: ["error", "u_drift", "w_drift"], seriesXLabel: "examples seen")
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
     let config = try GeoffConfig(parameters: parameters)

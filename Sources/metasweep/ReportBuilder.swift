@@ -1,4 +1,5 @@
 import Aggregation
+import Experiments
 import Foundation
 import Journal
 import SweepModel
@@ -25,7 +26,8 @@ struct ReportBuilder {
     let report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
       manifest: manifest)
-    try report.write(to: directory)
+    let xLabel = ExperimentCatalogue.family(named: sweep.experiment)?.descriptor.seriesXLabel ?? "step"
+    try report.write(to: directory, settings: FigureSettings { $0.xLabel = xLabel })
     var text = report.summary.markdown(title: sweep.name)
     text += "\nWrote \(directory)/summary.csv, summary.md, curves/, figures/, MANIFEST.json"
     text += " (\(counts.done) of \(counts.total) runs done, \(counts.failed) failed)."
