@@ -100,6 +100,11 @@ public final class CoordinatorShell {
         message = try WireCodec.decode(Array(frames.dropFirst()))
       } catch {
         malformedMessages += 1
+        if error.code == .unsupportedVersion {
+          // A worker of another build: say why it gets no work, in words its log will show.
+          let reason = "\(error.message); run the same metasweep build (protocol \(WireCodec.protocolVersion)) on every host"
+          _ = try socket.send(frames: [worker.bytes] + WireCodec.encode(.reject(reason: reason)), wait: false)
+        }
         if malformedMessages.isPowerOf2 {
           logger.warning(
             "Dropped a malformed message", metadata: ["worker": "\(worker)", "error": "\(error)", "dropped": "\(malformedMessages)"])

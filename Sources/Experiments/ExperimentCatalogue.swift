@@ -93,6 +93,7 @@ extension ParameterDescriptor {
       guard let x = value.doubleValue, x.isFinite else { return "must be a number, got \(value)" }
       if range.contains(x) { return nil }
       if range.lowerBound == 0 && x < 0 { return "must not be negative, got \(value)" }
+      if range.lowerBound > 0 && x <= 0 { return "must be positive, got \(value)" }
       return "must be in \(range.lowerBound)...\(range.upperBound), got \(value)"
     case (.choice(let words), .string(let s)):
       return words.contains(s) ? nil : "must be one of \(words.joined(separator: ", ")), got '\(s)'"
