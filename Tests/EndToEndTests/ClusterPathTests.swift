@@ -1,0 +1,87 @@
+import Foundation
+import Journal
+import SweepModel
+import SweepProtocol
+import Testing
+import ZeroMQ
+
+private let sweep = """
+  name: cluster
+  experiment: geoff
+  seeds: 0..<3
+  fixed: {examples_per_task: 200, hidden_units: 30, target_features: 80, bin_size: 50, tail_examples: 50}
+  variants:
+    backprop: {algorithm: backprop}
+    adam: {algorithm: adam}
+  """
+
+/// A free loopback port: bind to port 0, read what the kernel chose, let it go.
+private func freePort() throws -> Int {
+  let context = try ZMQContext()
+  let socket = try Socket(.router, context: context)
+  let endpoint = try socket.bind("tcp://127.0.0.1:0")
+  return Int(endpoint.split(separator: ":").last!)!
+}
+
+@Suite(.serialized) struct ClusterPathTests {
+  @Test func coordinatorAndSeparateWorkers_completeTheSweep_whileGarbageFloodsTheSocket() throws {
+    let dir = try makeScratchDirectory()
+    try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let coordinator = try Binary.Running(
+      ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out"], directory: dir)
+
+    // Garbage first, from a peer that never says hello: random frames, truncated and mutated
+    // headers, oversized frame counts. None may crash the coordinator or stall the sweep.
+    let context = try ZMQContext()
+    let attacker = try Socket(.dealer, context: context)
+    try attacker.set(.sendHighWaterMark(0))  // queue every frame until the connection is up
+    try attacker.connect(endpoint)
+    let valid = WireCodec.encode(.heartbeat)[0]
+    var state: UInt64 = 42
+    func next() -> UInt64 {
+      state &+= 0x9E37_79B9_7F4A_7C15
+      var z = state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+    for i in 0..<20_000 {
+      var frames: [[UInt8]]
+      switch i % 4 {
+      case 0: frames = [(0..<Int(next() % 64)).map { _ in UInt8(truncatingIfNeeded: next()) }]
+      case 1: frames = [Array(valid.prefix(Int(next() % UInt64(valid.count))))]
+      case 2:
+        var mutated = valid + [UInt8(truncatingIfNeeded: next())]
+        mutated[Int(next() % UInt64(mutated.count))] ^= UInt8(truncatingIfNeeded: next() | 1)
+        frames = [mutated]
+      default: frames = Array(repeating: valid, count: 1 + Int(next() % 40))
+      }
+      try attacker.send(frames: frames)
+    }
+
+    let workers = try (0..<2).map { index in
+      try Binary.Running(["worker", "--connect", endpoint, "--slots", "1", "--name", "w\(index)"], directory: dir)
+    }
+    let result = coordinator.wait()
+    #expect(result.status == 0, "\(result.stderr)")
+    // Every frame set but the over-long ones (dropped by the socket itself) is counted as malformed.
+    let dropped = result.stderr.split(separator: "\n").first { $0.contains("Dropped") && $0.contains("malformed messages") }
+    let count = dropped.flatMap { line in line.split(separator: " ").compactMap { Int($0) }.first } ?? 0
+    #expect(count >= 10_000, "\(result.stderr.suffix(2000))")
+    for worker in workers {
+      let ended = worker.wait(timeout: 30)
+      #expect(ended.status == 0, "\(ended.stderr)")
+    }
+    let journal = try Journal(path: dir.appendingPathComponent("out/journal.sqlite").path, readOnly: true)
+    #expect(try journal.finishedRuns().count == 6)
+  }
+
+  @Test func coordinator_refusesPlaintextBeyondLoopback_withoutInsecure() throws {
+    let dir = try makeScratchDirectory()
+    try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let result = try Binary.run(["coordinator", "sweep.yaml", "--bind", "tcp://0.0.0.0:5999"], in: dir)
+    #expect(result.status != 0)
+    #expect(result.stderr.contains("--insecure"))
+  }
+}
