@@ -134,7 +134,7 @@ public struct Dispatcher: Sendable {
       var out: [Directive] = [.log(LogEvent(.info, "Worker left: \(reason)", [("worker", name(of: worker))]))]
       out += removeWorker(worker)
       return out + fill()
-    case .welcome, .reject, .lease, .shutdown:
+    case .welcome, .reject, .lease, .shutdown, .ack:
       return [.log(LogEvent(.warning, "Ignored a coordinator-only message from a worker", [("worker", "\(worker)")]))]
     }
   }
@@ -202,6 +202,7 @@ public struct Dispatcher: Sendable {
       progress.discarded += 1
       return [
         .journalDiscarded(attempt: result.attempt, key: result.key, worker: worker),
+        .send(.ack(attempt: result.attempt), to: id),
         .log(
           LogEvent(
             .info, "Ignored a result for a run that already has an outcome or is not in this sweep",
@@ -211,18 +212,22 @@ public struct Dispatcher: Sendable {
     finished.insert(result.key)
     progress.done += 1
     progress.completedHere += 1
-    return [.journalOutcome(result, worker: worker)] + fill()
+    return [.journalOutcome(result, worker: worker), .send(.ack(attempt: result.attempt), to: id)] + fill()
   }
 
   private mutating func onFailure(_ failure: WireMessage.RunFailure, from id: WorkerID) -> [Directive] {
     let worker = name(of: id)
     _ = release(failure.attempt)
-    guard !finished.contains(failure.key), runs[failure.key] != nil else { return fill() }
+    guard !finished.contains(failure.key), runs[failure.key] != nil else {
+      return [.send(.ack(attempt: failure.attempt), to: id)] + fill()
+    }
     progress.failedAttempts += 1
     let count = failures[failure.key, default: 0] + 1
     failures[failure.key] = count
     let isFinal = count >= settings.retryLimit
-    var out: [Directive] = [.journalFailure(failure, worker: worker, isFinal: isFinal)]
+    var out: [Directive] = [
+      .journalFailure(failure, worker: worker, isFinal: isFinal), .send(.ack(attempt: failure.attempt), to: id),
+    ]
     let metadata = [("run", failure.key.short), ("attempt", "\(failure.attempt)"), ("worker", worker)]
     if isFinal {
       finished.insert(failure.key)

@@ -44,6 +44,7 @@ public enum WireCodec {
     case reject = 0x12
     case lease = 0x13
     case shutdown = 0x14
+    case ack = 0x15
   }
 
   /// Parameter value type tags.
@@ -115,6 +116,10 @@ public enum WireCodec {
       return [writer.bytes]
     case .shutdown:
       return [header(.shutdown, fields: 0).bytes]
+    case .ack(let attempt):
+      var writer = header(.ack, fields: 8)
+      writer.write(attempt)
+      return [writer.bytes]
     }
   }
 
@@ -303,6 +308,8 @@ public enum WireCodec {
         .init(attempt: attempt, key: key, experiment: experiment, parameters: parameters, seed: seed))
     case .shutdown:
       message = .shutdown
+    case .ack:
+      message = .ack(attempt: try reader.readUInt64("ack.attempt"))
     }
     try reader.expectEnd("the header fields")
     return message

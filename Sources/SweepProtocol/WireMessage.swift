@@ -26,6 +26,9 @@ public enum WireMessage: Sendable, Equatable {
   case reject(reason: String)
   /// Run this: one attempt of one run.
   case lease(Lease)
+  /// The report (result or failure) of `attempt` is journaled; the worker may forget it. Until
+  /// then a worker keeps the report and sends it again after greeting a (restarted) coordinator.
+  case ack(attempt: UInt64)
   /// No more work will come; finish nothing further and exit.
   case shutdown
 

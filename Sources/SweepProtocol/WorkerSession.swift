@@ -50,6 +50,8 @@ public struct WorkerSession: Sendable {
   public private(set) var phase: Phase = .idle
   /// Attempts running on training threads.
   public private(set) var running: [UInt64] = []
+  /// Reports sent but not yet acknowledged as journaled, oldest first; sent again after a new welcome.
+  public private(set) var unacknowledged: [(attempt: UInt64, report: WireMessage)] = []
   private var heartbeatInterval: Duration = .milliseconds(500)
   private var peerTimeout: Duration = .seconds(5)
   private var lastSent: ContinuousClock.Instant?
@@ -79,8 +81,17 @@ public struct WorkerSession: Sendable {
     case .welcome(let welcome):
       heartbeatInterval = .milliseconds(Int64(max(welcome.heartbeatIntervalMilliseconds, 10)))
       peerTimeout = .milliseconds(Int64(max(welcome.peerTimeoutMilliseconds, 100)))
-      if phase == .greeting { phase = .working }
-      return [.log(LogEvent(.info, "Welcomed by the coordinator"))]
+      var out: [Directive] = [.log(LogEvent(.info, "Welcomed by the coordinator"))]
+      if phase == .greeting {
+        phase = .working
+        // A coordinator that restarted may never have journaled these: send them again (it
+        // ignores a report it already has).
+        out += unacknowledged.map { .send($0.report) }
+      }
+      return out
+    case .ack(let attempt):
+      unacknowledged.removeAll { $0.attempt == attempt }
+      return []
     case .reject(let reason):
       phase = .stopped
       return [.exit(code: 3, reason: "The coordinator refused this worker: \(reason)")]
@@ -108,6 +119,7 @@ public struct WorkerSession: Sendable {
     default: return []
     }
     running.removeAll { $0 == attempt }
+    unacknowledged.append((attempt, report))
     lastSent = now
     var out: [Directive] = [.send(report)]
     if phase == .draining && running.isEmpty { out += stop(reason: "Drained") }

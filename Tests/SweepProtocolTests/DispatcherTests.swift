@@ -176,3 +176,17 @@ private let bob = WorkerID(Array("bob".utf8))
     #expect(outcomes.count + d.progress.failed == 20)
   }
 }
+
+@Test func everyReport_isAcknowledged_onlyAfterItIsJournaled() {
+  var d = Dispatcher(pending: runs(2))
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let out = d.onMessage(result(first), from: alice, now: t0)
+  let journaled = out.firstIndex { if case .journalOutcome = $0 { true } else { false } }
+  let acked = out.firstIndex(of: .send(.ack(attempt: first.attempt), to: alice))
+  #expect(journaled != nil && acked != nil && journaled! < acked!)
+  // A duplicate is acknowledged too, so the worker stops resending it.
+  #expect(d.onMessage(result(first), from: alice, now: t0).contains(.send(.ack(attempt: first.attempt), to: alice)))
+  let second = leases(out)[0].1
+  let failed = d.onMessage(.failure(WireMessage.RunFailure(attempt: second.attempt, key: second.key, message: "x")), from: alice, now: t0)
+  #expect(failed.contains(.send(.ack(attempt: second.attempt), to: alice)))
+}

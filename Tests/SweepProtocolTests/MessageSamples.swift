@@ -46,6 +46,8 @@ enum MessageSamples {
       .lease(.init(attempt: 9, key: key, experiment: "geoff", parameters: parameters, seed: .max)),
       .lease(.init(attempt: 0, key: key, experiment: "", parameters: [:], seed: 0)),
       .shutdown,
+      .ack(attempt: 17),
+      .ack(attempt: .max),
     ]
   }
 
@@ -98,7 +100,7 @@ enum MessageSamples {
   }
 
   static func random(_ rng: inout SplitMix64) -> WireMessage {
-    switch rng.below(9) {
+    switch rng.below(10) {
     case 0:
       .hello(
         .init(
@@ -123,6 +125,7 @@ enum MessageSamples {
         .init(
           attempt: rng.next(), key: randomKey(&rng), experiment: randomString(&rng),
           parameters: randomParameters(&rng), seed: rng.next()))
+    case 8: .ack(attempt: rng.next())
     default: .shutdown
     }
   }

@@ -21,7 +21,7 @@ import Testing
     kinds.insert(frames[0][6])
     if case .result = message { #expect(frames.count == 2) } else { #expect(frames.count == 1) }
   }
-  #expect(kinds.count == 9)
+  #expect(kinds.count == 10)
 }
 
 @Test func encode_isDeterministic_whateverTheDictionaryInsertionOrder() {

@@ -63,3 +63,22 @@ private func session() -> WorkerSession {
   _ = s.start(now: t0)
   #expect(s.onMessage(.reject(reason: "old build"), now: t0) == [.exit(code: 3, reason: "The coordinator refused this worker: old build")])
 }
+
+@Test func reports_areKeptUntilAcknowledged_andSentAgainAfterARestartedCoordinatorWelcomesUs() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  _ = s.onMessage(.lease(lease), now: t0)
+  let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
+  _ = s.onRunFinished(report, now: t0)
+  // The coordinator dies before journaling it, comes back, and welcomes us again.
+  _ = s.onTick(now: t0 + .milliseconds(1500))
+  #expect(s.phase == .greeting)
+  let out = s.onMessage(welcome, now: t0 + .seconds(2))
+  #expect(out.contains(.send(report)))
+  #expect(s.onMessage(.ack(attempt: 7), now: t0 + .seconds(2)).isEmpty)
+  #expect(s.unacknowledged.isEmpty)
+  // Once acknowledged, a later welcome sends nothing again.
+  _ = s.onTick(now: t0 + .milliseconds(3600))
+  #expect(!s.onMessage(welcome, now: t0 + .seconds(4)).contains(.send(report)))
+}
