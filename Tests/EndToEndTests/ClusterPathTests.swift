@@ -77,6 +77,37 @@ private func freePort() throws -> Int {
     #expect(try journal.finishedRuns().count == 6)
   }
 
+  @Test func killedCoordinator_restartedOnTheSameJournal_getsItsWorkersBack_andTheirFinishedResults() throws {
+    let dir = try makeScratchDirectory()
+    let slow = sweep.replacingOccurrences(of: "examples_per_task: 200", with: "examples_per_task: 2000")
+    try slow.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let serve = ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--heartbeat", "0.2", "--worker-timeout", "1"]
+    let first = try Binary.Running(serve, directory: dir)
+    let workers = try (0..<2).map { index in
+      try Binary.Running(["worker", "--connect", endpoint, "--slots", "1", "--name", "w\(index)"], directory: dir)
+    }
+    let journalPath = dir.appendingPathComponent("out/journal.sqlite").path
+    func done() -> Int { (try? Journal(path: journalPath, readOnly: true).counts().done) ?? 0 }
+    #expect(waitUntil { done() >= 1 })
+    kill(first.pid, SIGKILL)
+    _ = first.wait()
+    let doneAtKill = done()
+    // The workers finish the runs they hold while no coordinator is there.
+    usleep(2_500_000)
+    let lastAttemptOfFirstLife = try Journal(path: journalPath, readOnly: true).maxAttemptID()
+    let second = try Binary.Running(serve, directory: dir)
+    let result = second.wait()
+    #expect(result.status == 0, "\(result.stderr)")
+    for worker in workers { #expect(worker.wait(timeout: 30).status == 0) }
+    let finished = try Journal(path: journalPath, readOnly: true).finishedRuns()
+    #expect(finished.count == 6)
+    #expect(Set(finished.map(\.run.key)).count == 6)
+    // Results of first-life attempts that arrived after the kill were kept, not recomputed.
+    let deliveredLate = finished.filter { $0.attempt <= lastAttemptOfFirstLife }.count - doneAtKill
+    #expect(deliveredLate >= 1, "no result finished during the outage was delivered on reconnect")
+  }
+
   @Test func coordinator_refusesPlaintextBeyondLoopback_withoutInsecure() throws {
     let dir = try makeScratchDirectory()
     try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
