@@ -475,6 +475,26 @@ public final class Journal: Sendable {
     }
   }
 
+  /// Every run of the current spec in ordinal order with its state, for status displays.
+  public func runStates() throws -> [RunState] {
+    try read("run states") { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT variant, seed, status,
+            EXISTS (SELECT 1 FROM attempts a WHERE a.run_key = runs.key AND a.state = 'leased') AS leased
+          FROM runs WHERE ordinal IS NOT NULL ORDER BY ordinal
+          """
+      ).map { row in
+        let status: String = row["status"]
+        let leased: Bool = row["leased"]
+        let state: RunState.State =
+          status == "done" ? .done : status == "failed" ? .failed : leased ? .running : .pending
+        return RunState(variant: row["variant"], seed: UInt64(bitPattern: row["seed"]), state: state)
+      }
+    }
+  }
+
   /// How many failed attempts each pending run of the current spec has had, so a resumed
   /// coordinator keeps counting towards the retry limit instead of starting again at zero.
   public func failureCounts() throws -> [RunKey: Int] {

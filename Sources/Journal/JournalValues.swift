@@ -82,3 +82,26 @@ public enum RunFailureDisposition: Sendable, Equatable {
   /// The run already has an outcome (from another attempt); the failure changes nothing.
   case alreadyDone
 }
+
+/// Where one run of the current spec stands.
+public struct RunState: Sendable, Equatable {
+  /// The run's progress.
+  public enum State: Sendable, Equatable {
+    /// Not started, or its lease expired.
+    case pending
+    /// Leased to a worker now (as far as the journal knows).
+    case running
+    /// Has its outcome.
+    case done
+    /// Failed as many times as the retry limit allows.
+    case failed
+  }
+  public var variant: String
+  public var seed: UInt64
+  public var state: State
+  public init(variant: String, seed: UInt64, state: State) {
+    self.variant = variant
+    self.seed = seed
+    self.state = state
+  }
+}

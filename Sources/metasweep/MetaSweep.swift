@@ -13,7 +13,8 @@ struct MetaSweep: ParsableCommand {
       metasweep report results/crossprop-geoff                         # rebuild tables and figures
       """,
     subcommands: [
-      RunCommand.self, ResumeCommand.self, ReportCommand.self, RunOneCommand.self, ExperimentsCommand.self,
+      RunCommand.self, ResumeCommand.self, ReportCommand.self, StatusCommand.self, RunOneCommand.self,
+      ExperimentsCommand.self,
       CoordinatorCommand.self, WorkerCommand.self,
     ])
 }

@@ -122,6 +122,12 @@ private func cleanReport() throws -> [String: Data] {
     let interrupted = first.wait()
     #expect(interrupted.status == 130, "\(interrupted.stderr)")
     #expect(interrupted.stderr.contains("metasweep resume"))
+    let status = try Binary.run(["status", out.path], in: dir)
+    #expect(status.status == 0, "\(status.stderr)")
+    let grid = status.stdout.split(separator: "\n").filter { $0.hasPrefix("backprop") || $0.hasPrefix("crossprop-eta0") }
+    #expect(grid.count == 2)
+    let marks = grid.map { $0.split(separator: " ").last.map(String.init) ?? "" }.joined()
+    #expect(marks.count == 8 && marks.contains("#") && marks.contains("."), "\(status.stdout)")
     let again = try Binary.run(["run", slowSpec, "--workers", "2", "--out", "out"], in: dir)
     #expect(again.status == 0, "\(again.stderr)")
     #expect(outcomeCount(out) == 8)
