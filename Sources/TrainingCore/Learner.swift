@@ -408,7 +408,7 @@ public struct Learner: Sendable {
             let v = flushingSubnormals(optimiser.beta2 * second[row + c])
             first[row + c] = m
             second[row + c] = v
-            base[row + c] += -(rate * m / (v.squareRoot() + optimiser.epsilon))
+            base[row + c] += -(rate * m / (DeterministicMath.squareRoot(v) + optimiser.epsilon))
           }
         }
       }
