@@ -3,9 +3,15 @@
 //     swift run -c release metasweep-bench [examples_per_task] [seed] [repeats] [variant ...]
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
-// "train" is the training loop alone on a pre-generated task. Each is the fastest of `repeats`
-// timings (default 3; the machine is shared, and the minimum is the least disturbed). Naming
-// variants times only those. Run through tools/bench/run.
+// "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID), not wall time, so that other processes on a shared machine do not
+// count, and each is the fastest of `repeats` timings (default 3). Naming variants times only
+// those. Run through tools/bench/run.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Experiments
 import SweepModel
 import TrainingCore
@@ -27,8 +33,22 @@ let variants: [(name: String, parameters: Parameters)] = [
   ("crossprop-approx-eta0.5", ["algorithm": .string("crossprop-approx"), "eta": .double(0.5)]),
 ]
 
-func microseconds(_ duration: Duration) -> Double {
-  Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) * 1e-12
+/// CPU time of the calling thread, in µs.
+func threadMicroseconds() -> Double {
+  var now = timespec()
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+  return Double(now.tv_sec) * 1e6 + Double(now.tv_nsec) * 1e-3
+}
+
+/// The fastest of `repeats` CPU-time measurements of `body`, in µs.
+func fastest(_ body: () throws -> Void) rethrows -> Double {
+  var best = Double.infinity
+  for _ in 0..<repeats {
+    let start = threadMicroseconds()
+    try body()
+    best = min(best, threadMicroseconds() - start)
+  }
+  return best
 }
 
 /// FNV-1a over the bit patterns of every number of the outcome, in order: equal for bit-identical
@@ -48,7 +68,6 @@ func fingerprint(_ outcome: Outcome) -> String {
 }
 
 print("variant                   examples  total_us_per_example  train_us_per_example  error_task3  fingerprint")
-let clock = ContinuousClock()
 for variant in variants where selected.isEmpty || selected.contains(variant.name) {
   var parameters = variant.parameters
   parameters["examples_per_task"] = .int(examplesPerTask)
@@ -57,22 +76,16 @@ for variant in variants where selected.isEmpty || selected.contains(variant.name
     let config = try GeoffConfig(parameters: parameters)
     let examples = config.totalExamples
     var outcome = Outcome()
-    var total = Duration.seconds(Int64.max)
-    for _ in 0..<repeats {
-      total = min(total, try clock.measure { outcome = try GeoffExperiment.run(parameters: parameters, seed: seed) })
-    }
+    let total = try fastest { outcome = try GeoffExperiment.run(parameters: parameters, seed: seed) }
     let settings = config.runSettings
     let task = GeoffTask(settings: settings.task, seed: seed)
     let learner = Learner(settings: settings.learner, seed: seed)
     var record = GeoffRunRecord()
-    var train = Duration.seconds(Int64.max)
-    for _ in 0..<repeats {
-      train = min(train, clock.measure { record = GeoffRun.run(settings: settings, task: task, learner: learner) })
-    }
+    let train = fastest { record = GeoffRun.run(settings: settings, task: task, learner: learner) }
     precondition(record.stageError.last == outcome.metric("error_task3"), "timed runs disagree")
     let name = variant.name + String(repeating: " ", count: max(0, 24 - variant.name.count))
     print(
-      "\(name)  \(examples)  \(microseconds(total) / Double(examples))  \(microseconds(train) / Double(examples))  \(outcome.metric("error_task3") ?? .nan)  \(fingerprint(outcome))"
+      "\(name)  \(examples)  \(total / Double(examples))  \(train / Double(examples))  \(outcome.metric("error_task3") ?? .nan)  \(fingerprint(outcome))"
     )
   } catch {
     print("\(variant.name): \(error)")
