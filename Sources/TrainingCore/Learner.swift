@@ -299,21 +299,26 @@ public struct Learner: Sendable {
     let w = base + layout.outputWeights
     let traces = base + layout.firstSlot
     let alpha = settings.stepSize
-    withUnsafeTemporaryAllocation(of: FloatLanes.self, capacity: rows) { inputs in
+    // The coefficients of every chunk first, then the rows in memory order: each (row, chunk)
+    // update is independent of the others, so the order does not change any result, and streaming
+    // through U and h row by row is much faster than a column at a time (stride `chunks`).
+    withUnsafeTemporaryAllocation(of: Crossprop.Coefficients.self, capacity: chunks) { coefficients in
+      let k = coefficients.baseAddress!
+      for c in 0..<chunks {
+        (k + c).initialize(
+          to: Crossprop.coefficients(
+            delta: delta, eta: settings.eta, form: settings.etaForm, stepSize: alpha, activation: phi[c],
+            outputWeight: w[c], derivative: derivative[c]))
+      }
       for i in 0..<rows {
         let on = i == settings.inputs || (x >> UInt32(i)) & 1 == 1
-        inputs[i] = FloatLanes(repeating: on ? 1 : 0)
-      }
-      for c in 0..<chunks {
-        let k = Crossprop.coefficients(
-          delta: delta, eta: settings.eta, form: settings.etaForm, stepSize: alpha, activation: phi[c],
-          outputWeight: w[c], derivative: derivative[c])
-        for i in 0..<rows {
-          let index = i * chunks + c
-          let next = Crossprop.update(
-            weight: base[index], trace: traces[index], input: inputs[i], coefficients: k, stepSize: alpha)
-          base[index] = next.weight
-          traces[index] = next.trace
+        let input = FloatLanes(repeating: on ? 1 : 0)
+        let u = base + i * chunks
+        let h = traces + i * chunks
+        for c in 0..<chunks {
+          let next = Crossprop.update(weight: u[c], trace: h[c], input: input, coefficients: k[c], stepSize: alpha)
+          u[c] = next.weight
+          h[c] = next.trace
         }
       }
     }
