@@ -119,7 +119,9 @@ public struct GeoffTarget: Sendable, Equatable {
   public func output(_ x: UInt32, packedWeights: [SIMD16<Int8>]) -> Int {
     let chunks = featureChunks
     let inputs = self.inputs
-    var total = SIMD16<Int16>.zero
+    // The fired weights, sign-extended to 16 bits: even lanes in `evenTotal`, odd in `oddTotal`.
+    var evenTotal = SIMD8<Int16>.zero
+    var oddTotal = SIMD8<Int16>.zero
     packedRows.withUnsafeBufferPointer { rows in
       packedMinimum.withUnsafeBufferPointer { minimum in
         packedWeights.withUnsafeBufferPointer { w in
@@ -134,13 +136,17 @@ public struct GeoffTarget: Sendable, Equatable {
               var a = rows[bias + c]
               for r in 0..<count { a &+= rows[active[r] + c] }
               let fired = SIMD16<Int8>.zero.replacing(with: w[c], where: a .>= minimum[c])
-              total &+= SIMD16<Int16>(truncatingIfNeeded: fired)
+              // Widening by shifts (little-endian lanes): the generic widening is not inlined.
+              let pairs = unsafeBitCast(fired, to: SIMD8<Int16>.self)
+              evenTotal &+= (pairs &<< 8) &>> 8
+              oddTotal &+= pairs &>> 8
             }
           }
         }
       }
     }
-    return Int(total.wrappedSum())
+    // Wrapping sums mod 2¹⁶, in any grouping: the same Int16 as summing all sixteen lanes.
+    return Int(evenTotal.wrappedSum() &+ oddTotal.wrappedSum())
   }
 }
 
