@@ -345,80 +345,87 @@ public struct Learner: Sendable {
     }
     var biasGradient = FloatLanes.zero
     biasGradient[0] = -delta
-    let first = base + layout.firstSlot
-    let second = base + layout.secondSlot
-    let outputs = layout.outputWeights
+    // Every slot of parameter k sits a fixed distance after it: `apply` and the row loops take
+    // pointers to the parameters and reach the optimiser state at these offsets.
+    let first = layout.firstSlot
+    let second = layout.secondSlot
+    let outputs = base + layout.outputWeights
+    let outputBias = base + layout.outputBias
     // Rows of inactive inputs have gradient exactly 0; their loops drop the terms that are then
     // exactly 0 (g, g², and RMSProp's change), which leaves every result bit-identical.
     switch settings.algorithm {
     case .momentum:
       let optimiser = Momentum(learningRate: settings.stepSize, momentum: settings.momentum)
-      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
-        let next = optimiser.update(gradient: g, state: Momentum.State(accumulator: first[k]))
-        first[k] = next.state.accumulator
-        base[k] += next.change
+      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
+        let next = optimiser.update(gradient: g, state: Momentum.State(accumulator: p[first]))
+        p[first] = next.state.accumulator
+        p.pointee += next.change
       }
       for i in 0..<rows {
-        let row = i * chunks
+        let row = base + i * chunks
         if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
           for c in 0..<chunks { apply(row + c, gradients[c]) }
         } else {
+          let accumulators = row + first
           for c in 0..<chunks {
-            let a = flushingSubnormals(optimiser.momentum * first[row + c])
-            first[row + c] = a
-            base[row + c] += -(optimiser.learningRate * a)
+            let a = flushingSubnormals(optimiser.momentum * accumulators[c])
+            accumulators[c] = a
+            row[c] += -(optimiser.learningRate * a)
           }
         }
       }
       for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(layout.outputBias, biasGradient)
+      apply(outputBias, biasGradient)
     case .rmsprop:
       let optimiser = RMSProp(
         learningRate: settings.stepSize, decay: settings.rmspropDecay, epsilon: settings.rmspropEpsilon,
         initialAccumulator: settings.rmspropInitialAccumulator)
-      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
-        let next = optimiser.update(gradient: g, state: RMSProp.State(meanSquare: first[k]))
-        first[k] = next.state.meanSquare
-        base[k] += next.change
+      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
+        let next = optimiser.update(gradient: g, state: RMSProp.State(meanSquare: p[first]))
+        p[first] = next.state.meanSquare
+        p.pointee += next.change
       }
       for i in 0..<rows {
-        let row = i * chunks
+        let row = base + i * chunks
         if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
           for c in 0..<chunks { apply(row + c, gradients[c]) }
         } else {
-          for c in 0..<chunks { first[row + c] = flushingSubnormals(optimiser.decay * first[row + c]) }
+          let meanSquares = row + first
+          for c in 0..<chunks { meanSquares[c] = flushingSubnormals(optimiser.decay * meanSquares[c]) }
         }
       }
       for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(layout.outputBias, biasGradient)
+      apply(outputBias, biasGradient)
     case .adam:
       let optimiser = Adam(
         learningRate: settings.stepSize, beta1: settings.adamBeta1, beta2: settings.adamBeta2,
         epsilon: settings.adamEpsilon)
       let rate = optimiser.correctedLearningRate(step: step)
-      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
+      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
         let next = optimiser.update(
-          correctedLearningRate: rate, gradient: g, state: Adam.State(mean: first[k], meanSquare: second[k]))
-        first[k] = next.state.mean
-        second[k] = next.state.meanSquare
-        base[k] += next.change
+          correctedLearningRate: rate, gradient: g, state: Adam.State(mean: p[first], meanSquare: p[second]))
+        p[first] = next.state.mean
+        p[second] = next.state.meanSquare
+        p.pointee += next.change
       }
       for i in 0..<rows {
-        let row = i * chunks
+        let row = base + i * chunks
         if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
           for c in 0..<chunks { apply(row + c, gradients[c]) }
         } else {
+          let means = row + first
+          let meanSquares = row + second
           for c in 0..<chunks {
-            let m = flushingSubnormals(optimiser.beta1 * first[row + c])
-            let v = flushingSubnormals(optimiser.beta2 * second[row + c])
-            first[row + c] = m
-            second[row + c] = v
-            base[row + c] += -(rate * m / (DeterministicMath.squareRoot(v) + optimiser.epsilon))
+            let m = flushingSubnormals(optimiser.beta1 * means[c])
+            let v = flushingSubnormals(optimiser.beta2 * meanSquares[c])
+            means[c] = m
+            meanSquares[c] = v
+            row[c] += -(rate * m / (DeterministicMath.squareRoot(v) + optimiser.epsilon))
           }
         }
       }
       for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(layout.outputBias, biasGradient)
+      apply(outputBias, biasGradient)
     case .backprop, .crossprop, .crosspropApprox:
       preconditionFailure("optimise handles optimiser-based backprop only")
     }
