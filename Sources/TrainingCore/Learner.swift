@@ -212,10 +212,10 @@ public struct Learner: Sendable {
     _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: LearnerSettings
   ) -> Float {
     let chunks = layout.chunks
-    return withUnsafeTemporaryAllocation(of: Int.self, capacity: settings.inputs) { rows in
+    return withUnsafeTemporaryAllocation(of: UnsafePointer<FloatLanes>.self, capacity: settings.inputs) { rows in
       var active = 0
       for i in 0..<settings.inputs where (x >> UInt32(i)) & 1 == 1 {
-        rows[active] = i * chunks
+        rows[active] = UnsafePointer(base + i * chunks)
         active += 1
       }
       let biasRow = base + settings.inputs * chunks
@@ -223,13 +223,39 @@ public struct Learner: Sendable {
       let phiOut = base + layout.activations
       let derivativeOut = base + layout.derivatives
       var sum = FloatLanes.zero
-      for c in 0..<chunks {
-        var z = biasRow[c]
-        for r in 0..<active { z += base[rows[r] + c] }
+      @inline(__always) func finish(_ c: Int, _ z: FloatLanes) {
         let phi = DeterministicMath.tanh(z)
         phiOut[c] = phi
         derivativeOut[c] = 1 - phi * phi
         sum += w[c] * phi
+      }
+      // Four chunks at a time, so that each active row's pointer is loaded once per four chunks;
+      // every z still adds the bias row and then the active rows in row order, and `sum` takes
+      // the chunks in order.
+      var c = 0
+      while c + 4 <= chunks {
+        var z0 = biasRow[c]
+        var z1 = biasRow[c + 1]
+        var z2 = biasRow[c + 2]
+        var z3 = biasRow[c + 3]
+        for r in 0..<active {
+          let row = rows[r] + c
+          z0 += row[0]
+          z1 += row[1]
+          z2 += row[2]
+          z3 += row[3]
+        }
+        finish(c, z0)
+        finish(c + 1, z1)
+        finish(c + 2, z2)
+        finish(c + 3, z3)
+        c += 4
+      }
+      while c < chunks {
+        var z = biasRow[c]
+        for r in 0..<active { z += rows[r][c] }
+        finish(c, z)
+        c += 1
       }
       return total(sum) + base[layout.outputBias][0]
     }
