@@ -328,23 +328,32 @@ public struct Learner: Sendable {
     // The coefficients of every chunk first, then the rows in memory order: each (row, chunk)
     // update is independent of the others, so the order does not change any result, and streaming
     // through U and h row by row is much faster than a column at a time (stride `chunks`).
-    withUnsafeTemporaryAllocation(of: Crossprop.Coefficients.self, capacity: chunks) { coefficients in
+    // ``Crossprop/update(weight:trace:input:coefficients:stepSize:)`` multiplies q and the trace
+    // increment by x_i; here x_i = 1 uses them as they are (y·1 = y exactly) and x_i = 0 uses
+    // their products with 0, computed once per chunk, so every result is the same.
+    withUnsafeTemporaryAllocation(of: Crossprop.Coefficients.self, capacity: 2 * chunks) { coefficients in
       let k = coefficients.baseAddress!
+      let off = k + chunks
       for c in 0..<chunks {
-        (k + c).initialize(
-          to: Crossprop.coefficients(
-            delta: delta, eta: settings.eta, form: settings.etaForm, stepSize: alpha, activation: phi[c],
-            outputWeight: w[c], derivative: derivative[c]))
+        let coefficient = Crossprop.coefficients(
+          delta: delta, eta: settings.eta, form: settings.etaForm, stepSize: alpha, activation: phi[c],
+          outputWeight: w[c], derivative: derivative[c])
+        var zeroInput = coefficient
+        zeroInput.direct = coefficient.direct * 0
+        zeroInput.increment = coefficient.increment * 0
+        (k + c).initialize(to: coefficient)
+        (off + c).initialize(to: zeroInput)
       }
       for i in 0..<rows {
         let on = i == settings.inputs || (x >> UInt32(i)) & 1 == 1
-        let input = FloatLanes(repeating: on ? 1 : 0)
+        let rowCoefficients = on ? k : off
         let u = base + i * chunks
         let h = traces + i * chunks
         for c in 0..<chunks {
-          let next = Crossprop.update(weight: u[c], trace: h[c], input: input, coefficients: k[c], stepSize: alpha)
-          u[c] = next.weight
-          h[c] = next.trace
+          let kc = rowCoefficients[c]
+          let trace = h[c]
+          u[c] = u[c] + alpha * (kc.trace * trace + kc.direct)
+          h[c] = trace * kc.decay + kc.increment
         }
       }
     }
