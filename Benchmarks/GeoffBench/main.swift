@@ -1,9 +1,17 @@
 // Times one full GEOFF run per learner variant and prints µs per example.
 //
-//     swift run -c release metasweep-bench [examples_per_task] [seed]
+//     swift run -c release metasweep-bench [examples_per_task] [seed] [repeats] [variant ...]
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
-// "train" is the training loop alone on a pre-generated task. Run through tools/bench/run.
+// "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID), not wall time, so that other processes on a shared machine do not
+// count, and each is the fastest of `repeats` timings (default 3). Naming variants times only
+// those. Run through tools/bench/run.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Experiments
 import SweepModel
 import TrainingCore
@@ -11,6 +19,8 @@ import TrainingCore
 let arguments = CommandLine.arguments.dropFirst()
 let examplesPerTask = arguments.first.flatMap { Int($0) } ?? 5000
 let seed = arguments.dropFirst().first.flatMap { UInt64($0) } ?? 1
+let repeats = max(1, arguments.dropFirst(2).first.flatMap { Int($0) } ?? 3)
+let selected = Set(arguments.dropFirst(3))
 
 let variants: [(name: String, parameters: Parameters)] = [
   ("backprop", ["algorithm": .string("backprop")]),
@@ -23,13 +33,42 @@ let variants: [(name: String, parameters: Parameters)] = [
   ("crossprop-approx-eta0.5", ["algorithm": .string("crossprop-approx"), "eta": .double(0.5)]),
 ]
 
-func microseconds(_ duration: Duration) -> Double {
-  Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) * 1e-12
+/// CPU time of the calling thread, in µs.
+func threadMicroseconds() -> Double {
+  var now = timespec()
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+  return Double(now.tv_sec) * 1e6 + Double(now.tv_nsec) * 1e-3
 }
 
-print("variant                   examples  total_us_per_example  train_us_per_example  error_task3")
-let clock = ContinuousClock()
-for variant in variants {
+/// The fastest of `repeats` CPU-time measurements of `body`, in µs.
+func fastest(_ body: () throws -> Void) rethrows -> Double {
+  var best = Double.infinity
+  for _ in 0..<repeats {
+    let start = threadMicroseconds()
+    try body()
+    best = min(best, threadMicroseconds() - start)
+  }
+  return best
+}
+
+/// FNV-1a over the bit patterns of every number of the outcome, in order: equal for bit-identical
+/// results, so runs before and after a change can be compared at full length.
+func fingerprint(_ outcome: Outcome) -> String {
+  var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+  func mix(_ value: Double) {
+    var bits = value.bitPattern
+    for _ in 0..<8 {
+      hash = (hash ^ (bits & 0xFF)) &* 0x0000_0100_0000_01B3
+      bits >>= 8
+    }
+  }
+  for metric in outcome.metrics { mix(metric.value) }
+  for series in outcome.series { series.values.forEach(mix) }
+  return String(hash, radix: 16)
+}
+
+print("variant                   examples  total_us_per_example  train_us_per_example  error_task3  fingerprint")
+for variant in variants where selected.isEmpty || selected.contains(variant.name) {
   var parameters = variant.parameters
   parameters["examples_per_task"] = .int(examplesPerTask)
   parameters["tail_examples"] = .int(min(500, examplesPerTask))
@@ -37,16 +76,16 @@ for variant in variants {
     let config = try GeoffConfig(parameters: parameters)
     let examples = config.totalExamples
     var outcome = Outcome()
-    let total = try clock.measure { outcome = try GeoffExperiment.run(parameters: parameters, seed: seed) }
+    let total = try fastest { outcome = try GeoffExperiment.run(parameters: parameters, seed: seed) }
     let settings = config.runSettings
     let task = GeoffTask(settings: settings.task, seed: seed)
     let learner = Learner(settings: settings.learner, seed: seed)
     var record = GeoffRunRecord()
-    let train = clock.measure { record = GeoffRun.run(settings: settings, task: task, learner: learner) }
+    let train = fastest { record = GeoffRun.run(settings: settings, task: task, learner: learner) }
     precondition(record.stageError.last == outcome.metric("error_task3"), "timed runs disagree")
     let name = variant.name + String(repeating: " ", count: max(0, 24 - variant.name.count))
     print(
-      "\(name)  \(examples)  \(microseconds(total) / Double(examples))  \(microseconds(train) / Double(examples))  \(outcome.metric("error_task3") ?? .nan)"
+      "\(name)  \(examples)  \(total / Double(examples))  \(train / Double(examples))  \(outcome.metric("error_task3") ?? .nan)  \(fingerprint(outcome))"
     )
   } catch {
     print("\(variant.name): \(error)")

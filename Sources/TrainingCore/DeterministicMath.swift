@@ -1,3 +1,7 @@
+#if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
+import _Builtin_intrinsics.intel
+#endif
+
 /// Elementary functions built only from +, −, ×, ÷, √ and bit operations.
 ///
 /// IEEE 754 rounds those exactly, so results do not depend on the host's libm (glibc, musl and
@@ -41,7 +45,9 @@ public enum DeterministicMath {
     let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
     let signBits = bits & 0x8000_0000
     let magnitude = unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Float>.self)
-    let t = pointwiseMin(magnitude + magnitude, SIMD8<Float>(repeating: 40))
+    let doubled = magnitude + magnitude
+    // min(doubled, 40) lane-wise (a NaN stays NaN, as with `pointwiseMin`), without the generic call.
+    let t = doubled.replacing(with: 40, where: doubled .> 40)
     // Adding 1.5·2²³ rounds t/ln2 to the nearest integer (ties to even) in the low mantissa bits.
     let magic: Float = 12_582_912
     let shifted = t * 1.442_695_04 + magic
@@ -59,6 +65,22 @@ public enum DeterministicMath {
     let expm1 = scale * p + (scale - 1)
     let result = expm1 / (expm1 + 2)
     return unsafeBitCast(unsafeBitCast(result, to: SIMD8<UInt32>.self) | signBits, to: SIMD8<Float>.self)
+  }
+
+  /// √x of eight `Float`s, correctly rounded (IEEE 754), so bit-identical to `Float.squareRoot()`
+  /// lane by lane.
+  ///
+  /// On Linux the standard library's `Float.squareRoot()` (and so `SIMD8.squareRoot()`) goes
+  /// through C's `sqrtf` with errno semantics: each lane becomes a scalar `sqrtss` plus a compare
+  /// and a branch to the library for negative input, which blocks vectorisation. On x86-64 this
+  /// uses SSE's `sqrtps` (two instructions for eight lanes) instead; elsewhere the lane-wise form.
+  @inline(__always)
+  static func squareRoot(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    #if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
+    return SIMD8(lowHalf: _mm_sqrt_ps(x.lowHalf), highHalf: _mm_sqrt_ps(x.highHalf))
+    #else
+    return x.squareRoot()
+    #endif
   }
 
   /// tanh of one `Float`: lane 0 of the SIMD form, so scalar and vector results are identical.

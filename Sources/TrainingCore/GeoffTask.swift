@@ -43,8 +43,13 @@ public struct GeoffTarget: Sendable, Equatable {
   private let biasWeights: [Int]
   /// Chunks of 16 units (LTUs, the bias feature, and padding) in the packed layouts.
   private let featureChunks: Int
-  /// U\* row-major in chunks of 16 `Int8`, (m+1) rows of `featureChunks`; padding is 0.
-  private let packedRows: [SIMD16<Int8>]
+  /// Partial pre-activations in chunks of 16 `Int8`: for input group g (inputs 4g to 4g+3) and
+  /// each 4-bit pattern p of those inputs, the sum of U\*'s rows of the inputs set in p (group 0
+  /// also adds the bias row), `featureChunks` chunks per (g, p); padding is 0. A pre-activation
+  /// is the sum of one entry per group (wrapping `Int8` sums are exact: |x̃·U\*ⱼ| ≤ 33).
+  private let groupSums: [SIMD16<Int8>]
+  /// ⌈m/4⌉, the number of input groups of `groupSums`.
+  private let groups: Int
   /// ⌊θⱼ⌋ + 1 per unit (for an integer pre-activation a, a > θⱼ exactly when a ≥ ⌊θⱼ⌋ + 1).
   private let packedMinimum: [SIMD16<Int8>]
 
@@ -78,7 +83,20 @@ public struct GeoffTarget: Sendable, Equatable {
     for i in 0...inputs {
       for j in 0..<features { rows[i * chunks + j / 16][j % 16] = weights[i * (features + 1) + j] }
     }
-    packedRows = rows
+    let groups = (inputs + 3) / 4
+    self.groups = groups
+    var sums = [SIMD16<Int8>](repeating: .zero, count: groups * 16 * chunks)
+    for g in 0..<groups {
+      for pattern in 0..<16 {
+        let entry = (g * 16 + pattern) * chunks
+        for c in 0..<chunks {
+          var a = g == 0 ? rows[inputs * chunks + c] : SIMD16<Int8>.zero
+          for b in 0..<4 where (pattern >> b) & 1 == 1 && 4 * g + b < inputs { a &+= rows[(4 * g + b) * chunks + c] }
+          sums[entry + c] = a
+        }
+      }
+    }
+    groupSums = sums
     var minimum = [SIMD16<Int8>](repeating: SIMD16(repeating: 127), count: chunks)
     for j in 0..<features { minimum[j / 16][j % 16] = Int8(clamping: Int(thresholds[j].rounded(.down)) + 1) }
     minimum[features / 16][features % 16] = -128
@@ -114,33 +132,39 @@ public struct GeoffTarget: Sendable, Equatable {
   }
 
   /// φ\*(x)·W\* for packed output weights: the pre-activations of all units are the bias row of
-  /// U\* plus its active rows, in 16-lane `Int8` chunks (|x̃·U\*ⱼ| ≤ 33 fits), compared with
-  /// ⌊θⱼ⌋ + 1 (−128 for the bias feature, which always fires; 127 for padding, which never does).
+  /// U\* plus its active rows (summed four inputs at a time from `groupSums`), in 16-lane `Int8`
+  /// chunks (|x̃·U\*ⱼ| ≤ 33 fits), compared with ⌊θⱼ⌋ + 1 (−128 for the bias feature, which
+  /// always fires; 127 for padding, which never does).
   public func output(_ x: UInt32, packedWeights: [SIMD16<Int8>]) -> Int {
     let chunks = featureChunks
-    let inputs = self.inputs
-    var total = SIMD16<Int16>.zero
-    packedRows.withUnsafeBufferPointer { rows in
+    let groups = self.groups
+    // The fired weights, sign-extended to 16 bits: even lanes in `evenTotal`, odd in `oddTotal`.
+    var evenTotal = SIMD8<Int16>.zero
+    var oddTotal = SIMD8<Int16>.zero
+    groupSums.withUnsafeBufferPointer { sums in
       packedMinimum.withUnsafeBufferPointer { minimum in
         packedWeights.withUnsafeBufferPointer { w in
-          withUnsafeTemporaryAllocation(of: Int.self, capacity: inputs) { active in
-            var count = 0
-            for i in 0..<inputs where (x >> UInt32(i)) & 1 == 1 {
-              active[count] = i * chunks
-              count += 1
+          withUnsafeTemporaryAllocation(of: UnsafePointer<SIMD16<Int8>>.self, capacity: groups) { entries in
+            for g in 0..<groups {
+              let pattern = Int(truncatingIfNeeded: (x >> UInt32(4 * g)) & 15)
+              entries[g] = sums.baseAddress! + (g * 16 + pattern) * chunks
             }
-            let bias = inputs * chunks
+            let first = entries[0]
             for c in 0..<chunks {
-              var a = rows[bias + c]
-              for r in 0..<count { a &+= rows[active[r] + c] }
+              var a = first[c]
+              for g in 1..<groups { a &+= entries[g][c] }
               let fired = SIMD16<Int8>.zero.replacing(with: w[c], where: a .>= minimum[c])
-              total &+= SIMD16<Int16>(truncatingIfNeeded: fired)
+              // Widening by shifts (little-endian lanes): the generic widening is not inlined.
+              let pairs = unsafeBitCast(fired, to: SIMD8<Int16>.self)
+              evenTotal &+= (pairs &<< 8) &>> 8
+              oddTotal &+= pairs &>> 8
             }
           }
         }
       }
     }
-    return Int(total.wrappedSum())
+    // Wrapping sums mod 2¹⁶, in any grouping: the same Int16 as summing all sixteen lanes.
+    return Int(evenTotal.wrappedSum() &+ oddTotal.wrappedSum())
   }
 }
 

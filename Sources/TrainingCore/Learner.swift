@@ -212,10 +212,10 @@ public struct Learner: Sendable {
     _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: LearnerSettings
   ) -> Float {
     let chunks = layout.chunks
-    return withUnsafeTemporaryAllocation(of: Int.self, capacity: settings.inputs) { rows in
+    return withUnsafeTemporaryAllocation(of: UnsafePointer<FloatLanes>.self, capacity: settings.inputs) { rows in
       var active = 0
       for i in 0..<settings.inputs where (x >> UInt32(i)) & 1 == 1 {
-        rows[active] = i * chunks
+        rows[active] = UnsafePointer(base + i * chunks)
         active += 1
       }
       let biasRow = base + settings.inputs * chunks
@@ -223,13 +223,39 @@ public struct Learner: Sendable {
       let phiOut = base + layout.activations
       let derivativeOut = base + layout.derivatives
       var sum = FloatLanes.zero
-      for c in 0..<chunks {
-        var z = biasRow[c]
-        for r in 0..<active { z += base[rows[r] + c] }
+      @inline(__always) func finish(_ c: Int, _ z: FloatLanes) {
         let phi = DeterministicMath.tanh(z)
         phiOut[c] = phi
         derivativeOut[c] = 1 - phi * phi
         sum += w[c] * phi
+      }
+      // Four chunks at a time, so that each active row's pointer is loaded once per four chunks;
+      // every z still adds the bias row and then the active rows in row order, and `sum` takes
+      // the chunks in order.
+      var c = 0
+      while c + 4 <= chunks {
+        var z0 = biasRow[c]
+        var z1 = biasRow[c + 1]
+        var z2 = biasRow[c + 2]
+        var z3 = biasRow[c + 3]
+        for r in 0..<active {
+          let row = rows[r] + c
+          z0 += row[0]
+          z1 += row[1]
+          z2 += row[2]
+          z3 += row[3]
+        }
+        finish(c, z0)
+        finish(c + 1, z1)
+        finish(c + 2, z2)
+        finish(c + 3, z3)
+        c += 4
+      }
+      while c < chunks {
+        var z = biasRow[c]
+        for r in 0..<active { z += rows[r][c] }
+        finish(c, z)
+        c += 1
       }
       return total(sum) + base[layout.outputBias][0]
     }
@@ -299,21 +325,35 @@ public struct Learner: Sendable {
     let w = base + layout.outputWeights
     let traces = base + layout.firstSlot
     let alpha = settings.stepSize
-    withUnsafeTemporaryAllocation(of: FloatLanes.self, capacity: rows) { inputs in
-      for i in 0..<rows {
-        let on = i == settings.inputs || (x >> UInt32(i)) & 1 == 1
-        inputs[i] = FloatLanes(repeating: on ? 1 : 0)
-      }
+    // The coefficients of every chunk first, then the rows in memory order: each (row, chunk)
+    // update is independent of the others, so the order does not change any result, and streaming
+    // through U and h row by row is much faster than a column at a time (stride `chunks`).
+    // ``Crossprop/update(weight:trace:input:coefficients:stepSize:)`` multiplies q and the trace
+    // increment by x_i; here x_i = 1 uses them as they are (y·1 = y exactly) and x_i = 0 uses
+    // their products with 0, computed once per chunk, so every result is the same.
+    withUnsafeTemporaryAllocation(of: Crossprop.Coefficients.self, capacity: 2 * chunks) { coefficients in
+      let k = coefficients.baseAddress!
+      let off = k + chunks
       for c in 0..<chunks {
-        let k = Crossprop.coefficients(
+        let coefficient = Crossprop.coefficients(
           delta: delta, eta: settings.eta, form: settings.etaForm, stepSize: alpha, activation: phi[c],
           outputWeight: w[c], derivative: derivative[c])
-        for i in 0..<rows {
-          let index = i * chunks + c
-          let next = Crossprop.update(
-            weight: base[index], trace: traces[index], input: inputs[i], coefficients: k, stepSize: alpha)
-          base[index] = next.weight
-          traces[index] = next.trace
+        var zeroInput = coefficient
+        zeroInput.direct = coefficient.direct * 0
+        zeroInput.increment = coefficient.increment * 0
+        (k + c).initialize(to: coefficient)
+        (off + c).initialize(to: zeroInput)
+      }
+      for i in 0..<rows {
+        let on = i == settings.inputs || (x >> UInt32(i)) & 1 == 1
+        let rowCoefficients = on ? k : off
+        let u = base + i * chunks
+        let h = traces + i * chunks
+        for c in 0..<chunks {
+          let kc = rowCoefficients[c]
+          let trace = h[c]
+          u[c] = u[c] + alpha * (kc.trace * trace + kc.direct)
+          h[c] = trace * kc.decay + kc.increment
         }
       }
     }
@@ -340,80 +380,87 @@ public struct Learner: Sendable {
     }
     var biasGradient = FloatLanes.zero
     biasGradient[0] = -delta
-    let first = base + layout.firstSlot
-    let second = base + layout.secondSlot
-    let outputs = layout.outputWeights
+    // Every slot of parameter k sits a fixed distance after it: `apply` and the row loops take
+    // pointers to the parameters and reach the optimiser state at these offsets.
+    let first = layout.firstSlot
+    let second = layout.secondSlot
+    let outputs = base + layout.outputWeights
+    let outputBias = base + layout.outputBias
     // Rows of inactive inputs have gradient exactly 0; their loops drop the terms that are then
     // exactly 0 (g, g², and RMSProp's change), which leaves every result bit-identical.
     switch settings.algorithm {
     case .momentum:
       let optimiser = Momentum(learningRate: settings.stepSize, momentum: settings.momentum)
-      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
-        let next = optimiser.update(gradient: g, state: Momentum.State(accumulator: first[k]))
-        first[k] = next.state.accumulator
-        base[k] += next.change
+      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
+        let next = optimiser.update(gradient: g, state: Momentum.State(accumulator: p[first]))
+        p[first] = next.state.accumulator
+        p.pointee += next.change
       }
       for i in 0..<rows {
-        let row = i * chunks
+        let row = base + i * chunks
         if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
           for c in 0..<chunks { apply(row + c, gradients[c]) }
         } else {
+          let accumulators = row + first
           for c in 0..<chunks {
-            let a = flushingSubnormals(optimiser.momentum * first[row + c])
-            first[row + c] = a
-            base[row + c] += -(optimiser.learningRate * a)
+            let a = flushingSubnormals(optimiser.momentum * accumulators[c])
+            accumulators[c] = a
+            row[c] += -(optimiser.learningRate * a)
           }
         }
       }
       for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(layout.outputBias, biasGradient)
+      apply(outputBias, biasGradient)
     case .rmsprop:
       let optimiser = RMSProp(
         learningRate: settings.stepSize, decay: settings.rmspropDecay, epsilon: settings.rmspropEpsilon,
         initialAccumulator: settings.rmspropInitialAccumulator)
-      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
-        let next = optimiser.update(gradient: g, state: RMSProp.State(meanSquare: first[k]))
-        first[k] = next.state.meanSquare
-        base[k] += next.change
+      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
+        let next = optimiser.update(gradient: g, state: RMSProp.State(meanSquare: p[first]))
+        p[first] = next.state.meanSquare
+        p.pointee += next.change
       }
       for i in 0..<rows {
-        let row = i * chunks
+        let row = base + i * chunks
         if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
           for c in 0..<chunks { apply(row + c, gradients[c]) }
         } else {
-          for c in 0..<chunks { first[row + c] = flushingSubnormals(optimiser.decay * first[row + c]) }
+          let meanSquares = row + first
+          for c in 0..<chunks { meanSquares[c] = flushingSubnormals(optimiser.decay * meanSquares[c]) }
         }
       }
       for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(layout.outputBias, biasGradient)
+      apply(outputBias, biasGradient)
     case .adam:
       let optimiser = Adam(
         learningRate: settings.stepSize, beta1: settings.adamBeta1, beta2: settings.adamBeta2,
         epsilon: settings.adamEpsilon)
       let rate = optimiser.correctedLearningRate(step: step)
-      @inline(__always) func apply(_ k: Int, _ g: FloatLanes) {
+      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
         let next = optimiser.update(
-          correctedLearningRate: rate, gradient: g, state: Adam.State(mean: first[k], meanSquare: second[k]))
-        first[k] = next.state.mean
-        second[k] = next.state.meanSquare
-        base[k] += next.change
+          correctedLearningRate: rate, gradient: g, state: Adam.State(mean: p[first], meanSquare: p[second]))
+        p[first] = next.state.mean
+        p[second] = next.state.meanSquare
+        p.pointee += next.change
       }
       for i in 0..<rows {
-        let row = i * chunks
+        let row = base + i * chunks
         if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
           for c in 0..<chunks { apply(row + c, gradients[c]) }
         } else {
+          let means = row + first
+          let meanSquares = row + second
           for c in 0..<chunks {
-            let m = flushingSubnormals(optimiser.beta1 * first[row + c])
-            let v = flushingSubnormals(optimiser.beta2 * second[row + c])
-            first[row + c] = m
-            second[row + c] = v
-            base[row + c] += -(rate * m / (v.squareRoot() + optimiser.epsilon))
+            let m = flushingSubnormals(optimiser.beta1 * means[c])
+            let v = flushingSubnormals(optimiser.beta2 * meanSquares[c])
+            means[c] = m
+            meanSquares[c] = v
+            row[c] += -(rate * m / (DeterministicMath.squareRoot(v) + optimiser.epsilon))
           }
         }
       }
       for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(layout.outputBias, biasGradient)
+      apply(outputBias, biasGradient)
     case .backprop, .crossprop, .crosspropApprox:
       preconditionFailure("optimise handles optimiser-based backprop only")
     }

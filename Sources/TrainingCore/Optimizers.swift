@@ -98,7 +98,7 @@ public struct RMSProp: Sendable, Equatable {
   @inline(__always)
   public func update(gradient: FloatLanes, state: State) -> (change: FloatLanes, state: State) {
     let s = flushingSubnormals(decay * state.meanSquare + (1 - decay) * (gradient * gradient))
-    return (-(learningRate * gradient / (s + epsilon).squareRoot()), State(meanSquare: s))
+    return (-(learningRate * gradient / DeterministicMath.squareRoot(s + epsilon)), State(meanSquare: s))
   }
 }
 
@@ -154,7 +154,7 @@ public struct Adam: Sendable, Equatable {
   {
     let m = flushingSubnormals(beta1 * state.mean + (1 - beta1) * gradient)
     let v = flushingSubnormals(beta2 * state.meanSquare + (1 - beta2) * (gradient * gradient))
-    return (-(rate * m / (v.squareRoot() + epsilon)), State(mean: m, meanSquare: v))
+    return (-(rate * m / (DeterministicMath.squareRoot(v) + epsilon)), State(mean: m, meanSquare: v))
   }
 
   /// One step of 0-based index `step`: the change to add to the parameters and the next state.

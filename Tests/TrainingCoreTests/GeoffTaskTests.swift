@@ -97,3 +97,22 @@ private func task(seed: UInt64, examples: Int = 2000, stages: Int = 3) -> GeoffT
   // Replay does not change the first three tasks' draws.
   #expect(task(seed: 6, examples: 50, stages: 3).taskData == generated.taskData)
 }
+
+/// The grouped (four inputs at a time) pre-activations agree with the plain dot product for input
+/// counts that are not multiples of four, and ignore bits above the inputs.
+@Test(arguments: [1, 7, 20, 32])
+func output_matchesDotProduct_forAnyInputCount(inputs: Int) {
+  var random = RandomStream(rootSeed: 11, stream: "shape")
+  let target = GeoffTarget(inputs: inputs, features: 37, beta: 0.6, random: &random)
+  let weights = (0...37).map { _ in Int8(random.uniformInt(below: 255) - 127) }
+  for _ in 0..<200 {
+    let x = UInt32(truncatingIfNeeded: random.next())
+    var expected = Int(weights[37])
+    for j in 0..<37 {
+      var dot = Int(target.inputWeights[inputs * 38 + j])
+      for i in 0..<inputs where (x >> UInt32(i)) & 1 == 1 { dot += Int(target.inputWeights[i * 38 + j]) }
+      if Double(dot) > target.thresholds[j] { expected += Int(weights[j]) }
+    }
+    #expect(target.output(x, outputWeights: weights) == expected)
+  }
+}
