@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// Set from the signal handler; an atomic store is async-signal-safe.
-private let stopRequested = Atomic<Bool>(false)
+/// The stop signal that arrived (0: none); set from the handler, and an atomic store is async-signal-safe.
+private let stopSignal = Atomic<Int32>(0)
 
 /// Turns SIGINT and SIGTERM into a flag the poll loops check, instead of killing the process:
 /// a stop then drains (journal flushed, workers told) rather than dies.
@@ -13,7 +13,7 @@ enum SignalTrap {
     var set = sigset_t()
     sigemptyset(&set)
     for number in [SIGINT, SIGTERM] {
-      signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
+      signal(number) { stopSignal.store($0, ordering: .relaxed) }
       sigaddset(&set, number)
     }
     // A parent that spawned us from a thread with these signals blocked (a dispatch worker
@@ -22,5 +22,11 @@ enum SignalTrap {
   }
 
   /// Whether a stop signal has arrived.
-  static var isTriggered: Bool { stopRequested.load(ordering: .relaxed) }
+  static var isTriggered: Bool { received != nil }
+
+  /// The stop signal that arrived, if any.
+  static var received: Int32? {
+    let number = stopSignal.load(ordering: .relaxed)
+    return number == 0 ? nil : number
+  }
 }

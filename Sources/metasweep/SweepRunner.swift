@@ -100,8 +100,9 @@ struct SweepRunner {
     print(report)
     if ending == .interrupted {
       FileHandle.standardError.write(
-        Data("Interrupted: finished runs are journaled. Continue with: metasweep resume \(directory)\n".utf8))
-      return 130
+        Data("Stopped: finished runs are journaled. Continue with: metasweep resume \(directory)\n".utf8))
+      // SIGTERM is a scheduler's orderly stop (a time limit, a requeue): stopping cleanly is success.
+      return SignalTrap.received == SIGTERM ? 0 : 130
     }
     let counts = try journal.counts()
     return counts.failed > 0 ? 3 : 0

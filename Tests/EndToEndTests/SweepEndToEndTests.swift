@@ -111,7 +111,7 @@ private func cleanReport() throws -> [String: Data] {
     #expect(reportBytes(out) == clean)
   }
 
-  @Test func interruptWithSIGINT_exits130_andRunningTheSameCommandAgainCompletes() throws {
+  @Test func interruptWithSIGINT_exits130_SIGTERMExits0_andRunningTheSameCommandAgainCompletes() throws {
     let dir = try makeScratchDirectory()
     let out = dir.appendingPathComponent("out")
     // Longer runs, so the signal lands mid-sweep.
@@ -128,6 +128,13 @@ private func cleanReport() throws -> [String: Data] {
     #expect(grid.count == 2)
     let marks = grid.map { $0.split(separator: " ").last.map(String.init) ?? "" }.joined()
     #expect(marks.count == 8 && marks.contains("#") && marks.contains("."), "\(status.stdout)")
+    // SIGTERM (a scheduler's time limit) stops the same way but counts as a clean stop.
+    let before = outcomeCount(out)
+    let second = try Binary.Running(["run", slowSpec, "--workers", "1", "--out", "out"], directory: dir)
+    #expect(waitUntil { outcomeCount(out) > before })
+    kill(second.pid, SIGTERM)
+    let terminated = second.wait()
+    #expect(terminated.status == 0 && terminated.stderr.contains("Stopped"), "\(terminated.stderr)")
     let again = try Binary.run(["run", slowSpec, "--workers", "2", "--out", "out"], in: dir)
     #expect(again.status == 0, "\(again.stderr)")
     #expect(outcomeCount(out) == 8)
