@@ -18,6 +18,8 @@ public final class CoordinatorShell {
     public var dispatcher = Dispatcher.Settings()
     /// The largest message accepted from a worker, in bytes; larger ones are dropped and counted. Default 64 MiB.
     public var maxMessageBytes = 64 << 20
+    /// The most messages handled (and journaled in one transaction) per loop iteration. Default 4096.
+    public var maxBatch = 4096
     /// How long to wait for workers to hear the shutdown before closing, in milliseconds. Default 1000.
     public var lingerMilliseconds: Int32 = 1000
     public init() {}
@@ -77,8 +79,9 @@ public final class CoordinatorShell {
         // A signal interrupts the poll: the loop checks its stop condition next.
         guard error.code == .interrupted else { throw error }
       }
-      try receiveAll(now: clock.now)
-      try perform(dispatcher.onTick(now: clock.now))
+      var directives = try receiveAll(now: clock.now)
+      directives += dispatcher.onTick(now: clock.now)
+      try perform(directives)
       if clock.now - lastProgress >= .milliseconds(200) {
         lastProgress = clock.now
         onProgress(dispatcher.progress)
@@ -88,8 +91,13 @@ public final class CoordinatorShell {
     return ending!
   }
 
-  private func receiveAll(now: ContinuousClock.Instant) throws {
-    while let frames = try socket.receiveMultipart(maxFrames: 16, maxBytes: settings.maxMessageBytes, wait: false) {
+  /// Everything the dispatcher decided about the messages waiting now (at most `maxBatch`).
+  private func receiveAll(now: ContinuousClock.Instant) throws -> [Dispatcher.Directive] {
+    var directives: [Dispatcher.Directive] = []
+    var received = 0
+    while received < settings.maxBatch,
+      let frames = try socket.receiveMultipart(maxFrames: 16, maxBytes: settings.maxMessageBytes, wait: false)
+    {
       guard frames.count >= 2 else {
         malformedMessages += 1
         continue
@@ -102,45 +110,68 @@ public final class CoordinatorShell {
         malformedMessages += 1
         if error.code == .unsupportedVersion {
           // A worker of another build: say why it gets no work, in words its log will show.
-          let reason = "\(error.message); run the same metasweep build (protocol \(WireCodec.protocolVersion)) on every host"
+          let reason =
+            "\(error.message); run the same metasweep build (protocol \(WireCodec.protocolVersion)) on every host"
           _ = try socket.send(frames: [worker.bytes] + WireCodec.encode(.reject(reason: reason)), wait: false)
         }
         if malformedMessages.isPowerOf2 {
           logger.warning(
-            "Dropped a malformed message", metadata: ["worker": "\(worker)", "error": "\(error)", "dropped": "\(malformedMessages)"])
+            "Dropped a malformed message",
+            metadata: ["worker": "\(worker)", "error": "\(error)", "dropped": "\(malformedMessages)"])
         }
         continue
       }
-      try perform(dispatcher.onMessage(message, from: worker, now: now))
+      received += 1
+      directives += dispatcher.onMessage(message, from: worker, now: now)
     }
+    return directives
   }
 
+  /// Journals every record of `directives` in one transaction, then sends and logs in order: a
+  /// message never leaves before the records it depends on are committed.
   private func perform(_ directives: [Dispatcher.Directive]) throws {
     let now = Date()
+    if directives.contains(where: \.isJournalRecord) {
+      try journal.batch {
+        for directive in directives where directive.isJournalRecord { try record(directive, at: now) }
+      }
+    }
     for directive in directives {
       switch directive {
       case .send(let message, let worker):
         // A full queue (a stuck worker) must not block the loop; heartbeats settle the rest.
         _ = try socket.send(frames: [worker.bytes] + WireCodec.encode(message), wait: false)
-      case .journalLease(let attempt, let key, let worker):
-        try journal.recordLease(attempt: attempt, key: key, worker: worker, at: now)
-      case .journalOutcome(let result, let worker):
-        _ = try journal.recordOutcome(
-          attempt: result.attempt, key: result.key, worker: worker, outcome: result.outcome, seconds: result.seconds,
-          at: now)
-      case .journalDiscarded(let attempt, _, _):
-        try journal.recordDiscarded(attempt: attempt, at: now)
-      case .journalFailure(let failure, _, _):
-        // The journal counts failures across resumes exactly as the dispatcher (seeded with the
-        // journal's counts) does, so both reach the same verdict.
-        _ = try journal.recordFailure(
-          attempt: failure.attempt, key: failure.key, message: failure.message,
-          retryLimit: settings.dispatcher.retryLimit, at: now)
-      case .journalExpired(let attempt):
-        try journal.recordExpired(attempt: attempt, at: now)
       case .log(let event):
-        logger.log(level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)", metadata: Logger.Metadata(event.metadata))
+        logger.log(
+          level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)",
+          metadata: Logger.Metadata(event.metadata))
+      case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired:
+        break
       }
+    }
+  }
+
+  private func record(_ directive: Dispatcher.Directive, at now: Date) throws {
+    switch directive {
+    case .send, .log:
+      break
+    case .journalLease(let attempt, let key, let worker):
+      try journal.recordLease(attempt: attempt, key: key, worker: worker, at: now)
+    case .journalOutcome(let result, let worker):
+      _ = try journal.recordOutcome(
+        attempt: result.attempt, key: result.key, worker: worker, outcome: result.outcome,
+        seconds: result.seconds,
+        at: now)
+    case .journalDiscarded(let attempt, _, _):
+      try journal.recordDiscarded(attempt: attempt, at: now)
+    case .journalFailure(let failure, _, _):
+      // The journal counts failures across resumes exactly as the dispatcher (seeded with the
+      // journal's counts) does, so both reach the same verdict.
+      _ = try journal.recordFailure(
+        attempt: failure.attempt, key: failure.key, message: failure.message,
+        retryLimit: settings.dispatcher.retryLimit, at: now)
+    case .journalExpired(let attempt):
+      try journal.recordExpired(attempt: attempt, at: now)
     }
   }
 }
@@ -154,5 +185,15 @@ extension Logger.Metadata {
   public init(_ pairs: [(String, String)]) {
     self.init()
     for (key, value) in pairs { self[key] = .string(value) }
+  }
+}
+
+extension Dispatcher.Directive {
+  /// Whether the directive writes to the journal.
+  var isJournalRecord: Bool {
+    switch self {
+    case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired: true
+    case .send, .log: false
+    }
   }
 }

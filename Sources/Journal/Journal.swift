@@ -17,12 +17,14 @@ import SweepModel
 /// ``expiredOnOpen`` tells how many attempts this recovered.
 ///
 /// Seeds and attempt ids are `UInt64`; SQLite stores them as the `Int64` with the same bits.
-public final class Journal: Sendable {
+public final class Journal {
   /// The file as given to ``init(path:)``, used in messages.
   public let path: String
   /// How many attempts were left `leased` by a previous coordinator and marked `expired` on open.
   public let expiredOnOpen: Int
   private let dbQueue: DatabaseQueue
+  /// The database of the enclosing ``batch(_:)``, whose one transaction every write joins.
+  private var batchDatabase: Database?
 
   /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
   /// and foreign keys, sets a busy timeout, and expires leases left by a dead coordinator.
@@ -181,10 +183,24 @@ public final class Journal: Sendable {
   }
 
   private func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
-    try Self.write(dbQueue, path: path, what, body)
+    if let db = batchDatabase { return try body(db) }
+    return try Self.write(dbQueue, path: path, what, body)
+  }
+
+  /// Runs `body`, whose writes all join one transaction: committed together when `body` returns,
+  /// rolled back together when it throws. The coordinator journals everything one loop iteration
+  /// decided in one commit (one fsync), before it sends anything that depends on it.
+  public func batch<T>(_ body: () throws -> T) throws -> T {
+    precondition(batchDatabase == nil, "Journal batches do not nest")
+    return try Self.write(dbQueue, path: path, "write a batch of records") { db in
+      batchDatabase = db
+      defer { batchDatabase = nil }
+      return try body()
+    }
   }
 
   private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    if let db = batchDatabase { return try body(db) }
     do {
       return try dbQueue.read(body)
     } catch let error as JournalError {
@@ -492,6 +508,22 @@ public final class Journal: Sendable {
           status == "done" ? .done : status == "failed" ? .failed : leased ? .running : .pending
         return RunState(variant: row["variant"], seed: UInt64(bitPattern: row["seed"]), state: state)
       }
+    }
+  }
+
+  /// The attempts of runs still pending in the current spec, so a restarted coordinator can tell
+  /// a late result of its previous life from a forged one.
+  public func attemptsOfPendingRuns() throws -> [UInt64: RunKey] {
+    try read("attempts of pending runs") { db in
+      var attempts: [UInt64: RunKey] = [:]
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT a.id, a.run_key FROM attempts a JOIN runs r ON r.key = a.run_key
+          WHERE r.status = 'pending' AND r.ordinal IS NOT NULL
+          """)
+      for row in rows { attempts[UInt64(bitPattern: row["id"])] = RunKey(hex: row["run_key"]) }
+      return attempts
     }
   }
 

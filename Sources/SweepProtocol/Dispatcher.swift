@@ -60,6 +60,8 @@ public struct Dispatcher: Sendable {
     public var expired = 0
     /// Failed attempts, retried or final.
     public var failedAttempts = 0
+    /// Reports naming an attempt this sweep never leased (forged or corrupt), ignored.
+    public var refused = 0
     /// Runs completed in this process (excludes those already journaled before it started).
     public var completedHere = 0
     public var isComplete: Bool { done + failed == total }
@@ -84,6 +86,9 @@ public struct Dispatcher: Sendable {
   private var finished: Set<RunKey> = []
   private var failures: [RunKey: Int] = [:]
   private var leases: [UInt64: LeaseState] = [:]
+  /// Every attempt this sweep has issued and the run it was for: a report naming any other
+  /// (attempt, run) pair is forged or corrupt and never reaches the journal.
+  private var issued: [UInt64: RunKey] = [:]
   /// The attempt currently leased for a run, if any.
   private var leasedRuns: [RunKey: UInt64] = [:]
   private var workers: [WorkerID: WorkerState] = [:]
@@ -101,12 +106,15 @@ public struct Dispatcher: Sendable {
   ///   - alreadyFailed: how many of those failed.
   ///   - firstAttempt: the first attempt id to use (larger than any journaled one).
   ///   - priorFailures: failed attempts pending runs already had, so the retry limit spans resumes.
+  ///   - priorAttempts: attempts of pending runs leased by an earlier coordinator, whose results
+  ///     are still welcome.
   public init(
     pending: [RunSpec], alreadyDone: Int = 0, alreadyFailed: Int = 0, firstAttempt: UInt64 = 1,
-    priorFailures: [RunKey: Int] = [:], settings: Settings = Settings()
+    priorFailures: [RunKey: Int] = [:], priorAttempts: [UInt64: RunKey] = [:], settings: Settings = Settings()
   ) {
     self.settings = settings
     self.failures = priorFailures
+    self.issued = priorAttempts
     self.nextAttempt = max(firstAttempt, 1)
     for run in pending { runs[run.key] = run }
     self.pending = pending.reversed().map(\.key)
@@ -135,7 +143,10 @@ public struct Dispatcher: Sendable {
       out += removeWorker(worker)
       return out + fill()
     case .welcome, .reject, .lease, .shutdown, .ack:
-      return [.log(LogEvent(.warning, "Ignored a coordinator-only message from a worker", [("worker", "\(worker)")]))]
+      return [
+        .log(
+          LogEvent(.warning, "Ignored a coordinator-only message from a worker", [("worker", "\(worker)")]))
+      ]
     }
   }
 
@@ -148,7 +159,9 @@ public struct Dispatcher: Sendable {
     }
     let silent = workerOrder.filter { now - workers[$0]!.lastHeard > settings.workerTimeout }
     for id in silent {
-      out.append(.log(LogEvent(.warning, "Worker went silent; its runs go back to pending", [("worker", name(of: id))])))
+      out.append(
+        .log(
+          LogEvent(.warning, "Worker went silent; its runs go back to pending", [("worker", name(of: id))])))
       out += removeWorker(id)
     }
     return silent.isEmpty ? out : out + fill()
@@ -169,13 +182,19 @@ public struct Dispatcher: Sendable {
       let reason =
         "protocol version \(hello.protocolVersion) is not the coordinator's \(WireCodec.protocolVersion): "
         + "run the same metasweep build on every host"
-      return [.send(.reject(reason: reason), to: id), .log(LogEvent(.warning, "Refused worker: \(reason)", [("worker", hello.name)]))]
+      return [
+        .send(.reject(reason: reason), to: id),
+        .log(LogEvent(.warning, "Refused worker: \(reason)", [("worker", hello.name)])),
+      ]
     }
     if let required = settings.requiredBuildID, hello.buildID != required {
       let reason =
         "build \(hello.buildID) differs from the coordinator's build \(required): results would not be "
         + "bit-identical; install the same metasweep binary on every host"
-      return [.send(.reject(reason: reason), to: id), .log(LogEvent(.warning, "Refused worker: \(reason)", [("worker", hello.name)]))]
+      return [
+        .send(.reject(reason: reason), to: id),
+        .log(LogEvent(.warning, "Refused worker: \(reason)", [("worker", hello.name)])),
+      ]
     }
     var out: [Directive] = []
     if workers[id] != nil {
@@ -196,12 +215,15 @@ public struct Dispatcher: Sendable {
 
   private mutating func onResult(_ result: WireMessage.RunResult, from id: WorkerID) -> [Directive] {
     let worker = name(of: id)
-    // No live lease means a late result of an expired attempt: still welcome if it is the first outcome.
-    _ = release(result.attempt)
+    let isOurs = issued[result.attempt] == result.key
     if finished.contains(result.key) || runs[result.key] == nil {
+      // Nothing to record: acknowledge, so the worker forgets it (a coordinator that restarted
+      // after journaling it never sent the first acknowledgement).
+      if isOurs { _ = release(result.attempt) }
       progress.discarded += 1
-      return [
-        .journalDiscarded(attempt: result.attempt, key: result.key, worker: worker),
+      let journal: [Directive] =
+        isOurs ? [.journalDiscarded(attempt: result.attempt, key: result.key, worker: worker)] : []
+      return journal + [
         .send(.ack(attempt: result.attempt), to: id),
         .log(
           LogEvent(
@@ -209,6 +231,9 @@ public struct Dispatcher: Sendable {
             [("run", result.key.short), ("attempt", "\(result.attempt)"), ("worker", worker)])),
       ] + fill()
     }
+    guard isOurs else { return refuseUnknownAttempt(result.attempt, result.key, from: id) }
+    // No live lease means a late result of an expired attempt: still welcome as the first outcome.
+    _ = release(result.attempt)
     finished.insert(result.key)
     progress.done += 1
     progress.completedHere += 1
@@ -217,16 +242,21 @@ public struct Dispatcher: Sendable {
 
   private mutating func onFailure(_ failure: WireMessage.RunFailure, from id: WorkerID) -> [Directive] {
     let worker = name(of: id)
-    _ = release(failure.attempt)
     guard !finished.contains(failure.key), runs[failure.key] != nil else {
+      if issued[failure.attempt] == failure.key { _ = release(failure.attempt) }
       return [.send(.ack(attempt: failure.attempt), to: id)] + fill()
     }
+    guard issued[failure.attempt] == failure.key else {
+      return refuseUnknownAttempt(failure.attempt, failure.key, from: id)
+    }
+    _ = release(failure.attempt)
     progress.failedAttempts += 1
     let count = failures[failure.key, default: 0] + 1
     failures[failure.key] = count
     let isFinal = count >= settings.retryLimit
     var out: [Directive] = [
-      .journalFailure(failure, worker: worker, isFinal: isFinal), .send(.ack(attempt: failure.attempt), to: id),
+      .journalFailure(failure, worker: worker, isFinal: isFinal),
+      .send(.ack(attempt: failure.attempt), to: id),
     ]
     let metadata = [("run", failure.key.short), ("attempt", "\(failure.attempt)"), ("worker", worker)]
     if isFinal {
@@ -236,9 +266,25 @@ public struct Dispatcher: Sendable {
     } else {
       // Retry after the rest of the queue: a deterministic failure should not block other runs.
       if leasedRuns[failure.key] == nil { pending.insert(failure.key, at: 0) }
-      out.append(.log(LogEvent(.warning, "Run failed (attempt \(count) of \(settings.retryLimit)): \(failure.message)", metadata)))
+      out.append(
+        .log(
+          LogEvent(
+            .warning, "Run failed (attempt \(count) of \(settings.retryLimit)): \(failure.message)", metadata)
+        ))
     }
     return out + fill()
+  }
+
+  private mutating func refuseUnknownAttempt(_ attempt: UInt64, _ key: RunKey, from id: WorkerID)
+    -> [Directive]
+  {
+    progress.refused += 1
+    return [
+      .log(
+        LogEvent(
+          .warning, "Ignored a report for an attempt this sweep never leased",
+          [("attempt", "\(attempt)"), ("run", key.short), ("worker", name(of: id))]))
+    ]
   }
 
   // MARK: - Leasing
@@ -257,6 +303,7 @@ public struct Dispatcher: Sendable {
         let attempt = nextAttempt
         nextAttempt += 1
         leases[attempt] = LeaseState(key: key, worker: id)
+        issued[attempt] = key
         leasedRuns[key] = attempt
         workers[id]!.attempts.append(attempt)
         progress.leased += 1
@@ -265,7 +312,8 @@ public struct Dispatcher: Sendable {
           .send(
             .lease(
               WireMessage.Lease(
-                attempt: attempt, key: key, experiment: run.experiment, parameters: run.parameters, seed: run.seed)),
+                attempt: attempt, key: key, experiment: run.experiment, parameters: run.parameters,
+                seed: run.seed)),
             to: id))
         progressed = true
       }

@@ -69,6 +69,7 @@ struct SweepRunner {
       let dispatcher = Dispatcher(
         pending: pending, alreadyDone: prepared.alreadyDone, alreadyFailed: prepared.failed,
         firstAttempt: try journal.maxAttemptID() + 1, priorFailures: try journal.failureCounts(),
+        priorAttempts: try journal.attemptsOfPendingRuns(),
         settings: settings.dispatcher)
 
       let context = try ZMQContext()

@@ -190,3 +190,29 @@ private let bob = WorkerID(Array("bob".utf8))
   let failed = d.onMessage(.failure(WireMessage.RunFailure(attempt: second.attempt, key: second.key, message: "x")), from: alice, now: t0)
   #expect(failed.contains(.send(.ack(attempt: second.attempt), to: alice)))
 }
+
+@Test func forgedReport_forAnAttemptNeverLeased_neverReachesTheJournal() {
+  var d = Dispatcher(pending: runs(2))
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let otherRun = runs(2)[1].key
+  for forged in [
+    result(WireMessage.Lease(attempt: 999, key: lease.key, experiment: "geoff", parameters: [:], seed: 0)),
+    result(WireMessage.Lease(attempt: lease.attempt, key: otherRun, experiment: "geoff", parameters: [:], seed: 0)),
+    .failure(WireMessage.RunFailure(attempt: 12345, key: otherRun, message: "x")),
+  ] {
+    let out = d.onMessage(forged, from: bob, now: t0)
+    #expect(!out.contains { if case .journalOutcome = $0 { true } else if case .journalFailure = $0 { true } else { false } })
+  }
+  #expect(d.progress.refused == 3 && d.progress.done == 0 && d.progress.leased == 1)
+  // The real result still counts.
+  #expect(d.onMessage(result(lease), from: alice, now: t0).contains { if case .journalOutcome = $0 { true } else { false } })
+}
+
+@Test func resultOfAnEarlierCoordinatorsAttempt_isAccepted_forAPendingRun() {
+  let run = runs(1)[0]
+  var d = Dispatcher(pending: [run], firstAttempt: 50, priorAttempts: [41: run.key])
+  _ = d.onMessage(hello("alice"), from: alice, now: t0)
+  let late = WireMessage.result(WireMessage.RunResult(attempt: 41, key: run.key, outcome: Outcome(), seconds: 1))
+  #expect(d.onMessage(late, from: alice, now: t0).contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(d.isComplete)
+}
