@@ -86,11 +86,19 @@ struct SweepRunner {
       let shell = CoordinatorShell(
         socket: socket, journal: journal, dispatcher: dispatcher, settings: settings, logger: logger,
         onProgress: reporter.update)
+      let started = ContinuousClock.now
+      let cpuBefore = Self.processCPUSeconds()
       ending = try shell.run {
         pool.restartExited()
         return SignalTrap.isTriggered || pool.hasGivenUp
       }
       reporter.finish(shell.progress)
+      let wall = ContinuousClock.now - started
+      let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) * 1e-18
+      let served = shell.progress.completedHere
+      let cpu = Self.processCPUSeconds() - cpuBefore
+      logger.notice(
+        "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run)")
       if shell.malformedMessages > 0 {
         logger.warning("Dropped \(shell.malformedMessages) malformed messages")
       }
@@ -107,6 +115,16 @@ struct SweepRunner {
     }
     let counts = try journal.counts()
     return counts.failed > 0 ? 3 : 0
+  }
+}
+
+extension SweepRunner {
+  /// CPU time (user + system) this process has used, in seconds.
+  static func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
   }
 }
 

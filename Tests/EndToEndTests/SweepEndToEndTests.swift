@@ -188,3 +188,29 @@ private func cleanReport() throws -> [String: Data] {
     #expect(a.stdout.contains("error_task3"))
   }
 }
+
+@Suite struct FailureEndToEndTests {
+  @Test func poisonRuns_failAfterTheRetryLimit_withTheirErrorJournaled_andTheSweepFinishes() throws {
+    let dir = try makeScratchDirectory()
+    let spec = """
+      name: poison
+      experiment: noop
+      seeds: 0..<3
+      variants:
+        ok: {value: 1.5}
+        poison: {fail: true}
+      """
+    try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let result = try Binary.run(["run", "sweep.yaml", "--workers", "2", "--retries", "2", "--out", "out"], in: dir)
+    #expect(result.status == 3, "\(result.stderr)")
+    let journal = try Journal(path: dir.appendingPathComponent("out/journal.sqlite").path, readOnly: true)
+    let failed = try journal.failedRuns()
+    #expect(failed.count == 3)
+    #expect(failed.allSatisfy { $0.failures == 2 && $0.error.contains("failed on purpose") })
+    #expect(try journal.finishedRuns().count == 3)
+    let csv = try String(contentsOf: dir.appendingPathComponent("out/summary.csv"), encoding: .utf8)
+    #expect(csv.contains("ok,value,1.5,0.0,3"), "\(csv)")
+    let status = try Binary.run(["status", dir.appendingPathComponent("out").path], in: dir)
+    #expect(status.stdout.contains("poison  xxx"), "\(status.stdout)")
+  }
+}
