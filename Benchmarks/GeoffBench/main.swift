@@ -1,14 +1,44 @@
 // Times one full GEOFF run per learner variant and prints µs per example.
 //
 //     swift run -c release metasweep-bench [examples_per_task] [seed]
+//     swift run -c release metasweep-bench lstm [steps]     # LSTM meta-training steps/second only
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Run through tools/bench/run.
 import Experiments
+import Foundation
 import SweepModel
 import TrainingCore
 
 let arguments = CommandLine.arguments.dropFirst()
+
+/// The Boolean smoke configuration's meta-training step (B = 32, L = 64, H = 12), timed over
+/// `steps` steps with 1 and 2 threads: one line per thread count, "lstm-threads-N steps
+/// steps_per_second ms_per_step final_param_checksum".
+func benchmarkLSTM(steps: Int) {
+  let clock = ContinuousClock()
+  var checksums: [UInt64] = []
+  for threads in [1, 2] {
+    var settings = MetaTrainingSettings()
+    settings.threads = threads
+    settings.validationEvery = 0
+    let start = MetaTrainingState(settings: settings, seed: 1)
+    // One untimed step warms caches and the thread pool.
+    _ = MetaTraining.train(start, settings: settings, seed: 1, steps: 1)
+    var state = start
+    let elapsed = clock.measure { state = MetaTraining.train(start, settings: settings, seed: 1, steps: steps) }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let checksum = state.parameters.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1.bitPattern) }
+    checksums.append(checksum)
+    print("lstm-threads-\(threads)  \(steps)  \(Double(steps) / seconds)  \(1000 * seconds / Double(steps))  \(checksum)")
+  }
+  precondition(checksums[0] == checksums[1], "thread counts disagree")
+}
+
+if arguments.first == "lstm" {
+  benchmarkLSTM(steps: arguments.dropFirst().first.flatMap { Int($0) } ?? 300)
+  exit(0)
+}
 let examplesPerTask = arguments.first.flatMap { Int($0) } ?? 5000
 let seed = arguments.dropFirst().first.flatMap { UInt64($0) } ?? 1
 
