@@ -170,8 +170,9 @@ public enum MetaTraining {
   /// Puts into `workspace.gradient` the gradient of step `step`'s batch loss
   /// (1/(B·L))·Σ_b Σ_t (ŷ − y)², and returns the batch's Σ (ŷ − y)².
   ///
-  /// Sequence b's gradient goes to slot b (threads take b ≡ w mod T); slots are then added in
-  /// b order, so the sum has the same bits for every thread count.
+  /// Sequences are processed eight at a time, one per SIMD lane (``LSTMLaneWorkspace``); sequence
+  /// b's gradient goes to slot b, and the slots are then added in b order, so the sum has the same
+  /// bits for every thread count.
   @discardableResult
   public static func batchGradient(
     parameters: [Float], settings: MetaTrainingSettings, seed: UInt64, step: Int, workspace: inout Workspace
@@ -180,24 +181,29 @@ public enum MetaTraining {
     let count = shape.parameterCount
     let batch = settings.batchSize
     let length = settings.trainingLength
-    let threads = max(1, min(settings.threads, batch))
+    let groups = (batch + 7) / 8
+    let threads = max(1, min(settings.threads, groups))
     let scale = 1 / Float(batch * length)
     let sequences = settings.sequences
     parameters.withUnsafeBufferPointer { p in
       workspace.slots.withUnsafeMutableBufferPointer { slots in
         workspace.squaredErrors.withUnsafeMutableBufferPointer { errors in
           let shared = SlotWriter(parameters: p, slots: slots, errors: errors)
+          // Worker w takes lane groups w, w + T, …; group q is sequences 8q ..< 8q + 8.
           let work: @Sendable (Int) -> Void = { worker in
-            var tape = LSTMTape<Float>(shape: shape, length: length)
-            for b in stride(from: worker, to: batch, by: threads) {
-              let sequence = MetaSequence.training(settings: sequences, length: length, seed: seed, step: step, index: b)
-              let slot = UnsafeMutableBufferPointer(rebasing: shared.slots[(b * count)..<((b + 1) * count)])
-              slot.initialize(repeating: 0)
-              sequence.withUnsafeBuffers { x, y in
-                LSTMNetwork.forward(shape: shape, parameters: shared.parameters, inputs: x, tape: &tape)
-                shared.errors[b] = LSTMNetwork.backward(
-                  shape: shape, parameters: shared.parameters, inputs: x, targets: y, scale: scale, tape: &tape,
-                  gradient: slot)
+            var lanes = LSTMLaneWorkspace(shape: shape, length: length)
+            for group in stride(from: worker, to: groups, by: threads) {
+              let indices = (8 * group)..<min(batch, 8 * group + 8)
+              let batchSequences = indices.map {
+                MetaSequence.training(settings: sequences, length: length, seed: seed, step: step, index: $0)
+              }
+              lanes.run(parameters: shared.parameters, sequences: batchSequences[...], scale: scale)
+              for (lane, b) in indices.enumerated() {
+                let slot = shared.slots.baseAddress! + b * count
+                lanes.gradient.withUnsafeBufferPointer { g in
+                  for k in 0..<count { slot[k] = g[k][lane] }
+                }
+                shared.errors[b] = lanes.squaredErrors[lane]
               }
             }
           }
@@ -244,7 +250,7 @@ public enum MetaTraining {
 /// The buffers the gradient workers share.
 ///
 /// `@unchecked Sendable` because it holds raw pointers. Invariant: the parameters are only read,
-/// and worker w writes only slot b and `errors[b]` for b ≡ w (mod threads), so no two threads touch
+/// and worker w writes only slot b and `errors[b]` for the sequences b of its lane groups, so no two threads touch
 /// the same element; the buffers outlive `concurrentPerform`, which returns after every worker.
 struct SlotWriter: @unchecked Sendable {
   let parameters: UnsafeBufferPointer<Float>
