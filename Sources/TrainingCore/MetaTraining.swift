@@ -156,6 +156,9 @@ public enum MetaTraining {
   public struct Workspace: Sendable {
     var slots: [Float]
     var squaredErrors: [Double]
+    /// One lane workspace per thread, kept across steps (their buffers are large enough that
+    /// allocating them every step costs page faults).
+    var lanes: [LSTMLaneWorkspace]
     /// The batch gradient of the last ``batchGradient(parameters:settings:seed:step:workspace:)``.
     public internal(set) var gradient: [Float]
 
@@ -163,6 +166,9 @@ public enum MetaTraining {
       let count = settings.shape.parameterCount
       slots = [Float](repeating: 0, count: count * settings.batchSize)
       squaredErrors = [Double](repeating: 0, count: settings.batchSize)
+      lanes = (0..<max(1, min(settings.threads, (settings.batchSize + 7) / 8))).map { _ in
+        LSTMLaneWorkspace(shape: settings.shape, length: settings.trainingLength)
+      }
       gradient = [Float](repeating: 0, count: count)
     }
   }
@@ -182,28 +188,30 @@ public enum MetaTraining {
     let batch = settings.batchSize
     let length = settings.trainingLength
     let groups = (batch + 7) / 8
-    let threads = max(1, min(settings.threads, groups))
+    let threads = workspace.lanes.count
+    precondition(threads == max(1, min(settings.threads, groups)), "workspace made for other settings")
     let scale = 1 / Float(batch * length)
     let sequences = settings.sequences
     parameters.withUnsafeBufferPointer { p in
       workspace.slots.withUnsafeMutableBufferPointer { slots in
         workspace.squaredErrors.withUnsafeMutableBufferPointer { errors in
-          let shared = SlotWriter(parameters: p, slots: slots, errors: errors)
+         workspace.lanes.withUnsafeMutableBufferPointer { laneWorkspaces in
+          let shared = SlotWriter(parameters: p, slots: slots, errors: errors, lanes: laneWorkspaces)
           // Worker w takes lane groups w, w + T, …; group q is sequences 8q ..< 8q + 8.
           let work: @Sendable (Int) -> Void = { worker in
-            var lanes = LSTMLaneWorkspace(shape: shape, length: length)
+            let lanes = shared.lanes.baseAddress! + worker
             for group in stride(from: worker, to: groups, by: threads) {
               let indices = (8 * group)..<min(batch, 8 * group + 8)
               let batchSequences = indices.map {
                 MetaSequence.training(settings: sequences, length: length, seed: seed, step: step, index: $0)
               }
-              lanes.run(parameters: shared.parameters, sequences: batchSequences[...], scale: scale)
+              lanes.pointee.run(parameters: shared.parameters, sequences: batchSequences[...], scale: scale)
               for (lane, b) in indices.enumerated() {
                 let slot = shared.slots.baseAddress! + b * count
-                lanes.gradient.withUnsafeBufferPointer { g in
+                lanes.pointee.gradient.withUnsafeBufferPointer { g in
                   for k in 0..<count { slot[k] = g[k][lane] }
                 }
-                shared.errors[b] = lanes.squaredErrors[lane]
+                shared.errors[b] = lanes.pointee.squaredErrors[lane]
               }
             }
           }
@@ -212,6 +220,7 @@ public enum MetaTraining {
           } else {
             DispatchQueue.concurrentPerform(iterations: threads, execute: work)
           }
+         }
         }
       }
     }
@@ -256,4 +265,6 @@ struct SlotWriter: @unchecked Sendable {
   let parameters: UnsafeBufferPointer<Float>
   let slots: UnsafeMutableBufferPointer<Float>
   let errors: UnsafeMutableBufferPointer<Double>
+  /// Worker w uses only `lanes[w]`.
+  let lanes: UnsafeMutableBufferPointer<LSTMLaneWorkspace>
 }
