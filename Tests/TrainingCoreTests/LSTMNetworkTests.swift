@@ -91,3 +91,19 @@ private func gradientCheck(shape: LSTMShape, length: Int = 5, seed: UInt64 = 7) 
   #expect(abs(DeterministicMath.tanh(0.5) - 0.462_117_157_260_009_74) < 4e-16)
   #expect(abs(DeterministicMath.sigmoid(0.0) - 0.5) == 0)
 }
+
+@Test func laneGroup_givesTheOneSequenceGradient_bitForBit() {
+  for shape in [LSTMShape(inputs: 3, hidden: 5), LSTMShape(inputs: 3, hidden: 4, dense: 3)] {
+    let network = LSTMNetwork(shape: shape, seed: 2)
+    let sequences = (0..<6).map { MetaSequence.training(settings: SequenceSettings(), length: 9, seed: 4, step: 0, index: $0) }
+    var lanes = LSTMLaneWorkspace(shape: shape, length: 9)
+    network.parameters.withUnsafeBufferPointer { lanes.run(parameters: $0, sequences: sequences[...], scale: 0.125) }
+    for (b, sequence) in sequences.enumerated() {
+      let one = LSTMNetwork.lossAndGradient(
+        shape: shape, parameters: network.parameters, inputs: sequence.inputs, targets: sequence.targets,
+        scale: Float(0.125))
+      #expect((0..<shape.parameterCount).map { lanes.gradient[$0][b].bitPattern } == one.gradient.map(\.bitPattern))
+      #expect(abs(lanes.squaredErrors[b] * 0.125 - one.loss) <= 1e-12 * max(1, one.loss))
+    }
+  }
+}
