@@ -26,11 +26,15 @@ func benchmarkLSTM(steps: Int) {
     // One untimed step warms caches and the thread pool.
     _ = MetaTraining.train(start, settings: settings, seed: 1, steps: 1)
     var state = start
-    let elapsed = clock.measure { state = MetaTraining.train(start, settings: settings, seed: 1, steps: steps) }
+    let elapsed = clock.measure {
+      state = MetaTraining.train(start, settings: settings, seed: 1, steps: steps)
+    }
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     let checksum = state.parameters.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1.bitPattern) }
     checksums.append(checksum)
-    print("lstm-threads-\(threads)  \(steps)  \(Double(steps) / seconds)  \(1000 * seconds / Double(steps))  \(checksum)")
+    print(
+      "lstm-threads-\(threads)  \(steps)  \(Double(steps) / seconds)  \(1000 * seconds / Double(steps))  \(checksum)"
+    )
   }
   precondition(checksums[0] == checksums[1], "thread counts disagree")
 }

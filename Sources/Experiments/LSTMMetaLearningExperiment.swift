@@ -14,14 +14,17 @@ public enum LSTMMetaLearningExperiment: Experiment {
   /// 0.02/0.05/0.1 (continuous); the headline `cycles_to_learn_median` uses τ₂.
   public static let metricNames = [
     "test_mse", "running_mean_mse", "bayes_bound_mse", "bayes_mse_test", "mse_xor", "mse_xnor",
-    "bit_accuracy_after_20", "cycles_to_learn_median", "cycles_to_learn_mean_tau1", "cycles_to_learn_mean_tau2",
+    "bit_accuracy_after_20", "cycles_to_learn_median", "cycles_to_learn_mean_tau1",
+    "cycles_to_learn_mean_tau2",
     "cycles_to_learn_mean_tau3", "cycles_to_learn_median_tau1", "cycles_to_learn_median_tau2",
-    "cycles_to_learn_median_tau3", "final_training_mse", "best_validation_mse", "best_step", "clipped_fraction",
+    "cycles_to_learn_median_tau3", "final_training_mse", "best_validation_mse", "best_step",
+    "clipped_fraction",
   ]
 
   public static let descriptor = ExperimentDescriptor(
     name: "lstm-metalearning",
-    summary: "LSTM meta-trained by BPTT as a fixed-weight learner (Younger, Hochreiter, Conwell 2001, Table 1, Fig. 3)",
+    summary:
+      "LSTM meta-trained by BPTT as a fixed-weight learner (Younger, Hochreiter, Conwell 2001, Table 1, Fig. 3)",
     parameters: [
       ParameterDescriptor(
         "family", .choice(FunctionFamily.allCases.map(\.rawValue)), default: .string("boolean"),
@@ -31,47 +34,62 @@ public enum LSTMMetaLearningExperiment: Experiment {
         "boolean_functions", .choice(["all", "no-xor"]), default: .string("all"),
         "Boolean functions drawn in meta-training: all 16, or no-xor (the B14 probe: XOR and XNOR left out; testing keeps all 16)."
       ),
-      ParameterDescriptor("hidden_units", .int(1...1024), default: .int(12), "LSTM units H (24 for the quadratic row)."),
       ParameterDescriptor(
-        "dense_units", .int(0...1024), default: .int(0), "Units of a dense tanh layer after the LSTM; 0 for none (40 for quadratic)."),
+        "hidden_units", .int(1...1024), default: .int(12), "LSTM units H (24 for the quadratic row)."),
+      ParameterDescriptor(
+        "dense_units", .int(0...1024), default: .int(0),
+        "Units of a dense tanh layer after the LSTM; 0 for none (40 for quadratic)."),
       ParameterDescriptor(
         "readout", .choice(LSTMReadout.allCases.map(\.rawValue)), default: .string("sigmoid"),
         "Output unit: sigmoid (the paper) or linear."),
       ParameterDescriptor(
-        "sequence_length_train", .int(1...100_000), default: .int(64), "Cycles per meta-training sequence, L_train."),
+        "sequence_length_train", .int(1...100_000), default: .int(64),
+        "Cycles per meta-training sequence, L_train."),
       ParameterDescriptor("batch", .int(1...4096), default: .int(32), "Sequences per meta-training step, B."),
-      ParameterDescriptor("steps", .int(0...100_000_000), default: .int(8000), "Meta-training steps (the budget)."),
+      ParameterDescriptor(
+        "steps", .int(0...100_000_000), default: .int(8000), "Meta-training steps (the budget)."),
       ParameterDescriptor("learning_rate", .double(1e-9...1), default: .double(0.003), "Adam's step size α."),
       ParameterDescriptor(
-        "clip_norm", .double(1e-9...1e9), default: .double(1.0), "Largest global gradient norm; larger gradients are scaled down."),
+        "clip_norm", .double(1e-9...1e9), default: .double(1.0),
+        "Largest global gradient norm; larger gradients are scaled down."),
       ParameterDescriptor(
         "mode", .choice(SequenceMode.allCases.map(\.rawValue)), default: .string("episodic"),
-        "episodic (one function per sequence, state reset) or stream (function switches every segment, no reset)."),
+        "episodic (one function per sequence, state reset) or stream (function switches every segment, no reset)."
+      ),
       ParameterDescriptor(
-        "segment_length", .int(1...1_000_000), default: .int(64), "Stream mode: cycles per function in meta-training."),
+        "segment_length", .int(1...1_000_000), default: .int(64),
+        "Stream mode: cycles per function in meta-training."),
       ParameterDescriptor(
-        "test_segment_length", .int(1...1_000_000), default: .int(256), "Stream mode: cycles per function at test."),
+        "test_segment_length", .int(1...1_000_000), default: .int(256),
+        "Stream mode: cycles per function at test."),
       ParameterDescriptor("test_sequences", .int(1...1_000_000), default: .int(500), "Fresh test sequences."),
-      ParameterDescriptor("test_length", .int(1...1_000_000), default: .int(256), "Cycles per test sequence."),
+      ParameterDescriptor(
+        "test_length", .int(1...1_000_000), default: .int(256), "Cycles per test sequence."),
       ParameterDescriptor(
         "validation_every", .int(0...100_000_000), default: .int(500),
         "Steps between validations that keep the best-so-far parameters; 0 for none."),
       ParameterDescriptor(
-        "validation_sequences", .int(1...100_000), default: .int(64), "Validation sequences (length sequence_length_train)."),
-      ParameterDescriptor("curve_bin", .int(1...1_000_000), default: .int(100), "Steps averaged into one training-curve point."),
+        "validation_sequences", .int(1...100_000), default: .int(64),
+        "Validation sequences (length sequence_length_train)."),
       ParameterDescriptor(
-        "threads", .int(1...256), default: .int(1), "Threads for per-sequence gradients and testing; results do not depend on it."),
+        "curve_bin", .int(1...1_000_000), default: .int(100), "Steps averaged into one training-curve point."),
+      ParameterDescriptor(
+        "threads", .int(1...256), default: .int(1),
+        "Threads for per-sequence gradients and testing; results do not depend on it."),
     ],
     metrics: metricNames,
     series: ["training_mse", "validation_mse", "mean_abs_error_per_cycle", "mse_per_boolean_function"],
     seriesXLabel: "step (training, validation) / cycle / function number")
 
-  public static func validate(parameters: Parameters) throws { _ = try LSTMMetaLearningConfig(parameters: parameters) }
+  public static func validate(parameters: Parameters) throws {
+    _ = try LSTMMetaLearningConfig(parameters: parameters)
+  }
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
     let config = try LSTMMetaLearningConfig(parameters: parameters)
     let state = MetaTraining.train(
-      MetaTrainingState(settings: config.trainingSettings, seed: seed), settings: config.trainingSettings, seed: seed,
+      MetaTrainingState(settings: config.trainingSettings, seed: seed), settings: config.trainingSettings,
+      seed: seed,
       steps: config.steps)
     return outcome(config: config, seed: seed, state: state)
   }
@@ -81,20 +99,24 @@ public enum LSTMMetaLearningExperiment: Experiment {
   /// `run` reaches.
   ///
   /// - Throws: ``ExperimentError`` for bad parameters, or a state made under other settings.
-  public static func runSegment(parameters: Parameters, seed: UInt64, from state: MetaTrainingState?, steps: Int)
+  public static func runSegment(
+    parameters: Parameters, seed: UInt64, from state: MetaTrainingState?, steps: Int
+  )
     throws -> MetaTrainingState
   {
     let config = try LSTMMetaLearningConfig(parameters: parameters)
     let settings = config.trainingSettings
     let start = state ?? MetaTrainingState(settings: settings, seed: seed)
     guard start.settingsFingerprint == settings.fingerprint else {
-      throw ExperimentError(message: "lstm-metalearning: the checkpoint was made with other parameters; start afresh.")
+      throw ExperimentError(
+        message: "lstm-metalearning: the checkpoint was made with other parameters; start afresh.")
     }
     return MetaTraining.train(start, settings: settings, seed: seed, steps: steps)
   }
 
   /// The outcome of a finished (possibly chained) run whose final state is `state`.
-  public static func outcome(parameters: Parameters, seed: UInt64, state: MetaTrainingState) throws -> Outcome {
+  public static func outcome(parameters: Parameters, seed: UInt64, state: MetaTrainingState) throws -> Outcome
+  {
     outcome(config: try LSTMMetaLearningConfig(parameters: parameters), seed: seed, state: state)
   }
 
@@ -102,15 +124,18 @@ public enum LSTMMetaLearningExperiment: Experiment {
     let settings = config.trainingSettings
     let network = LSTMNetwork(shape: settings.shape, parameters: state.parameters)
     let evaluation = MetaEvaluation(
-      network: network, settings: config.testSequenceSettings, length: config.testLength, count: config.testSequences,
+      network: network, settings: config.testSequenceSettings, length: config.testLength,
+      count: config.testSequences,
       seed: seed, threads: config.threads)
     let m = evaluation.cyclesToLearnMean
     let med = evaluation.cyclesToLearnMedian
     let values: [Double] = [
       evaluation.meanSquaredError, evaluation.runningMeanBaselineMSE, evaluation.bayesBoundMSE,
       evaluation.bayesMSEOnTestSequences, evaluation.perFunctionMSE[DrawnFunction.xorIndex],
-      evaluation.perFunctionMSE[DrawnFunction.xnorIndex], evaluation.bitAccuracyAfterCycle20, med[1], m[0], m[1], m[2],
-      med[0], med[1], med[2], state.trainingCurve.last ?? .nan, state.bestValidationMSE, Double(state.bestStep),
+      evaluation.perFunctionMSE[DrawnFunction.xnorIndex], evaluation.bitAccuracyAfterCycle20, med[1], m[0],
+      m[1], m[2],
+      med[0], med[1], med[2], state.trainingCurve.last ?? .nan, state.bestValidationMSE,
+      Double(state.bestStep),
       state.step > 0 ? Double(state.clippedSteps) / Double(state.step) : 0,
     ]
     let bin = Double(settings.curveBin)
@@ -120,7 +145,8 @@ public enum LSTMMetaLearningExperiment: Experiment {
       series: [
         Series(name: "training_mse", xStart: bin, xStep: bin, values: state.trainingCurve),
         Series(name: "validation_mse", xStart: every, xStep: every, values: state.validationCurve),
-        Series(name: "mean_abs_error_per_cycle", xStart: 1, xStep: 1, values: evaluation.meanAbsoluteErrorPerCycle),
+        Series(
+          name: "mean_abs_error_per_cycle", xStart: 1, xStep: 1, values: evaluation.meanAbsoluteErrorPerCycle),
         Series(name: "mse_per_boolean_function", xStart: 0, xStep: 1, values: evaluation.perFunctionMSE),
       ])
   }
@@ -174,7 +200,8 @@ public struct LSTMMetaLearningConfig: Sendable, Equatable {
         0xFFFF & ~(1 << UInt16(DrawnFunction.xorIndex)) & ~(1 << UInt16(DrawnFunction.xnorIndex))
     }
     settings.shape = LSTMShape(
-      inputs: 3, hidden: int("hidden_units"), dense: int("dense_units"), readout: LSTMReadout(rawValue: word("readout"))!)
+      inputs: 3, hidden: int("hidden_units"), dense: int("dense_units"),
+      readout: LSTMReadout(rawValue: word("readout"))!)
     settings.trainingLength = int("sequence_length_train")
     settings.batchSize = int("batch")
     settings.learningRate = Float(double("learning_rate"))

@@ -29,7 +29,8 @@ public struct BooleanBayesPredictor: Sendable, Equatable {
   }
 
   static func prediction(consistent: UInt16, pattern: Int) -> Double {
-    Double((consistent & functionsWithOne(atPattern: pattern)).nonzeroBitCount) / Double(consistent.nonzeroBitCount)
+    Double((consistent & functionsWithOne(atPattern: pattern)).nonzeroBitCount)
+      / Double(consistent.nonzeroBitCount)
   }
 
   /// Conditions on f(x₁, x₂) = y.
@@ -90,7 +91,9 @@ public struct BooleanBayesPredictor: Sendable, Equatable {
   /// The exact expected MSE over a sequence of `length` cycles whose function is redrawn every
   /// `segmentLength` cycles, for the learner told of each switch (the oracle-reset bound; in
   /// episodic mode pass `segmentLength` = `length`). All 16 functions, episodic: (1 − 0.75^L)/L.
-  public static func expectedMeanSquaredError(length: Int, segmentLength: Int, allowedMask: UInt16 = 0xFFFF) -> Double {
+  public static func expectedMeanSquaredError(length: Int, segmentLength: Int, allowedMask: UInt16 = 0xFFFF)
+    -> Double
+  {
     let perCycle = expectedSquaredError(cycles: min(length, segmentLength), allowedMask: allowedMask)
     var sum = 0.0
     for t in 0..<length { sum += perCycle[t % segmentLength] }

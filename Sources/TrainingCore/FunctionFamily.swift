@@ -152,7 +152,9 @@ public struct MetaSequence: Sendable, Equatable {
   }
 
   /// Validation sequence `index`, from the stream (`seed`, "validation", [index]).
-  public static func validation(settings: SequenceSettings, length: Int, seed: UInt64, index: Int) -> MetaSequence {
+  public static func validation(settings: SequenceSettings, length: Int, seed: UInt64, index: Int)
+    -> MetaSequence
+  {
     var random = RandomStream(rootSeed: seed, stream: "validation", indices: [UInt64(index)])
     return MetaSequence(settings: settings, length: length, random: &random)
   }
@@ -186,7 +188,8 @@ public struct MetaSequence: Sendable, Equatable {
   }
 
   /// Calls `body` with the inputs and targets as buffers.
-  public func withUnsafeBuffers<R>(_ body: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> R) -> R {
+  public func withUnsafeBuffers<R>(_ body: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> R) -> R
+  {
     inputs.withUnsafeBufferPointer { x in targets.withUnsafeBufferPointer { y in body(x, y) } }
   }
 }

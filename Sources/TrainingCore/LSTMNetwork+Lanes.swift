@@ -29,18 +29,18 @@ public struct LSTMLaneWorkspace: Sendable {
     precondition(shape.inputs == 3, "sequences have three inputs per cycle")
     self.shape = shape
     self.length = length
-    let H = shape.hidden
-    let G = shape.gateRows
+    let nh = shape.hidden
+    let ng = shape.gateRows
     inputs = [Lanes](repeating: .zero, count: length * shape.inputs)
     targets = [Lanes](repeating: .zero, count: length)
-    gates = [Lanes](repeating: .zero, count: length * G)
-    cells = [Lanes](repeating: .zero, count: length * H)
-    tanhCells = [Lanes](repeating: .zero, count: length * H)
-    hidden = [Lanes](repeating: .zero, count: length * H)
+    gates = [Lanes](repeating: .zero, count: length * ng)
+    cells = [Lanes](repeating: .zero, count: length * nh)
+    tanhCells = [Lanes](repeating: .zero, count: length * nh)
+    hidden = [Lanes](repeating: .zero, count: length * nh)
     denseOutputs = [Lanes](repeating: .zero, count: length * shape.dense)
     outputs = [Lanes](repeating: .zero, count: length)
-    scratch = [Lanes](repeating: .zero, count: G + 4 * H + shape.dense)
-    transposed = [Float](repeating: 0, count: G * H)
+    scratch = [Lanes](repeating: .zero, count: ng + 4 * nh + shape.dense)
+    transposed = [Float](repeating: 0, count: ng * nh)
     gradient = [Lanes](repeating: .zero, count: shape.parameterCount)
     squaredErrors = [Double](repeating: 0, count: 8)
   }
@@ -48,20 +48,22 @@ public struct LSTMLaneWorkspace: Sendable {
   /// Forward and backward over up to eight sequences of ``length`` cycles (lane b is
   /// `sequences[b]`; missing lanes see zeros and their results are meaningless). Loss per lane:
   /// `scale`·Σ_t (ŷ_t − y_t)².
-  public mutating func run(parameters: UnsafeBufferPointer<Float>, sequences: ArraySlice<MetaSequence>, scale: Float) {
+  public mutating func run(
+    parameters: UnsafeBufferPointer<Float>, sequences: ArraySlice<MetaSequence>, scale: Float
+  ) {
     precondition(sequences.count <= 8, "at most eight sequences per lane group")
-    let I = shape.inputs
+    let ni = shape.inputs
     for (lane, sequence) in sequences.enumerated() {
       precondition(sequence.length == length, "sequence length differs from the workspace")
-      for k in 0..<(length * I) { inputs[k][lane] = sequence.inputs[k] }
+      for k in 0..<(length * ni) { inputs[k][lane] = sequence.inputs[k] }
       for t in 0..<length { targets[t][lane] = sequence.targets[t] }
     }
-    let G = shape.gateRows
-    let H = shape.hidden
-    let W = parameters.baseAddress! + shape.gateWeightsOffset
+    let ng = shape.gateRows
+    let nh = shape.hidden
+    let w = parameters.baseAddress! + shape.gateWeightsOffset
     transposed.withUnsafeMutableBufferPointer { wt in
-      for r in 0..<G {
-        for j in 0..<H { wt[r * H + j] = W[(I + j) * G + r] }
+      for r in 0..<ng {
+        for j in 0..<nh { wt[r * nh + j] = w[(ni + j) * ng + r] }
       }
     }
     forward(parameters)
@@ -69,14 +71,14 @@ public struct LSTMLaneWorkspace: Sendable {
   }
 
   private mutating func forward(_ p: UnsafeBufferPointer<Float>) {
-    let I = shape.inputs
-    let H = shape.hidden
-    let G = shape.gateRows
-    let D = shape.dense
+    let ni = shape.inputs
+    let nh = shape.hidden
+    let ng = shape.gateRows
+    let nd = shape.dense
     let length = self.length
-    let W = p.baseAddress! + shape.gateWeightsOffset
+    let w = p.baseAddress! + shape.gateWeightsOffset
     let b = p.baseAddress! + shape.gateBiasOffset
-    let Wd = p.baseAddress! + shape.denseWeightsOffset
+    let wd = p.baseAddress! + shape.denseWeightsOffset
     let bd = p.baseAddress! + shape.denseBiasOffset
     let wo = p.baseAddress! + shape.readoutWeightsOffset
     let bo = p[shape.readoutBiasOffset]
@@ -91,54 +93,54 @@ public struct LSTMLaneWorkspace: Sendable {
                 outputs.withUnsafeMutableBufferPointer { ob in
                   let x = xb.baseAddress!
                   for t in 0..<length {
-                    let z = gb.baseAddress! + t * G
-                    for r in 0..<G { z[r] = Lanes(repeating: b[r]) }
-                    for c in 0..<I {
-                      let v = x[t * I + c]
-                      let column = W + c * G
-                      for r in 0..<G { z[r] += v * column[r] }
+                    let z = gb.baseAddress! + t * ng
+                    for r in 0..<ng { z[r] = Lanes(repeating: b[r]) }
+                    for c in 0..<ni {
+                      let v = x[t * ni + c]
+                      let column = w + c * ng
+                      for r in 0..<ng { z[r] += v * column[r] }
                     }
                     if t > 0 {
-                      let hPrev = hb.baseAddress! + (t - 1) * H
-                      for j in 0..<H {
+                      let hPrev = hb.baseAddress! + (t - 1) * nh
+                      for j in 0..<nh {
                         let v = hPrev[j]
-                        let column = W + (I + j) * G
-                        for r in 0..<G { z[r] += v * column[r] }
+                        let column = w + (ni + j) * ng
+                        for r in 0..<ng { z[r] += v * column[r] }
                       }
                     } else {
                       // h₀ = 0: add 0·w as the one-sequence code does (it can turn −0 into +0).
-                      for j in 0..<H {
-                        let column = W + (I + j) * G
-                        for r in 0..<G { z[r] += zero * column[r] }
+                      for j in 0..<nh {
+                        let column = w + (ni + j) * ng
+                        for r in 0..<ng { z[r] += zero * column[r] }
                       }
                     }
-                    for r in 0..<(2 * H) { z[r] = DeterministicMath.sigmoidHalfStep(z[r]) }
-                    for r in (2 * H)..<(3 * H) { z[r] = DeterministicMath.tanh(z[r]) }
-                    for r in (3 * H)..<G { z[r] = DeterministicMath.sigmoidHalfStep(z[r]) }
-                    let c = cb.baseAddress! + t * H
-                    let tc = tcb.baseAddress! + t * H
-                    let h = hb.baseAddress! + t * H
-                    for u in 0..<H {
-                      let cPrev = t == 0 ? zero : cb[(t - 1) * H + u]
-                      c[u] = z[H + u] * cPrev + z[u] * z[2 * H + u]
+                    for r in 0..<(2 * nh) { z[r] = DeterministicMath.sigmoidHalfStep(z[r]) }
+                    for r in (2 * nh)..<(3 * nh) { z[r] = DeterministicMath.tanh(z[r]) }
+                    for r in (3 * nh)..<ng { z[r] = DeterministicMath.sigmoidHalfStep(z[r]) }
+                    let c = cb.baseAddress! + t * nh
+                    let tc = tcb.baseAddress! + t * nh
+                    let h = hb.baseAddress! + t * nh
+                    for u in 0..<nh {
+                      let cPrev = t == 0 ? zero : cb[(t - 1) * nh + u]
+                      c[u] = z[nh + u] * cPrev + z[u] * z[2 * nh + u]
                       tc[u] = DeterministicMath.tanh(c[u])
-                      h[u] = z[3 * H + u] * tc[u]
+                      h[u] = z[3 * nh + u] * tc[u]
                     }
                     var a = Lanes(repeating: bo)
-                    if D > 0 {
-                      let d = db.baseAddress! + t * D
-                      for k in 0..<D { d[k] = Lanes(repeating: bd[k]) }
-                      for j in 0..<H {
+                    if nd > 0 {
+                      let d = db.baseAddress! + t * nd
+                      for k in 0..<nd { d[k] = Lanes(repeating: bd[k]) }
+                      for j in 0..<nh {
                         let v = h[j]
-                        let column = Wd + j * D
-                        for k in 0..<D { d[k] += v * column[k] }
+                        let column = wd + j * nd
+                        for k in 0..<nd { d[k] += v * column[k] }
                       }
-                      for k in 0..<D {
+                      for k in 0..<nd {
                         d[k] = DeterministicMath.tanh(d[k])
                         a += wo[k] * d[k]
                       }
                     } else {
-                      for u in 0..<H { a += wo[u] * h[u] }
+                      for u in 0..<nh { a += wo[u] * h[u] }
                     }
                     if isSigmoid {
                       ob[t] = 0.5 * (1 + DeterministicMath.tanh(0.5 * a))
@@ -156,12 +158,12 @@ public struct LSTMLaneWorkspace: Sendable {
   }
 
   private mutating func backward(_ p: UnsafeBufferPointer<Float>, scale: Float) {
-    let I = shape.inputs
-    let H = shape.hidden
-    let G = shape.gateRows
-    let D = shape.dense
+    let ni = shape.inputs
+    let nh = shape.hidden
+    let ng = shape.gateRows
+    let nd = shape.dense
     let length = self.length
-    let Wd = p.baseAddress! + shape.denseWeightsOffset
+    let wd = p.baseAddress! + shape.denseWeightsOffset
     let wo = p.baseAddress! + shape.readoutWeightsOffset
     let isSigmoid = shape.readout == .sigmoid
     let shape = self.shape
@@ -186,11 +188,11 @@ public struct LSTMLaneWorkspace: Sendable {
                           let dbd = g + shape.denseBiasOffset
                           let dwo = g + shape.readoutWeightsOffset
                           let dz = sb.baseAddress!
-                          let dh = dz + G
-                          let dc = dh + H
-                          let dhNext = dc + H
-                          let dd = dhNext + H
-                          for u in 0..<H {
+                          let dh = dz + ng
+                          let dc = dh + nh
+                          let dhNext = dc + nh
+                          let dd = dhNext + nh
+                          for u in 0..<nh {
                             dhNext[u] = .zero
                             dc[u] = .zero
                           }
@@ -203,65 +205,65 @@ public struct LSTMLaneWorkspace: Sendable {
                             var da = twiceScale * error
                             if isSigmoid { da *= yHat * (1 - yHat) }
                             g[shape.readoutBiasOffset] += da
-                            let h = hb.baseAddress! + t * H
-                            for u in 0..<H { dh[u] = dhNext[u] }
-                            if D > 0 {
-                              let d = db.baseAddress! + t * D
-                              for k in 0..<D {
+                            let h = hb.baseAddress! + t * nh
+                            for u in 0..<nh { dh[u] = dhNext[u] }
+                            if nd > 0 {
+                              let d = db.baseAddress! + t * nd
+                              for k in 0..<nd {
                                 dwo[k] += da * d[k]
                                 dd[k] = da * wo[k] * (1 - d[k] * d[k])
                                 dbd[k] += dd[k]
                               }
-                              for j in 0..<H {
+                              for j in 0..<nh {
                                 let v = h[j]
-                                let column = dWd + j * D
-                                let weights = Wd + j * D
+                                let column = dWd + j * nd
+                                let weights = wd + j * nd
                                 var sum = Lanes.zero
-                                for k in 0..<D {
+                                for k in 0..<nd {
                                   column[k] += v * dd[k]
                                   sum += weights[k] * dd[k]
                                 }
                                 dh[j] += sum
                               }
                             } else {
-                              for u in 0..<H {
+                              for u in 0..<nh {
                                 dwo[u] += da * h[u]
                                 dh[u] += da * wo[u]
                               }
                             }
-                            let z = gb.baseAddress! + t * G
-                            let tc = tcb.baseAddress! + t * H
-                            for u in 0..<H {
+                            let z = gb.baseAddress! + t * ng
+                            let tc = tcb.baseAddress! + t * nh
+                            for u in 0..<nh {
                               let i = z[u]
-                              let f = z[H + u]
-                              let gg = z[2 * H + u]
-                              let o = z[3 * H + u]
+                              let f = z[nh + u]
+                              let gg = z[2 * nh + u]
+                              let o = z[3 * nh + u]
                               let dcu = dh[u] * o * (1 - tc[u] * tc[u]) + dc[u]
-                              let cp = t == 0 ? Lanes.zero : cb[(t - 1) * H + u]
+                              let cp = t == 0 ? Lanes.zero : cb[(t - 1) * nh + u]
                               dz[u] = dcu * gg * i * (1 - i)
-                              dz[H + u] = dcu * cp * f * (1 - f)
-                              dz[2 * H + u] = dcu * i * (1 - gg * gg)
-                              dz[3 * H + u] = dh[u] * tc[u] * o * (1 - o)
+                              dz[nh + u] = dcu * cp * f * (1 - f)
+                              dz[2 * nh + u] = dcu * i * (1 - gg * gg)
+                              dz[3 * nh + u] = dh[u] * tc[u] * o * (1 - o)
                               dc[u] = dcu * f
                             }
-                            for r in 0..<G { dbias[r] += dz[r] }
-                            for c in 0..<I {
-                              let v = x[t * I + c]
-                              let column = dW + c * G
-                              for r in 0..<G { column[r] += v * dz[r] }
+                            for r in 0..<ng { dbias[r] += dz[r] }
+                            for c in 0..<ni {
+                              let v = x[t * ni + c]
+                              let column = dW + c * ng
+                              for r in 0..<ng { column[r] += v * dz[r] }
                             }
-                            for u in 0..<H { dhNext[u] = .zero }
+                            for u in 0..<nh { dhNext[u] = .zero }
                             if t > 0 {
-                              let hPrev = hb.baseAddress! + (t - 1) * H
-                              for j in 0..<H {
+                              let hPrev = hb.baseAddress! + (t - 1) * nh
+                              for j in 0..<nh {
                                 let v = hPrev[j]
-                                let column = dW + (I + j) * G
-                                for r in 0..<G { column[r] += v * dz[r] }
+                                let column = dW + (ni + j) * ng
+                                for r in 0..<ng { column[r] += v * dz[r] }
                               }
-                              for r in 0..<G {
+                              for r in 0..<ng {
                                 let e = dz[r]
-                                let row = wt + r * H
-                                for j in 0..<H { dhNext[j] += e * row[j] }
+                                let row = wt + r * nh
+                                for j in 0..<nh { dhNext[j] += e * row[j] }
                               }
                             }
                           }

@@ -64,7 +64,8 @@ public struct LSTMShape: Sendable, Equatable, Hashable {
   /// The named blocks of the layout, in order (for gradient checks and reports).
   public var blocks: [(name: String, range: Range<Int>)] {
     var out: [(String, Range<Int>)] = [
-      ("gate_weights", gateWeightsOffset..<gateBiasOffset), ("gate_biases", gateBiasOffset..<denseWeightsOffset),
+      ("gate_weights", gateWeightsOffset..<gateBiasOffset),
+      ("gate_biases", gateBiasOffset..<denseWeightsOffset),
     ]
     if dense > 0 {
       out.append(("dense_weights", denseWeightsOffset..<denseBiasOffset))
@@ -93,7 +94,8 @@ extension Float: LSTMScalar {
     var k = 0
     while k + 8 <= count {
       let raw = UnsafeMutableRawPointer(values + k)
-      raw.storeBytes(of: DeterministicMath.tanh(raw.loadUnaligned(as: SIMD8<Float>.self)), as: SIMD8<Float>.self)
+      raw.storeBytes(
+        of: DeterministicMath.tanh(raw.loadUnaligned(as: SIMD8<Float>.self)), as: SIMD8<Float>.self)
       k += 8
     }
     if k < count {
@@ -156,7 +158,9 @@ public struct LSTMNetwork: Sendable, Equatable {
   public func predictions(for sequence: MetaSequence) -> [Float] {
     var tape = LSTMTape<Float>(shape: shape, length: sequence.length)
     parameters.withUnsafeBufferPointer { p in
-      sequence.withUnsafeBuffers { x, _ in LSTMNetwork.forward(shape: shape, parameters: p, inputs: x, tape: &tape) }
+      sequence.withUnsafeBuffers { x, _ in
+        LSTMNetwork.forward(shape: shape, parameters: p, inputs: x, tape: &tape)
+      }
     }
     return Array(tape.outputs[0..<sequence.length])
   }
@@ -171,13 +175,13 @@ public struct LSTMNetwork: Sendable, Equatable {
   ) {
     let length = x.count / shape.inputs
     tape.reserve(length: length)
-    let I = shape.inputs
-    let H = shape.hidden
-    let G = shape.gateRows
-    let D = shape.dense
-    let W = p.baseAddress! + shape.gateWeightsOffset
+    let ni = shape.inputs
+    let nh = shape.hidden
+    let ng = shape.gateRows
+    let nd = shape.dense
+    let w = p.baseAddress! + shape.gateWeightsOffset
     let b = p.baseAddress! + shape.gateBiasOffset
-    let Wd = p.baseAddress! + shape.denseWeightsOffset
+    let wd = p.baseAddress! + shape.denseWeightsOffset
     let bd = p.baseAddress! + shape.denseBiasOffset
     let wo = p.baseAddress! + shape.readoutWeightsOffset
     let bo = p[shape.readoutBiasOffset]
@@ -188,51 +192,57 @@ public struct LSTMNetwork: Sendable, Equatable {
           tape.hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
             tape.denseOutputs.withUnsafeMutableBufferPointer { denseBuffer in
               tape.outputs.withUnsafeMutableBufferPointer { outputs in
-                var zero = [S](repeating: 0, count: H)
+                var zero = [S](repeating: 0, count: nh)
                 zero.withUnsafeMutableBufferPointer { zeros in
                   for t in 0..<length {
-                    let z = gatesBuffer.baseAddress! + t * G
-                    let hPrev = t == 0 ? UnsafePointer(zeros.baseAddress!) : UnsafePointer(hiddenBuffer.baseAddress! + (t - 1) * H)
-                    let cPrev = t == 0 ? UnsafePointer(zeros.baseAddress!) : UnsafePointer(cellsBuffer.baseAddress! + (t - 1) * H)
-                    for r in 0..<G { z[r] = b[r] }
-                    for c in 0..<I {
-                      let v = x[t * I + c]
-                      let column = W + c * G
-                      for r in 0..<G { z[r] += v * column[r] }
+                    let z = gatesBuffer.baseAddress! + t * ng
+                    let hPrev =
+                      t == 0
+                      ? UnsafePointer(zeros.baseAddress!)
+                      : UnsafePointer(hiddenBuffer.baseAddress! + (t - 1) * nh)
+                    let cPrev =
+                      t == 0
+                      ? UnsafePointer(zeros.baseAddress!)
+                      : UnsafePointer(cellsBuffer.baseAddress! + (t - 1) * nh)
+                    for r in 0..<ng { z[r] = b[r] }
+                    for c in 0..<ni {
+                      let v = x[t * ni + c]
+                      let column = w + c * ng
+                      for r in 0..<ng { z[r] += v * column[r] }
                     }
-                    for j in 0..<H {
+                    for j in 0..<nh {
                       let v = hPrev[j]
-                      let column = W + (I + j) * G
-                      for r in 0..<G { z[r] += v * column[r] }
+                      let column = w + (ni + j) * ng
+                      for r in 0..<ng { z[r] += v * column[r] }
                     }
                     // σ(z) = ½(1 + tanh(z/2)) on the i, f, o rows; tanh on the g rows.
-                    for r in 0..<(2 * H) { z[r] *= 0.5 }
-                    for r in (3 * H)..<G { z[r] *= 0.5 }
-                    S.tanhInPlace(z, count: G)
-                    for r in 0..<(2 * H) { z[r] = 0.5 * (1 + z[r]) }
-                    for r in (3 * H)..<G { z[r] = 0.5 * (1 + z[r]) }
-                    let c = cellsBuffer.baseAddress! + t * H
-                    let tc = tanhCellsBuffer.baseAddress! + t * H
-                    let h = hiddenBuffer.baseAddress! + t * H
-                    for u in 0..<H {
-                      c[u] = z[H + u] * cPrev[u] + z[u] * z[2 * H + u]
+                    for r in 0..<(2 * nh) { z[r] *= 0.5 }
+                    for r in (3 * nh)..<ng { z[r] *= 0.5 }
+                    S.tanhInPlace(z, count: ng)
+                    for r in 0..<(2 * nh) { z[r] = 0.5 * (1 + z[r]) }
+                    for r in (3 * nh)..<ng { z[r] = 0.5 * (1 + z[r]) }
+                    let c = cellsBuffer.baseAddress! + t * nh
+                    let tc = tanhCellsBuffer.baseAddress! + t * nh
+                    let h = hiddenBuffer.baseAddress! + t * nh
+                    for u in 0..<nh {
+                      c[u] = z[nh + u] * cPrev[u] + z[u] * z[2 * nh + u]
                       tc[u] = c[u]
                     }
-                    S.tanhInPlace(tc, count: H)
-                    for u in 0..<H { h[u] = z[3 * H + u] * tc[u] }
+                    S.tanhInPlace(tc, count: nh)
+                    for u in 0..<nh { h[u] = z[3 * nh + u] * tc[u] }
                     var a = bo
-                    if D > 0 {
-                      let d = denseBuffer.baseAddress! + t * D
-                      for k in 0..<D { d[k] = bd[k] }
-                      for j in 0..<H {
+                    if nd > 0 {
+                      let d = denseBuffer.baseAddress! + t * nd
+                      for k in 0..<nd { d[k] = bd[k] }
+                      for j in 0..<nh {
                         let v = h[j]
-                        let column = Wd + j * D
-                        for k in 0..<D { d[k] += v * column[k] }
+                        let column = wd + j * nd
+                        for k in 0..<nd { d[k] += v * column[k] }
                       }
-                      S.tanhInPlace(d, count: D)
-                      for k in 0..<D { a += wo[k] * d[k] }
+                      S.tanhInPlace(d, count: nd)
+                      for k in 0..<nd { a += wo[k] * d[k] }
                     } else {
-                      for u in 0..<H { a += wo[u] * h[u] }
+                      for u in 0..<nh { a += wo[u] * h[u] }
                     }
                     if readoutIsSigmoid {
                       var half = 0.5 * a
@@ -260,15 +270,16 @@ public struct LSTMNetwork: Sendable, Equatable {
   @discardableResult
   public static func backward<S: LSTMScalar>(
     shape: LSTMShape, parameters p: UnsafeBufferPointer<S>, inputs x: UnsafeBufferPointer<S>,
-    targets y: UnsafeBufferPointer<S>, scale: S, tape: inout LSTMTape<S>, gradient: UnsafeMutableBufferPointer<S>
+    targets y: UnsafeBufferPointer<S>, scale: S, tape: inout LSTMTape<S>,
+    gradient: UnsafeMutableBufferPointer<S>
   ) -> Double {
     let length = y.count
-    let I = shape.inputs
-    let H = shape.hidden
-    let G = shape.gateRows
-    let D = shape.dense
-    let W = p.baseAddress! + shape.gateWeightsOffset
-    let Wd = p.baseAddress! + shape.denseWeightsOffset
+    let ni = shape.inputs
+    let nh = shape.hidden
+    let ng = shape.gateRows
+    let nd = shape.dense
+    let w = p.baseAddress! + shape.gateWeightsOffset
+    let wd = p.baseAddress! + shape.denseWeightsOffset
     let wo = p.baseAddress! + shape.readoutWeightsOffset
     let dW = gradient.baseAddress! + shape.gateWeightsOffset
     let db = gradient.baseAddress! + shape.gateBiasOffset
@@ -279,94 +290,95 @@ public struct LSTMNetwork: Sendable, Equatable {
     var squaredError = 0.0
     tape.reserveBackward()
     tape.scratch.withUnsafeMutableBufferPointer { scratchBuffer in
-    // Scratch regions: Wᵀ (G·H), dz (G), dh (H), dc (H), dd (D), dh_next (H).
-    let scratch = scratchBuffer.baseAddress!
-    let transposed = scratch
-    let dz = transposed + G * H
-    let dh = dz + G
-    let dc = dh + H
-    let dd = dc + H
-    let dhNext = dd + D
-    for r in 0..<G {
-      for j in 0..<H { transposed[r * H + j] = W[(I + j) * G + r] }
-    }
-    for u in 0..<H {
-      dhNext[u] = 0
-      dc[u] = 0
-    }
-    tape.gates.withUnsafeBufferPointer { gatesBuffer in
-      tape.cells.withUnsafeBufferPointer { cellsBuffer in
-        tape.tanhCells.withUnsafeBufferPointer { tanhCellsBuffer in
-          tape.hidden.withUnsafeBufferPointer { hiddenBuffer in
-            tape.denseOutputs.withUnsafeBufferPointer { denseBuffer in
-              tape.outputs.withUnsafeBufferPointer { outputs in
-                for t in stride(from: length - 1, through: 0, by: -1) {
-                  let yHat = outputs[t]
-                  let error = yHat - y[t]
-                  squaredError += Double(error) * Double(error)
-                  var da = 2 * scale * error
-                  if readoutIsSigmoid { da *= yHat * (1 - yHat) }
-                  gradient[shape.readoutBiasOffset] += da
-                  let h = hiddenBuffer.baseAddress! + t * H
-                  for u in 0..<H { dh[u] = dhNext[u] }
-                  if D > 0 {
-                    let d = denseBuffer.baseAddress! + t * D
-                    for k in 0..<D {
-                      dwo[k] += da * d[k]
-                      dd[k] = da * wo[k] * (1 - d[k] * d[k])
-                      dbd[k] += dd[k]
-                    }
-                    for j in 0..<H {
-                      let v = h[j]
-                      let column = dWd + j * D
-                      let weights = Wd + j * D
-                      var sum: S = 0
-                      for k in 0..<D {
-                        column[k] += v * dd[k]
-                        sum += weights[k] * dd[k]
+      // Scratch regions: Wᵀ (G·H), dz (G), dh (H), dc (H), dd (D), dh_next (H).
+      let scratch = scratchBuffer.baseAddress!
+      let transposed = scratch
+      let dz = transposed + ng * nh
+      let dh = dz + ng
+      let dc = dh + nh
+      let dd = dc + nh
+      let dhNext = dd + nd
+      for r in 0..<ng {
+        for j in 0..<nh { transposed[r * nh + j] = w[(ni + j) * ng + r] }
+      }
+      for u in 0..<nh {
+        dhNext[u] = 0
+        dc[u] = 0
+      }
+      tape.gates.withUnsafeBufferPointer { gatesBuffer in
+        tape.cells.withUnsafeBufferPointer { cellsBuffer in
+          tape.tanhCells.withUnsafeBufferPointer { tanhCellsBuffer in
+            tape.hidden.withUnsafeBufferPointer { hiddenBuffer in
+              tape.denseOutputs.withUnsafeBufferPointer { denseBuffer in
+                tape.outputs.withUnsafeBufferPointer { outputs in
+                  for t in stride(from: length - 1, through: 0, by: -1) {
+                    let yHat = outputs[t]
+                    let error = yHat - y[t]
+                    squaredError += Double(error) * Double(error)
+                    var da = 2 * scale * error
+                    if readoutIsSigmoid { da *= yHat * (1 - yHat) }
+                    gradient[shape.readoutBiasOffset] += da
+                    let h = hiddenBuffer.baseAddress! + t * nh
+                    for u in 0..<nh { dh[u] = dhNext[u] }
+                    if nd > 0 {
+                      let d = denseBuffer.baseAddress! + t * nd
+                      for k in 0..<nd {
+                        dwo[k] += da * d[k]
+                        dd[k] = da * wo[k] * (1 - d[k] * d[k])
+                        dbd[k] += dd[k]
                       }
-                      dh[j] += sum
+                      for j in 0..<nh {
+                        let v = h[j]
+                        let column = dWd + j * nd
+                        let weights = wd + j * nd
+                        var sum: S = 0
+                        for k in 0..<nd {
+                          column[k] += v * dd[k]
+                          sum += weights[k] * dd[k]
+                        }
+                        dh[j] += sum
+                      }
+                    } else {
+                      for u in 0..<nh {
+                        dwo[u] += da * h[u]
+                        dh[u] += da * wo[u]
+                      }
                     }
-                  } else {
-                    for u in 0..<H {
-                      dwo[u] += da * h[u]
-                      dh[u] += da * wo[u]
+                    let z = gatesBuffer.baseAddress! + t * ng
+                    let tc = tanhCellsBuffer.baseAddress! + t * nh
+                    let cPrev: UnsafePointer<S>? = t == 0 ? nil : cellsBuffer.baseAddress! + (t - 1) * nh
+                    for u in 0..<nh {
+                      let i = z[u]
+                      let f = z[nh + u]
+                      let g = z[2 * nh + u]
+                      let o = z[3 * nh + u]
+                      let dcu = dh[u] * o * (1 - tc[u] * tc[u]) + dc[u]
+                      let cp: S = cPrev?[u] ?? 0
+                      dz[u] = dcu * g * i * (1 - i)
+                      dz[nh + u] = dcu * cp * f * (1 - f)
+                      dz[2 * nh + u] = dcu * i * (1 - g * g)
+                      dz[3 * nh + u] = dh[u] * tc[u] * o * (1 - o)
+                      dc[u] = dcu * f
                     }
-                  }
-                  let z = gatesBuffer.baseAddress! + t * G
-                  let tc = tanhCellsBuffer.baseAddress! + t * H
-                  let cPrev: UnsafePointer<S>? = t == 0 ? nil : cellsBuffer.baseAddress! + (t - 1) * H
-                  for u in 0..<H {
-                    let i = z[u]
-                    let f = z[H + u]
-                    let g = z[2 * H + u]
-                    let o = z[3 * H + u]
-                    let dcu = dh[u] * o * (1 - tc[u] * tc[u]) + dc[u]
-                    let cp: S = cPrev?[u] ?? 0
-                    dz[u] = dcu * g * i * (1 - i)
-                    dz[H + u] = dcu * cp * f * (1 - f)
-                    dz[2 * H + u] = dcu * i * (1 - g * g)
-                    dz[3 * H + u] = dh[u] * tc[u] * o * (1 - o)
-                    dc[u] = dcu * f
-                  }
-                  for r in 0..<G { db[r] += dz[r] }
-                  for c in 0..<I {
-                    let v = x[t * I + c]
-                    let column = dW + c * G
-                    for r in 0..<G { column[r] += v * dz[r] }
-                  }
-                  for u in 0..<H { dhNext[u] = 0 }
-                  if t > 0 {
-                    let hPrev = hiddenBuffer.baseAddress! + (t - 1) * H
-                    for j in 0..<H {
-                      let v = hPrev[j]
-                      let column = dW + (I + j) * G
-                      for r in 0..<G { column[r] += v * dz[r] }
+                    for r in 0..<ng { db[r] += dz[r] }
+                    for c in 0..<ni {
+                      let v = x[t * ni + c]
+                      let column = dW + c * ng
+                      for r in 0..<ng { column[r] += v * dz[r] }
                     }
-                    for r in 0..<G {
-                      let e = dz[r]
-                      let row = transposed + r * H
-                      for j in 0..<H { dhNext[j] += e * row[j] }
+                    for u in 0..<nh { dhNext[u] = 0 }
+                    if t > 0 {
+                      let hPrev = hiddenBuffer.baseAddress! + (t - 1) * nh
+                      for j in 0..<nh {
+                        let v = hPrev[j]
+                        let column = dW + (ni + j) * ng
+                        for r in 0..<ng { column[r] += v * dz[r] }
+                      }
+                      for r in 0..<ng {
+                        let e = dz[r]
+                        let row = transposed + r * nh
+                        for j in 0..<nh { dhNext[j] += e * row[j] }
+                      }
                     }
                   }
                 }
@@ -375,7 +387,6 @@ public struct LSTMNetwork: Sendable, Equatable {
           }
         }
       }
-    }
     }
     return squaredError
   }
@@ -403,7 +414,9 @@ public struct LSTMNetwork: Sendable, Equatable {
   }
 
   /// The loss `scale`·Σ_t (ŷ_t − y_t)² of one sequence, by the forward pass only (in `Double`).
-  public static func loss<S: LSTMScalar>(shape: LSTMShape, parameters: [S], inputs: [S], targets: [S], scale: S)
+  public static func loss<S: LSTMScalar>(
+    shape: LSTMShape, parameters: [S], inputs: [S], targets: [S], scale: S
+  )
     -> Double
   {
     var tape = LSTMTape<S>(shape: shape, length: targets.count)

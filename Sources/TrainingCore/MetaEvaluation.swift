@@ -31,11 +31,15 @@ public struct MetaEvaluation: Sendable, Equatable {
   /// Evaluates `network` on test sequences k = 0..<`count` from (seed, "test", [k]) of `length`
   /// cycles. Predictions are computed on up to `threads` threads, one slot per sequence; every
   /// statistic is then accumulated in sequence order.
-  public init(network: LSTMNetwork, settings: SequenceSettings, length: Int, count: Int, seed: UInt64, threads: Int = 1) {
+  public init(
+    network: LSTMNetwork, settings: SequenceSettings, length: Int, count: Int, seed: UInt64, threads: Int = 1
+  ) {
     precondition(count >= 1 && length >= 1, "evaluation needs sequences")
     var testSequences: [MetaSequence] = []
     testSequences.reserveCapacity(count)
-    for k in 0..<count { testSequences.append(.test(settings: settings, length: length, seed: seed, index: k)) }
+    for k in 0..<count {
+      testSequences.append(.test(settings: settings, length: length, seed: seed, index: k))
+    }
     var predictions = [Float](repeating: 0, count: count * length)
     let workers = max(1, min(threads, count))
     testSequences.withUnsafeBufferPointer { sequences in
@@ -47,7 +51,11 @@ public struct MetaEvaluation: Sendable, Equatable {
             for t in 0..<length { shared.out[k * length + t] = yHat[t] }
           }
         }
-        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        if workers == 1 {
+          work(0)
+        } else {
+          DispatchQueue.concurrentPerform(iterations: workers, execute: work)
+        }
       }
     }
     self.init(sequences: testSequences, predictions: predictions, settings: settings)
@@ -115,13 +123,16 @@ public struct MetaEvaluation: Sendable, Equatable {
     cyclesToLearnMedian = learned.map { Self.median($0) }
     runningMeanBaselineMSE = baseline / cycles
     let isBoolean = settings.family == .boolean
-    perFunctionMSE = (0..<16).map { isBoolean && functionCount[$0] > 0 ? functionSum[$0] / Double(functionCount[$0]) : .nan }
+    perFunctionMSE = (0..<16).map {
+      isBoolean && functionCount[$0] > 0 ? functionSum[$0] / Double(functionCount[$0]) : .nan
+    }
     bitAccuracyAfterCycle20 = isBoolean && lateTotal > 0 ? Double(lateCorrect) / Double(lateTotal) : .nan
     bayesMSEOnTestSequences = isBoolean ? bayes / cycles : .nan
     bayesBoundMSE =
       isBoolean
       ? BooleanBayesPredictor.expectedMeanSquaredError(
-        length: length, segmentLength: sequences[0].segmentLength, allowedMask: settings.booleanFunctionMask) : .nan
+        length: length, segmentLength: sequences[0].segmentLength, allowedMask: settings.booleanFunctionMask)
+      : .nan
   }
 
   /// The median of `values` (the mean of the two middle ones for an even count).

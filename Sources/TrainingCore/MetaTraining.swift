@@ -34,15 +34,20 @@ public struct MetaTrainingSettings: Sendable, Equatable {
   public init() {}
 
   /// The optimiser.
-  public var adam: Adam { Adam(learningRate: learningRate, beta1: adamBeta1, beta2: adamBeta2, epsilon: adamEpsilon) }
+  public var adam: Adam {
+    Adam(learningRate: learningRate, beta1: adamBeta1, beta2: adamBeta2, epsilon: adamEpsilon)
+  }
 
   /// A 64-bit fingerprint of every setting that changes results (all but ``threads``): a
   /// checkpoint made under other settings is refused on resume.
   public var fingerprint: UInt64 {
     let text = [
-      sequences.family.rawValue, sequences.mode.rawValue, "\(sequences.segmentLength)", "\(sequences.booleanFunctionMask)",
-      "\(shape.inputs)", "\(shape.hidden)", "\(shape.dense)", shape.readout.rawValue, "\(trainingLength)", "\(batchSize)",
-      "\(learningRate.bitPattern)", "\(adamBeta1.bitPattern)", "\(adamBeta2.bitPattern)", "\(adamEpsilon.bitPattern)",
+      sequences.family.rawValue, sequences.mode.rawValue, "\(sequences.segmentLength)",
+      "\(sequences.booleanFunctionMask)",
+      "\(shape.inputs)", "\(shape.hidden)", "\(shape.dense)", shape.readout.rawValue, "\(trainingLength)",
+      "\(batchSize)",
+      "\(learningRate.bitPattern)", "\(adamBeta1.bitPattern)", "\(adamBeta2.bitPattern)",
+      "\(adamEpsilon.bitPattern)",
       "\(clipNorm.bitPattern)", "\(curveBin)", "\(validationEvery)", "\(validationSequences)",
     ].joined(separator: "|")
     return RandomStream.fnv1a64(text)
@@ -117,7 +122,9 @@ public struct MetaTrainingState: Sendable, Equatable {
 /// per-sequence gradients in index order, clips the global norm and takes one Adam step.
 public enum MetaTraining {
   /// Runs `steps` more steps from `state` (which must come from these settings).
-  public static func train(_ state: MetaTrainingState, settings: MetaTrainingSettings, seed: UInt64, steps: Int)
+  public static func train(
+    _ state: MetaTrainingState, settings: MetaTrainingSettings, seed: UInt64, steps: Int
+  )
     -> MetaTrainingState
   {
     precondition(state.settingsFingerprint == settings.fingerprint, "state was made under other settings")
@@ -127,7 +134,9 @@ public enum MetaTraining {
     for _ in 0..<steps {
       let squaredError = batchGradient(
         parameters: state.parameters, settings: settings, seed: seed, step: state.step, workspace: &workspace)
-      if clipByGlobalNorm(&workspace.gradient, maximumNorm: settings.clipNorm).isClipped { state.clippedSteps += 1 }
+      if clipByGlobalNorm(&workspace.gradient, maximumNorm: settings.clipNorm).isClipped {
+        state.clippedSteps += 1
+      }
       adam.update(
         step: state.step, parameters: &state.parameters, gradient: workspace.gradient, mean: &state.adamMean,
         meanSquare: &state.adamMeanSquare)
@@ -139,7 +148,9 @@ public enum MetaTraining {
         state.curveBinSum = 0
         state.curveBinCount = 0
       }
-      if settings.validationEvery > 0 && settings.validationSequences > 0 && state.step % settings.validationEvery == 0 {
+      if settings.validationEvery > 0 && settings.validationSequences > 0
+        && state.step % settings.validationEvery == 0
+      {
         let mse = validationMSE(parameters: state.parameters, settings: settings, seed: seed)
         state.validationCurve.append(mse)
         if mse < state.bestValidationMSE {
@@ -195,32 +206,33 @@ public enum MetaTraining {
     parameters.withUnsafeBufferPointer { p in
       workspace.slots.withUnsafeMutableBufferPointer { slots in
         workspace.squaredErrors.withUnsafeMutableBufferPointer { errors in
-         workspace.lanes.withUnsafeMutableBufferPointer { laneWorkspaces in
-          let shared = SlotWriter(parameters: p, slots: slots, errors: errors, lanes: laneWorkspaces)
-          // Worker w takes lane groups w, w + T, …; group q is sequences 8q ..< 8q + 8.
-          let work: @Sendable (Int) -> Void = { worker in
-            let lanes = shared.lanes.baseAddress! + worker
-            for group in stride(from: worker, to: groups, by: threads) {
-              let indices = (8 * group)..<min(batch, 8 * group + 8)
-              let batchSequences = indices.map {
-                MetaSequence.training(settings: sequences, length: length, seed: seed, step: step, index: $0)
-              }
-              lanes.pointee.run(parameters: shared.parameters, sequences: batchSequences[...], scale: scale)
-              for (lane, b) in indices.enumerated() {
-                let slot = shared.slots.baseAddress! + b * count
-                lanes.pointee.gradient.withUnsafeBufferPointer { g in
-                  for k in 0..<count { slot[k] = g[k][lane] }
+          workspace.lanes.withUnsafeMutableBufferPointer { laneWorkspaces in
+            let shared = SlotWriter(parameters: p, slots: slots, errors: errors, lanes: laneWorkspaces)
+            // Worker w takes lane groups w, w + T, …; group q is sequences 8q ..< 8q + 8.
+            let work: @Sendable (Int) -> Void = { worker in
+              let lanes = shared.lanes.baseAddress! + worker
+              for group in stride(from: worker, to: groups, by: threads) {
+                let indices = (8 * group)..<min(batch, 8 * group + 8)
+                let batchSequences = indices.map {
+                  MetaSequence.training(
+                    settings: sequences, length: length, seed: seed, step: step, index: $0)
                 }
-                shared.errors[b] = lanes.pointee.squaredErrors[lane]
+                lanes.pointee.run(parameters: shared.parameters, sequences: batchSequences[...], scale: scale)
+                for (lane, b) in indices.enumerated() {
+                  let slot = shared.slots.baseAddress! + b * count
+                  lanes.pointee.gradient.withUnsafeBufferPointer { g in
+                    for k in 0..<count { slot[k] = g[k][lane] }
+                  }
+                  shared.errors[b] = lanes.pointee.squaredErrors[lane]
+                }
               }
             }
+            if threads == 1 {
+              work(0)
+            } else {
+              DispatchQueue.concurrentPerform(iterations: threads, execute: work)
+            }
           }
-          if threads == 1 {
-            work(0)
-          } else {
-            DispatchQueue.concurrentPerform(iterations: threads, execute: work)
-          }
-         }
         }
       }
     }
@@ -240,7 +252,9 @@ public enum MetaTraining {
 
   /// The MSE over all cycles of the validation sequences (seed, "validation", k), k < the
   /// configured count, of length L_train.
-  public static func validationMSE(parameters: [Float], settings: MetaTrainingSettings, seed: UInt64) -> Double {
+  public static func validationMSE(parameters: [Float], settings: MetaTrainingSettings, seed: UInt64)
+    -> Double
+  {
     let network = LSTMNetwork(shape: settings.shape, parameters: parameters)
     var sum = 0.0
     for k in 0..<settings.validationSequences {

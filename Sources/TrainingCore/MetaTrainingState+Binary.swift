@@ -37,10 +37,11 @@ extension MetaTrainingState {
   public func binaryEncoded() -> [UInt8] {
     var payload: [UInt8] = []
     payload.reserveCapacity(64 + 16 * parameters.count + 8 * (trainingCurve.count + validationCurve.count))
-    for value in [settingsFingerprint, UInt64(bitPattern: Int64(step)), UInt64(bitPattern: Int64(bestStep)),
+    for value in [
+      settingsFingerprint, UInt64(bitPattern: Int64(step)), UInt64(bitPattern: Int64(bestStep)),
       UInt64(bitPattern: Int64(clippedSteps)), UInt64(bitPattern: Int64(curveBinCount)),
-      bestValidationMSE.bitPattern, curveBinSum.bitPattern]
-    {
+      bestValidationMSE.bitPattern, curveBinSum.bitPattern,
+    ] {
       Self.append(value, to: &payload)
     }
     for vector in [parameters, adamMean, adamMeanSquare, bestParameters] {
@@ -66,30 +67,37 @@ extension MetaTrainingState {
   public init(binary bytes: [UInt8]) throws {
     let headerLength = 16
     guard bytes.count >= headerLength + 8 else {
-      throw MetaTrainingStateError(code: .truncated, message: "\(bytes.count) bytes is shorter than any checkpoint.")
+      throw MetaTrainingStateError(
+        code: .truncated, message: "\(bytes.count) bytes is shorter than any checkpoint.")
     }
     guard Array(bytes[0..<4]) == Array("MSLS".utf8) else {
-      throw MetaTrainingStateError(code: .badMagic, message: "Not an LSTM meta-training checkpoint (no MSLS header).")
+      throw MetaTrainingStateError(
+        code: .badMagic, message: "Not an LSTM meta-training checkpoint (no MSLS header).")
     }
     var header = Reader(bytes: bytes[4..<headerLength])
     let version = UInt16(try header.integer(bytes: 2))
     guard version == Self.binaryVersion else {
       throw MetaTrainingStateError(
-        code: .unsupportedVersion, message: "Checkpoint format \(version); this build reads \(Self.binaryVersion).")
+        code: .unsupportedVersion,
+        message: "Checkpoint format \(version); this build reads \(Self.binaryVersion).")
     }
     _ = try header.integer(bytes: 2)
     let payloadLength = try header.integer(bytes: 8)
     guard payloadLength <= UInt64(bytes.count - headerLength - 8) else {
       throw MetaTrainingStateError(
-        code: .truncated, message: "Header declares \(payloadLength) payload bytes; only \(bytes.count - headerLength - 8) present.")
+        code: .truncated,
+        message:
+          "Header declares \(payloadLength) payload bytes; only \(bytes.count - headerLength - 8) present.")
     }
     let end = headerLength + Int(payloadLength)
     guard end + 8 == bytes.count else {
-      throw MetaTrainingStateError(code: .malformed, message: "\(bytes.count - end - 8) bytes follow the checksum.")
+      throw MetaTrainingStateError(
+        code: .malformed, message: "\(bytes.count - end - 8) bytes follow the checksum.")
     }
     var trailer = Reader(bytes: bytes[end..<(end + 8)])
     guard try trailer.integer(bytes: 8) == Self.checksum(bytes[0..<end]) else {
-      throw MetaTrainingStateError(code: .checksumMismatch, message: "Checksum mismatch: the checkpoint is corrupted.")
+      throw MetaTrainingStateError(
+        code: .checksumMismatch, message: "Checksum mismatch: the checkpoint is corrupted.")
     }
     var r = Reader(bytes: bytes[headerLength..<end])
     let fingerprint = try r.integer(bytes: 8)
@@ -113,7 +121,8 @@ extension MetaTrainingState {
       for k in 0..<count { v[k] = Double(bitPattern: try r.integer(bytes: 8)) }
       curves.append(v)
     }
-    guard r.isAtEnd, vectors.allSatisfy({ $0.count == vectors[0].count }), step >= 0, bestStep >= 0, binCount >= 0
+    guard r.isAtEnd, vectors.allSatisfy({ $0.count == vectors[0].count }), step >= 0, bestStep >= 0,
+      binCount >= 0
     else {
       throw MetaTrainingStateError(code: .malformed, message: "Checkpoint fields disagree in length or sign.")
     }
@@ -164,7 +173,8 @@ extension MetaTrainingState {
     mutating func count(elementBytes: Int) throws -> Int {
       let count = try integer(bytes: 8)
       guard count <= UInt64(bytes.endIndex - position) / UInt64(elementBytes) else {
-        throw MetaTrainingStateError(code: .malformed, message: "An array declares \(count) elements past the payload.")
+        throw MetaTrainingStateError(
+          code: .malformed, message: "An array declares \(count) elements past the payload.")
       }
       return Int(count)
     }

@@ -77,7 +77,8 @@ public struct RMSProp: Sendable, Equatable {
   /// The initial value of s (1, as in TF1).
   public var initialAccumulator: Float
 
-  public init(learningRate: Float, decay: Float = 0.9, epsilon: Float = 1e-10, initialAccumulator: Float = 1) {
+  public init(learningRate: Float, decay: Float = 0.9, epsilon: Float = 1e-10, initialAccumulator: Float = 1)
+  {
     self.learningRate = learningRate
     self.decay = decay
     self.epsilon = epsilon
@@ -183,7 +184,8 @@ public struct Adam: Sendable, Equatable {
 ///
 /// ‖g‖ is accumulated in `Double` in index order, so it is the same whatever produced g.
 @discardableResult
-public func clipByGlobalNorm(_ gradient: inout [Float], maximumNorm: Float) -> (norm: Double, isClipped: Bool) {
+public func clipByGlobalNorm(_ gradient: inout [Float], maximumNorm: Float) -> (norm: Double, isClipped: Bool)
+{
   var sum = 0.0
   for g in gradient { sum += Double(g) * Double(g) }
   let norm = sum.squareRoot()
@@ -198,9 +200,12 @@ extension Adam {
   /// `mean` and `meanSquare` of the same length. Runs eight lanes at a time through
   /// ``update(correctedLearningRate:gradient:state:)``; the last partial group is padded with zero
   /// gradient, and only its real lanes are stored back.
-  public func update(step: Int, parameters: inout [Float], gradient: [Float], mean: inout [Float], meanSquare: inout [Float]) {
+  public func update(
+    step: Int, parameters: inout [Float], gradient: [Float], mean: inout [Float], meanSquare: inout [Float]
+  ) {
     let count = parameters.count
-    precondition(gradient.count == count && mean.count == count && meanSquare.count == count, "Adam: lengths differ")
+    precondition(
+      gradient.count == count && mean.count == count && meanSquare.count == count, "Adam: lengths differ")
     let rate = correctedLearningRate(step: step)
     var k = 0
     while k < count {

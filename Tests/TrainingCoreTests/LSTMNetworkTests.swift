@@ -2,11 +2,15 @@ import Testing
 import TrainingCore
 
 /// A tiny random problem in Double: parameters (with non-trivial biases), inputs and targets.
-private func tinyProblem(shape: LSTMShape, length: Int, seed: UInt64) -> (p: [Double], x: [Double], y: [Double]) {
+private func tinyProblem(shape: LSTMShape, length: Int, seed: UInt64) -> (
+  p: [Double], x: [Double], y: [Double]
+) {
   var random = RandomStream(rootSeed: seed, stream: "gradient-check")
   let p = (0..<shape.parameterCount).map { _ in (2 * random.uniformDouble() - 1) * 0.8 }
   let x = (0..<(length * shape.inputs)).map { _ in 2 * random.uniformDouble() - 1 }
-  let y = (0..<length).map { _ in shape.readout == .sigmoid ? random.uniformDouble() : 2 * random.uniformDouble() - 1 }
+  let y = (0..<length).map { _ in
+    shape.readout == .sigmoid ? random.uniformDouble() : 2 * random.uniformDouble() - 1
+  }
   return (p, x, y)
 }
 
@@ -15,7 +19,8 @@ private func tinyProblem(shape: LSTMShape, length: Int, seed: UInt64) -> (p: [Do
 private func gradientCheck(shape: LSTMShape, length: Int = 5, seed: UInt64 = 7) -> [(String, Double)] {
   let (p, x, y) = tinyProblem(shape: shape, length: length, seed: seed)
   let scale = 1 / Double(length)
-  let analytic = LSTMNetwork.lossAndGradient(shape: shape, parameters: p, inputs: x, targets: y, scale: scale).gradient
+  let analytic = LSTMNetwork.lossAndGradient(shape: shape, parameters: p, inputs: x, targets: y, scale: scale)
+    .gradient
   var out: [(String, Double)] = []
   for block in shape.blocks {
     var worst = 0.0
@@ -49,7 +54,9 @@ private func gradientCheck(shape: LSTMShape, length: Int = 5, seed: UInt64 = 7) 
 }
 
 @Test func lstmGradient_matchesCentralDifferences_withLinearReadout() {
-  for (name, error) in gradientCheck(shape: LSTMShape(inputs: 3, hidden: 3, dense: 2, readout: .linear), seed: 11) {
+  for (name, error) in gradientCheck(
+    shape: LSTMShape(inputs: 3, hidden: 3, dense: 2, readout: .linear), seed: 11)
+  {
     #expect(error < 1e-6, "\(name): relative error \(error)")
   }
 }
@@ -63,7 +70,9 @@ private func gradientCheck(shape: LSTMShape, length: Int = 5, seed: UInt64 = 7) 
     scale: Float(0.05))
   #expect(abs(float.loss - double.loss) < 1e-5 * double.loss)
   var worst = 0.0
-  for k in 0..<shape.parameterCount { worst = max(worst, abs(Double(float.gradient[k]) - double.gradient[k])) }
+  for k in 0..<shape.parameterCount {
+    worst = max(worst, abs(Double(float.gradient[k]) - double.gradient[k]))
+  }
   #expect(worst < 1e-5)
 }
 
@@ -95,14 +104,19 @@ private func gradientCheck(shape: LSTMShape, length: Int = 5, seed: UInt64 = 7) 
 @Test func laneGroup_givesTheOneSequenceGradient_bitForBit() {
   for shape in [LSTMShape(inputs: 3, hidden: 5), LSTMShape(inputs: 3, hidden: 4, dense: 3)] {
     let network = LSTMNetwork(shape: shape, seed: 2)
-    let sequences = (0..<6).map { MetaSequence.training(settings: SequenceSettings(), length: 9, seed: 4, step: 0, index: $0) }
+    let sequences = (0..<6).map {
+      MetaSequence.training(settings: SequenceSettings(), length: 9, seed: 4, step: 0, index: $0)
+    }
     var lanes = LSTMLaneWorkspace(shape: shape, length: 9)
-    network.parameters.withUnsafeBufferPointer { lanes.run(parameters: $0, sequences: sequences[...], scale: 0.125) }
+    network.parameters.withUnsafeBufferPointer {
+      lanes.run(parameters: $0, sequences: sequences[...], scale: 0.125)
+    }
     for (b, sequence) in sequences.enumerated() {
       let one = LSTMNetwork.lossAndGradient(
         shape: shape, parameters: network.parameters, inputs: sequence.inputs, targets: sequence.targets,
         scale: Float(0.125))
-      #expect((0..<shape.parameterCount).map { lanes.gradient[$0][b].bitPattern } == one.gradient.map(\.bitPattern))
+      #expect(
+        (0..<shape.parameterCount).map { lanes.gradient[$0][b].bitPattern } == one.gradient.map(\.bitPattern))
       #expect(abs(lanes.squaredErrors[b] * 0.125 - one.loss) <= 1e-12 * max(1, one.loss))
     }
   }

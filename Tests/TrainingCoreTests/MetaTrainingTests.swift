@@ -18,11 +18,14 @@ private func tinySettings(threads: Int = 1) -> MetaTrainingSettings {
 
 @Test func metaTraining_sameSeedTwice_isBitIdentical() {
   let settings = tinySettings()
-  let a = MetaTraining.train(MetaTrainingState(settings: settings, seed: 5), settings: settings, seed: 5, steps: 6)
-  let b = MetaTraining.train(MetaTrainingState(settings: settings, seed: 5), settings: settings, seed: 5, steps: 6)
+  let a = MetaTraining.train(
+    MetaTrainingState(settings: settings, seed: 5), settings: settings, seed: 5, steps: 6)
+  let b = MetaTraining.train(
+    MetaTrainingState(settings: settings, seed: 5), settings: settings, seed: 5, steps: 6)
   #expect(a == b)
   #expect(a.parameters.map(\.bitPattern) == b.parameters.map(\.bitPattern))
-  let other = MetaTraining.train(MetaTrainingState(settings: settings, seed: 6), settings: settings, seed: 6, steps: 6)
+  let other = MetaTraining.train(
+    MetaTrainingState(settings: settings, seed: 6), settings: settings, seed: 6, steps: 6)
   #expect(other.parameters != a.parameters)
 }
 
@@ -38,8 +41,10 @@ private func tinySettings(threads: Int = 1) -> MetaTrainingSettings {
 
 @Test func metaTraining_chainedThroughCheckpoint_equalsOnePiece() throws {
   let settings = tinySettings()
-  let whole = MetaTraining.train(MetaTrainingState(settings: settings, seed: 3), settings: settings, seed: 3, steps: 7)
-  let first = MetaTraining.train(MetaTrainingState(settings: settings, seed: 3), settings: settings, seed: 3, steps: 4)
+  let whole = MetaTraining.train(
+    MetaTrainingState(settings: settings, seed: 3), settings: settings, seed: 3, steps: 7)
+  let first = MetaTraining.train(
+    MetaTrainingState(settings: settings, seed: 3), settings: settings, seed: 3, steps: 4)
   let shipped = try MetaTrainingState(binary: first.binaryEncoded())
   #expect(shipped == first)
   let rest = MetaTraining.train(shipped, settings: settings, seed: 3, steps: 3)
@@ -50,7 +55,8 @@ private func tinySettings(threads: Int = 1) -> MetaTrainingSettings {
 @Test func experimentSegments_equalOneRun() throws {
   let parameters: Parameters = [
     "hidden_units": .int(3), "sequence_length_train": .int(6), "batch": .int(3), "steps": .int(5),
-    "test_sequences": .int(4), "test_length": .int(10), "validation_every": .int(2), "validation_sequences": .int(2),
+    "test_sequences": .int(4), "test_length": .int(10), "validation_every": .int(2),
+    "validation_sequences": .int(2),
     "curve_bin": .int(1),
   ]
   let run = try LSTMMetaLearningExperiment.run(parameters: parameters, seed: 4)
@@ -60,7 +66,8 @@ private func tinySettings(threads: Int = 1) -> MetaTrainingSettings {
   let chained = try LSTMMetaLearningExperiment.outcome(parameters: parameters, seed: 4, state: state)
   // Bit patterns, because metrics of functions the 4 test sequences never drew are NaN.
   #expect(chained.metrics.map(\.value.bitPattern) == run.metrics.map(\.value.bitPattern))
-  #expect(chained.series.map { $0.values.map(\.bitPattern) } == run.series.map { $0.values.map(\.bitPattern) })
+  #expect(
+    chained.series.map { $0.values.map(\.bitPattern) } == run.series.map { $0.values.map(\.bitPattern) })
   #expect(run.metrics.map(\.name) == LSTMMetaLearningExperiment.descriptor.metrics)
   #expect(run.series(named: "training_mse")?.values.count == 5)
   #expect(run.series(named: "mean_abs_error_per_cycle")?.values.count == 10)
@@ -68,7 +75,8 @@ private func tinySettings(threads: Int = 1) -> MetaTrainingSettings {
 
 @Test func checkpoint_rejectsTruncatedCorruptedAndForeignBytes() {
   let settings = tinySettings()
-  let state = MetaTraining.train(MetaTrainingState(settings: settings, seed: 1), settings: settings, seed: 1, steps: 3)
+  let state = MetaTraining.train(
+    MetaTrainingState(settings: settings, seed: 1), settings: settings, seed: 1, steps: 3)
   let bytes = state.binaryEncoded()
   func code(_ b: [UInt8]) -> MetaTrainingStateError.Code? {
     do {
@@ -210,7 +218,8 @@ private func tinySettings(threads: Int = 1) -> MetaTrainingSettings {
     #expect(abs(perCycle[t] - 0.25 * pow075(t)) < 1e-15)
   }
   // (1 − 0.75^256)/256.
-  #expect(abs(BooleanBayesPredictor.expectedMeanSquaredError(length: 256, segmentLength: 256) - 1.0 / 256) < 1e-12)
+  #expect(
+    abs(BooleanBayesPredictor.expectedMeanSquaredError(length: 256, segmentLength: 256) - 1.0 / 256) < 1e-12)
   var predictor = BooleanBayesPredictor()
   #expect(predictor.prediction(1, 0) == 0.5)
   predictor.observe(1, 0, 1)
@@ -233,7 +242,9 @@ private func pow075(_ n: Int) -> Double { (0..<n).reduce(1.0) { acc, _ in acc * 
   #expect(evaluation.meanSquaredError == 0)
   #expect(evaluation.cyclesToLearnMedian == [0, 0, 0])
   #expect(evaluation.bitAccuracyAfterCycle20 == 1)
-  #expect(evaluation.bayesMSEOnTestSequences > 0 && evaluation.bayesMSEOnTestSequences < evaluation.runningMeanBaselineMSE)
+  #expect(
+    evaluation.bayesMSEOnTestSequences > 0
+      && evaluation.bayesMSEOnTestSequences < evaluation.runningMeanBaselineMSE)
   let half = [Float](repeating: 0.5, count: perfect.count)
   let constant = MetaEvaluation(sequences: sequences, predictions: half, settings: settings)
   #expect(constant.meanSquaredError == 0.25)
@@ -256,13 +267,15 @@ private func fingerprint(_ values: [Float]) -> UInt64 {
   var settings = tinySettings()
   settings.curveBin = 10
   settings.validationEvery = 0
-  let state = MetaTraining.train(MetaTrainingState(settings: settings, seed: 1), settings: settings, seed: 1, steps: 40)
+  let state = MetaTraining.train(
+    MetaTrainingState(settings: settings, seed: 1), settings: settings, seed: 1, steps: 40)
   #expect(state.step == 40)
   #expect(state.trainingCurve.count == 4)
   #expect(state.trainingCurve[3] < state.trainingCurve[0])
   #expect(fingerprint(state.parameters) == 1_283_336_331_589_381_488)
   #expect(
     state.trainingCurve.map(\.bitPattern) == [
-      4_598_206_853_953_417_152, 4_598_179_588_022_288_736, 4_598_232_947_721_926_105, 4_598_178_236_202_073_817,
+      4_598_206_853_953_417_152, 4_598_179_588_022_288_736, 4_598_232_947_721_926_105,
+      4_598_178_236_202_073_817,
     ])
 }
