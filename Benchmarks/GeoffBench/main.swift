@@ -14,7 +14,8 @@ let arguments = CommandLine.arguments.dropFirst()
 
 /// The Boolean smoke configuration's meta-training step (B = 32, L = 64, H = 12), timed over
 /// `steps` steps with 1 and 2 threads: one line per thread count, "lstm-threads-N steps
-/// steps_per_second ms_per_step final_param_checksum".
+/// steps_per_second ms_per_step final_param_checksum cpu_ms_per_step" (CPU time of all threads,
+/// which a busy machine disturbs less than wall time).
 func benchmarkLSTM(steps: Int) {
   let clock = ContinuousClock()
   var checksums: [UInt64] = []
@@ -26,14 +27,16 @@ func benchmarkLSTM(steps: Int) {
     // One untimed step warms caches and the thread pool.
     _ = MetaTraining.train(start, settings: settings, seed: 1, steps: 1)
     var state = start
+    let cpuStart = Foundation.clock()
     let elapsed = clock.measure {
       state = MetaTraining.train(start, settings: settings, seed: 1, steps: steps)
     }
+    let cpuSeconds = Double(Foundation.clock() - cpuStart) / Double(CLOCKS_PER_SEC)
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     let checksum = state.parameters.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1.bitPattern) }
     checksums.append(checksum)
     print(
-      "lstm-threads-\(threads)  \(steps)  \(Double(steps) / seconds)  \(1000 * seconds / Double(steps))  \(checksum)"
+      "lstm-threads-\(threads)  \(steps)  \(Double(steps) / seconds)  \(1000 * seconds / Double(steps))  \(checksum)  \(1000 * cpuSeconds / Double(steps))"
     )
   }
   precondition(checksums[0] == checksums[1], "thread counts disagree")

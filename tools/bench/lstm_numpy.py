@@ -5,7 +5,7 @@ The Boolean smoke configuration of notes/meta-experiments.md section 2: B = 32 s
 cycles, H = 12 LSTM units, sigmoid readout; forward, full BPTT, global-norm clip 1.0, Adam 3e-3.
 The batch is vectorised across sequences (the natural numpy form). numpy's own RNG, so the numbers
 differ from Swift's bit for bit but not in kind. Prints one line:
-"lstm-numpy steps steps_per_second ms_per_step final_batch_mse".
+"lstm-numpy steps steps_per_second ms_per_step final_batch_mse cpu_ms_per_step".
 
     python3 tools/bench/lstm_numpy.py [steps] [seed]
 """
@@ -84,6 +84,7 @@ def main():
     lr, b1, b2, eps = F(0.003), F(0.9), F(0.999), F(1e-8)
     mse = float("nan")
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for s in range(steps):
         inputs, y = make_batch(rng)
         grads, mse = step(params, inputs, y, hidden)
@@ -97,7 +98,8 @@ def main():
             v[k] = b2 * v[k] + (F(1) - b2) * grads[k] * grads[k]
             params[k] -= rate * m[k] / (np.sqrt(v[k]) + eps)
     seconds = time.perf_counter() - start
-    print(f"lstm-numpy {steps} {steps / seconds} {1000 * seconds / steps} {mse}")
+    cpu = time.process_time() - cpu_start
+    print(f"lstm-numpy {steps} {steps / seconds} {1000 * seconds / steps} {mse} {1000 * cpu / steps}")
 
 
 if __name__ == "__main__":
