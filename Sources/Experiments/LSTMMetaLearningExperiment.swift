@@ -73,6 +73,10 @@ public enum LSTMMetaLearningExperiment: Experiment {
         "validation_sequences", .int(1...100_000), default: .int(64),
         "Validation sequences (length sequence_length_train)."),
       ParameterDescriptor(
+        "test_parameters", .choice(["final", "best"]), default: .string("final"),
+        "Parameters tested: final (after the last step) or best (lowest validation MSE so far; final if never validated)."
+      ),
+      ParameterDescriptor(
         "curve_bin", .int(1...1_000_000), default: .int(100), "Steps averaged into one training-curve point."),
       ParameterDescriptor(
         "threads", .int(1...256), default: .int(1),
@@ -123,7 +127,9 @@ public enum LSTMMetaLearningExperiment: Experiment {
 
   static func outcome(config: LSTMMetaLearningConfig, seed: UInt64, state: MetaTrainingState) -> Outcome {
     let settings = config.trainingSettings
-    let network = LSTMNetwork(shape: settings.shape, parameters: state.parameters)
+    let tested =
+      config.testsBestParameters && state.bestValidationMSE.isFinite ? state.bestParameters : state.parameters
+    let network = LSTMNetwork(shape: settings.shape, parameters: tested)
     let evaluation = MetaEvaluation(
       network: network, settings: config.testSequenceSettings, length: config.testLength,
       count: config.testSequences,
@@ -168,6 +174,8 @@ public struct LSTMMetaLearningConfig: Sendable, Equatable {
   public var testSegmentLength: Int
   /// Threads (1).
   public var threads: Int
+  /// Whether the best-validation parameters are tested instead of the final ones (false).
+  public var testsBestParameters: Bool
 
   /// Reads and checks `parameters`; a missing parameter takes its default.
   ///
@@ -217,6 +225,7 @@ public struct LSTMMetaLearningConfig: Sendable, Equatable {
     testLength = int("test_length")
     testSegmentLength = int("test_segment_length")
     threads = int("threads")
+    testsBestParameters = word("test_parameters") == "best"
   }
 
   /// Test sequences: the training family and mode with every Boolean function allowed, and the
