@@ -279,3 +279,41 @@ private func fingerprint(_ values: [Float]) -> UInt64 {
       4_598_178_236_202_073_817,
     ])
 }
+
+@Test func experimentRun_oneAndTwoThreads_giveBitIdenticalOutcomes() throws {
+  var parameters: Parameters = [
+    "hidden_units": .int(3), "sequence_length_train": .int(5), "batch": .int(11), "steps": .int(3),
+    "test_sequences": .int(5), "test_length": .int(12), "validation_every": .int(0),
+  ]
+  let one = try LSTMMetaLearningExperiment.run(parameters: parameters, seed: 2)
+  parameters["threads"] = .int(2)
+  let two = try LSTMMetaLearningExperiment.run(parameters: parameters, seed: 2)
+  #expect(one.metrics.map(\.value.bitPattern) == two.metrics.map(\.value.bitPattern))
+  #expect(one.series.map { $0.values.map(\.bitPattern) } == two.series.map { $0.values.map(\.bitPattern) })
+}
+
+@Test func cyclesToLearn_isCountedPerSegment_inStreamMode() {
+  var settings = SequenceSettings()
+  settings.mode = .stream
+  settings.segmentLength = 10
+  let sequence = MetaSequence.test(settings: settings, length: 30, seed: 1, index: 0)
+  // Errors of 0.5 at cycles 3 and 7 of segment 1, none in segment 2, cycle 10 of segment 3.
+  var predictions = sequence.targets
+  for t in [2, 6, 29] { predictions[t] = 0.5 }
+  let evaluation = MetaEvaluation(sequences: [sequence], predictions: predictions, settings: settings)
+  let expectedMean: [Double] = Array(repeating: 17.0 / 3, count: 3)
+  #expect(evaluation.cyclesToLearnMean == expectedMean)
+  #expect(evaluation.cyclesToLearnMedian == [7, 7, 7])
+  #expect(evaluation.meanAbsoluteErrorPerCycle[6] == 0.5)
+}
+
+@Test func experimentCatalogue_listsLSTMMetaLearning_withDocumentedParameters() {
+  let family = ExperimentCatalogue.family(named: "lstm-metalearning")
+  #expect(family != nil)
+  for p in LSTMMetaLearningExperiment.descriptor.parameters { #expect(!p.doc.isEmpty, "\(p.name)") }
+  #expect(throws: ExperimentError.self) {
+    try LSTMMetaLearningExperiment.validate(parameters: [
+      "family": .string("semilinear"), "boolean_functions": .string("no-xor"),
+    ])
+  }
+}
