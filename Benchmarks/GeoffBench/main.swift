@@ -1,6 +1,7 @@
 // Times one full GEOFF run per learner variant and prints µs per example.
 //
 //     swift run -c release metasweep-bench [examples_per_task] [seed] [repeats] [variant ...]
+//     swift run -c release metasweep-bench lstm [steps]     # LSTM meta-training steps/second only
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -13,10 +14,46 @@ import Glibc
 import Darwin
 #endif
 import Experiments
+import Foundation
 import SweepModel
 import TrainingCore
 
 let arguments = CommandLine.arguments.dropFirst()
+
+/// The Boolean smoke configuration's meta-training step (B = 32, L = 64, H = 12), timed over
+/// `steps` steps with 1 and 2 threads: one line per thread count, "lstm-threads-N steps
+/// steps_per_second ms_per_step final_param_checksum cpu_ms_per_step" (CPU time of all threads,
+/// which a busy machine disturbs less than wall time).
+func benchmarkLSTM(steps: Int) {
+  let clock = ContinuousClock()
+  var checksums: [UInt64] = []
+  for threads in [1, 2] {
+    var settings = MetaTrainingSettings()
+    settings.threads = threads
+    settings.validationEvery = 0
+    let start = MetaTrainingState(settings: settings, seed: 1)
+    // One untimed step warms caches and the thread pool.
+    _ = MetaTraining.train(start, settings: settings, seed: 1, steps: 1)
+    var state = start
+    let cpuStart = Foundation.clock()
+    let elapsed = clock.measure {
+      state = MetaTraining.train(start, settings: settings, seed: 1, steps: steps)
+    }
+    let cpuSeconds = Double(Foundation.clock() - cpuStart) / Double(CLOCKS_PER_SEC)
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let checksum = state.parameters.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1.bitPattern) }
+    checksums.append(checksum)
+    print(
+      "lstm-threads-\(threads)  \(steps)  \(Double(steps) / seconds)  \(1000 * seconds / Double(steps))  \(checksum)  \(1000 * cpuSeconds / Double(steps))"
+    )
+  }
+  precondition(checksums[0] == checksums[1], "thread counts disagree")
+}
+
+if arguments.first == "lstm" {
+  benchmarkLSTM(steps: arguments.dropFirst().first.flatMap { Int($0) } ?? 300)
+  exit(0)
+}
 let examplesPerTask = arguments.first.flatMap { Int($0) } ?? 5000
 let seed = arguments.dropFirst().first.flatMap { UInt64($0) } ?? 1
 let repeats = max(1, arguments.dropFirst(2).first.flatMap { Int($0) } ?? 3)

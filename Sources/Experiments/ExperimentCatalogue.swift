@@ -3,7 +3,9 @@ import SweepModel
 /// Every experiment family this build can run, and the checks a sweep passes before it runs.
 public enum ExperimentCatalogue {
   /// The families, in the order `metasweep experiments` lists them.
-  public static let all: [any Experiment.Type] = [GeoffExperiment.self, NoopExperiment.self]
+  public static let all: [any Experiment.Type] = [
+    GeoffExperiment.self, LSTMMetaLearningExperiment.self, NoopExperiment.self,
+  ]
 
   /// The family called `name`.
   public static func family(named name: String) -> (any Experiment.Type)? {

@@ -85,4 +85,40 @@ public enum DeterministicMath {
 
   /// tanh of one `Float`: lane 0 of the SIMD form, so scalar and vector results are identical.
   public static func tanh(_ x: Float) -> Float { tanh(SIMD8<Float>(repeating: x))[0] }
+
+  /// The logistic sigmoid of eight `Float`s, σ(x) = ½(1 + tanh(x/2)), through ``tanh(_:)-(SIMD8<Float>)``
+  /// so it inherits its host independence (x/2 is exact).
+  @inline(__always)
+  public static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { 0.5 * (1 + tanh(0.5 * x)) }
+
+  /// σ(x) of one `Float`: lane 0 of the SIMD form.
+  public static func sigmoid(_ x: Float) -> Float { sigmoid(SIMD8<Float>(repeating: x))[0] }
+
+  /// tanh of a `Double`, within a few ulp, from +, −, ×, ÷ only (used by the `Double` reference
+  /// network of the gradient checks and by the semi-linear task family).
+  ///
+  /// The `Float` recipe in `Double`: t = min(2|x|, 40) (beyond, tanh differs from 1 by less than
+  /// 1e-17, below half an ulp), k = round(t/ln 2), r = t − k·ln 2 in two parts (|r| ≤ ln2/2),
+  /// e^r − 1 by its Taylor polynomial to r¹⁴ (truncation below 2⁻⁵⁵ relative), then
+  /// tanh|x| = (e^t − 1)/(e^t − 1 + 2) with the sign copied back.
+  public static func tanh(_ x: Double) -> Double {
+    let magnitude = Swift.abs(x)
+    let t = Swift.min(magnitude + magnitude, 40)
+    let k = (t * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+    let r = (t - k * 0.693_147_180_369_123_816_49) - k * 1.908_214_929_270_587_700_02e-10
+    var p = 1.0 / 87_178_291_200  // 1/14!
+    var factorial = 87_178_291_200.0
+    for n in stride(from: 13, through: 2, by: -1) {
+      factorial /= Double(n + 1)
+      p = p * r + 1 / factorial
+    }
+    p = (p * r) * r + r
+    let scale = Double(sign: .plus, exponent: Int(k), significand: 1)
+    let expm1 = scale * p + (scale - 1)
+    let result = expm1 / (expm1 + 2)
+    return x < 0 ? -result : result
+  }
+
+  /// σ(x) = ½(1 + tanh(x/2)) of a `Double`.
+  public static func sigmoid(_ x: Double) -> Double { 0.5 * (1 + tanh(0.5 * x)) }
 }

@@ -77,7 +77,8 @@ public struct RMSProp: Sendable, Equatable {
   /// The initial value of s (1, as in TF1).
   public var initialAccumulator: Float
 
-  public init(learningRate: Float, decay: Float = 0.9, epsilon: Float = 1e-10, initialAccumulator: Float = 1) {
+  public init(learningRate: Float, decay: Float = 0.9, epsilon: Float = 1e-10, initialAccumulator: Float = 1)
+  {
     self.learningRate = learningRate
     self.decay = decay
     self.epsilon = epsilon
@@ -173,5 +174,56 @@ public struct Adam: Sendable, Equatable {
       e >>= 1
     }
     return result
+  }
+}
+
+// MARK: - Whole-vector forms (flat parameter vectors, as the LSTM meta-learner keeps them)
+
+/// Scales `gradient` in place so its global L2 norm is at most `maximumNorm`, as TensorFlow's
+/// `clip_by_global_norm`: g ← g·c/max(‖g‖, c). Returns ‖g‖ before clipping and whether it scaled.
+///
+/// ‖g‖ is accumulated in `Double` in index order, so it is the same whatever produced g.
+@discardableResult
+public func clipByGlobalNorm(_ gradient: inout [Float], maximumNorm: Float) -> (norm: Double, isClipped: Bool)
+{
+  var sum = 0.0
+  for g in gradient { sum += Double(g) * Double(g) }
+  let norm = sum.squareRoot()
+  guard norm > Double(maximumNorm) else { return (norm, false) }
+  let factor = Float(Double(maximumNorm) / norm)
+  for k in gradient.indices { gradient[k] *= factor }
+  return (norm, true)
+}
+
+extension Adam {
+  /// One step of 0-based index `step` on a whole flat vector: `parameters` += change, with moments
+  /// `mean` and `meanSquare` of the same length. Runs eight lanes at a time through
+  /// ``update(correctedLearningRate:gradient:state:)``; the last partial group is padded with zero
+  /// gradient, and only its real lanes are stored back.
+  public func update(
+    step: Int, parameters: inout [Float], gradient: [Float], mean: inout [Float], meanSquare: inout [Float]
+  ) {
+    let count = parameters.count
+    precondition(
+      gradient.count == count && mean.count == count && meanSquare.count == count, "Adam: lengths differ")
+    let rate = correctedLearningRate(step: step)
+    var k = 0
+    while k < count {
+      let lanes = min(8, count - k)
+      var g = FloatLanes.zero
+      var state = State()
+      for j in 0..<lanes {
+        g[j] = gradient[k + j]
+        state.mean[j] = mean[k + j]
+        state.meanSquare[j] = meanSquare[k + j]
+      }
+      let (change, next) = update(correctedLearningRate: rate, gradient: g, state: state)
+      for j in 0..<lanes {
+        parameters[k + j] += change[j]
+        mean[k + j] = next.mean[j]
+        meanSquare[k + j] = next.meanSquare[j]
+      }
+      k += 8
+    }
   }
 }

@@ -52,6 +52,18 @@ public struct RandomStream: Sendable {
     self.init(seed: SplitMix64.mix(SplitMix64.mix(rootSeed) ^ Self.fnv1a64(name)))
   }
 
+  /// The stream called `name`, indexed by `indices` (for example `("seq", [step, b])`), of the run
+  /// with root seed `rootSeed`: a counter-based draw, so any (step, b) is reproducible alone.
+  ///
+  /// Starts from the named stream's seed s = `mix(mix(rootSeed) ^ fnv1a64(name))` and folds each
+  /// index in as s ← `mix(s ^ mix(index &+ 0x9E37_79B9_7F4A_7C15))`; with no indices it is the
+  /// plain named stream. Distinct index tuples of one length give unrelated generators.
+  public init(rootSeed: UInt64, stream name: String, indices: [UInt64]) {
+    var seed = SplitMix64.mix(SplitMix64.mix(rootSeed) ^ Self.fnv1a64(name))
+    for index in indices { seed = SplitMix64.mix(seed ^ SplitMix64.mix(index &+ 0x9E37_79B9_7F4A_7C15)) }
+    self.init(seed: seed)
+  }
+
   /// FNV-1a, 64-bit, over the UTF-8 bytes of `text`: a fixed, platform-independent string hash.
   public static func fnv1a64(_ text: String) -> UInt64 {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325

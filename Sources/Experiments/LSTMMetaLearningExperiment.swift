@@ -1,0 +1,239 @@
+import SweepModel
+import TrainingCore
+
+/// An LSTM meta-trained by BPTT to be a fixed-weight learner of new functions (Younger, Hochreiter
+/// and Conwell 2001, "Meta-learning with backpropagation"), network variant (a) "modern" of
+/// notes/meta-experiments.md §2.
+///
+/// `run` meta-trains for `steps` steps in-process, then tests on fresh sequences. A chained run
+/// can instead call ``runSegment(parameters:seed:from:steps:)`` repeatedly, shipping the
+/// ``MetaTrainingState`` between workers, and ``outcome(parameters:seed:state:)`` at the end: the
+/// result is bit-identical to `run`.
+public enum LSTMMetaLearningExperiment: Experiment {
+  /// Metric names, in order. τ₁ < τ₂ < τ₃ are the family's thresholds: 0.1/0.2/0.3 (Boolean) or
+  /// 0.02/0.05/0.1 (continuous); the headline `cycles_to_learn_median` uses τ₂. The Boolean-only
+  /// metrics (bayes_*, mse_xor, mse_xnor, bit_accuracy_after_20) are NaN for the other families.
+  public static let metricNames = [
+    "test_mse", "running_mean_mse", "bayes_bound_mse", "bayes_mse_test", "mse_xor", "mse_xnor",
+    "bit_accuracy_after_20", "cycles_to_learn_median", "cycles_to_learn_mean_tau1",
+    "cycles_to_learn_mean_tau2",
+    "cycles_to_learn_mean_tau3", "cycles_to_learn_median_tau1", "cycles_to_learn_median_tau2",
+    "cycles_to_learn_median_tau3", "final_training_mse", "best_validation_mse", "best_step",
+    "clipped_fraction",
+  ]
+
+  public static let descriptor = ExperimentDescriptor(
+    name: "lstm-metalearning",
+    summary:
+      "LSTM meta-trained by BPTT as a fixed-weight learner (Younger, Hochreiter, Conwell 2001, Table 1, Fig. 3)",
+    parameters: [
+      ParameterDescriptor(
+        "family", .choice(FunctionFamily.allCases.map(\.rawValue)), default: .string("boolean"),
+        "Function family: boolean (16 two-input functions), semilinear (½(1+tanh(w·x+w3))) or quadratic (rescaled to [0.2, 0.8])."
+      ),
+      ParameterDescriptor(
+        "boolean_functions", .choice(["all", "no-xor"]), default: .string("all"),
+        "Boolean functions drawn in meta-training: all 16, or no-xor (the B14 probe: XOR and XNOR left out; testing keeps all 16)."
+      ),
+      ParameterDescriptor(
+        "hidden_units", .int(1...1024), default: .int(12), "LSTM units H (24 for the quadratic row)."),
+      ParameterDescriptor(
+        "dense_units", .int(0...1024), default: .int(0),
+        "Units of a dense tanh layer after the LSTM; 0 for none (40 for quadratic)."),
+      ParameterDescriptor(
+        "readout", .choice(LSTMReadout.allCases.map(\.rawValue)), default: .string("sigmoid"),
+        "Output unit: sigmoid (the paper) or linear."),
+      ParameterDescriptor(
+        "sequence_length_train", .int(1...100_000), default: .int(64),
+        "Cycles per meta-training sequence, L_train."),
+      ParameterDescriptor("batch", .int(1...4096), default: .int(32), "Sequences per meta-training step, B."),
+      ParameterDescriptor(
+        "steps", .int(0...100_000_000), default: .int(8000), "Meta-training steps (the budget)."),
+      ParameterDescriptor("learning_rate", .double(1e-9...1), default: .double(0.003), "Adam's step size α."),
+      ParameterDescriptor(
+        "clip_norm", .double(1e-9...1e9), default: .double(1.0),
+        "Largest global gradient norm; larger gradients are scaled down."),
+      ParameterDescriptor(
+        "mode", .choice(SequenceMode.allCases.map(\.rawValue)), default: .string("episodic"),
+        "episodic (one function per sequence, state reset) or stream (function switches every segment, no reset)."
+      ),
+      ParameterDescriptor(
+        "segment_length", .int(1...1_000_000), default: .int(64),
+        "Stream mode: cycles per function in meta-training."),
+      ParameterDescriptor(
+        "test_segment_length", .int(1...1_000_000), default: .int(256),
+        "Stream mode: cycles per function at test."),
+      ParameterDescriptor("test_sequences", .int(1...1_000_000), default: .int(500), "Fresh test sequences."),
+      ParameterDescriptor(
+        "test_length", .int(1...1_000_000), default: .int(256), "Cycles per test sequence."),
+      ParameterDescriptor(
+        "validation_every", .int(0...100_000_000), default: .int(500),
+        "Steps between validations that keep the best-so-far parameters; 0 for none."),
+      ParameterDescriptor(
+        "validation_sequences", .int(1...100_000), default: .int(64),
+        "Validation sequences (length sequence_length_train)."),
+      ParameterDescriptor(
+        "test_parameters", .choice(["final", "best"]), default: .string("final"),
+        "Parameters tested: final (after the last step) or best (lowest validation MSE so far; final if never validated)."
+      ),
+      ParameterDescriptor(
+        "curve_bin", .int(1...1_000_000), default: .int(100), "Steps averaged into one training-curve point."),
+      ParameterDescriptor(
+        "threads", .int(1...256), default: .int(1),
+        "Threads for per-sequence gradients and testing; results do not depend on it."),
+    ],
+    metrics: metricNames,
+    series: ["training_mse", "validation_mse", "mean_abs_error_per_cycle", "mse_per_boolean_function"],
+    seriesXLabel: "step (training, validation) / cycle / function number")
+
+  public static func validate(parameters: Parameters) throws {
+    _ = try LSTMMetaLearningConfig(parameters: parameters)
+  }
+
+  public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
+    let config = try LSTMMetaLearningConfig(parameters: parameters)
+    let state = MetaTraining.train(
+      MetaTrainingState(settings: config.trainingSettings, seed: seed), settings: config.trainingSettings,
+      seed: seed,
+      steps: config.steps)
+    return outcome(config: config, seed: seed, state: state)
+  }
+
+  /// Runs `steps` meta-training steps from `state` (nil: from initialisation) and returns the new
+  /// state: the unit of a chained run. Segments of any sizes summing to `steps` give the state
+  /// `run` reaches.
+  ///
+  /// - Throws: ``ExperimentError`` for bad parameters, or a state made under other settings.
+  public static func runSegment(
+    parameters: Parameters, seed: UInt64, from state: MetaTrainingState?, steps: Int
+  )
+    throws -> MetaTrainingState
+  {
+    let config = try LSTMMetaLearningConfig(parameters: parameters)
+    let settings = config.trainingSettings
+    let start = state ?? MetaTrainingState(settings: settings, seed: seed)
+    guard start.settingsFingerprint == settings.fingerprint else {
+      throw ExperimentError(
+        message: "lstm-metalearning: the checkpoint was made with other parameters; start afresh.")
+    }
+    return MetaTraining.train(start, settings: settings, seed: seed, steps: steps)
+  }
+
+  /// The outcome of a finished (possibly chained) run whose final state is `state`.
+  public static func outcome(parameters: Parameters, seed: UInt64, state: MetaTrainingState) throws -> Outcome
+  {
+    outcome(config: try LSTMMetaLearningConfig(parameters: parameters), seed: seed, state: state)
+  }
+
+  static func outcome(config: LSTMMetaLearningConfig, seed: UInt64, state: MetaTrainingState) -> Outcome {
+    let settings = config.trainingSettings
+    let tested =
+      config.testsBestParameters && state.bestValidationMSE.isFinite ? state.bestParameters : state.parameters
+    let network = LSTMNetwork(shape: settings.shape, parameters: tested)
+    let evaluation = MetaEvaluation(
+      network: network, settings: config.testSequenceSettings, length: config.testLength,
+      count: config.testSequences,
+      seed: seed, threads: config.threads)
+    let m = evaluation.cyclesToLearnMean
+    let med = evaluation.cyclesToLearnMedian
+    let values: [Double] = [
+      evaluation.meanSquaredError, evaluation.runningMeanBaselineMSE, evaluation.bayesBoundMSE,
+      evaluation.bayesMSEOnTestSequences, evaluation.perFunctionMSE[DrawnFunction.xorIndex],
+      evaluation.perFunctionMSE[DrawnFunction.xnorIndex], evaluation.bitAccuracyAfterCycle20, med[1], m[0],
+      m[1], m[2],
+      med[0], med[1], med[2], state.trainingCurve.last ?? .nan, state.bestValidationMSE,
+      Double(state.bestStep),
+      state.step > 0 ? Double(state.clippedSteps) / Double(state.step) : 0,
+    ]
+    let bin = Double(settings.curveBin)
+    let every = Double(max(1, settings.validationEvery))
+    return Outcome(
+      metrics: zip(metricNames, values).map { Metric($0, $1) },
+      series: [
+        Series(name: "training_mse", xStart: bin, xStep: bin, values: state.trainingCurve),
+        Series(name: "validation_mse", xStart: every, xStep: every, values: state.validationCurve),
+        Series(
+          name: "mean_abs_error_per_cycle", xStart: 1, xStep: 1, values: evaluation.meanAbsoluteErrorPerCycle),
+        Series(name: "mse_per_boolean_function", xStart: 0, xStep: 1, values: evaluation.perFunctionMSE),
+      ])
+  }
+}
+
+/// The validated settings of one lstm-metalearning run, built from its parameters (each documented,
+/// with its default, in ``LSTMMetaLearningExperiment/descriptor``).
+public struct LSTMMetaLearningConfig: Sendable, Equatable {
+  /// Meta-training settings (family, network, optimiser, batch, validation, threads).
+  public var trainingSettings: MetaTrainingSettings
+  /// Meta-training steps (8000).
+  public var steps: Int
+  /// Test sequences (500).
+  public var testSequences: Int
+  /// Cycles per test sequence (256).
+  public var testLength: Int
+  /// Cycles per function at test in stream mode (256).
+  public var testSegmentLength: Int
+  /// Threads (1).
+  public var threads: Int
+  /// Whether the best-validation parameters are tested instead of the final ones (false).
+  public var testsBestParameters: Bool
+
+  /// Reads and checks `parameters`; a missing parameter takes its default.
+  ///
+  /// - Throws: ``ExperimentError`` naming the parameter and what to change.
+  public init(parameters: Parameters) throws {
+    let descriptor = LSTMMetaLearningExperiment.descriptor
+    let all = ExperimentCatalogue.completed(parameters, descriptor: descriptor)
+    for p in descriptor.parameters {
+      if let problem = p.problem(with: all[p.name]!) {
+        throw ExperimentError(message: "lstm-metalearning parameter \(p.name): \(problem)")
+      }
+    }
+    func double(_ name: String) -> Double { all[name]!.doubleValue! }
+    func int(_ name: String) -> Int {
+      if case .int(let n) = all[name]! { return n }
+      preconditionFailure("checked as an int")
+    }
+    func word(_ name: String) -> String {
+      if case .string(let s) = all[name]! { return s }
+      preconditionFailure("checked as a choice")
+    }
+    var settings = MetaTrainingSettings()
+    settings.sequences.family = FunctionFamily(rawValue: word("family"))!
+    settings.sequences.mode = SequenceMode(rawValue: word("mode"))!
+    settings.sequences.segmentLength = int("segment_length")
+    if word("boolean_functions") == "no-xor" {
+      guard settings.sequences.family == .boolean else {
+        throw ExperimentError(message: "lstm-metalearning: boolean_functions no-xor needs family boolean.")
+      }
+      settings.sequences.booleanFunctionMask =
+        0xFFFF & ~(1 << UInt16(DrawnFunction.xorIndex)) & ~(1 << UInt16(DrawnFunction.xnorIndex))
+    }
+    settings.shape = LSTMShape(
+      inputs: 3, hidden: int("hidden_units"), dense: int("dense_units"),
+      readout: LSTMReadout(rawValue: word("readout"))!)
+    settings.trainingLength = int("sequence_length_train")
+    settings.batchSize = int("batch")
+    settings.learningRate = Float(double("learning_rate"))
+    settings.clipNorm = Float(double("clip_norm"))
+    settings.curveBin = int("curve_bin")
+    settings.validationEvery = int("validation_every")
+    settings.validationSequences = int("validation_sequences")
+    settings.threads = int("threads")
+    trainingSettings = settings
+    steps = int("steps")
+    testSequences = int("test_sequences")
+    testLength = int("test_length")
+    testSegmentLength = int("test_segment_length")
+    threads = int("threads")
+    testsBestParameters = word("test_parameters") == "best"
+  }
+
+  /// Test sequences: the training family and mode with every Boolean function allowed, and the
+  /// test segment length in stream mode.
+  public var testSequenceSettings: SequenceSettings {
+    var s = trainingSettings.sequences
+    s.booleanFunctionMask = 0xFFFF
+    s.segmentLength = testSegmentLength
+    return s
+  }
+}
