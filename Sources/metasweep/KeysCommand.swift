@@ -8,10 +8,11 @@ struct KeysCommand: ParsableCommand {
     commandName: "keys",
     abstract: "Make CURVE key pairs for the coordinator and its workers.",
     discussion: """
-      metasweep keys generate coordinator --dir keys     # keys/coordinator.key (0600) + keys/coordinator.pub
-      metasweep keys generate worker-a --dir keys        # one pair per worker (or per host)
-      mkdir -m 0755 allowed && cp keys/worker-a.pub allowed/   # the coordinator's allow-list folder
-      Give workers coordinator.pub; keep every .key on its own host.
+      metasweep keys generate coordinator --dir keys
+      metasweep keys generate worker-a --dir keys
+      mkdir -m 0755 allowed && cp keys/worker-a.pub allowed/
+      The coordinator gets coordinator.key and the allowed/ folder; each worker gets its own .key
+      and coordinator.pub. A .key file never leaves its host.
       """,
     subcommands: [GenerateKeysCommand.self])
 }

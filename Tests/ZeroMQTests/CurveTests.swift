@@ -330,6 +330,7 @@ struct CurveTests {
       allowList: try AllowList(entries: [.init(name: "worker-a", publicKey: allowed.publicKey)]))
     let router = try Socket(.router, context: serverContext)
     try router.set(.linger(milliseconds: 0))
+    router.recordsPeerUserID = true
     try router.makeCurveServer(keyPair: serverKeys, authenticator: zap)
     let endpoint = try router.bind("tcp://127.0.0.1:0")
 
@@ -357,13 +358,17 @@ struct CurveTests {
     let zapIndex = poller.register(zap.socket)
     var messages: [[[UInt8]]] = []
     var decisions: [ZAPDecision] = []
+    var userIDs: [String?] = []
     func serve(until isDone: () -> Bool, timeout: Duration) throws {
       let deadline = ContinuousClock.now + timeout
       while !isDone() && ContinuousClock.now < deadline {
         guard try poller.poll(timeout: deadline - ContinuousClock.now) > 0 else { continue }
         if poller.isReadable(zapIndex) { decisions += try zap.handlePending() }
         if poller.isReadable(routerIndex) {
-          while let frames = try router.receiveMultipart(wait: false) { messages.append(frames) }
+          while let frames = try router.receiveMultipart(wait: false) {
+            messages.append(frames)
+            userIDs.append(router.lastPeerUserID)
+          }
         }
       }
     }
@@ -373,6 +378,7 @@ struct CurveTests {
     try serve(until: { false }, timeout: .milliseconds(500))
 
     #expect(messages == [[bytes("worker-a"), bytes("ping")]])
+    #expect(userIDs == ["worker-a"])  // the allow-list name, vouched for by the ZAP handler
     let accepted = decisions.filter(\.isAccepted)
     let denied = decisions.filter { !$0.isAccepted }
     #expect(accepted.count >= 1 && accepted.allSatisfy { $0.name == "worker-a" && $0.address == "127.0.0.1" })
@@ -401,7 +407,9 @@ struct CurveTests {
     try dealer.set(.linger(milliseconds: 0), .routingID(bytes("local")))
     try dealer.connect(endpoint)
     try dealer.send(frames: [bytes("hi")])
+    router.recordsPeerUserID = true
     #expect(try receive(router) == [bytes("local"), bytes("hi")])
+    #expect(router.lastPeerUserID == nil || router.lastPeerUserID == "")
     #expect(try zap.handlePending().isEmpty)
   }
 
