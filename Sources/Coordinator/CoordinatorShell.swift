@@ -35,19 +35,25 @@ public final class CoordinatorShell {
 
   public let settings: Settings
   private let socket: Socket
+  /// Answers CURVE handshakes from the allow-list (nil: plaintext).
+  private let authenticator: ZAPAuthenticator?
   private let journal: Journal
   private var dispatcher: Dispatcher
   private let logger: Logger
   private let onProgress: (Dispatcher.Progress) -> Void
   /// Messages that failed to decode (dropped, never fatal).
   public private(set) var malformedMessages = 0
+  /// CURVE handshakes refused (unknown key, wrong mechanism).
+  public private(set) var refusedHandshakes = 0
 
-  /// A coordinator bound to `socket` (a ROUTER already bound by the caller).
+  /// A coordinator bound to `socket` (a ROUTER already bound by the caller); with CURVE, the
+  /// `authenticator` the socket was made a CURVE server with.
   public init(
-    socket: Socket, journal: Journal, dispatcher: Dispatcher, settings: Settings = Settings(), logger: Logger,
-    onProgress: @escaping (Dispatcher.Progress) -> Void = { _ in }
+    socket: Socket, authenticator: ZAPAuthenticator? = nil, journal: Journal, dispatcher: Dispatcher,
+    settings: Settings = Settings(), logger: Logger, onProgress: @escaping (Dispatcher.Progress) -> Void = { _ in }
   ) {
     self.socket = socket
+    self.authenticator = authenticator
     self.journal = journal
     self.dispatcher = dispatcher
     self.settings = settings
@@ -63,6 +69,9 @@ public final class CoordinatorShell {
     var ending: Ending?
     let clock = ContinuousClock()
     var lastProgress = clock.now
+    let poller = Poller()
+    _ = poller.register(socket)
+    let handshakes = authenticator.map { poller.register($0.socket) }
     while ending == nil {
       if dispatcher.isComplete {
         ending = .complete
@@ -74,7 +83,13 @@ public final class CoordinatorShell {
         break
       }
       do {
-        _ = try socket.poll(timeout: .milliseconds(50))
+        _ = try poller.poll(timeout: .milliseconds(50))
+        if let handshakes, let authenticator, poller.isReadable(handshakes) {
+          for decision in try authenticator.handlePending() where !decision.isAccepted {
+            refusedHandshakes += 1
+            logger.warning("Refused a worker's CURVE handshake: \(decision)", metadata: ["peer": "\(decision.address)"])
+          }
+        }
       } catch {
         // A signal interrupts the poll: the loop checks its stop condition next.
         guard error.code == .interrupted else { throw error }

@@ -56,6 +56,7 @@ public struct WorkerSession: Sendable {
   private var peerTimeout: Duration = .seconds(5)
   private var lastSent: ContinuousClock.Instant?
   private var lastHeard: ContinuousClock.Instant?
+  private var unansweredHellos = 0
 
   public init(settings: Settings) { self.settings = settings }
 
@@ -81,6 +82,7 @@ public struct WorkerSession: Sendable {
     case .welcome(let welcome):
       heartbeatInterval = .milliseconds(Int64(max(welcome.heartbeatIntervalMilliseconds, 10)))
       peerTimeout = .milliseconds(Int64(max(welcome.peerTimeoutMilliseconds, 100)))
+      unansweredHellos = 0
       var out: [Directive] = [.log(LogEvent(.info, "Welcomed by the coordinator"))]
       if phase == .greeting {
         phase = .working
@@ -133,6 +135,17 @@ public struct WorkerSession: Sendable {
     case .greeting:
       if now - lastSent >= settings.helloInterval {
         self.lastSent = now
+        unansweredHellos += 1
+        if unansweredHellos == 10 {
+          return [
+            .log(
+              LogEvent(
+                .warning,
+                "No answer from the coordinator after 10 greetings: is it running and reachable, and, with CURVE, "
+                  + "is this worker's public key in its allow-list and --server-key its key?")),
+            .send(hello),
+          ]
+        }
         return [.send(hello)]
       }
     case .working, .draining:

@@ -23,6 +23,8 @@ public final class WorkerShell {
     public var parentPID: Int32?
     /// The largest message accepted from the coordinator, in bytes. Default 64 MiB.
     public var maxMessageBytes = 64 << 20
+    /// CURVE: this worker's key pair and the coordinator's public key (nil: plaintext).
+    public var curve: (keyPair: CurveKeyPair, serverPublicKey: String)?
 
     public init(endpoint: String) { self.endpoint = endpoint }
   }
@@ -46,6 +48,9 @@ public final class WorkerShell {
     _ = try reports.bind(reportsEndpoint)
     let dealer = try Socket(.dealer, context: context)
     try dealer.set(.linger(milliseconds: 2000), .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
+    if let curve = settings.curve {
+      try dealer.makeCurveClient(serverPublicKey: curve.serverPublicKey, clientKeyPair: curve.keyPair)
+    }
     try dealer.connect(settings.endpoint)
 
     let queue = LeaseQueue()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import SweepModel
+import ZeroMQ
 
 struct RunCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -101,14 +102,24 @@ struct CoordinatorCommand: ParsableCommand {
   @Flag(help: "Allow plaintext on a non-loopback address.")
   var insecure = false
 
+  @Option(help: "CURVE: the coordinator's key file (from `metasweep keys generate`).")
+  var curveKey: String?
+
+  @Option(help: "CURVE: the folder of public keys (.pub) of the workers allowed to connect.")
+  var allow: String?
+
   @OptionGroup var serve: ServeOptions
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
+    guard (curveKey == nil) == (allow == nil) else {
+      throw ValidationError("CURVE needs both --curve-key (the coordinator's key) and --allow (the workers' public keys).")
+    }
     let loopback = bind.hasPrefix("tcp://127.") || bind.hasPrefix("tcp://localhost:") || bind.hasPrefix("ipc://")
-    guard loopback || insecure else {
+    guard loopback || insecure || curveKey != nil else {
       throw ValidationError(
-        "Binding \(bind) would send runs in plaintext beyond this machine. CURVE keys are not supported yet; pass --insecure on a trusted network.")
+        "Binding \(bind) would send runs in plaintext beyond this machine. Pass --curve-key and --allow "
+          + "(see `metasweep keys generate`), or --insecure on a trusted network.")
     }
   }
 
@@ -118,8 +129,14 @@ struct CoordinatorCommand: ParsableCommand {
       let text = try SweepFile.read(spec)
       let sweep = try SweepFile.parse(text, file: spec)
       let runs = try ExperimentCatalogue.validate(sweep)
-      let runner = SweepRunner(
+      var runner = SweepRunner(
         directory: out ?? "results/\(sweep.name)", serve: serve, logger: logger, localWorkers: 0, bind: bind)
+      if let curveKey, let allow {
+        let allowList = try AllowList.load(directory: allow)
+        for problem in allowList.problems { logger.warning("Skipped a public key file: \(problem)") }
+        logger.notice("CURVE on: \(allowList.entries.count) workers allowed", metadata: ["allow": "\(allow)"])
+        runner.security = (try CurveKeyFile.loadKeyPair(path: curveKey), allowList)
+      }
       return try runner.run(sweep: sweep, specText: text, runs: runs)
     }
     if code != 0 { throw ExitCode(code) }

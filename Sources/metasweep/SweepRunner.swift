@@ -30,6 +30,8 @@ struct SweepRunner {
   var localWorkers: Int
   /// Where the coordinator listens; the default picks a free loopback port.
   var bind = "tcp://127.0.0.1:0"
+  /// CURVE: the coordinator's key pair and the workers allowed in (nil: plaintext).
+  var security: (keyPair: CurveKeyPair, allowList: AllowList)?
 
   /// The journal of a sweep folder.
   static func journalPath(_ directory: String) -> String { directory + "/journal.sqlite" }
@@ -73,7 +75,12 @@ struct SweepRunner {
         settings: settings.dispatcher)
 
       let context = try ZMQContext()
+      // The authenticator must exist before the server socket binds, or libzmq lets everyone in.
+      let authenticator = try security.map { try ZAPAuthenticator(context: context, allowList: $0.allowList) }
       let socket = try Socket(.router, context: context)
+      if let security, let authenticator {
+        try socket.makeCurveServer(keyPair: security.keyPair, authenticator: authenticator)
+      }
       try socket.set(
         .linger(milliseconds: settings.lingerMilliseconds), .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
       let endpoint = try socket.bind(bind)
@@ -84,7 +91,8 @@ struct SweepRunner {
       defer { pool.stop() }
       let reporter = ProgressReporter(sweepName: sweep.name)
       let shell = CoordinatorShell(
-        socket: socket, journal: journal, dispatcher: dispatcher, settings: settings, logger: logger,
+        socket: socket, authenticator: authenticator, journal: journal, dispatcher: dispatcher, settings: settings,
+        logger: logger,
         onProgress: reporter.update)
       let started = ContinuousClock.now
       let cpuBefore = Self.processCPUSeconds()
@@ -99,6 +107,9 @@ struct SweepRunner {
       let cpu = Self.processCPUSeconds() - cpuBefore
       logger.notice(
         "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run)")
+      if shell.refusedHandshakes > 0 {
+        logger.warning("Refused \(shell.refusedHandshakes) CURVE handshakes (keys not in the allow-list)")
+      }
       if shell.malformedMessages > 0 {
         logger.warning("Dropped \(shell.malformedMessages) malformed messages")
       }

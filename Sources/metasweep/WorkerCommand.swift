@@ -19,10 +19,19 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: .hidden)
   var parentPid: Int32?
 
+  @Option(help: "CURVE: this worker's key file (from `metasweep keys generate`).")
+  var curveKey: String?
+
+  @Option(help: "CURVE: the coordinator's public key file (its .pub).")
+  var serverKey: String?
+
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
     guard slots >= 1 && slots <= 1024 else { throw ValidationError("--slots must be in 1...1024.") }
+    guard (curveKey == nil) == (serverKey == nil) else {
+      throw ValidationError("CURVE needs both --curve-key (this worker's key) and --server-key (the coordinator's .pub).")
+    }
   }
 
   func run() throws {
@@ -34,6 +43,10 @@ struct WorkerCommand: ParsableCommand {
       settings.session.slots = UInt32(slots)
       settings.session.buildID = BuildInfo.buildID
       settings.parentPID = parentPid
+      if let curveKey, let serverKey {
+        settings.curve = (try CurveKeyFile.loadKeyPair(path: curveKey), try CurveKeyFile.loadPublicKey(path: serverKey))
+      }
+      logger.info("Connecting", metadata: ["endpoint": "\(connect)", "curve": "\(settings.curve != nil)"])
       let shell = WorkerShell(settings: settings, context: try ZMQContext(), logger: logger)
       return try shell.run { SignalTrap.isTriggered }
     }

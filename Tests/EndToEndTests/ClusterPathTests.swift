@@ -108,6 +108,45 @@ private func freePort() throws -> Int {
     #expect(deliveredLate >= 1, "no result finished during the outage was delivered on reconnect")
   }
 
+  @Test func curve_workerWithAnUnknownKeyGetsNoWork_andIsLogged_whileAListedWorkerCompletesTheSweep() throws {
+    let dir = try makeScratchDirectory()
+    try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    for name in ["coordinator", "worker-a", "worker-b"] {
+      let made = try Binary.run(["keys", "generate", name, "--dir", "keys"], in: dir)
+      #expect(made.status == 0, "\(made.stderr)")
+      #expect(!made.stdout.contains("secret-key"))
+    }
+    let secretMode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("keys/worker-a.key").path)[.posixPermissions] as? Int
+    #expect(secretMode == 0o600)
+    let allowed = dir.appendingPathComponent("allowed")
+    try FileManager.default.createDirectory(at: allowed, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+    try FileManager.default.copyItem(at: dir.appendingPathComponent("keys/worker-a.pub"), to: allowed.appendingPathComponent("worker-a.pub"))
+
+    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let coordinator = try Binary.Running(
+      ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--curve-key", "keys/coordinator.key", "--allow", "allowed"],
+      directory: dir)
+    func worker(_ name: String) throws -> Binary.Running {
+      try Binary.Running(
+        ["worker", "--connect", endpoint, "--slots", "1", "--name", name, "--curve-key", "keys/\(name).key",
+         "--server-key", "keys/coordinator.pub"], directory: dir)
+    }
+    let intruder = try worker("worker-b")
+    // The intruder's handshake is refused before the listed worker even starts.
+    let logPath = coordinator.stderrPath
+    #expect(waitUntil(timeout: 60) { ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").contains("Refused a worker's CURVE handshake") })
+    let listed = try worker("worker-a")
+    let result = coordinator.wait()
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("127.0.0.1"))
+    #expect(listed.wait(timeout: 30).status == 0)
+    kill(intruder.pid, SIGTERM)
+    _ = intruder.wait(timeout: 30)
+    let finished = try Journal(path: dir.appendingPathComponent("out/journal.sqlite").path, readOnly: true).finishedRuns()
+    #expect(finished.count == 6)
+    #expect(finished.allSatisfy { $0.worker == "worker-a" })
+  }
+
   @Test func coordinator_refusesPlaintextBeyondLoopback_withoutInsecure() throws {
     let dir = try makeScratchDirectory()
     try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
