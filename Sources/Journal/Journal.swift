@@ -57,6 +57,13 @@ public final class Journal {
       // A second process (a `report` while the sweep runs) waits for the lock instead of failing.
       configuration.busyMode = .timeout(10)
       configuration.label = "MetaSweep.Journal"
+      configuration.prepareDatabase { db in
+        // WAL with synchronous=NORMAL: a commit survives the process being killed (the WAL is in
+        // the OS's cache) without an fsync; only an OS crash or power loss can drop the last
+        // commits, and what the journal lacks is simply pending and runs again. Exactly one
+        // outcome per run holds either way, because the journal is the only record of outcomes.
+        try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      }
       dbQueue = try DatabaseQueue(path: path, configuration: configuration)
       try dbQueue.writeWithoutTransaction { db in
         // journal_mode is persistent in the file; setting it on every open is cheap and idempotent.

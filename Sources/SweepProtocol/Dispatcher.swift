@@ -22,6 +22,9 @@ public struct Dispatcher: Sendable {
     public var workerTimeout: Duration = .seconds(5)
     /// How many failed attempts make a run failed. Default 3.
     public var retryLimit = 3
+    /// Runs leased to a worker beyond its slots, queued on the worker so it never waits for the
+    /// round trip between two runs. Default 1; 0 for runs so long that a queued one would wait.
+    public var prefetch = 1
     /// The build id workers must report, or nil to accept any build. Default nil.
     public var requiredBuildID: String?
 
@@ -297,7 +300,7 @@ public struct Dispatcher: Sendable {
     while progressed {
       progressed = false
       for id in workerOrder {
-        guard let state = workers[id], state.attempts.count < state.slots else { continue }
+        guard let state = workers[id], state.attempts.count < state.slots + settings.prefetch else { continue }
         guard let key = nextPendingKey() else { return out }
         let run = runs[key]!
         let attempt = nextAttempt

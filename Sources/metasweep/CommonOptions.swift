@@ -30,11 +30,15 @@ struct ServeOptions: ParsableArguments {
   @Option(help: "Failed attempts after which a run is marked failed.")
   var retries: Int = 3
 
+  @Option(help: "Runs queued on each worker beyond its slots (hides the round trip between short runs).")
+  var prefetch: Int = 1
+
   func validate() throws {
     guard heartbeat > 0, workerTimeout > heartbeat else {
       throw ValidationError("--worker-timeout must be longer than --heartbeat, and both positive.")
     }
     guard retries >= 1 else { throw ValidationError("--retries must be at least 1.") }
+    guard (0...1024).contains(prefetch) else { throw ValidationError("--prefetch must be in 0...1024.") }
   }
 }
 

@@ -67,6 +67,7 @@ struct SweepRunner {
       settings.dispatcher.heartbeatInterval = .milliseconds(Int64(serve.heartbeat * 1000))
       settings.dispatcher.workerTimeout = .milliseconds(Int64(serve.workerTimeout * 1000))
       settings.dispatcher.retryLimit = serve.retries
+      settings.dispatcher.prefetch = serve.prefetch
       settings.dispatcher.requiredBuildID = BuildInfo.buildID
       let dispatcher = Dispatcher(
         pending: pending, alreadyDone: prepared.alreadyDone, alreadyFailed: prepared.failed,

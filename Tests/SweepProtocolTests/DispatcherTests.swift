@@ -26,11 +26,18 @@ private func result(_ lease: WireMessage.Lease, value: Double = 1) -> WireMessag
   .result(WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: Outcome(metrics: [Metric("m", value)]), seconds: 0.1))
 }
 
+/// One lease per slot, so tests can count leases exactly.
+private let noPrefetch: Dispatcher.Settings = {
+  var settings = Dispatcher.Settings()
+  settings.prefetch = 0
+  return settings
+}()
+
 private let alice = WorkerID(Array("alice".utf8))
 private let bob = WorkerID(Array("bob".utf8))
 
 @Test func hello_isWelcomed_andGetsOneLeasePerSlot_journaledBeforeSent() {
-  var d = Dispatcher(pending: runs(5))
+  var d = Dispatcher(pending: runs(5), settings: noPrefetch)
   let out = d.onMessage(hello("alice", slots: 2), from: alice, now: t0)
   #expect(out.contains(.send(.welcome(WireMessage.Welcome(heartbeatIntervalMilliseconds: 500, peerTimeoutMilliseconds: 5000)), to: alice)))
   let leased = leases(out)
@@ -44,7 +51,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func result_isJournaled_andTheFreedSlotGetsTheNextRun() {
-  var d = Dispatcher(pending: runs(3))
+  var d = Dispatcher(pending: runs(3), settings: noPrefetch)
   let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   let out = d.onMessage(result(first), from: alice, now: t0)
   #expect(out.first.map { if case .journalOutcome(let r, "alice") = $0 { r.key == first.key } else { false } } == true)
@@ -53,7 +60,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func silentWorker_losesItsLeases_andTheRunIsLeasedAgainElsewhere() {
-  var d = Dispatcher(pending: runs(1))
+  var d = Dispatcher(pending: runs(1), settings: noPrefetch)
   let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   _ = d.onMessage(hello("bob"), from: bob, now: t0)
   _ = d.onMessage(.heartbeat, from: bob, now: t0 + .seconds(4))
@@ -66,7 +73,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func lateResultOfExpiredAttempt_isKept_whenTheRunHasNoOutcomeYet_thenTheSecondIsDiscarded() {
-  var d = Dispatcher(pending: runs(1))
+  var d = Dispatcher(pending: runs(1), settings: noPrefetch)
   let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   _ = d.onMessage(hello("bob"), from: bob, now: t0 + .seconds(5))
   let second = leases(d.onTick(now: t0 + .seconds(6)))[0].1
@@ -80,7 +87,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func poisonRun_isRetriedUpToTheLimit_thenFailed_andTheSweepGoesOn() {
-  var settings = Dispatcher.Settings()
+  var settings = noPrefetch
   settings.retryLimit = 2
   var d = Dispatcher(pending: runs(2), settings: settings)
   var lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
@@ -106,7 +113,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func mismatchedBuildOrProtocol_isRejectedWithAReadableReason_andGetsNoWork() {
-  var settings = Dispatcher.Settings()
+  var settings = noPrefetch
   settings.requiredBuildID = "b1"
   var d = Dispatcher(pending: runs(1), settings: settings)
   let out = d.onMessage(hello("alice", build: "b2"), from: alice, now: t0)
@@ -118,7 +125,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func goodbye_returnsTheWorkersRunsToPending_first() {
-  var d = Dispatcher(pending: runs(3))
+  var d = Dispatcher(pending: runs(3), settings: noPrefetch)
   let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   _ = d.onMessage(.goodbye(reason: "SIGTERM"), from: alice, now: t0)
   let again = leases(d.onMessage(hello("bob"), from: bob, now: t0))
@@ -126,7 +133,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func stop_sendsShutdownToEveryWorker_andLeasesNothingMore() {
-  var d = Dispatcher(pending: runs(3))
+  var d = Dispatcher(pending: runs(3), settings: noPrefetch)
   let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   #expect(d.stop() == [.send(.shutdown, to: alice)])
   #expect(leases(d.onMessage(result(lease), from: alice, now: t0)).isEmpty)
@@ -140,7 +147,7 @@ private let bob = WorkerID(Array("bob".utf8))
     return Int((state >> 33) % UInt64(n))
   }
   for _ in 0..<50 {
-    var d = Dispatcher(pending: runs(20))
+    var d = Dispatcher(pending: runs(20), settings: noPrefetch)
     var now = t0
     var outcomes: [RunKey: Int] = [:]
     var inFlight: [(WorkerID, WireMessage.Lease)] = []
@@ -178,7 +185,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func everyReport_isAcknowledged_onlyAfterItIsJournaled() {
-  var d = Dispatcher(pending: runs(2))
+  var d = Dispatcher(pending: runs(2), settings: noPrefetch)
   let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   let out = d.onMessage(result(first), from: alice, now: t0)
   let journaled = out.firstIndex { if case .journalOutcome = $0 { true } else { false } }
@@ -192,7 +199,7 @@ private let bob = WorkerID(Array("bob".utf8))
 }
 
 @Test func forgedReport_forAnAttemptNeverLeased_neverReachesTheJournal() {
-  var d = Dispatcher(pending: runs(2))
+  var d = Dispatcher(pending: runs(2), settings: noPrefetch)
   let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   let otherRun = runs(2)[1].key
   for forged in [
@@ -210,9 +217,23 @@ private let bob = WorkerID(Array("bob".utf8))
 
 @Test func resultOfAnEarlierCoordinatorsAttempt_isAccepted_forAPendingRun() {
   let run = runs(1)[0]
-  var d = Dispatcher(pending: [run], firstAttempt: 50, priorAttempts: [41: run.key])
+  var d = Dispatcher(pending: [run], firstAttempt: 50, priorAttempts: [41: run.key], settings: noPrefetch)
   _ = d.onMessage(hello("alice"), from: alice, now: t0)
   let late = WireMessage.result(WireMessage.RunResult(attempt: 41, key: run.key, outcome: Outcome(), seconds: 1))
   #expect(d.onMessage(late, from: alice, now: t0).contains { if case .journalOutcome = $0 { true } else { false } })
   #expect(d.isComplete)
+}
+
+@Test func prefetch_queuesRunsBeyondTheSlots_andTheyComeBackIfTheWorkerIsLost() {
+  var settings = Dispatcher.Settings()
+  settings.prefetch = 2
+  var d = Dispatcher(pending: runs(10), settings: settings)
+  let leased = leases(d.onMessage(hello("alice", slots: 2), from: alice, now: t0))
+  #expect(leased.count == 4)
+  let out = d.onTick(now: t0 + .seconds(6))
+  #expect(out.filter { if case .journalExpired = $0 { true } else { false } }.count == 4)
+  // Bob's three leases (one slot + two queued) are Alice's lost runs, first in line.
+  let again = leases(d.onMessage(hello("bob", slots: 1), from: bob, now: t0 + .seconds(6))).map(\.1.key)
+  #expect(again.count == 3 && Set(again).isSubset(of: Set(leased.map(\.1.key))))
+  #expect(d.progress.leased == 3)
 }
