@@ -199,18 +199,20 @@ public struct Dispatcher: Sendable {
         .log(LogEvent(.warning, "Refused worker: \(reason)", [("worker", hello.name)])),
       ]
     }
-    var out: [Directive] = []
+    let welcome = WireMessage.Welcome(
+      heartbeatIntervalMilliseconds: UInt32(clamping: settings.heartbeatInterval.milliseconds),
+      peerTimeoutMilliseconds: UInt32(clamping: settings.workerTimeout.milliseconds))
     if workers[id] != nil {
-      // A second hello is a new session: the worker lost track of us, so its old leases are void.
-      out += removeWorker(id)
+      // A worker greets again when it stopped hearing from us (or before our welcome reached it),
+      // but it keeps running and reporting its leases: welcome it again and keep them. A worker
+      // process that really died comes back under a new routing id; the old one times out.
+      return [.send(.welcome(welcome), to: id)]
     }
+    var out: [Directive] = []
     workers[id] = WorkerState(name: hello.name, slots: Int(max(hello.slots, 1)), lastHeard: now)
     workerOrder.append(id)
     progress.workers = workerOrder.count
     progress.slots += Int(max(hello.slots, 1))
-    let welcome = WireMessage.Welcome(
-      heartbeatIntervalMilliseconds: UInt32(clamping: settings.heartbeatInterval.milliseconds),
-      peerTimeoutMilliseconds: UInt32(clamping: settings.workerTimeout.milliseconds))
     out.append(.send(.welcome(welcome), to: id))
     out.append(.log(LogEvent(.info, "Worker joined", [("worker", hello.name), ("slots", "\(hello.slots)")])))
     return out + fill()

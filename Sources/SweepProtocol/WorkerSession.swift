@@ -17,6 +17,9 @@ public struct WorkerSession: Sendable {
     public var buildID = "unknown"
     /// How often to repeat the hello until welcomed. Default 1 s.
     public var helloInterval: Duration = .seconds(1)
+    /// Exit (code 4) after greeting this long without an answer. Default nil: wait for a
+    /// coordinator forever (it may be restarting).
+    public var giveUpAfter: Duration?
     public init() {}
   }
 
@@ -133,6 +136,10 @@ public struct WorkerSession: Sendable {
     guard let lastSent, let lastHeard else { return [] }
     switch phase {
     case .greeting:
+      if let limit = settings.giveUpAfter, now - lastHeard > limit {
+        phase = .stopped
+        return [.exit(code: 4, reason: "No coordinator answered for \(limit); giving up.")]
+      }
       if now - lastSent >= settings.helloInterval {
         self.lastSent = now
         unansweredHellos += 1

@@ -4,7 +4,7 @@ import Synchronization
 /// The stop signal that arrived (0: none); set from the handler, and an atomic store is async-signal-safe.
 private let stopSignal = Atomic<Int32>(0)
 
-/// Turns SIGINT and SIGTERM into a flag the poll loops check, instead of killing the process:
+/// Turns SIGINT, SIGTERM and SIGHUP (an ssh session hanging up) into a flag the poll loops check, instead of killing the process:
 /// a stop then drains (journal flushed, workers told) rather than dies.
 enum SignalTrap {
   /// Installs the handlers (and ignores SIGPIPE, so a vanished peer is an error, not a death).
@@ -12,7 +12,7 @@ enum SignalTrap {
     signal(SIGPIPE, SIG_IGN)
     var set = sigset_t()
     sigemptyset(&set)
-    for number in [SIGINT, SIGTERM] {
+    for number in [SIGINT, SIGTERM, SIGHUP] {
       signal(number) { stopSignal.store($0, ordering: .relaxed) }
       sigaddset(&set, number)
     }

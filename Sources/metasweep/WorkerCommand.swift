@@ -19,6 +19,9 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: .hidden)
   var parentPid: Int32?
 
+  @Option(help: "Exit (code 4) after this many seconds without an answer from a coordinator (default: wait forever).")
+  var giveUpAfter: Double?
+
   @Option(help: "CURVE: this worker's key file (from `metasweep keys generate`).")
   var curveKey: String?
 
@@ -43,6 +46,7 @@ struct WorkerCommand: ParsableCommand {
       settings.session.slots = UInt32(slots)
       settings.session.buildID = BuildInfo.buildID
       settings.parentPID = parentPid
+      settings.session.giveUpAfter = giveUpAfter.map { .milliseconds(Int64($0 * 1000)) }
       if let curveKey, let serverKey {
         settings.curve = (try CurveKeyFile.loadKeyPair(path: curveKey), try CurveKeyFile.loadPublicKey(path: serverKey))
       }

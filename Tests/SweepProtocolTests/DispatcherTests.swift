@@ -237,3 +237,14 @@ private let bob = WorkerID(Array("bob".utf8))
   #expect(again.count == 3 && Set(again).isSubset(of: Set(leased.map(\.1.key))))
   #expect(d.progress.leased == 3)
 }
+
+@Test func repeatedHello_isWelcomedAgain_withoutExpiringOrDuplicatingLeases() {
+  var d = Dispatcher(pending: runs(3), settings: noPrefetch)
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))
+  // The second greeting crossed our welcome on the wire.
+  let out = d.onMessage(hello("alice"), from: alice, now: t0 + .milliseconds(5))
+  #expect(leases(out).isEmpty)
+  #expect(!out.contains { if case .journalExpired = $0 { true } else { false } })
+  #expect(out.contains { if case .send(.welcome, alice) = $0 { true } else { false } })
+  #expect(first.count == 1 && d.progress.leased == 1 && d.progress.workers == 1)
+}

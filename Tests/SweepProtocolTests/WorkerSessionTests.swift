@@ -82,3 +82,12 @@ private func session() -> WorkerSession {
   _ = s.onTick(now: t0 + .milliseconds(3600))
   #expect(!s.onMessage(welcome, now: t0 + .seconds(4)).contains(.send(report)))
 }
+
+@Test func giveUpAfter_exitsWithCode4_whenNoCoordinatorEverAnswers() {
+  var settings = WorkerSession.Settings()
+  settings.giveUpAfter = .seconds(3)
+  var s = WorkerSession(settings: settings)
+  _ = s.start(now: t0)
+  #expect(!s.onTick(now: t0 + .seconds(2)).contains { if case .exit = $0 { true } else { false } })
+  #expect(s.onTick(now: t0 + .milliseconds(3100)).contains { if case .exit(4, _) = $0 { true } else { false } })
+}
