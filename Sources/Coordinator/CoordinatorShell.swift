@@ -16,8 +16,9 @@ public final class CoordinatorShell {
   public struct Settings: Sendable {
     /// Leasing, heartbeat and retry settings of the dispatcher.
     public var dispatcher = Dispatcher.Settings()
-    /// The largest message accepted from a worker, in bytes; larger ones are dropped and counted. Default 64 MiB.
-    public var maxMessageBytes = 64 << 20
+    /// The largest message accepted from a worker, in bytes; larger ones are dropped and counted.
+    /// Default 288 MiB: a checkpoint of up to ``WireLimits/maxCheckpointBytes`` and its header.
+    public var maxMessageBytes = (256 + 32) << 20
     /// The most messages handled (and journaled in one transaction) per loop iteration. Default 4096.
     public var maxBatch = 4096
     /// How long to wait for workers to hear the shutdown before closing, in milliseconds. Default 1000.
@@ -160,7 +161,8 @@ public final class CoordinatorShell {
         logger.log(
           level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)",
           metadata: Logger.Metadata(event.metadata))
-      case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired:
+      case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
+        .journalCheckpoint:
         break
       }
     }
@@ -187,6 +189,8 @@ public final class CoordinatorShell {
         retryLimit: settings.dispatcher.retryLimit, at: now)
     case .journalExpired(let attempt):
       try journal.recordExpired(attempt: attempt, at: now)
+    case .journalCheckpoint(let attempt, let key, let bytes, let stepsDone):
+      try journal.recordCheckpoint(attempt: attempt, key: key, data: bytes, stepsDone: stepsDone, at: now)
     }
   }
 }
@@ -207,7 +211,9 @@ extension Dispatcher.Directive {
   /// Whether the directive writes to the journal.
   var isJournalRecord: Bool {
     switch self {
-    case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired: true
+    case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
+      .journalCheckpoint:
+      true
     case .send, .log: false
     }
   }

@@ -12,9 +12,22 @@ public protocol Experiment: Sendable {
   /// Checks what one parameter alone cannot (`tail_examples` at most `examples_per_task`), before
   /// anything runs. `parameters` are complete. Throws ``ExperimentError`` saying what to change.
   static func validate(parameters: Parameters) throws
+  /// Runs at most `maxSteps` steps of a chained run (0: the whole rest of it), from `checkpoint`
+  /// (nil: from the start), and returns the outcome when the run is complete or a checkpoint to
+  /// continue from. A run done in any segments is bit-identical to `run`. The default, for
+  /// experiments that cannot be chained, ignores `maxSteps` and the checkpoint and calls `run`.
+  static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int) throws
+    -> SegmentOutcome
 }
 
 extension Experiment {
+  /// Not chainable: the whole run in one segment.
+  public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int) throws
+    -> SegmentOutcome
+  {
+    .finished(try run(parameters: parameters, seed: seed))
+  }
+
   /// No constraints between parameters.
   public static func validate(parameters: Parameters) throws {}
 }

@@ -71,6 +71,18 @@ public enum ExperimentCatalogue {
     return try family.run(parameters: completed(parameters, descriptor: family.descriptor), seed: seed)
   }
 
+  /// Runs one segment of a trial of `experiment` in this process (see ``Experiment/runSegment(parameters:seed:checkpoint:maxSteps:)``).
+  public static func runSegment(
+    experiment: String, parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int
+  ) throws -> SegmentOutcome {
+    guard let family = family(named: experiment) else {
+      throw ExperimentError(message: "This worker cannot run experiment '\(experiment)'.")
+    }
+    return try family.runSegment(
+      parameters: completed(parameters, descriptor: family.descriptor), seed: seed, checkpoint: checkpoint,
+      maxSteps: maxSteps)
+  }
+
   private static func check(
     _ parameters: Parameters, against descriptor: ExperimentDescriptor, spec: SweepSpec, prefix: String
   ) throws {

@@ -119,6 +119,37 @@ public enum LSTMMetaLearningExperiment: Experiment {
     return MetaTraining.train(start, settings: settings, seed: seed, steps: steps)
   }
 
+  /// One lease of a chained run: at most `maxSteps` steps (0: all remaining) from the binary
+  /// `checkpoint` (nil: from initialisation). The last segment returns the run's outcome.
+  ///
+  /// - Throws: ``ExperimentError`` for bad parameters, or a checkpoint that is corrupt, from
+  ///   another build or version, or made under other settings.
+  public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int) throws
+    -> SegmentOutcome
+  {
+    let config = try LSTMMetaLearningConfig(parameters: parameters)
+    var state: MetaTrainingState?
+    if let checkpoint {
+      do {
+        state = try MetaTrainingState(binary: checkpoint)
+      } catch {
+        throw ExperimentError(message: "lstm-metalearning: cannot continue from the checkpoint: \(error)")
+      }
+    }
+    let done = state?.step ?? 0
+    guard done <= config.steps else {
+      throw ExperimentError(
+        message: "lstm-metalearning: the checkpoint is at step \(done), beyond the run's \(config.steps) steps.")
+    }
+    let remaining = config.steps - done
+    let steps = maxSteps > 0 ? min(maxSteps, remaining) : remaining
+    let next = try runSegment(parameters: parameters, seed: seed, from: state, steps: steps)
+    if next.step >= config.steps {
+      return .finished(outcome(config: config, seed: seed, state: next))
+    }
+    return .checkpoint(bytes: next.binaryEncoded(), stepsDone: next.step, totalSteps: config.steps)
+  }
+
   /// The outcome of a finished (possibly chained) run whose final state is `state`.
   public static func outcome(parameters: Parameters, seed: UInt64, state: MetaTrainingState) throws -> Outcome
   {

@@ -105,3 +105,18 @@ public struct RunState: Sendable, Equatable {
     self.state = state
   }
 }
+
+/// The latest journaled checkpoint of a chained run.
+public struct JournalCheckpoint: Sendable, Equatable {
+  /// The attempt whose segment ended with it.
+  public var attempt: UInt64
+  /// Steps of the run done when it was taken.
+  public var stepsDone: UInt64
+  /// The experiment's opaque state.
+  public var data: [UInt8]
+  public init(attempt: UInt64, stepsDone: UInt64, data: [UInt8]) {
+    self.attempt = attempt
+    self.stepsDone = stepsDone
+    self.data = data
+  }
+}

@@ -49,3 +49,13 @@ public struct Series: Sendable, Equatable {
   /// The x value of point `i`.
   public func x(_ i: Int) -> Double { xStart + Double(i) * xStep }
 }
+
+/// How one segment of a (possibly chained) run ended: with the run's outcome, or with a checkpoint
+/// to continue from.
+public enum SegmentOutcome: Sendable, Equatable {
+  /// The run is complete.
+  case finished(Outcome)
+  /// The segment ended before the run did: `bytes` is the opaque, versioned state to continue from,
+  /// after `stepsDone` of `totalSteps` steps.
+  case checkpoint(bytes: [UInt8], stepsDone: Int, totalSteps: Int)
+}

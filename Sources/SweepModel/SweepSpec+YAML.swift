@@ -15,6 +15,7 @@ import Yams
 ///   defaults: {}                 # a variant that only uses `fixed`
 /// metrics: [error_task1]         # optional
 /// curves: [error]                # optional
+/// segment_steps: 1000            # optional: chained runs of this many steps per lease
 /// description: free text, ignored
 /// ```
 ///
@@ -25,7 +26,7 @@ import Yams
 extension SweepSpec {
   /// The keys a sweep file may have at its top level, in the order messages list them.
   public static let topLevelKeys = [
-    "name", "experiment", "seeds", "fixed", "variants", "metrics", "curves", "description",
+    "name", "experiment", "seeds", "fixed", "variants", "metrics", "curves", "segment_steps", "description",
   ]
 
   /// The most seeds one sweep may list; a guard against typos like `0..<3000000000`.
@@ -83,6 +84,7 @@ extension SweepSpec {
     var variants: [Variant]?
     var metrics: [String] = []
     var curves: [String] = []
+    var segmentSteps: Int?
 
     for (keyNode, value) in try reader.pairs(of: top, field: "") {
       let key = try reader.keyText(keyNode, in: "")
@@ -107,6 +109,14 @@ extension SweepSpec {
       case "metrics":
         metrics = try reader.stringList(value, field: key, example: "error_task1, u_drift_task1")
       case "curves": curves = try reader.stringList(value, field: key, example: "error")
+      case "segment_steps":
+        guard case .scalar(let scalar) = value, case .value(.int(let n)) = SpecReader.classify(scalar), n > 0
+        else {
+          throw reader.error(
+            key, at: value,
+            "must be a positive whole number of steps per segment, like 1000, got \(SpecReader.describe(value))")
+        }
+        segmentSteps = n
       default:
         // `description` is free text for people; only its shape is checked, to catch mis-indented keys.
         guard case .scalar = value else {
@@ -127,7 +137,7 @@ extension SweepSpec {
     guard let variants else { throw missing("variants", "variants: {baseline: {}}") }
     return SweepSpec(
       name: name, experiment: experiment, seeds: seeds, fixed: fixed, variants: variants, metrics: metrics,
-      curves: curves, locations: reader.locations, file: file)
+      curves: curves, segmentSteps: segmentSteps, locations: reader.locations, file: file)
   }
 
   /// The YAML tree of `yaml`, or its syntax error as a ``SpecError``.

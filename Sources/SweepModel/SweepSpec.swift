@@ -26,6 +26,9 @@ public struct SweepSpec: Sendable, Equatable {
   public var metrics: [String]
   /// Series to average into curves and figures (empty: every series the experiment reports).
   public var curves: [String]
+  /// Meta-steps per segment of a chained run (nil: every run in one piece). Not part of any run
+  /// key: a chained run's results are bit-identical whatever the segment length.
+  public var segmentSteps: Int?
   /// Where each field came from, keyed by its dotted path (`variants.adam.step_size`).
   public var locations: [String: SourceLocation]
   /// The file the spec was read from, for messages.
@@ -33,8 +36,10 @@ public struct SweepSpec: Sendable, Equatable {
 
   public init(
     name: String, experiment: String, seeds: [UInt64], fixed: Parameters, variants: [Variant],
-    metrics: [String], curves: [String], locations: [String: SourceLocation] = [:], file: String = "<memory>"
+    metrics: [String], curves: [String], segmentSteps: Int? = nil, locations: [String: SourceLocation] = [:],
+    file: String = "<memory>"
   ) {
+    self.segmentSteps = segmentSteps
     self.name = name
     self.experiment = experiment
     self.seeds = seeds

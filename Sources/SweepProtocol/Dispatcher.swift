@@ -12,7 +12,11 @@ import SweepModel
 ///   slow or partitioned worker finished is not thrown away;
 /// - a worker silent for ``Settings/workerTimeout`` loses its leases, which go back to pending;
 /// - a run that throws is retried until it has failed ``Settings/retryLimit`` times, then marked
-///   failed, so one poison run never stalls a sweep.
+///   failed, so one poison run never stalls a sweep;
+/// - a chained run (``Settings/segmentSteps``) is leased one segment at a time, each lease carrying
+///   the run's latest checkpoint; a segment report is journaled, then the run goes back to the
+///   front of the queue for whichever worker is free. Only the run's latest attempt may advance
+///   its checkpoint, and only forwards, so an old checkpoint never overwrites a newer one.
 public struct Dispatcher: Sendable {
   /// Timing and retry settings.
   public struct Settings: Sendable {
@@ -27,8 +31,22 @@ public struct Dispatcher: Sendable {
     public var prefetch = 1
     /// The build id workers must report, or nil to accept any build. Default nil.
     public var requiredBuildID: String?
+    /// Steps per lease of a chained run (nil: every run in one lease). Default nil.
+    public var segmentSteps: Int?
 
     public init() {}
+  }
+
+  /// The latest checkpoint of a chained run.
+  public struct Checkpoint: Sendable, Equatable {
+    /// Steps of the run done when it was taken.
+    public var stepsDone: UInt64
+    /// The experiment's opaque state.
+    public var bytes: [UInt8]
+    public init(stepsDone: UInt64, bytes: [UInt8]) {
+      self.stepsDone = stepsDone
+      self.bytes = bytes
+    }
   }
 
   /// What the shell must do, in order.
@@ -43,6 +61,8 @@ public struct Dispatcher: Sendable {
     case journalDiscarded(attempt: UInt64, key: RunKey, worker: String)
     /// Journal a failed attempt; `isFinal` marks the run failed for good.
     case journalFailure(WireMessage.RunFailure, worker: String, isFinal: Bool)
+    /// Journal the checkpoint a segment of a chained run ended with (before the ack is sent).
+    case journalCheckpoint(attempt: UInt64, key: RunKey, bytes: [UInt8], stepsDone: UInt64)
     /// Journal that an attempt's lease expired (worker lost or gone).
     case journalExpired(attempt: UInt64)
     /// Log an event.
@@ -65,6 +85,11 @@ public struct Dispatcher: Sendable {
     public var failedAttempts = 0
     /// Reports naming an attempt this sweep never leased (forged or corrupt), ignored.
     public var refused = 0
+    /// Segments of chained runs journaled (each a checkpoint).
+    public var segments = 0
+    /// Segment reports ignored: from an attempt that is not its run's latest, or not ahead of the
+    /// run's checkpoint.
+    public var staleSegments = 0
     /// Runs completed in this process (excludes those already journaled before it started).
     public var completedHere = 0
     public var isComplete: Bool { done + failed == total }
@@ -94,6 +119,10 @@ public struct Dispatcher: Sendable {
   private var issued: [UInt64: RunKey] = [:]
   /// The attempt currently leased for a run, if any.
   private var leasedRuns: [RunKey: UInt64] = [:]
+  /// The newest attempt issued for a run: the only one whose segment reports advance its chain.
+  private var latestAttempts: [RunKey: UInt64] = [:]
+  /// The latest checkpoint of each unfinished chained run.
+  private var checkpoints: [RunKey: Checkpoint] = [:]
   private var workers: [WorkerID: WorkerState] = [:]
   /// Workers in arrival order, so leasing never depends on dictionary order.
   private var workerOrder: [WorkerID] = []
@@ -111,13 +140,20 @@ public struct Dispatcher: Sendable {
   ///   - priorFailures: failed attempts pending runs already had, so the retry limit spans resumes.
   ///   - priorAttempts: attempts of pending runs leased by an earlier coordinator, whose results
   ///     are still welcome.
+  ///   - checkpoints: the latest journaled checkpoint of each pending chained run.
   public init(
     pending: [RunSpec], alreadyDone: Int = 0, alreadyFailed: Int = 0, firstAttempt: UInt64 = 1,
-    priorFailures: [RunKey: Int] = [:], priorAttempts: [UInt64: RunKey] = [:], settings: Settings = Settings()
+    priorFailures: [RunKey: Int] = [:], priorAttempts: [UInt64: RunKey] = [:],
+    checkpoints: [RunKey: Checkpoint] = [:], settings: Settings = Settings()
   ) {
     self.settings = settings
     self.failures = priorFailures
     self.issued = priorAttempts
+    self.checkpoints = checkpoints
+    // The maximum is the same whatever order the dictionary is visited in.
+    for (attempt, key) in priorAttempts where attempt > latestAttempts[key, default: 0] {
+      latestAttempts[key] = attempt
+    }
     self.nextAttempt = max(firstAttempt, 1)
     for run in pending { runs[run.key] = run }
     self.pending = pending.reversed().map(\.key)
@@ -140,6 +176,7 @@ public struct Dispatcher: Sendable {
     case .hello(let hello): return onHello(hello, from: worker, now: now)
     case .heartbeat: return []
     case .result(let result): return onResult(result, from: worker)
+    case .segment(let segment): return onSegment(segment, from: worker)
     case .failure(let failure): return onFailure(failure, from: worker)
     case .goodbye(let reason):
       var out: [Directive] = [.log(LogEvent(.info, "Worker left: \(reason)", [("worker", name(of: worker))]))]
@@ -240,9 +277,46 @@ public struct Dispatcher: Sendable {
     // No live lease means a late result of an expired attempt: still welcome as the first outcome.
     _ = release(result.attempt)
     finished.insert(result.key)
+    checkpoints[result.key] = nil
     progress.done += 1
     progress.completedHere += 1
     return [.journalOutcome(result, worker: worker), .send(.ack(attempt: result.attempt), to: id)] + fill()
+  }
+
+  private mutating func onSegment(_ segment: WireMessage.SegmentReport, from id: WorkerID) -> [Directive] {
+    let worker = name(of: id)
+    let isOurs = issued[segment.attempt] == segment.key
+    let metadata = [
+      ("run", segment.key.short), ("attempt", "\(segment.attempt)"), ("worker", worker),
+      ("steps", "\(segment.stepsDone)/\(segment.totalSteps)"),
+    ]
+    guard isOurs || finished.contains(segment.key) || runs[segment.key] == nil else {
+      return refuseUnknownAttempt(segment.attempt, segment.key, from: id)
+    }
+    let wasLive = isOurs && release(segment.attempt) != nil
+    let isCurrent =
+      isOurs && !finished.contains(segment.key) && runs[segment.key] != nil
+      && latestAttempts[segment.key] == segment.attempt
+      && segment.stepsDone > checkpoints[segment.key]?.stepsDone ?? 0
+    guard isCurrent else {
+      // Acknowledged so the worker forgets it; the chain goes on from the checkpoint it has.
+      progress.staleSegments += 1
+      if wasLive && !finished.contains(segment.key) { pending.append(segment.key) }
+      return [
+        .send(.ack(attempt: segment.attempt), to: id),
+        .log(LogEvent(.info, "Ignored a stale segment report", metadata)),
+      ] + fill()
+    }
+    checkpoints[segment.key] = Checkpoint(stepsDone: segment.stepsDone, bytes: segment.checkpoint)
+    progress.segments += 1
+    // The front of the queue: a chain continues promptly, on whichever worker is free.
+    if leasedRuns[segment.key] == nil { pending.append(segment.key) }
+    return [
+      .journalCheckpoint(
+        attempt: segment.attempt, key: segment.key, bytes: segment.checkpoint, stepsDone: segment.stepsDone),
+      .send(.ack(attempt: segment.attempt), to: id),
+      .log(LogEvent(.debug, "Segment done", metadata)),
+    ] + fill()
   }
 
   private mutating func onFailure(_ failure: WireMessage.RunFailure, from id: WorkerID) -> [Directive] {
@@ -310,6 +384,7 @@ public struct Dispatcher: Sendable {
         leases[attempt] = LeaseState(key: key, worker: id)
         issued[attempt] = key
         leasedRuns[key] = attempt
+        latestAttempts[key] = attempt
         workers[id]!.attempts.append(attempt)
         progress.leased += 1
         out.append(.journalLease(attempt: attempt, key: key, worker: state.name))
@@ -318,7 +393,8 @@ public struct Dispatcher: Sendable {
             .lease(
               WireMessage.Lease(
                 attempt: attempt, key: key, experiment: run.experiment, parameters: run.parameters,
-                seed: run.seed)),
+                seed: run.seed, checkpoint: checkpoints[key]?.bytes,
+                maxSteps: UInt64(max(settings.segmentSteps ?? 0, 0)))),
             to: id))
         progressed = true
       }

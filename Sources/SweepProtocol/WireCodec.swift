@@ -13,6 +13,8 @@ public enum WireLimits {
   public static let maxSeries = 1 << 16
   /// The most points in one series (2 GiB of Float64; the socket's byte limit binds first).
   public static let maxSeriesValues = 1 << 28
+  /// The largest checkpoint of a chained run a lease or segment report carries, in bytes (256 MiB).
+  public static let maxCheckpointBytes = 256 << 20
 }
 
 /// Encodes and decodes ``WireMessage`` to and from ZeroMQ frames.
@@ -21,8 +23,9 @@ public enum WireLimits {
 /// kind's small fields. Integers are little-endian, doubles are their IEEE 754 bit patterns, strings
 /// are a UInt32 byte count plus UTF-8, run keys are the 32 raw bytes of their hex digest, and
 /// parameters are a UInt32 count plus (name, type tag, value) entries in ascending UTF-8 byte order
-/// of name. Frame 1, only for `.result`: the outcome (metrics: count + (name, Float64); series:
-/// count + (name, xStart, xStep, count, Float64 values)).
+/// of name. Frame 1 of `.result`: the outcome (metrics: count + (name, Float64); series:
+/// count + (name, xStart, xStep, count, Float64 values)). Frame 1 of `.segment`, and of a `.lease`
+/// whose header says it has one: the checkpoint's raw bytes.
 ///
 /// Encoding is deterministic and canonical: decoding accepts only what encoding produces, so
 /// `encode(decode(frames)) == frames` for every input that decodes.
@@ -40,6 +43,7 @@ public enum WireCodec {
     case result = 0x03
     case failure = 0x04
     case goodbye = 0x05
+    case segment = 0x06
     case welcome = 0x11
     case reject = 0x12
     case lease = 0x13
@@ -79,6 +83,14 @@ public enum WireCodec {
       write(result.key, to: &writer)
       writer.write(result.seconds)
       return [writer.bytes, encode(result.outcome)]
+    case .segment(let segment):
+      var writer = header(.segment, fields: 8 + runKeySize + 8 + 8 + 8)
+      writer.write(segment.attempt)
+      write(segment.key, to: &writer)
+      writer.write(segment.stepsDone)
+      writer.write(segment.totalSteps)
+      writer.write(segment.seconds)
+      return [writer.bytes, clipped(segment.checkpoint)]
     case .failure(let failure):
       var writer = header(.failure, fields: 8 + runKeySize + 4 + stringSize(failure.message))
       writer.write(failure.attempt)
@@ -103,7 +115,7 @@ public enum WireCodec {
       var parameterSize = 4
       for name in names { parameterSize += 4 + stringSize(name) + 1 + valueSize(lease.parameters[name]) }
       var writer = header(
-        .lease, fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parameterSize + 8)
+        .lease, fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parameterSize + 8 + 8 + 1)
       writer.write(lease.attempt)
       write(lease.key, to: &writer)
       writer.write(string: lease.experiment, maxBytes: WireLimits.maxStringBytes)
@@ -113,7 +125,9 @@ public enum WireCodec {
         write(lease.parameters[name], to: &writer)
       }
       writer.write(lease.seed)
-      return [writer.bytes]
+      writer.write(lease.maxSteps)
+      writer.write(UInt8(lease.checkpoint == nil ? 0 : 1))
+      return lease.checkpoint.map { [writer.bytes, clipped($0)] } ?? [writer.bytes]
     case .shutdown:
       return [header(.shutdown, fields: 0).bytes]
     case .ack(let attempt):
@@ -152,6 +166,13 @@ public enum WireCodec {
       }
     }
     return writer.bytes
+  }
+
+  /// A checkpoint no longer than ``WireLimits/maxCheckpointBytes`` (a longer one is cut, and its
+  /// own checksum then refuses it).
+  private static func clipped(_ checkpoint: [UInt8]) -> [UInt8] {
+    checkpoint.count <= WireLimits.maxCheckpointBytes
+      ? checkpoint : Array(checkpoint.prefix(WireLimits.maxCheckpointBytes))
   }
 
   private static func header(_ kind: Kind, fields: Int) -> ByteWriter {
@@ -257,7 +278,13 @@ public enum WireCodec {
     guard let kind = Kind(rawValue: rawKind) else {
       throw WireError(code: .unknownKind, message: "Unknown message kind \(rawKind) in a v\(version) header.")
     }
-    let expectedFrames = kind == .result ? 2 : 1
+    // A lease has a second frame exactly when its header says so (checked once that is read).
+    let expectedFrames =
+      switch kind {
+      case .result, .segment: 2
+      case .lease: min(max(frames.count, 1), 2)
+      default: 1
+      }
     guard frames.count >= expectedFrames else {
       throw WireError(
         code: .truncated,
@@ -285,6 +312,21 @@ public enum WireCodec {
       let seconds = try reader.readFloat64("result.seconds")
       let outcome = try decodeOutcome(frames[1])
       message = .result(.init(attempt: attempt, key: key, outcome: outcome, seconds: seconds))
+    case .segment:
+      let attempt = try reader.readUInt64("segment.attempt")
+      let key = try readRunKey(&reader, "segment.key")
+      let stepsDone = try reader.readUInt64("segment.stepsDone")
+      let totalSteps = try reader.readUInt64("segment.totalSteps")
+      let seconds = try reader.readFloat64("segment.seconds")
+      guard stepsDone <= totalSteps, totalSteps <= UInt64(Int64.max) else {
+        throw WireError(
+          code: .malformed,
+          message: "Malformed message: a segment reports \(stepsDone) of \(totalSteps) steps done.")
+      }
+      message = .segment(
+        .init(
+          attempt: attempt, key: key, checkpoint: try checkpoint(frames[1], "segment.checkpoint"),
+          stepsDone: stepsDone, totalSteps: totalSteps, seconds: seconds))
     case .failure:
       let attempt = try reader.readUInt64("failure.attempt")
       let key = try readRunKey(&reader, "failure.key")
@@ -304,8 +346,24 @@ public enum WireCodec {
       let experiment = try reader.readString("lease.experiment", maxBytes: WireLimits.maxStringBytes)
       let parameters = try readParameters(&reader)
       let seed = try reader.readUInt64("lease.seed")
+      let maxSteps = try reader.readUInt64("lease.maxSteps")
+      let hasCheckpoint: Bool
+      switch try reader.readUInt8("lease.hasCheckpoint") {
+      case 0: hasCheckpoint = false
+      case 1: hasCheckpoint = true
+      case let other:
+        throw WireError(code: .malformed, message: "Malformed message: lease checkpoint flag \(other).")
+      }
+      let wanted = hasCheckpoint ? 2 : 1
+      guard frames.count == wanted else {
+        throw WireError(
+          code: frames.count < wanted ? .truncated : .malformed,
+          message: "Malformed message: this lease has \(wanted) frames, got \(frames.count).")
+      }
       message = .lease(
-        .init(attempt: attempt, key: key, experiment: experiment, parameters: parameters, seed: seed))
+        .init(
+          attempt: attempt, key: key, experiment: experiment, parameters: parameters, seed: seed,
+          checkpoint: hasCheckpoint ? try checkpoint(frames[1], "lease.checkpoint") : nil, maxSteps: maxSteps))
     case .shutdown:
       message = .shutdown
     case .ack:
@@ -313,6 +371,15 @@ public enum WireCodec {
     }
     try reader.expectEnd("the header fields")
     return message
+  }
+
+  private static func checkpoint(_ frame: [UInt8], _ field: StaticString) throws(WireError) -> [UInt8] {
+    guard frame.count <= WireLimits.maxCheckpointBytes else {
+      throw WireError(
+        code: .oversized,
+        message: "Oversized message: \(field) has \(frame.count) bytes, more than \(WireLimits.maxCheckpointBytes).")
+    }
+    return frame
   }
 
   private static func readRunKey(_ reader: inout ByteReader, _ field: StaticString) throws(WireError)

@@ -13,6 +13,8 @@ public enum WireMessage: Sendable, Equatable {
   case heartbeat
   /// A leased run finished with an outcome.
   case result(RunResult)
+  /// A segment of a chained run ended before the run did: its checkpoint, to continue from.
+  case segment(SegmentReport)
   /// A leased run threw; `message` is the error text.
   case failure(RunFailure)
   /// The worker is leaving (drained or shutting down); its leases go back to pending.
@@ -70,12 +72,45 @@ public enum WireMessage: Sendable, Equatable {
     public var experiment: String
     public var parameters: Parameters
     public var seed: UInt64
-    public init(attempt: UInt64, key: RunKey, experiment: String, parameters: Parameters, seed: UInt64) {
+    /// The chained run's latest checkpoint to continue from (nil: start afresh). Sent as frame 1.
+    public var checkpoint: [UInt8]?
+    /// The most steps this attempt may run before it reports a ``SegmentReport`` (0: the whole run).
+    public var maxSteps: UInt64
+    public init(
+      attempt: UInt64, key: RunKey, experiment: String, parameters: Parameters, seed: UInt64,
+      checkpoint: [UInt8]? = nil, maxSteps: UInt64 = 0
+    ) {
       self.attempt = attempt
       self.key = key
       self.experiment = experiment
       self.parameters = parameters
       self.seed = seed
+      self.checkpoint = checkpoint
+      self.maxSteps = maxSteps
+    }
+  }
+
+  /// A segment of a chained run that ended before the run: the state to continue from.
+  public struct SegmentReport: Sendable, Equatable {
+    public var attempt: UInt64
+    public var key: RunKey
+    /// The experiment's opaque checkpoint (frame 1).
+    public var checkpoint: [UInt8]
+    /// Steps the run has done in all, this segment included (at most `totalSteps`).
+    public var stepsDone: UInt64
+    /// Steps of the whole run.
+    public var totalSteps: UInt64
+    /// Wall time the segment took on the worker, in seconds.
+    public var seconds: Double
+    public init(
+      attempt: UInt64, key: RunKey, checkpoint: [UInt8], stepsDone: UInt64, totalSteps: UInt64, seconds: Double
+    ) {
+      self.attempt = attempt
+      self.key = key
+      self.checkpoint = checkpoint
+      self.stepsDone = stepsDone
+      self.totalSteps = totalSteps
+      self.seconds = seconds
     }
   }
 

@@ -110,17 +110,19 @@ public struct WorkerSession: Sendable {
       return running.isEmpty ? stop(reason: "The coordinator has no more work") : []
     case .heartbeat:
       return []
-    case .hello, .result, .failure, .goodbye:
+    case .hello, .result, .segment, .failure, .goodbye:
       return [.log(LogEvent(.warning, "Ignored a worker-only message from the coordinator"))]
     }
   }
 
-  /// A run finished on a training thread (with a result or a failure message).
+  /// A run finished on a training thread (with a result or a failure message), or a segment of a
+  /// chained run ended (with a segment report; kept until acknowledged, like a result).
   public mutating func onRunFinished(_ report: WireMessage, now: ContinuousClock.Instant) -> [Directive] {
     let attempt: UInt64
     switch report {
     case .result(let r): attempt = r.attempt
     case .failure(let f): attempt = f.attempt
+    case .segment(let s): attempt = s.attempt
     default: return []
     }
     running.removeAll { $0 == attempt }

@@ -21,8 +21,9 @@ public final class WorkerShell {
     /// Exit when this process is no longer the child of this pid (a local worker whose
     /// coordinator died). Default nil: keep waiting for a coordinator to return.
     public var parentPID: Int32?
-    /// The largest message accepted from the coordinator, in bytes. Default 64 MiB.
-    public var maxMessageBytes = 64 << 20
+    /// The largest message accepted from the coordinator, in bytes. Default 288 MiB: a checkpoint
+    /// of up to ``WireLimits/maxCheckpointBytes`` and its header.
+    public var maxMessageBytes = (256 + 32) << 20
     /// CURVE: this worker's key pair and the coordinator's public key (nil: plaintext).
     public var curve: (keyPair: CurveKeyPair, serverPublicKey: String)?
 
@@ -126,13 +127,21 @@ public final class WorkerShell {
       let start = ContinuousClock.now
       let report: WireMessage
       do {
-        let outcome = try ExperimentCatalogue.run(
-          experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed)
+        let segment = try ExperimentCatalogue.runSegment(
+          experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed,
+          checkpoint: lease.checkpoint, maxSteps: Int(clamping: lease.maxSteps))
         let elapsed = ContinuousClock.now - start
-        report = .result(
-          WireMessage.RunResult(
-            attempt: lease.attempt, key: lease.key, outcome: outcome,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        switch segment {
+        case .finished(let outcome):
+          report = .result(
+            WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: outcome, seconds: seconds))
+        case .checkpoint(let bytes, let stepsDone, let totalSteps):
+          report = .segment(
+            WireMessage.SegmentReport(
+              attempt: lease.attempt, key: lease.key, checkpoint: bytes, stepsDone: UInt64(max(stepsDone, 0)),
+              totalSteps: UInt64(max(totalSteps, stepsDone, 0)), seconds: seconds))
+        }
       } catch {
         report = .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
       }

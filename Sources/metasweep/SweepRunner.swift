@@ -69,10 +69,14 @@ struct SweepRunner {
       settings.dispatcher.retryLimit = serve.retries
       settings.dispatcher.prefetch = serve.prefetch
       settings.dispatcher.requiredBuildID = BuildInfo.buildID
+      settings.dispatcher.segmentSteps = sweep.segmentSteps
       let dispatcher = Dispatcher(
         pending: pending, alreadyDone: prepared.alreadyDone, alreadyFailed: prepared.failed,
         firstAttempt: try journal.maxAttemptID() + 1, priorFailures: try journal.failureCounts(),
         priorAttempts: try journal.attemptsOfPendingRuns(),
+        checkpoints: try journal.latestCheckpoints().mapValues {
+          Dispatcher.Checkpoint(stepsDone: $0.stepsDone, bytes: $0.data)
+        },
         settings: settings.dispatcher)
 
       let context = try ZMQContext()

@@ -247,7 +247,7 @@ private func expectError(
     variants: {v: {}}
     foo: 1
     """, field: "", line: 5,
-    "unknown key 'foo' (expected one of name, experiment, seeds, fixed, variants, metrics, curves, description)"
+    "unknown key 'foo' (expected one of name, experiment, seeds, fixed, variants, metrics, curves, segment_steps, description)"
   )
 }
 
@@ -483,5 +483,23 @@ private func expectError(
     Issue.record("a directory should not load")
   } catch {
     #expect(error.message.contains("directory"))
+  }
+}
+
+@Test func segmentSteps_isOptional_positive_andLocatedWhenWrong() throws {
+  let base = "name: s\nexperiment: lstm-metalearning\nseeds: 2\nvariants: {a: {}}\n"
+  #expect(try parse(base).segmentSteps == nil)
+  let chained = try parse(base + "segment_steps: 1000\n")
+  #expect(chained.segmentSteps == 1000)
+  #expect(chained.locations["segment_steps"] == SourceLocation(line: 5, column: 1))
+  // Not part of the run keys: the same runs whatever the segment length.
+  #expect(chained.expand().map(\.key) == (try parse(base)).expand().map(\.key))
+  for bad in ["0", "-3", "1.5", "lots", "[7]"] {
+    #expect {
+      _ = try parse(base + "segment_steps: \(bad)\n")
+    } throws: { error in
+      let message = "\(error)"
+      return message.hasPrefix("sweep.yaml:5:16: segment_steps: must be a positive whole number")
+    }
   }
 }

@@ -248,3 +248,117 @@ private let bob = WorkerID(Array("bob".utf8))
   #expect(out.contains { if case .send(.welcome, alice) = $0 { true } else { false } })
   #expect(first.count == 1 && d.progress.leased == 1 && d.progress.workers == 1)
 }
+
+// MARK: - Chained runs
+
+private func chained(segmentSteps: Int = 10) -> Dispatcher.Settings {
+  var settings = noPrefetch
+  settings.segmentSteps = segmentSteps
+  return settings
+}
+
+private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64 = 30) -> WireMessage {
+  .segment(
+    WireMessage.SegmentReport(
+      attempt: lease.attempt, key: lease.key, checkpoint: [UInt8(steps)], stepsDone: steps, totalSteps: total,
+      seconds: 0.1))
+}
+
+@Test func chain_afterASegment_isJournaled_acked_andContinuesOnTheFreeWorker_fromItsCheckpoint() {
+  var d = Dispatcher(pending: runs(1), settings: chained())
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  #expect(first.checkpoint == nil && first.maxSteps == 10)
+  _ = d.onMessage(hello("bob"), from: bob, now: t0)
+  let out = d.onMessage(segment(first, steps: 10), from: alice, now: t0)
+  let journal = out.firstIndex(
+    of: .journalCheckpoint(attempt: first.attempt, key: first.key, bytes: [10], stepsDone: 10))
+  let ack = out.firstIndex(of: .send(.ack(attempt: first.attempt), to: alice))
+  #expect(journal != nil && ack != nil && journal! < ack!)
+  // Alice is first in the worker order and free again: she takes the next segment.
+  let next = leases(out)
+  #expect(next.count == 1)
+  #expect(next[0].1.key == first.key && next[0].1.attempt != first.attempt)
+  #expect(next[0].1.checkpoint == [10] && next[0].1.maxSteps == 10)
+  #expect(d.progress.segments == 1 && d.progress.leased == 1 && d.progress.done == 0)
+}
+
+@Test func chain_continuesOnAnotherFreeWorker_andJumpsTheQueue() {
+  var d = Dispatcher(pending: runs(3), settings: chained())
+  let a = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1  // run 0
+  let b = leases(d.onMessage(hello("bob"), from: bob, now: t0))[0].1  // run 1
+  #expect(a.seed == 0 && b.seed == 1)
+  // Bob ends a segment of run 1: it goes out again before run 2, which was queued first.
+  let again = leases(d.onMessage(segment(b, steps: 10), from: bob, now: t0))
+  #expect(again.count == 1 && again[0].0 == bob && again[0].1.seed == 1 && again[0].1.checkpoint == [10])
+  // Alice finishes run 0 and takes run 2; then Bob's next segment goes to whoever is free: Alice
+  // is busy, so it is Bob again; once Alice is free and first in line, she continues Bob's chain.
+  let c = leases(d.onMessage(result(a), from: alice, now: t0))[0].1
+  #expect(c.seed == 2)
+  _ = d.onMessage(result(c), from: alice, now: t0)  // Alice idle, nothing pending
+  let moved = leases(d.onMessage(segment(again[0].1, steps: 20), from: bob, now: t0))
+  #expect(moved.count == 1 && moved[0].0 == alice)
+  #expect(moved[0].1.key == b.key && moved[0].1.checkpoint == [20])
+  #expect(d.progress.segments == 2 && d.progress.done == 2)
+}
+
+@Test func chain_staleSegmentReport_isAcked_butNeverOverwritesTheNewerCheckpoint() {
+  var d = Dispatcher(pending: runs(1), settings: chained())
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let second = leases(d.onMessage(segment(first, steps: 10), from: alice, now: t0))[0].1
+  // A duplicate of the first report (resent after a re-welcome): acknowledged, nothing journaled.
+  let duplicate = d.onMessage(segment(first, steps: 10), from: alice, now: t0)
+  #expect(duplicate.contains(.send(.ack(attempt: first.attempt), to: alice)))
+  #expect(!duplicate.contains { if case .journalCheckpoint = $0 { true } else { false } })
+  #expect(leases(duplicate).isEmpty)
+  // An old attempt claiming more steps is not the run's latest attempt: ignored too.
+  let old = d.onMessage(segment(first, steps: 25), from: alice, now: t0)
+  #expect(!old.contains { if case .journalCheckpoint = $0 { true } else { false } })
+  #expect(d.progress.staleSegments == 2)
+  // The live attempt continues from checkpoint 10, and its own report advances the chain.
+  #expect(second.checkpoint == [10])
+  let third = leases(d.onMessage(segment(second, steps: 20), from: alice, now: t0))[0].1
+  #expect(third.checkpoint == [20])
+}
+
+@Test func chain_workerLostMidSegment_isReleasedFromTheLastCheckpoint_andGetsExactlyOneOutcome() {
+  var d = Dispatcher(pending: runs(1), settings: chained())
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  _ = d.onMessage(hello("bob"), from: bob, now: t0)
+  let second = leases(d.onMessage(segment(first, steps: 10), from: alice, now: t0))[0].1
+  #expect(second.checkpoint == [10])
+  // Alice goes silent mid-segment; Bob keeps talking.
+  _ = d.onMessage(.heartbeat, from: bob, now: t0 + .seconds(4))
+  let out = d.onTick(now: t0 + .seconds(6))
+  #expect(out.contains(.journalExpired(attempt: second.attempt)))
+  let again = leases(out)
+  #expect(again.count == 1 && again[0].0 == bob)
+  #expect(again[0].1.checkpoint == [10] && again[0].1.key == first.key)
+  let finished = d.onMessage(result(again[0].1, value: 2), from: bob, now: t0 + .seconds(6))
+  #expect(finished.contains { if case .journalOutcome = $0 { true } else { false } })
+  // Alice comes back with the lost segment's report and then its result: neither changes anything.
+  let late = d.onMessage(segment(second, steps: 20), from: alice, now: t0 + .seconds(7))
+  #expect(!late.contains { if case .journalCheckpoint = $0 { true } else { false } })
+  let lateResult = d.onMessage(result(second, value: 3), from: alice, now: t0 + .seconds(7))
+  #expect(!lateResult.contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(d.progress.done == 1 && d.isComplete)
+}
+
+@Test func chain_resumedFromTheJournal_leasesFromTheJournaledCheckpoint() {
+  let spec = runs(1)[0]
+  var d = Dispatcher(
+    pending: [spec], firstAttempt: 5, priorAttempts: [4: spec.key],
+    checkpoints: [spec.key: Dispatcher.Checkpoint(stepsDone: 20, bytes: [20])], settings: chained())
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  #expect(lease.attempt == 5 && lease.checkpoint == [20])
+  // The previous coordinator's attempt 4 resends a report older than the journaled checkpoint.
+  let old = WireMessage.Lease(attempt: 4, key: spec.key, experiment: "geoff", parameters: spec.parameters, seed: 0)
+  let out = d.onMessage(segment(old, steps: 10), from: bob, now: t0)
+  #expect(out.contains(.send(.ack(attempt: 4), to: bob)))
+  #expect(!out.contains { if case .journalCheckpoint = $0 { true } else { false } })
+}
+
+@Test func unchainedSweep_leasesWholeRuns() {
+  var d = Dispatcher(pending: runs(1), settings: noPrefetch)
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  #expect(lease.maxSteps == 0 && lease.checkpoint == nil)
+}

@@ -45,6 +45,14 @@ enum MessageSamples {
       .reject(reason: "protocol v2 expected, got v1: rebuild the worker"),
       .lease(.init(attempt: 9, key: key, experiment: "geoff", parameters: parameters, seed: .max)),
       .lease(.init(attempt: 0, key: key, experiment: "", parameters: [:], seed: 0)),
+      .lease(
+        .init(
+          attempt: 10, key: key, experiment: "lstm-metalearning", parameters: parameters, seed: 3,
+          checkpoint: Array("MSLS".utf8) + [0, 255, 7], maxSteps: 1000)),
+      .lease(.init(attempt: 11, key: key, experiment: "x", parameters: [:], seed: 1, checkpoint: [], maxSteps: .max)),
+      .segment(
+        .init(attempt: 12, key: key, checkpoint: [1, 2, 3, 0, 255], stepsDone: 7, totalSteps: 60, seconds: 0.25)),
+      .segment(.init(attempt: .max, key: key, checkpoint: [], stepsDone: 0, totalSteps: 0, seconds: .infinity)),
       .shutdown,
       .ack(attempt: 17),
       .ack(attempt: .max),
@@ -99,8 +107,19 @@ enum MessageSamples {
     return Outcome(metrics: metrics, series: series)
   }
 
+  static func randomBytes(_ rng: inout SplitMix64) -> [UInt8] {
+    (0..<rng.below(40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+  }
+
+  static func randomSegment(_ rng: inout SplitMix64) -> WireMessage.SegmentReport {
+    let total = rng.next() >> 1
+    return .init(
+      attempt: rng.next(), key: randomKey(&rng), checkpoint: randomBytes(&rng),
+      stepsDone: total == 0 ? 0 : rng.next() % (total + 1), totalSteps: total, seconds: randomDouble(&rng))
+  }
+
   static func random(_ rng: inout SplitMix64) -> WireMessage {
-    switch rng.below(10) {
+    switch rng.below(11) {
     case 0:
       .hello(
         .init(
@@ -124,8 +143,11 @@ enum MessageSamples {
       .lease(
         .init(
           attempt: rng.next(), key: randomKey(&rng), experiment: randomString(&rng),
-          parameters: randomParameters(&rng), seed: rng.next()))
+          parameters: randomParameters(&rng), seed: rng.next(),
+          checkpoint: rng.chance(1, in: 2) ? nil : randomBytes(&rng), maxSteps: rng.next()))
     case 8: .ack(attempt: rng.next())
+    case 9:
+      .segment(randomSegment(&rng))
     default: .shutdown
     }
   }

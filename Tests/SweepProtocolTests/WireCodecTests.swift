@@ -19,9 +19,13 @@ import Testing
     #expect(Array(frames[0].prefix(4)) == Array("MSWP".utf8))
     #expect(frames[0][4] == 1 && frames[0][5] == 0)  // version 1, little-endian
     kinds.insert(frames[0][6])
-    if case .result = message { #expect(frames.count == 2) } else { #expect(frames.count == 1) }
+    switch message {
+    case .result, .segment: #expect(frames.count == 2)
+    case .lease(let lease): #expect(frames.count == (lease.checkpoint == nil ? 1 : 2))
+    default: #expect(frames.count == 1)
+    }
   }
-  #expect(kinds.count == 10)
+  #expect(kinds.count == 11)
 }
 
 @Test func encode_isDeterministic_whateverTheDictionaryInsertionOrder() {
@@ -222,7 +226,7 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
       header(
         0x13,
         [UInt8](repeating: 0, count: 8 + 32) + le32(1) + Array("g".utf8) + le32(count) + entries
-          + [UInt8](repeating: 0, count: 8))
+          + [UInt8](repeating: 0, count: 8 + 8 + 1))
     ]
   }
   let b = le32(1) + Array("b".utf8)
@@ -236,4 +240,40 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
   let composed = le32(2) + Array("é".utf8)
   let decomposed = le32(3) + Array("e\u{301}".utf8)
   #expect(code(lease(decomposed + [3, 1] + composed + [3, 0], count: 2)) == .malformed)
+}
+
+// MARK: - Chained runs
+
+@Test func lease_checkpointFlag_mustAgreeWithTheFrameCount() throws {
+  let plain = WireCodec.encode(.lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: [:], seed: 1)))
+  let chained = WireCodec.encode(
+    .lease(
+      .init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: [:], seed: 1, checkpoint: [9, 8], maxSteps: 7)))
+  #expect(plain.count == 1 && chained.count == 2)
+  #expect(chained[1] == [9, 8])
+  #expect(code(plain + [[1]]) == .malformed)  // a checkpoint frame the header does not announce
+  #expect(code([chained[0]]) == .truncated)  // an announced checkpoint frame missing
+  var badFlag = chained[0]
+  badFlag[badFlag.count - 1] = 2
+  #expect(code([badFlag, chained[1]]) == .malformed)
+  #expect(code(chained + [[]]) == .malformed)  // three frames
+  guard case .lease(let lease) = try WireCodec.decode(chained) else {
+    Issue.record("not a lease")
+    return
+  }
+  #expect(lease.checkpoint == [9, 8] && lease.maxSteps == 7)
+}
+
+@Test func segment_needsItsCheckpointFrame_andAtMostTotalStepsDone() {
+  let frames = WireCodec.encode(
+    .segment(.init(attempt: 1, key: MessageSamples.key, checkpoint: [1], stepsDone: 3, totalSteps: 5, seconds: 1)))
+  #expect(code(frames) == nil)
+  #expect(code([frames[0]]) == .truncated)
+  #expect(code(frames + [[]]) == .malformed)
+  let tooMany = WireCodec.encode(
+    .segment(.init(attempt: 1, key: MessageSamples.key, checkpoint: [1], stepsDone: 6, totalSteps: 5, seconds: 1)))
+  #expect(code(tooMany) == .malformed)
+  let huge = WireCodec.encode(
+    .segment(.init(attempt: 1, key: MessageSamples.key, checkpoint: [], stepsDone: 0, totalSteps: .max, seconds: 1)))
+  #expect(code(huge) == .malformed)
 }

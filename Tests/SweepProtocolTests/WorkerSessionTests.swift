@@ -91,3 +91,21 @@ private func session() -> WorkerSession {
   #expect(!s.onTick(now: t0 + .seconds(2)).contains { if case .exit = $0 { true } else { false } })
   #expect(s.onTick(now: t0 + .milliseconds(3100)).contains { if case .exit(4, _) = $0 { true } else { false } })
 }
+
+@Test func segmentReport_isKeptUntilAcknowledged_andResentAfterAReWelcome() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  #expect(s.onMessage(.lease(lease), now: t0) == [.startRun(lease)])
+  let report = WireMessage.segment(
+    WireMessage.SegmentReport(
+      attempt: 7, key: lease.key, checkpoint: [1, 2], stepsDone: 7, totalSteps: 60, seconds: 0.5))
+  #expect(s.onRunFinished(report, now: t0) == [.send(report)])
+  #expect(s.running.isEmpty && s.unacknowledged.count == 1)
+  // The coordinator goes silent; after the new welcome the report goes out again.
+  _ = s.onTick(now: t0 + .seconds(2))
+  #expect(s.phase == .greeting)
+  #expect(s.onMessage(welcome, now: t0 + .seconds(2)).contains(.send(report)))
+  _ = s.onMessage(.ack(attempt: 7), now: t0 + .seconds(2))
+  #expect(s.unacknowledged.isEmpty)
+}

@@ -317,3 +317,51 @@ private func fingerprint(_ values: [Float]) -> UInt64 {
     ])
   }
 }
+
+// MARK: - Chained runs through the Experiment protocol
+
+private let tinyChain: Parameters = [
+  "hidden_units": .int(3), "batch": .int(2), "steps": .int(23), "sequence_length_train": .int(8),
+  "test_sequences": .int(3), "test_length": .int(12), "validation_every": .int(5),
+  "validation_sequences": .int(2), "curve_bin": .int(4),
+]
+
+@Test func experimentRunSegment_chainedInAnySegments_isBitIdenticalToRun() throws {
+  let whole = try ExperimentCatalogue.run(experiment: "lstm-metalearning", parameters: tinyChain, seed: 5)
+  for segment in [1, 7, 22, 23, 100] {
+    var checkpoint: [UInt8]? = nil
+    var segments = 0
+    while true {
+      segments += 1
+      let next = try ExperimentCatalogue.runSegment(
+        experiment: "lstm-metalearning", parameters: tinyChain, seed: 5, checkpoint: checkpoint, maxSteps: segment)
+      switch next {
+      case .finished(let outcome):
+        #expect(outcome == whole || "\(outcome)" == "\(whole)", "segment \(segment)")
+        #expect(segments == (23 + segment - 1) / segment)
+      case .checkpoint(let bytes, let done, let total):
+        #expect(total == 23 && done == min(segments * segment, 23))
+        checkpoint = bytes
+        continue
+      }
+      break
+    }
+  }
+}
+
+@Test func experimentRunSegment_refusesACorruptCheckpoint_andOrdinaryExperimentsRunWhole() throws {
+  let first = try ExperimentCatalogue.runSegment(
+    experiment: "lstm-metalearning", parameters: tinyChain, seed: 5, checkpoint: nil, maxSteps: 5)
+  guard case .checkpoint(var bytes, 5, 23) = first else {
+    Issue.record("expected a checkpoint after 5 of 23 steps, got \(first)")
+    return
+  }
+  bytes[bytes.count / 2] ^= 1
+  #expect(throws: ExperimentError.self) {
+    try ExperimentCatalogue.runSegment(
+      experiment: "lstm-metalearning", parameters: tinyChain, seed: 5, checkpoint: bytes, maxSteps: 5)
+  }
+  let noop = try ExperimentCatalogue.runSegment(
+    experiment: "noop", parameters: [:], seed: 1, checkpoint: nil, maxSteps: 3)
+  #expect(noop == .finished(try ExperimentCatalogue.run(experiment: "noop", parameters: [:], seed: 1)))
+}
