@@ -117,6 +117,8 @@ public struct Dispatcher: Sendable {
   /// Every attempt this sweep has issued and the run it was for: a report naming any other
   /// (attempt, run) pair is forged or corrupt and never reaches the journal.
   private var issued: [UInt64: RunKey] = [:]
+  /// Runs that must not go to the worker of this name (an audit re-runs a run elsewhere).
+  private let avoiding: [RunKey: String]
   /// The attempt currently leased for a run, if any.
   private var leasedRuns: [RunKey: UInt64] = [:]
   /// The newest attempt issued for a run: the only one whose segment reports advance its chain.
@@ -144,9 +146,10 @@ public struct Dispatcher: Sendable {
   public init(
     pending: [RunSpec], alreadyDone: Int = 0, alreadyFailed: Int = 0, firstAttempt: UInt64 = 1,
     priorFailures: [RunKey: Int] = [:], priorAttempts: [UInt64: RunKey] = [:],
-    checkpoints: [RunKey: Checkpoint] = [:], settings: Settings = Settings()
+    checkpoints: [RunKey: Checkpoint] = [:], avoiding: [RunKey: String] = [:], settings: Settings = Settings()
   ) {
     self.settings = settings
+    self.avoiding = avoiding
     self.failures = priorFailures
     self.issued = priorAttempts
     self.checkpoints = checkpoints
@@ -377,7 +380,10 @@ public struct Dispatcher: Sendable {
       progressed = false
       for id in workerOrder {
         guard let state = workers[id], state.attempts.count < state.slots + settings.prefetch else { continue }
-        guard let key = nextPendingKey() else { return out }
+        guard let key = nextPendingKey(for: state.name) else {
+          if avoiding.isEmpty { return out }
+          continue  // another worker may take what this one must not
+        }
         let run = runs[key]!
         let attempt = nextAttempt
         nextAttempt += 1
@@ -402,11 +408,17 @@ public struct Dispatcher: Sendable {
     return out
   }
 
-  private mutating func nextPendingKey() -> RunKey? {
-    while let key = pending.popLast() {
-      if !finished.contains(key) && leasedRuns[key] == nil { return key }
+  private mutating func nextPendingKey(for worker: String) -> RunKey? {
+    guard !avoiding.isEmpty else {
+      while let key = pending.popLast() {
+        if !finished.contains(key) && leasedRuns[key] == nil { return key }
+      }
+      return nil
     }
-    return nil
+    // Audits are small: scan for the next run this worker may take, dropping stale entries.
+    pending.removeAll { finished.contains($0) || leasedRuns[$0] != nil }
+    guard let index = pending.lastIndex(where: { avoiding[$0] != worker }) else { return nil }
+    return pending.remove(at: index)
   }
 
   /// Forgets a lease; returns it if it was live.

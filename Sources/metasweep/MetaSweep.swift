@@ -15,6 +15,6 @@ struct MetaSweep: ParsableCommand {
     subcommands: [
       RunCommand.self, ResumeCommand.self, ReportCommand.self, StatusCommand.self, RunOneCommand.self,
       ExperimentsCommand.self,
-      CoordinatorCommand.self, WorkerCommand.self, KeysCommand.self,
+      CoordinatorCommand.self, WorkerCommand.self, KeysCommand.self, AuditCommand.self,
     ])
 }

@@ -30,6 +30,8 @@ struct SweepRunner {
   var localWorkers: Int
   /// Where the coordinator listens; the default picks a free loopback port.
   var bind = "tcp://127.0.0.1:0"
+  /// Runs that must go to another worker than the one named (audits).
+  var avoiding: [RunKey: String] = [:]
   /// CURVE: the coordinator's key pair and the workers allowed in (nil: plaintext).
   var security: (keyPair: CurveKeyPair, allowList: AllowList)?
 
@@ -51,7 +53,8 @@ struct SweepRunner {
 
   /// Serves every run of `sweep` without an outcome, then writes the report; returns the exit code
   /// (0 complete, 3 complete with failed runs, 130 interrupted).
-  func run(sweep: SweepSpec, specText: String, runs: [RunSpec]) throws -> Int32 {
+  /// With `quiet`, the tables are written but not printed.
+  func run(sweep: SweepSpec, specText: String, runs: [RunSpec], quiet: Bool = false) throws -> Int32 {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let journal = try Journal(path: Self.journalPath(directory))
     let prepared = try journal.prepare(
@@ -77,7 +80,7 @@ struct SweepRunner {
         checkpoints: try journal.latestCheckpoints().mapValues {
           Dispatcher.Checkpoint(stepsDone: $0.stepsDone, bytes: $0.data)
         },
-        settings: settings.dispatcher)
+        avoiding: avoiding, settings: settings.dispatcher)
 
       let context = try ZMQContext()
       // The authenticator must exist before the server socket binds, or libzmq lets everyone in.
@@ -111,7 +114,7 @@ struct SweepRunner {
       let served = shell.progress.completedHere
       let cpu = Self.processCPUSeconds() - cpuBefore
       logger.notice(
-        "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run)")
+        "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run)")
       if shell.refusedHandshakes > 0 {
         logger.warning("Refused \(shell.refusedHandshakes) CURVE handshakes (keys not in the allow-list)")
       }
@@ -122,7 +125,7 @@ struct SweepRunner {
     }
 
     let report = try ReportBuilder(directory: directory).write(sweep: sweep, journal: journal)
-    print(report)
+    if !quiet { print(report) }
     if ending == .interrupted {
       FileHandle.standardError.write(
         Data("Stopped: finished runs are journaled. Continue with: metasweep resume \(directory)\n".utf8))

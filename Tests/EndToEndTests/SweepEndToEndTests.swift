@@ -214,3 +214,28 @@ private func cleanReport() throws -> [String: Data] {
     #expect(status.stdout.contains("poison  xxx"), "\(status.stdout)")
   }
 }
+
+@Suite struct AuditEndToEndTests {
+  @Test func audit_reRunsASampleOnOtherWorkers_andNamesBothWorkersWhenAnOutcomeDiffers() throws {
+    let dir = try makeScratchDirectory()
+    try smallSweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    #expect(try Binary.run(["run", "sweep.yaml", "--workers", "2", "--out", "out"], in: dir).status == 0)
+    let out = dir.appendingPathComponent("out").path
+    let clean = try Binary.run(["audit", out, "--sample", "8", "--workers", "2"], in: dir)
+    #expect(clean.status == 0, "\(clean.stderr)")
+    let same = clean.stdout.split(separator: "\n").filter { $0.hasPrefix("same") }
+    #expect(same.count == 8, "\(clean.stdout)")
+    // Every run was re-run by the other worker.
+    #expect(same.allSatisfy { $0.contains("local-0 and local-1") || $0.contains("local-1 and local-0") })
+
+    // Tamper with one journaled outcome: the audit must catch it.
+    let journal = try Journal(path: out + "/journal.sqlite")
+    try journal.executeRawSQL(
+      "UPDATE outcomes SET metrics = (SELECT o.metrics FROM outcomes o JOIN runs r ON r.key = o.run_key WHERE r.ordinal = 1) "
+        + "WHERE run_key = (SELECT key FROM runs WHERE ordinal = 0)")
+    let caught = try Binary.run(["audit", out, "--sample", "8", "--workers", "2"], in: dir)
+    #expect(caught.status == 1, "\(caught.stderr)")
+    #expect(caught.stdout.contains("DIFFERS backprop seed 0"), "\(caught.stdout)")
+    #expect(caught.stdout.contains("7 bit-identical, 1 differ"))
+  }
+}
