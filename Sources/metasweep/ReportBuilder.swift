@@ -28,8 +28,10 @@ struct ReportBuilder {
       manifest: manifest)
     let xLabel = ExperimentCatalogue.family(named: sweep.experiment)?.descriptor.seriesXLabel ?? "step"
     try report.write(to: directory, settings: FigureSettings { $0.xLabel = xLabel })
+    let paperTables = try writePaperTables(sweep: sweep, finished: finished)
     var text = report.summary.markdown(title: sweep.name)
     text += "\nWrote \(directory)/summary.csv, summary.md, curves/, figures/, MANIFEST.json"
+    for table in paperTables { text += ", \(table)" }
     text += " (\(counts.done) of \(counts.total) runs done, \(counts.failed) failed)."
     return text
   }
