@@ -42,6 +42,7 @@ public final class CoordinatorShell {
   private var dispatcher: Dispatcher
   private let logger: Logger
   private let onProgress: (Dispatcher.Progress) -> Void
+  private let started = ContinuousClock.now
   /// Messages that failed to decode (dropped, never fatal).
   public private(set) var malformedMessages = 0
   /// CURVE handshakes refused (unknown key, wrong mechanism).
@@ -161,6 +162,11 @@ public final class CoordinatorShell {
         logger.log(
           level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)",
           metadata: Logger.Metadata(event.metadata))
+      case .reportStatus(let client):
+        let text = SweepStatus.render(
+          name: try journal.sweepInfo()?.name ?? "sweep", counts: try journal.counts(),
+          states: try journal.runStates(), live: (dispatcher.progress, dispatcher.workerSummaries, ContinuousClock.now - started))
+        _ = try socket.send(frames: [client.bytes] + WireCodec.encode(.status(text: text)), wait: false)
       case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
         .journalCheckpoint:
         break
@@ -170,7 +176,7 @@ public final class CoordinatorShell {
 
   private func record(_ directive: Dispatcher.Directive, at now: Date) throws {
     switch directive {
-    case .send, .log:
+    case .send, .log, .reportStatus:
       break
     case .journalLease(let attempt, let key, let worker):
       try journal.recordLease(attempt: attempt, key: key, worker: worker, at: now)
@@ -214,7 +220,7 @@ extension Dispatcher.Directive {
     case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
       .journalCheckpoint:
       true
-    case .send, .log: false
+    case .send, .log, .reportStatus: false
     }
   }
 }

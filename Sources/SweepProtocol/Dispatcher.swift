@@ -67,6 +67,23 @@ public struct Dispatcher: Sendable {
     case journalExpired(attempt: UInt64)
     /// Log an event.
     case log(LogEvent)
+    /// Send the sweep's status (progress, workers, grid) to a status client.
+    case reportStatus(to: WorkerID)
+  }
+
+  /// One connected worker, for status displays.
+  public struct WorkerSummary: Sendable, Equatable {
+    public var name: String
+    public var slots: Int
+    /// Leases it holds now (running or queued).
+    public var leases: Int
+  }
+
+  /// The connected workers in arrival order.
+  public var workerSummaries: [WorkerSummary] {
+    workerOrder.compactMap { id in
+      workers[id].map { WorkerSummary(name: $0.name, slots: $0.slots, leases: $0.attempts.count) }
+    }
   }
 
   /// Counters for progress displays.
@@ -185,7 +202,9 @@ public struct Dispatcher: Sendable {
       var out: [Directive] = [.log(LogEvent(.info, "Worker left: \(reason)", [("worker", name(of: worker))]))]
       out += removeWorker(worker)
       return out + fill()
-    case .welcome, .reject, .lease, .shutdown, .ack:
+    case .statusRequest:
+      return [.reportStatus(to: worker)]
+    case .welcome, .reject, .lease, .shutdown, .ack, .status:
       return [
         .log(
           LogEvent(.warning, "Ignored a coordinator-only message from a worker", [("worker", "\(worker)")]))

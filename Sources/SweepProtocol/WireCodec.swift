@@ -44,11 +44,13 @@ public enum WireCodec {
     case failure = 0x04
     case goodbye = 0x05
     case segment = 0x06
+    case statusRequest = 0x07
     case welcome = 0x11
     case reject = 0x12
     case lease = 0x13
     case shutdown = 0x14
     case ack = 0x15
+    case status = 0x16
   }
 
   /// Parameter value type tags.
@@ -133,6 +135,12 @@ public enum WireCodec {
     case .ack(let attempt):
       var writer = header(.ack, fields: 8)
       writer.write(attempt)
+      return [writer.bytes]
+    case .statusRequest:
+      return [header(.statusRequest, fields: 0).bytes]
+    case .status(let text):
+      var writer = header(.status, fields: 4 + stringSize(text))
+      writer.write(string: text, maxBytes: WireLimits.maxStringBytes)
       return [writer.bytes]
     }
   }
@@ -368,6 +376,10 @@ public enum WireCodec {
       message = .shutdown
     case .ack:
       message = .ack(attempt: try reader.readUInt64("ack.attempt"))
+    case .statusRequest:
+      message = .statusRequest
+    case .status:
+      message = .status(text: try reader.readString("status.text", maxBytes: WireLimits.maxStringBytes))
     }
     try reader.expectEnd("the header fields")
     return message

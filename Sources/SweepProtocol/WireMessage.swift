@@ -15,6 +15,8 @@ public enum WireMessage: Sendable, Equatable {
   case result(RunResult)
   /// A segment of a chained run ended before the run did: its checkpoint, to continue from.
   case segment(SegmentReport)
+  /// From a status client (`metasweep status --connect`), not a worker: "how is the sweep doing?"
+  case statusRequest
   /// A leased run threw; `message` is the error text.
   case failure(RunFailure)
   /// The worker is leaving (drained or shutting down); its leases go back to pending.
@@ -31,6 +33,8 @@ public enum WireMessage: Sendable, Equatable {
   /// The report (result or failure) of `attempt` is journaled; the worker may forget it. Until
   /// then a worker keeps the report and sends it again after greeting a (restarted) coordinator.
   case ack(attempt: UInt64)
+  /// The answer to a status request: the sweep's progress, workers and grid, as display text.
+  case status(text: String)
   /// No more work will come; finish nothing further and exit.
   case shutdown
 

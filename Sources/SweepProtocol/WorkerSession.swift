@@ -110,7 +110,7 @@ public struct WorkerSession: Sendable {
       return running.isEmpty ? stop(reason: "The coordinator has no more work") : []
     case .heartbeat:
       return []
-    case .hello, .result, .segment, .failure, .goodbye:
+    case .hello, .result, .segment, .failure, .goodbye, .statusRequest, .status:
       return [.log(LogEvent(.warning, "Ignored a worker-only message from the coordinator"))]
     }
   }

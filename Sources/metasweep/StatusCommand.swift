@@ -1,51 +1,92 @@
 import ArgumentParser
+import Coordinator
 import Foundation
 import Journal
 import SweepModel
+import SweepProtocol
+import ZeroMQ
 
 struct StatusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "status",
-    abstract: "Show a sweep's progress from its journal: counts, failures, and a variant x seed grid.",
-    discussion: "Grid: # done, > running, x failed, . pending. Safe while the sweep runs (read-only).")
+    abstract: "Show a sweep's progress: from its journal (DIR) or live from its coordinator (--connect).",
+    discussion: """
+      Grid: # done, > running, x failed, . pending. Reading the journal is safe while the sweep runs.
+        metasweep status results/crossprop-geoff
+        metasweep status --connect tcp://head-node:5555      # adds workers, slots, rate and ETA
+      """)
 
   @Argument(help: "The sweep's output folder (holding journal.sqlite).")
-  var directory: String
+  var directory: String?
+
+  @Option(help: "Ask a running coordinator instead, e.g. tcp://head-node:5555.")
+  var connect: String?
+
+  @Option(help: "CURVE (with --connect): a key file whose public key the coordinator allows.")
+  var curveKey: String?
+
+  @Option(help: "CURVE (with --connect): the coordinator's public key file.")
+  var serverKey: String?
+
+  @Option(help: "Seconds to wait for the coordinator's answer.")
+  var timeout: Double = 5
+
+  func validate() throws {
+    guard (directory == nil) != (connect == nil) else {
+      throw ValidationError("Give either a sweep folder or --connect ENDPOINT.")
+    }
+    guard (curveKey == nil) == (serverKey == nil) else {
+      throw ValidationError("CURVE needs both --curve-key and --server-key.")
+    }
+  }
 
   func run() throws {
     try withErrorFunnel {
+      if let connect {
+        print(try Self.ask(connect, curve: curveKey.map { ($0, serverKey!) }, timeout: timeout))
+        return
+      }
+      let directory = directory!
       let path = SweepRunner.journalPath(directory)
       guard FileManager.default.fileExists(atPath: path) else {
         throw SpecError(file: path, location: nil, field: "", message: "no journal here: is \(directory) a sweep's output folder?")
       }
       let journal = try Journal(path: path, readOnly: true)
-      let counts = try journal.counts()
-      let name = try journal.sweepInfo()?.name ?? directory
-      print("\(name): \(counts.done)/\(counts.total) done, \(counts.leased) running, \(counts.failed) failed, \(counts.pending) pending")
-      print(Self.grid(try journal.runStates()))
+      print(
+        SweepStatus.render(
+          name: try journal.sweepInfo()?.name ?? directory, counts: try journal.counts(), states: try journal.runStates()))
       for failed in try journal.failedRuns() {
         print("failed: \(failed.run.variant) seed \(failed.run.seed) after \(failed.failures) attempts: \(failed.error)")
       }
     }
   }
 
-  /// One line per variant (in sweep order), one character per seed.
-  static func grid(_ states: [RunState]) -> String {
-    var variants: [String] = []
-    var rows: [String: String] = [:]
-    for run in states {
-      if rows[run.variant] == nil { variants.append(run.variant) }
-      let mark: Character =
-        switch run.state {
-        case .done: "#"
-        case .running: ">"
-        case .failed: "x"
-        case .pending: "."
-        }
-      rows[run.variant, default: ""].append(mark)
+  /// Sends a status request to the coordinator at `endpoint` and returns its answer.
+  static func ask(_ endpoint: String, curve: (key: String, server: String)?, timeout: Double) throws -> String {
+    let context = try ZMQContext()
+    let socket = try Socket(.dealer, context: context)
+    if let curve {
+      try socket.makeCurveClient(
+        serverPublicKey: try CurveKeyFile.loadPublicKey(path: curve.server),
+        clientKeyPair: try CurveKeyFile.loadKeyPair(path: curve.key))
     }
-    let width = variants.map(\.count).max() ?? 0
-    return variants.map { $0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + rows[$0]! }
-      .joined(separator: "\n")
+    try socket.connect(endpoint)
+    try socket.send(frames: WireCodec.encode(.statusRequest))
+    let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+    while ContinuousClock.now < deadline {
+      guard try socket.poll(timeout: .milliseconds(100)).contains(.readable) else { continue }
+      while let frames = try socket.receiveMultipart(wait: false) {
+        // Heartbeats and other traffic are not for us; only the status answers.
+        if case .status(let text) = try? WireCodec.decode(frames) { return text }
+      }
+    }
+    throw StatusError(message: "No answer from a coordinator at \(endpoint) within \(timeout) s: is it running there?")
   }
+}
+
+/// A status request that got no answer.
+struct StatusError: Error, UserFacingError {
+  var message: String
+  var userMessage: String { message }
+  var exitCode: Int32 { 1 }
 }

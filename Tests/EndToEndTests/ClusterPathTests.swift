@@ -90,6 +90,10 @@ private func freePort() throws -> Int {
     let journalPath = dir.appendingPathComponent("out/journal.sqlite").path
     func done() -> Int { (try? Journal(path: journalPath, readOnly: true).counts().done) ?? 0 }
     #expect(waitUntil { done() >= 1 })
+    let live = try Binary.run(["status", "--connect", endpoint], in: dir)
+    #expect(live.status == 0, "\(live.stderr)")
+    #expect(live.stdout.contains("worker w0") && live.stdout.contains("worker w1") && live.stdout.contains("runs/s"), "\(live.stdout)")
+    #expect(live.stdout.contains("backprop") && live.stdout.contains("#"))
     kill(first.pid, SIGKILL)
     _ = first.wait()
     let doneAtKill = done()

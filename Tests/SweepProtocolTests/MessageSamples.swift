@@ -56,6 +56,8 @@ enum MessageSamples {
       .shutdown,
       .ack(attempt: 17),
       .ack(attempt: .max),
+      .statusRequest,
+      .status(text: "crossprop-geoff: 3/240 done\nbackprop  ##>.." + unicode),
     ]
   }
 
@@ -119,7 +121,7 @@ enum MessageSamples {
   }
 
   static func random(_ rng: inout SplitMix64) -> WireMessage {
-    switch rng.below(11) {
+    switch rng.below(13) {
     case 0:
       .hello(
         .init(
@@ -148,6 +150,8 @@ enum MessageSamples {
     case 8: .ack(attempt: rng.next())
     case 9:
       .segment(randomSegment(&rng))
+    case 10: .statusRequest
+    case 11: .status(text: randomString(&rng))
     default: .shutdown
     }
   }
