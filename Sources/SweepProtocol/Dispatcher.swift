@@ -115,6 +115,8 @@ public struct Dispatcher: Sendable {
   private struct WorkerState: Sendable {
     var name: String
     var slots: Int
+    /// Finishing what it holds; leased nothing more (prefetch included).
+    var isDraining = false
     var lastHeard: ContinuousClock.Instant
     var attempts: [UInt64] = []
   }
@@ -204,6 +206,13 @@ public struct Dispatcher: Sendable {
       return out + fill()
     case .statusRequest:
       return [.reportStatus(to: worker)]
+    case .draining:
+      // Keep its leases (their reports are coming) but lease it nothing more.
+      guard let state = workers[worker] else { return [] }
+      progress.slots -= state.slots
+      workers[worker]!.slots = 0
+      workers[worker]!.isDraining = true
+      return [.log(LogEvent(.info, "Worker is draining: finishing its runs, taking no more", [("worker", state.name)]))]
     case .welcome, .reject, .lease, .shutdown, .ack, .status:
       return [
         .log(
@@ -398,7 +407,8 @@ public struct Dispatcher: Sendable {
     while progressed {
       progressed = false
       for id in workerOrder {
-        guard let state = workers[id], state.attempts.count < state.slots + settings.prefetch else { continue }
+        guard let state = workers[id], !state.isDraining, state.attempts.count < state.slots + settings.prefetch
+        else { continue }
         guard let key = nextPendingKey(for: state.name) else {
           if avoiding.isEmpty { return out }
           continue  // another worker may take what this one must not

@@ -45,6 +45,7 @@ public enum WireCodec {
     case goodbye = 0x05
     case segment = 0x06
     case statusRequest = 0x07
+    case draining = 0x08
     case welcome = 0x11
     case reject = 0x12
     case lease = 0x13
@@ -138,6 +139,8 @@ public enum WireCodec {
       return [writer.bytes]
     case .statusRequest:
       return [header(.statusRequest, fields: 0).bytes]
+    case .draining:
+      return [header(.draining, fields: 0).bytes]
     case .status(let text):
       var writer = header(.status, fields: 4 + stringSize(text))
       writer.write(string: text, maxBytes: WireLimits.maxStringBytes)
@@ -378,6 +381,8 @@ public enum WireCodec {
       message = .ack(attempt: try reader.readUInt64("ack.attempt"))
     case .statusRequest:
       message = .statusRequest
+    case .draining:
+      message = .draining
     case .status:
       message = .status(text: try reader.readString("status.text", maxBytes: WireLimits.maxStringBytes))
     }

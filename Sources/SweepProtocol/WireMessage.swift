@@ -17,6 +17,9 @@ public enum WireMessage: Sendable, Equatable {
   case segment(SegmentReport)
   /// From a status client (`metasweep status --connect`), not a worker: "how is the sweep doing?"
   case statusRequest
+  /// The worker is stopping: lease it nothing more; it finishes and reports what it holds, then
+  /// says goodbye.
+  case draining
   /// A leased run threw; `message` is the error text.
   case failure(RunFailure)
   /// The worker is leaving (drained or shutting down); its leases go back to pending.

@@ -110,7 +110,7 @@ public struct WorkerSession: Sendable {
       return running.isEmpty ? stop(reason: "The coordinator has no more work") : []
     case .heartbeat:
       return []
-    case .hello, .result, .segment, .failure, .goodbye, .statusRequest, .status:
+    case .hello, .result, .segment, .failure, .goodbye, .statusRequest, .status, .draining:
       return [.log(LogEvent(.warning, "Ignored a worker-only message from the coordinator"))]
     }
   }
@@ -129,7 +129,10 @@ public struct WorkerSession: Sendable {
     unacknowledged.append((attempt, report))
     lastSent = now
     var out: [Directive] = [.send(report)]
-    if phase == .draining && running.isEmpty { out += stop(reason: "Drained") }
+    if phase == .draining && running.isEmpty {
+      out.append(.send(.goodbye(reason: "drained")))
+      out += stop(reason: "Drained")
+    }
     return out
   }
 
@@ -174,8 +177,14 @@ public struct WorkerSession: Sendable {
   }
 
   /// SIGTERM or Ctrl-C: hand the running leases back and leave.
-  public mutating func onStopRequested() -> [Directive] {
+  public mutating func onStopRequested(finishRunning: Bool = false) -> [Directive] {
     guard phase != .stopped else { return [] }
+    if finishRunning && !running.isEmpty {
+      // Finish what we hold, report it, then leave (onRunFinished exits once running is empty).
+      guard phase != .draining else { return [] }
+      phase = .draining
+      return [.send(.draining), .log(LogEvent(.notice, "Stopping: finishing \(running.count) running runs first"))]
+    }
     phase = .stopped
     return [.send(.goodbye(reason: "stopped by signal")), .exit(code: 0, reason: "Stopped by signal")]
   }

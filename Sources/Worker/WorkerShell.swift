@@ -24,6 +24,9 @@ public final class WorkerShell {
     /// The largest message accepted from the coordinator, in bytes. Default 288 MiB: a checkpoint
     /// of up to ``WireLimits/maxCheckpointBytes`` and its header.
     public var maxMessageBytes = (256 + 32) << 20
+    /// On SIGTERM, finish the runs in hand and report them before leaving (true), or hand them
+    /// back at once (false, the default: they run again elsewhere).
+    public var finishOnStop = false
     /// CURVE: this worker's key pair and the coordinator's public key (nil: plaintext).
     public var curve: (keyPair: CurveKeyPair, serverPublicKey: String)?
 
@@ -68,6 +71,7 @@ public final class WorkerShell {
 
     var session = WorkerSession(settings: settings.session)
     var exitCode: Int32?
+    var isStopping = false
     func perform(_ directives: [WorkerSession.Directive]) throws {
       for directive in directives {
         switch directive {
@@ -85,9 +89,14 @@ public final class WorkerShell {
     let fromTraining = poller.register(reports)
     try perform(session.start(now: clock.now))
     while exitCode == nil {
-      if shouldStop() || isOrphaned {
+      if isOrphaned {
         try perform(session.onStopRequested())
         break
+      }
+      if shouldStop() && !isStopping {
+        isStopping = true
+        try perform(session.onStopRequested(finishRunning: settings.finishOnStop))
+        if exitCode != nil { break }
       }
       do {
         _ = try poller.poll(timeout: .milliseconds(100))

@@ -19,6 +19,9 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: .hidden)
   var parentPid: Int32?
 
+  @Option(help: "On SIGTERM: handback (leave at once; running runs go to other workers) or finish (finish and report them first).")
+  var onStop: String = "handback"
+
   @Option(help: "Exit (code 4) after this many seconds without an answer from a coordinator (default: wait forever).")
   var giveUpAfter: Double?
 
@@ -32,6 +35,9 @@ struct WorkerCommand: ParsableCommand {
 
   func validate() throws {
     guard slots >= 1 && slots <= 1024 else { throw ValidationError("--slots must be in 1...1024.") }
+    guard ["handback", "finish"].contains(onStop) else {
+      throw ValidationError("--on-stop must be handback or finish, got '\(onStop)'.")
+    }
     guard (curveKey == nil) == (serverKey == nil) else {
       throw ValidationError("CURVE needs both --curve-key (this worker's key) and --server-key (the coordinator's .pub).")
     }
@@ -46,6 +52,7 @@ struct WorkerCommand: ParsableCommand {
       settings.session.slots = UInt32(slots)
       settings.session.buildID = BuildInfo.buildID
       settings.parentPID = parentPid
+      settings.finishOnStop = onStop == "finish"
       settings.session.giveUpAfter = giveUpAfter.map { .milliseconds(Int64($0 * 1000)) }
       if let curveKey, let serverKey {
         settings.curve = (try CurveKeyFile.loadKeyPair(path: curveKey), try CurveKeyFile.loadPublicKey(path: serverKey))

@@ -151,6 +151,30 @@ private func freePort() throws -> Int {
     #expect(finished.allSatisfy { $0.worker == "worker-a" })
   }
 
+  @Test func workerStoppedWithFinish_reportsItsRunningRunBeforeLeaving() throws {
+    let dir = try makeScratchDirectory()
+    let slow = sweep.replacingOccurrences(of: "examples_per_task: 200", with: "examples_per_task: 2000")
+    try slow.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let coordinator = try Binary.Running(["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--prefetch", "0"], directory: dir)
+    let leaving = try Binary.Running(
+      ["worker", "--connect", endpoint, "--slots", "1", "--name", "leaving", "--on-stop", "finish"], directory: dir)
+    let journalPath = dir.appendingPathComponent("out/journal.sqlite").path
+    func done() -> Int { (try? Journal(path: journalPath, readOnly: true).counts().done) ?? 0 }
+    #expect(waitUntil { done() >= 1 })
+    let doneAtStop = done()
+    kill(leaving.pid, SIGTERM)
+    let left = leaving.wait(timeout: 60)
+    #expect(left.status == 0, "\(left.stderr)")
+    // The run it held when told to stop was finished and journaled, not handed back.
+    #expect(done() == doneAtStop + 1, "\(left.stderr)")
+    let finisher = try Binary.Running(["worker", "--connect", endpoint, "--slots", "1", "--name", "finisher"], directory: dir)
+    #expect(coordinator.wait().status == 0)
+    #expect(finisher.wait(timeout: 30).status == 0)
+    let finished = try Journal(path: journalPath, readOnly: true).finishedRuns()
+    #expect(finished.count == 6 && finished.filter { $0.worker == "leaving" }.count == doneAtStop + 1)
+  }
+
   @Test func coordinator_refusesPlaintextBeyondLoopback_withoutInsecure() throws {
     let dir = try makeScratchDirectory()
     try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)

@@ -362,3 +362,14 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
   let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   #expect(lease.maxSteps == 0 && lease.checkpoint == nil)
 }
+
+@Test func drainingWorker_getsNoMoreLeases_butItsResultsCount() {
+  var d = Dispatcher(pending: runs(3))
+  let held = leases(d.onMessage(hello("alice"), from: alice, now: t0)).map(\.1)
+  #expect(held.count == 2)  // one slot + one prefetched
+  _ = d.onMessage(.draining, from: alice, now: t0)
+  let out = d.onMessage(result(held[0]), from: alice, now: t0)
+  #expect(out.contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(leases(out).isEmpty)
+  #expect(d.progress.slots == 0)
+}

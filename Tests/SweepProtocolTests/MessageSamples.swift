@@ -57,6 +57,7 @@ enum MessageSamples {
       .ack(attempt: 17),
       .ack(attempt: .max),
       .statusRequest,
+      .draining,
       .status(text: "crossprop-geoff: 3/240 done\nbackprop  ##>.." + unicode),
     ]
   }
@@ -121,7 +122,7 @@ enum MessageSamples {
   }
 
   static func random(_ rng: inout SplitMix64) -> WireMessage {
-    switch rng.below(13) {
+    switch rng.below(14) {
     case 0:
       .hello(
         .init(
@@ -151,6 +152,7 @@ enum MessageSamples {
     case 9:
       .segment(randomSegment(&rng))
     case 10: .statusRequest
+    case 12: .draining
     case 11: .status(text: randomString(&rng))
     default: .shutdown
     }

@@ -25,7 +25,7 @@ import Testing
     default: #expect(frames.count == 1)
     }
   }
-  #expect(kinds.count == 13)
+  #expect(kinds.count == 14)
 }
 
 @Test func encode_isDeterministic_whateverTheDictionaryInsertionOrder() {

@@ -109,3 +109,17 @@ private func session() -> WorkerSession {
   _ = s.onMessage(.ack(attempt: 7), now: t0 + .seconds(2))
   #expect(s.unacknowledged.isEmpty)
 }
+
+@Test func stopWithFinish_drainsTheRunningRun_reportsIt_thenSaysGoodbye() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  _ = s.onMessage(.lease(lease), now: t0)
+  let stop = s.onStopRequested(finishRunning: true)
+  #expect(stop.first == .send(.draining))
+  #expect(!stop.contains { if case .exit = $0 { true } else { false } })
+  let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
+  let out = s.onRunFinished(report, now: t0)
+  #expect(out.prefix(2) == [.send(report), .send(.goodbye(reason: "drained"))])
+  #expect(out.last.map { if case .exit(0, _) = $0 { true } else { false } } == true)
+}
