@@ -1,4 +1,5 @@
 import Foundation
+import SweepModel
 
 /// What `MANIFEST.json` records about how a results folder was made. The caller fills it in.
 public struct ReportManifest: Sendable, Equatable {
@@ -75,20 +76,4 @@ public struct ReportManifest: Sendable, Equatable {
 }
 
 /// A JSON string literal (RFC 8259 escapes).
-func jsonString(_ s: String) -> String {
-  var out = "\""
-  for scalar in s.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    case _ where scalar.value < 0x20:
-      let hex = String(scalar.value, radix: 16)
-      out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-    default: out.unicodeScalars.append(scalar)
-    }
-  }
-  return out + "\""
-}
+func jsonString(_ s: String) -> String { CanonicalJSON.quote(s) }

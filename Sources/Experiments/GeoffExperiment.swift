@@ -143,21 +143,8 @@ public struct GeoffConfig: Sendable, Equatable {
   ///
   /// - Throws: ``ExperimentError`` naming the parameter and what to change.
   public init(parameters: Parameters) throws {
-    let all = ExperimentCatalogue.completed(parameters, descriptor: GeoffExperiment.descriptor)
-    for p in GeoffExperiment.descriptor.parameters {
-      if let problem = p.problem(with: all[p.name]!) {
-        throw ExperimentError(message: "geoff parameter \(p.name): \(problem)")
-      }
-    }
-    func double(_ name: String) -> Double { all[name]!.doubleValue! }
-    func int(_ name: String) -> Int {
-      if case .int(let n) = all[name]! { return n }
-      preconditionFailure("checked as an int")
-    }
-    func word(_ name: String) -> String {
-      if case .string(let s) = all[name]! { return s }
-      preconditionFailure("checked as a choice")
-    }
+    let checked = try CheckedParameters(parameters, descriptor: GeoffExperiment.descriptor)
+    let (double, int, word) = (checked.double, checked.int, checked.word)
     algorithm = LearningAlgorithm(rawValue: word("algorithm"))!
     eta = double("eta")
     etaForm = EtaForm(rawValue: word("eta_form"))!

@@ -212,22 +212,8 @@ public struct LSTMMetaLearningConfig: Sendable, Equatable {
   ///
   /// - Throws: ``ExperimentError`` naming the parameter and what to change.
   public init(parameters: Parameters) throws {
-    let descriptor = LSTMMetaLearningExperiment.descriptor
-    let all = ExperimentCatalogue.completed(parameters, descriptor: descriptor)
-    for p in descriptor.parameters {
-      if let problem = p.problem(with: all[p.name]!) {
-        throw ExperimentError(message: "lstm-metalearning parameter \(p.name): \(problem)")
-      }
-    }
-    func double(_ name: String) -> Double { all[name]!.doubleValue! }
-    func int(_ name: String) -> Int {
-      if case .int(let n) = all[name]! { return n }
-      preconditionFailure("checked as an int")
-    }
-    func word(_ name: String) -> String {
-      if case .string(let s) = all[name]! { return s }
-      preconditionFailure("checked as a choice")
-    }
+    let checked = try CheckedParameters(parameters, descriptor: LSTMMetaLearningExperiment.descriptor)
+    let (double, int, word) = (checked.double, checked.int, checked.word)
     var settings = MetaTrainingSettings()
     settings.sequences.family = FunctionFamily(rawValue: word("family"))!
     settings.sequences.mode = SequenceMode(rawValue: word("mode"))!
