@@ -196,7 +196,9 @@ public final class CoordinatorShell {
     case .journalExpired(let attempt):
       try journal.recordExpired(attempt: attempt, at: now)
     case .journalCheckpoint(let attempt, let key, let bytes, let stepsDone):
-      try journal.recordCheckpoint(attempt: attempt, key: key, data: bytes, stepsDone: stepsDone, at: now)
+      try journal.recordCheckpoint(
+        attempt: attempt, key: key, data: bytes, stepsDone: stepsDone,
+        buildID: settings.dispatcher.requiredBuildID ?? "", at: now)
     }
   }
 }

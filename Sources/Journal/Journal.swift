@@ -105,6 +105,11 @@ public final class Journal {
     migrator.registerMigration("v2") { db in
       try db.execute(sql: Self.schemaV2)
     }
+    migrator.registerMigration("v3-checkpoint-build") { db in
+      // The build that wrote a checkpoint: continuing it with another build would not be
+      // bit-identical to an uninterrupted run, so resuming refuses unless told otherwise.
+      try db.execute(sql: "ALTER TABLE checkpoints ADD COLUMN build_id TEXT NOT NULL DEFAULT ''")
+    }
     return migrator
   }
 
@@ -525,9 +530,9 @@ public final class Journal {
   /// as far: a checkpoint never goes backwards. Throws `.unknownAttempt` / `.attemptMismatch` for
   /// an attempt that was not leased for `key`, and `.invalidArgument` for `stepsDone` 0.
   @discardableResult
-  public func recordCheckpoint(attempt: UInt64, key: RunKey, data: [UInt8], stepsDone: UInt64, at time: Date)
-    throws -> Bool
-  {
+  public func recordCheckpoint(
+    attempt: UInt64, key: RunKey, data: [UInt8], stepsDone: UInt64, buildID: String = "", at time: Date
+  ) throws -> Bool {
     guard stepsDone > 0, stepsDone <= UInt64(Int64.max) else {
       throw JournalError(
         .invalidArgument, "A checkpoint must be after at least one step and at most 2^63-1, got \(stepsDone).")
@@ -543,8 +548,9 @@ public final class Journal {
       guard Int64(stepsDone) > latest else { return false }
       try db.execute(
         sql: """
-          INSERT INTO checkpoints (run_key, attempt_id, steps_done, data, created_at) VALUES (?, ?, ?, ?, ?)
-          """, arguments: [key.hex, id, Int64(stepsDone), Data(data), time])
+          INSERT INTO checkpoints (run_key, attempt_id, steps_done, data, created_at, build_id)
+          VALUES (?, ?, ?, ?, ?, ?)
+          """, arguments: [key.hex, id, Int64(stepsDone), Data(data), time, buildID])
       try db.execute(
         sql: "DELETE FROM checkpoints WHERE run_key = ? AND steps_done < ?", arguments: [key.hex, Int64(stepsDone)])
       try db.execute(
@@ -617,6 +623,18 @@ public final class Journal {
           """)
       for row in rows { attempts[UInt64(bitPattern: row["id"])] = RunKey(hex: row["run_key"]) }
       return attempts
+    }
+  }
+
+  /// The builds that wrote the latest checkpoints of pending runs, sorted ("" for unknown).
+  public func checkpointBuilds() throws -> [String] {
+    try read("checkpoint builds") { db in
+      try String.fetchAll(
+        db,
+        sql: """
+          SELECT DISTINCT c.build_id FROM checkpoints c JOIN runs r ON r.key = c.run_key
+          WHERE r.status = 'pending' AND r.ordinal IS NOT NULL ORDER BY c.build_id
+          """)
     }
   }
 

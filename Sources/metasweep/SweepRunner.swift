@@ -60,6 +60,14 @@ struct SweepRunner {
     let prepared = try journal.prepare(
       sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText, runs: runs)
     let pending = try journal.pendingRuns()
+    let foreign = try journal.checkpointBuilds().filter { $0 != BuildInfo.buildID }
+    if !foreign.isEmpty && !serve.allowOtherBuild {
+      throw SpecError(
+        file: Self.journalPath(directory), location: nil, field: "",
+        message: "chained runs have checkpoints from another build (\(foreign.joined(separator: ", "))) than this one "
+          + "(\(BuildInfo.buildID)): continuing them would not be bit-identical to an uninterrupted run. Use the same "
+          + "metasweep binary, or pass --allow-other-build to continue anyway.")
+    }
     logger.notice(
       "Sweep \(sweep.name): \(runs.count) runs, \(prepared.alreadyDone) already done, \(pending.count) to run",
       metadata: ["journal": "\(Self.journalPath(directory))"])

@@ -97,6 +97,16 @@ private func runSweep(_ text: String, in dir: URL, out: String) throws -> URL {
     #expect(status.status == 0, "\(status.stderr)")
     #expect(status.stdout.contains("chain-e2e"), "\(status.stdout)")
 
+    // A copy whose checkpoints claim another build is refused unless the user insists.
+    let copy = dir.appendingPathComponent("other-build")
+    try FileManager.default.copyItem(at: out, to: copy)
+    try Journal(path: copy.appendingPathComponent("journal.sqlite").path).executeRawSQL(
+      "UPDATE checkpoints SET build_id = 'another-build'")
+    let refused = try Binary.run(["resume", copy.path, "--workers", "2"], in: dir)
+    #expect(refused.status == 2 && refused.stderr.contains("another-build") && refused.stderr.contains("--allow-other-build"), "\(refused.stderr)")
+    let insisted = try Binary.run(["resume", copy.path, "--workers", "2", "--allow-other-build"], in: dir)
+    #expect(insisted.status == 0, "\(insisted.stderr)")
+
     let resumed = try Binary.run(["resume", out.path, "--workers", "2"], in: dir)
     #expect(resumed.status == 0, "\(resumed.stderr)")
     #expect(chainReport(out) == clean)
