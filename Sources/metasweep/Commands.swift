@@ -33,9 +33,7 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.coordinator")
     let code = try withErrorFunnel {
-      let text = try SweepFile.read(spec)
-      let sweep = try SweepFile.parse(text, file: spec)
-      let runs = try ExperimentCatalogue.validate(sweep)
+      let (sweep, text, runs) = try SweepFile.load(spec)
       let runner = SweepRunner(
         directory: out ?? "results/\(sweep.name)", serve: serve, logger: logger, localWorkers: workers)
       return try runner.run(sweep: sweep, specText: text, runs: runs)
@@ -126,9 +124,7 @@ struct CoordinatorCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.coordinator")
     let code = try withErrorFunnel {
-      let text = try SweepFile.read(spec)
-      let sweep = try SweepFile.parse(text, file: spec)
-      let runs = try ExperimentCatalogue.validate(sweep)
+      let (sweep, text, runs) = try SweepFile.load(spec)
       var runner = SweepRunner(
         directory: out ?? "results/\(sweep.name)", serve: serve, logger: logger, localWorkers: 0, bind: bind)
       if let curveKey, let allow {

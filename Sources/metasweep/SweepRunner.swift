@@ -1,4 +1,5 @@
 import Coordinator
+import Experiments
 import Foundation
 import Journal
 import Logging
@@ -16,8 +17,11 @@ enum SweepFile {
     return String(decoding: data, as: UTF8.self)
   }
 
-  static func parse(_ text: String, file: String) throws -> SweepSpec {
-    try SweepSpec.parse(yaml: text, file: file)
+  /// The sweep file at `path`: parsed, checked against its experiment, and expanded into runs.
+  static func load(_ path: String) throws -> (sweep: SweepSpec, text: String, runs: [RunSpec]) {
+    let text = try read(path)
+    let sweep = try SweepSpec.parse(yaml: text, file: path)
+    return (sweep, text, try ExperimentCatalogue.validate(sweep))
   }
 }
 
