@@ -40,7 +40,7 @@ func benchmarkLSTM(steps: Int) {
       state = MetaTraining.train(start, settings: settings, seed: 1, steps: steps)
     }
     let cpuSeconds = Double(Foundation.clock() - cpuStart) / Double(CLOCKS_PER_SEC)
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let seconds = elapsed.inSeconds
     let checksum = state.parameters.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1.bitPattern) }
     checksums.append(checksum)
     print(

@@ -34,21 +34,13 @@ public final class ProgressReporter {
 
   /// `crossprop-geoff: 120/240 done, 0 failed | 16.2 runs/s | ETA 7s | 2 workers (2 slots)`.
   func line(_ p: Dispatcher.Progress, now: ContinuousClock.Instant) -> String {
-    let elapsed = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) * 1e-18
-    let rate = elapsed > 0 ? Double(p.completedHere) / elapsed : 0
-    let remaining = p.total - p.done - p.failed
-    let eta = rate > 0 ? Self.duration(Double(remaining) / rate) : "?"
+    let elapsed = now - start
     var text = "\(sweepName): \(p.done)/\(p.total) done, \(p.failed) failed"
-    text += " | \(String(format: "%.1f", rate)) runs/s | ETA \(p.isComplete ? "0s" : eta)"
+    text += " | \(String(format: "%.1f", p.rate(over: elapsed))) runs/s | ETA \(p.eta(over: elapsed))"
     text += " | \(p.workers) workers (\(p.slots) slots), \(p.leased) running"
     if p.failedAttempts > 0 { text += " | \(p.failedAttempts) attempts failed" }
     if p.expired > 0 { text += " | \(p.expired) leases expired" }
     return text
-  }
-
-  static func duration(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded(.up))
-    return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
   }
 
   private func write(_ text: String) {

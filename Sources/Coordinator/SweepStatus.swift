@@ -14,12 +14,9 @@ public enum SweepStatus {
       "\(name): \(counts.done)/\(counts.total) done, \(counts.leased) running, \(counts.failed) failed, \(counts.pending) pending"
     ]
     if let live {
-      let seconds = Double(live.elapsed.components.seconds) + Double(live.elapsed.components.attoseconds) * 1e-18
-      let rate = seconds > 0 ? Double(live.progress.completedHere) / seconds : 0
-      let left = counts.total - counts.done - counts.failed
-      let eta = rate > 0 ? "\(Int((Double(left) / rate).rounded(.up))) s" : "?"
+      let rate = live.progress.rate(over: live.elapsed)
       lines.append(
-        "rate \(String(format: "%.2f", rate)) runs/s, ETA \(eta); \(live.workers.count) workers, "
+        "rate \(String(format: "%.2f", rate)) runs/s, ETA \(live.progress.eta(over: live.elapsed)); \(live.workers.count) workers, "
           + "\(live.workers.map(\.slots).reduce(0, +)) slots; \(live.progress.expired) leases expired, "
           + "\(live.progress.failedAttempts) attempts failed")
       for worker in live.workers { lines.append("  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased") }

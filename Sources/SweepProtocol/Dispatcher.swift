@@ -177,8 +177,10 @@ public struct Dispatcher: Sendable {
       latestAttempts[key] = attempt
     }
     self.nextAttempt = max(firstAttempt, 1)
-    for run in pending { runs[run.key] = run }
-    self.pending = pending.reversed().map(\.key)
+    // A run key is a SHA-256 of canonical JSON: compute each once.
+    let keys = pending.map(\.key)
+    for (key, run) in zip(keys, pending) { runs[key] = run }
+    self.pending = keys.reversed()
     progress.total = pending.count + alreadyDone + alreadyFailed
     progress.done = alreadyDone
     progress.failed = alreadyFailed
@@ -467,10 +469,8 @@ public struct Dispatcher: Sendable {
     progress.slots -= state.slots
     var out: [Directive] = []
     for attempt in state.attempts {
-      guard let lease = leases.removeValue(forKey: attempt) else { continue }
-      progress.leased -= 1
+      guard let lease = release(attempt) else { continue }
       progress.expired += 1
-      if leasedRuns[lease.key] == attempt { leasedRuns[lease.key] = nil }
       out.append(.journalExpired(attempt: attempt))
       if !finished.contains(lease.key) { pending.append(lease.key) }
     }

@@ -140,7 +140,7 @@ public final class WorkerShell {
           experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed,
           checkpoint: lease.checkpoint, maxSteps: Int(clamping: lease.maxSteps))
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.inSeconds
         switch segment {
         case .finished(let outcome):
           report = .result(

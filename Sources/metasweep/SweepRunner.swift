@@ -122,7 +122,7 @@ struct SweepRunner {
       }
       reporter.finish(shell.progress)
       let wall = ContinuousClock.now - started
-      let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) * 1e-18
+      let seconds = wall.inSeconds
       let served = shell.progress.completedHere
       let cpu = Self.processCPUSeconds() - cpuBefore
       logger.notice(
