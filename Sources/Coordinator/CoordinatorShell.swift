@@ -82,6 +82,7 @@ public final class CoordinatorShell {
       }
       if ending != nil {
         try perform(dispatcher.stop())
+        try linger(clock: clock, poller: poller)
         break
       }
       do {
@@ -106,6 +107,23 @@ public final class CoordinatorShell {
     }
     onProgress(dispatcher.progress)
     return ending!
+  }
+
+  /// After stopping, keeps answering while a peer that is not a registered worker has spoken
+  /// within the worker timeout: it may be a worker we gave up on that would otherwise greet a
+  /// coordinator that is gone forever. Each message then gets a shutdown (results are journaled).
+  private func linger(clock: ContinuousClock, poller: Poller) throws {
+    let limit = clock.now + settings.dispatcher.workerTimeout + .seconds(1)
+    while clock.now < limit,
+      let stranger = dispatcher.lastHeardFromStranger, clock.now - stranger < settings.dispatcher.workerTimeout
+    {
+      do {
+        _ = try poller.poll(timeout: .milliseconds(50))
+      } catch {
+        guard error.code == .interrupted else { throw error }
+      }
+      try perform(try receiveAll(now: clock.now))
+    }
   }
 
   /// Everything the dispatcher decided about the messages waiting now (at most `maxBatch`).

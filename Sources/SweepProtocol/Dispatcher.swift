@@ -196,6 +196,20 @@ public struct Dispatcher: Sendable {
     _ message: WireMessage, from worker: WorkerID, now: ContinuousClock.Instant
   ) -> [Directive] {
     workers[worker]?.lastHeard = now
+    if workers[worker] == nil, message != .statusRequest {
+      if case .hello = message {} else { lastHeardFromStranger = now }
+    }
+    if isStopping {
+      switch message {
+      case .result, .failure, .segment:
+        break  // still journaled: finished work is worth keeping
+      case .statusRequest:
+        return [.reportStatus(to: worker)]
+      default:
+        // Whoever still talks (a worker we had given up on, one greeting us again) learns we are done.
+        return [.send(.shutdown, to: worker)]
+      }
+    }
     switch message {
     case .hello(let hello): return onHello(hello, from: worker, now: now)
     case .heartbeat: return []
@@ -239,6 +253,10 @@ public struct Dispatcher: Sendable {
     }
     return silent.isEmpty ? out : out + fill()
   }
+
+  /// When a peer that is not a registered worker last spoke (a worker we gave up on, resumed
+  /// from SIGSTOP or a cut link): the shell lingers after stopping until such peers have been told.
+  public private(set) var lastHeardFromStranger: ContinuousClock.Instant?
 
   /// Stop leasing and tell every worker to stop (Ctrl-C, SIGTERM, or the sweep is complete).
   public mutating func stop() -> [Directive] {

@@ -373,3 +373,15 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
   #expect(leases(out).isEmpty)
   #expect(d.progress.slots == 0)
 }
+
+@Test func afterStopping_anyoneWhoStillTalks_isToldToShutDown_whileResultsAreStillJournaled() {
+  var d = Dispatcher(pending: runs(2), settings: noPrefetch)
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  #expect(d.lastHeardFromStranger == nil)
+  _ = d.stop()
+  // Bob, given up on earlier, comes back with a heartbeat and then a hello.
+  #expect(d.onMessage(.heartbeat, from: bob, now: t0 + .seconds(1)) == [.send(.shutdown, to: bob)])
+  #expect(d.onMessage(hello("bob"), from: bob, now: t0 + .seconds(1)) == [.send(.shutdown, to: bob)])
+  #expect(d.lastHeardFromStranger == t0 + .seconds(1))
+  #expect(d.onMessage(result(lease), from: alice, now: t0 + .seconds(1)).contains { if case .journalOutcome = $0 { true } else { false } })
+}
