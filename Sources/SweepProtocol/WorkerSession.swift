@@ -60,6 +60,8 @@ public struct WorkerSession: Sendable {
   private var lastSent: ContinuousClock.Instant?
   private var lastHeard: ContinuousClock.Instant?
   private var unansweredHellos = 0
+  /// Draining because the coordinator said shutdown (no goodbye owed), not because we were stopped.
+  private var isLeavingOnShutdown = false
 
   public init(settings: Settings) { self.settings = settings }
 
@@ -96,18 +98,25 @@ public struct WorkerSession: Sendable {
       return out
     case .ack(let attempt):
       unacknowledged.removeAll { $0.attempt == attempt }
-      return []
+      return leaveIfDrained()
     case .reject(let reason):
       phase = .stopped
       return [.exit(code: 3, reason: "The coordinator refused this worker: \(reason)")]
     case .lease(let lease):
       // Runs beyond the slots (a coordinator's mistake) wait in the shell's queue, never lost.
-      guard phase != .stopped else { return [] }
-      running.append(lease.attempt)
-      return [.startRun(lease)]
+      switch phase {
+      case .stopped: return []
+      case .draining:
+        // Sent before the coordinator heard we are draining; our goodbye hands it back.
+        return [.log(LogEvent(.info, "Not starting a lease that arrived while draining"))]
+      default:
+        running.append(lease.attempt)
+        return [.startRun(lease)]
+      }
     case .shutdown:
       phase = .draining
-      return running.isEmpty ? stop(reason: "The coordinator has no more work") : []
+      isLeavingOnShutdown = true
+      return leaveIfDrained()
     case .heartbeat:
       return []
     case .hello, .result, .segment, .failure, .goodbye, .statusRequest, .status, .draining:
@@ -128,12 +137,15 @@ public struct WorkerSession: Sendable {
     running.removeAll { $0 == attempt }
     unacknowledged.append((attempt, report))
     lastSent = now
-    var out: [Directive] = [.send(report)]
-    if phase == .draining && running.isEmpty {
-      out.append(.send(.goodbye(reason: "drained")))
-      out += stop(reason: "Drained")
-    }
-    return out
+    return [.send(report)] + leaveIfDrained()
+  }
+
+  /// A draining worker leaves once nothing runs and every report is acknowledged, so it exits only
+  /// after the coordinator has journaled its work (a report lost in flight is never lost silently).
+  private mutating func leaveIfDrained() -> [Directive] {
+    guard phase == .draining, running.isEmpty, unacknowledged.isEmpty else { return [] }
+    if isLeavingOnShutdown { return stop(reason: "The coordinator has no more work") }
+    return [.send(.goodbye(reason: "drained"))] + stop(reason: "Drained")
   }
 
   /// Time passed: heartbeat, and greet again if the coordinator has gone silent.
@@ -161,6 +173,12 @@ public struct WorkerSession: Sendable {
         return [.send(hello)]
       }
     case .working, .draining:
+      if phase == .draining && running.isEmpty && now - lastHeard > peerTimeout {
+        // Nothing left to finish and nobody to acknowledge it: the unacknowledged runs will be
+        // leased again by whichever coordinator comes back.
+        return stop(
+          reason: "The coordinator went silent while \(unacknowledged.count) reports waited for acknowledgement; leaving")
+      }
       if phase == .working && now - lastHeard > peerTimeout {
         phase = .greeting
         self.lastSent = now
@@ -179,11 +197,18 @@ public struct WorkerSession: Sendable {
   /// SIGTERM or Ctrl-C: hand the running leases back and leave.
   public mutating func onStopRequested(finishRunning: Bool = false) -> [Directive] {
     guard phase != .stopped else { return [] }
-    if finishRunning && !running.isEmpty {
-      // Finish what we hold, report it, then leave (onRunFinished exits once running is empty).
+    if finishRunning && !(running.isEmpty && unacknowledged.isEmpty) {
+      // Finish what we hold and leave once the coordinator has acknowledged every report.
       guard phase != .draining else { return [] }
       phase = .draining
-      return [.send(.draining), .log(LogEvent(.notice, "Stopping: finishing \(running.count) running runs first"))]
+      return [
+        .send(.draining),
+        .log(
+          LogEvent(
+            .notice,
+            "Stopping: finishing \(running.count) running runs and waiting for \(unacknowledged.count) acknowledgements first"
+          )),
+      ]
     }
     phase = .stopped
     return [.send(.goodbye(reason: "stopped by signal")), .exit(code: 0, reason: "Stopped by signal")]

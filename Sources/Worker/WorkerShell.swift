@@ -50,7 +50,10 @@ public final class WorkerShell {
     let reportsEndpoint = "inproc://metasweep-reports-\(ObjectIdentifier(self).hashValue)"
     let reports = try Socket(.pull, context: context)
     _ = try reports.bind(reportsEndpoint)
-    let dealer = try Socket(.dealer, context: context)
+    // The DEALER gets a context of its own: when `run` returns, that context is terminated with it,
+    // which flushes the last messages (a goodbye) within the linger, while a training thread still
+    // busy with a handed-back run keeps the shared context alive.
+    let dealer = try Socket(.dealer, context: try ZMQContext())
     try dealer.set(.linger(milliseconds: 2000), .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
     if let curve = settings.curve {
       try dealer.makeCurveClient(serverPublicKey: curve.serverPublicKey, clientKeyPair: curve.keyPair)

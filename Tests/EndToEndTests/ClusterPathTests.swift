@@ -162,6 +162,8 @@ private func freePort() throws -> Int {
     let journalPath = dir.appendingPathComponent("out/journal.sqlite").path
     func done() -> Int { (try? Journal(path: journalPath, readOnly: true).counts().done) ?? 0 }
     #expect(waitUntil { done() >= 1 })
+    // Its next lease follows the acknowledgement by microseconds; a run takes about a second.
+    usleep(200_000)
     let doneAtStop = done()
     kill(leaving.pid, SIGTERM)
     let left = leaving.wait(timeout: 60)

@@ -53,9 +53,10 @@ private func session() -> WorkerSession {
   #expect(s.onMessage(.lease(lease), now: t0) == [.startRun(lease)])
   #expect(s.onMessage(.shutdown, now: t0).isEmpty)
   let report = WireMessage.failure(WireMessage.RunFailure(attempt: 7, key: lease.key, message: "x"))
-  let out = s.onRunFinished(report, now: t0)
-  #expect(out.first == .send(report))
-  #expect(out.last.map { if case .exit(0, _) = $0 { true } else { false } } == true)
+  #expect(s.onRunFinished(report, now: t0) == [.send(report)])
+  // It leaves once the report is journaled, without a goodbye (the coordinator is done with it).
+  let out = s.onMessage(.ack(attempt: 7), now: t0)
+  #expect(out.count == 1 && out.last.map { if case .exit(0, _) = $0 { true } else { false } } == true)
 }
 
 @Test func reject_exitsNonZero_withTheCoordinatorsReason() {
@@ -119,7 +120,27 @@ private func session() -> WorkerSession {
   #expect(stop.first == .send(.draining))
   #expect(!stop.contains { if case .exit = $0 { true } else { false } })
   let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
-  let out = s.onRunFinished(report, now: t0)
-  #expect(out.prefix(2) == [.send(report), .send(.goodbye(reason: "drained"))])
+  // A lease sent before the coordinator heard of the draining is not started (the goodbye returns it).
+  let late = WireMessage.Lease(attempt: 8, key: RunKey(hex: String(repeating: "b", count: 64)), experiment: "geoff", parameters: [:], seed: 2)
+  #expect(!s.onMessage(.lease(late), now: t0).contains(.startRun(late)))
+  // Reported, but not yet journaled: the worker stays until the acknowledgement.
+  #expect(s.onRunFinished(report, now: t0) == [.send(report)])
+  #expect(s.phase == .draining)
+  let out = s.onMessage(.ack(attempt: 7), now: t0)
+  #expect(out.first == .send(.goodbye(reason: "drained")))
   #expect(out.last.map { if case .exit(0, _) = $0 { true } else { false } } == true)
+}
+
+@Test func drainingWorker_whoseCoordinatorGoesSilent_leavesAfterThePeerTimeout() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  _ = s.onMessage(.lease(lease), now: t0)
+  _ = s.onStopRequested(finishRunning: true)
+  let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
+  _ = s.onRunFinished(report, now: t0 + .milliseconds(500))
+  #expect(!s.onTick(now: t0 + .milliseconds(900)).contains { if case .exit = $0 { true } else { false } })
+  let out = s.onTick(now: t0 + .milliseconds(1100))
+  #expect(out.contains { if case .exit(0, _) = $0 { true } else { false } })
+  #expect(s.phase == .stopped)
 }
