@@ -65,6 +65,8 @@ let package = Package(
     .testTarget(name: "SweepProtocolTests", dependencies: ["SweepProtocol", "SweepModel"]),
     .testTarget(name: "JournalTests", dependencies: ["Journal", "SweepModel"]),
     .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "SweepModel"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["SweepModel", "Journal", "Aggregation", "ZeroMQ", "SweepProtocol"]),
+    .testTarget(
+      name: "EndToEndTests",
+      dependencies: ["SweepModel", "Journal", "Aggregation", "ZeroMQ", "SweepProtocol"]),
   ]
 )

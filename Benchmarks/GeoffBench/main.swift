@@ -1,3 +1,8 @@
+import Experiments
+import Foundation
+import SweepModel
+import TrainingCore
+
 // Times one full GEOFF run per learner variant and prints µs per example.
 //
 //     swift run -c release metasweep-bench [examples_per_task] [seed] [repeats] [variant ...]
@@ -9,14 +14,10 @@
 // count, and each is the fastest of `repeats` timings (default 3). Naming variants times only
 // those. Run through tools/bench/run.
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
-import Experiments
-import Foundation
-import SweepModel
-import TrainingCore
 
 let arguments = CommandLine.arguments.dropFirst()
 
@@ -104,7 +105,8 @@ func fingerprint(_ outcome: Outcome) -> String {
   return String(hash, radix: 16)
 }
 
-print("variant                   examples  total_us_per_example  train_us_per_example  error_task3  fingerprint")
+print(
+  "variant                   examples  total_us_per_example  train_us_per_example  error_task3  fingerprint")
 for variant in variants where selected.isEmpty || selected.contains(variant.name) {
   var parameters = variant.parameters
   parameters["examples_per_task"] = .int(examplesPerTask)

@@ -52,7 +52,8 @@ public final class CoordinatorShell {
   /// `authenticator` the socket was made a CURVE server with.
   public init(
     socket: Socket, authenticator: ZAPAuthenticator? = nil, journal: Journal, dispatcher: Dispatcher,
-    settings: Settings = Settings(), logger: Logger, onProgress: @escaping (Dispatcher.Progress) -> Void = { _ in }
+    settings: Settings = Settings(), logger: Logger,
+    onProgress: @escaping (Dispatcher.Progress) -> Void = { _ in }
   ) {
     self.socket = socket
     self.authenticator = authenticator
@@ -90,7 +91,8 @@ public final class CoordinatorShell {
         if let handshakes, let authenticator, poller.isReadable(handshakes) {
           for decision in try authenticator.handlePending() where !decision.isAccepted {
             refusedHandshakes += 1
-            logger.warning("Refused a worker's CURVE handshake: \(decision)", metadata: ["peer": "\(decision.address)"])
+            logger.warning(
+              "Refused a worker's CURVE handshake: \(decision)", metadata: ["peer": "\(decision.address)"])
           }
         }
       } catch {
@@ -115,7 +117,8 @@ public final class CoordinatorShell {
   private func linger(clock: ContinuousClock, poller: Poller) throws {
     let limit = clock.now + settings.dispatcher.workerTimeout + .seconds(1)
     while clock.now < limit,
-      let stranger = dispatcher.lastHeardFromStranger, clock.now - stranger < settings.dispatcher.workerTimeout
+      let stranger = dispatcher.lastHeardFromStranger,
+      clock.now - stranger < settings.dispatcher.workerTimeout
     {
       do {
         _ = try poller.poll(timeout: .milliseconds(50))
@@ -183,7 +186,8 @@ public final class CoordinatorShell {
       case .reportStatus(let client):
         let text = SweepStatus.render(
           name: try journal.sweepInfo()?.name ?? "sweep", counts: try journal.counts(),
-          states: try journal.runStates(), live: (dispatcher.progress, dispatcher.workerSummaries, ContinuousClock.now - started))
+          states: try journal.runStates(),
+          live: (dispatcher.progress, dispatcher.workerSummaries, ContinuousClock.now - started))
         _ = try socket.send(frames: [client.bytes] + WireCodec.encode(.status(text: text)), wait: false)
       case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
         .journalCheckpoint:

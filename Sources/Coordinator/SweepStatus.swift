@@ -19,7 +19,9 @@ public enum SweepStatus {
         "rate \(String(format: "%.2f", rate)) runs/s, ETA \(live.progress.eta(over: live.elapsed)); \(live.workers.count) workers, "
           + "\(live.workers.map(\.slots).reduce(0, +)) slots; \(live.progress.expired) leases expired, "
           + "\(live.progress.failedAttempts) attempts failed")
-      for worker in live.workers { lines.append("  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased") }
+      for worker in live.workers {
+        lines.append("  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased")
+      }
     }
     lines.append(grid(states))
     return lines.joined(separator: "\n")

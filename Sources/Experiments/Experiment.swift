@@ -22,7 +22,8 @@ public protocol Experiment: Sendable {
 
 extension Experiment {
   /// Not chainable: the whole run in one segment.
-  public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int) throws
+  public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int)
+    throws
     -> SegmentOutcome
   {
     .finished(try run(parameters: parameters, seed: seed))

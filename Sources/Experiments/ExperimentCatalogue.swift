@@ -28,11 +28,14 @@ public enum ExperimentCatalogue {
     }
     for metric in spec.metrics where !descriptor.metrics.contains(metric) {
       throw spec.error(
-        at: "metrics", "unknown metric '\(metric)' (\(descriptor.name) reports \(descriptor.metrics.joined(separator: ", ")))")
+        at: "metrics",
+        "unknown metric '\(metric)' (\(descriptor.name) reports \(descriptor.metrics.joined(separator: ", ")))"
+      )
     }
     for curve in spec.curves where !descriptor.series.contains(curve) {
       throw spec.error(
-        at: "curves", "unknown series '\(curve)' (\(descriptor.name) reports \(descriptor.series.joined(separator: ", ")))")
+        at: "curves",
+        "unknown series '\(curve)' (\(descriptor.name) reports \(descriptor.series.joined(separator: ", ")))")
     }
     var runs = spec.expand()
     var checked: Set<String> = []

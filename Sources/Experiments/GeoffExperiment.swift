@@ -15,7 +15,8 @@ public enum GeoffExperiment: Experiment {
         "Update rule: backprop (SGD), momentum, rmsprop, adam (TF1 defaults), crossprop (eqn 7) or crossprop-approx (eqn 8)."
       ),
       ParameterDescriptor(
-        "eta", .double(0...1), default: .double(0), "Crossprop's η: weight of backprop in the mix (1 is exactly backprop)."),
+        "eta", .double(0...1), default: .double(0),
+        "Crossprop's η: weight of backprop in the mix (1 is exactly backprop)."),
       ParameterDescriptor(
         "eta_form", .choice(EtaForm.allCases.map(\.rawValue)), default: .string("paper"),
         "Where η enters the trace updates: paper (eqns 7, 8) or code (the authors' TensorFlow)."),
@@ -27,18 +28,23 @@ public enum GeoffExperiment: Experiment {
       ParameterDescriptor(
         "stages", .int(3...maximumStages), default: .int(3),
         "Stages: 3 plays A, B, C; 4 to 6 replay stages 1 to 3 exactly (6 is the authors' script)."),
-      ParameterDescriptor("hidden_units", .int(1...100_000), default: .int(500), "tanh hidden units of the learner."),
       ParameterDescriptor(
-        "target_features", .int(1...100_000), default: .int(1000), "Linear threshold units of the target network."),
-      ParameterDescriptor("inputs", .int(1...32), default: .int(20), "Binary inputs (the target adds a bias input)."),
+        "hidden_units", .int(1...100_000), default: .int(500), "tanh hidden units of the learner."),
+      ParameterDescriptor(
+        "target_features", .int(1...100_000), default: .int(1000),
+        "Linear threshold units of the target network."),
+      ParameterDescriptor(
+        "inputs", .int(1...32), default: .int(20), "Binary inputs (the target adds a bias input)."),
       ParameterDescriptor(
         "beta", .double(0...1), default: .double(0.6), "β of the LTU thresholds θ_j = β(m+1) − S_j."),
       ParameterDescriptor(
         "change_fraction", .double(0...1), default: .double(0.5),
         "Fraction of the target's output weights redrawn at each task switch."),
-      ParameterDescriptor("noise_sd", .double(0...1000), default: .double(1.0), "SD of the Gaussian target noise."),
       ParameterDescriptor(
-        "bin_size", .int(1...1_000_000), default: .int(100), "Examples per point of the error and drift series."),
+        "noise_sd", .double(0...1000), default: .double(1.0), "SD of the Gaussian target noise."),
+      ParameterDescriptor(
+        "bin_size", .int(1...1_000_000), default: .int(100),
+        "Examples per point of the error and drift series."),
       ParameterDescriptor(
         "tail_examples", .int(1...10_000_000), default: .int(500),
         "Final examples of each stage averaged into error_taskN; at most examples_per_task."),
@@ -174,7 +180,8 @@ public struct GeoffConfig: Sendable, Equatable {
     }
     if tailExamples > examplesPerTask {
       throw ExperimentError(
-        message: "geoff: tail_examples (\(tailExamples)) must not exceed examples_per_task (\(examplesPerTask)).")
+        message:
+          "geoff: tail_examples (\(tailExamples)) must not exceed examples_per_task (\(examplesPerTask)).")
     }
   }
 

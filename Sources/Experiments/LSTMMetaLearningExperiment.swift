@@ -124,7 +124,8 @@ public enum LSTMMetaLearningExperiment: Experiment {
   ///
   /// - Throws: ``ExperimentError`` for bad parameters, or a checkpoint that is corrupt, from
   ///   another build or version, or made under other settings.
-  public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int) throws
+  public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int)
+    throws
     -> SegmentOutcome
   {
     let config = try LSTMMetaLearningConfig(parameters: parameters)
@@ -139,7 +140,8 @@ public enum LSTMMetaLearningExperiment: Experiment {
     let done = state?.step ?? 0
     guard done <= config.steps else {
       throw ExperimentError(
-        message: "lstm-metalearning: the checkpoint is at step \(done), beyond the run's \(config.steps) steps.")
+        message:
+          "lstm-metalearning: the checkpoint is at step \(done), beyond the run's \(config.steps) steps.")
     }
     let remaining = config.steps - done
     let steps = maxSteps > 0 ? min(maxSteps, remaining) : remaining

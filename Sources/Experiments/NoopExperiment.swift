@@ -9,15 +9,20 @@ public enum NoopExperiment: Experiment {
     parameters: [
       ParameterDescriptor("seconds", .double(0...3600), default: .double(0), "How long a run sleeps."),
       ParameterDescriptor("fail", .bool, default: .bool(false), "Throw instead of finishing (a poison run)."),
-      ParameterDescriptor("value", .double(-1e300...1e300), default: .double(0), "Reported back as metric `value`."),
+      ParameterDescriptor(
+        "value", .double(-1e300...1e300), default: .double(0), "Reported back as metric `value`."),
     ],
     metrics: ["value", "seed"], series: [])
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
-    if let seconds = parameters["seconds"]?.doubleValue, seconds > 0 { Thread.sleep(forTimeInterval: seconds) }
+    if let seconds = parameters["seconds"]?.doubleValue, seconds > 0 {
+      Thread.sleep(forTimeInterval: seconds)
+    }
     if parameters["fail"] == .bool(true) {
       throw ExperimentError(message: "noop run with seed \(seed) failed on purpose (fail: true)")
     }
-    return Outcome(metrics: [Metric("value", parameters["value"]?.doubleValue ?? 0), Metric("seed", Double(seed))])
+    return Outcome(metrics: [
+      Metric("value", parameters["value"]?.doubleValue ?? 0), Metric("seed", Double(seed)),
+    ])
   }
 }

@@ -42,7 +42,8 @@ public final class Journal {
         dbQueue = try DatabaseQueue(path: path, configuration: configuration)
       } catch {
         throw JournalError(
-          .cannotOpen, "Cannot open the journal \(path) for reading. Is this a sweep's output folder?", cause: error)
+          .cannotOpen, "Cannot open the journal \(path) for reading. Is this a sweep's output folder?",
+          cause: error)
       }
       expiredOnOpen = 0
       return
@@ -535,7 +536,8 @@ public final class Journal {
   ) throws -> Bool {
     guard stepsDone > 0, stepsDone <= UInt64(Int64.max) else {
       throw JournalError(
-        .invalidArgument, "A checkpoint must be after at least one step and at most 2^63-1, got \(stepsDone).")
+        .invalidArgument, "A checkpoint must be after at least one step and at most 2^63-1, got \(stepsDone)."
+      )
     }
     return try write("record the checkpoint of attempt \(attempt)") { db in
       let id = Int64(bitPattern: attempt)
@@ -543,7 +545,8 @@ public final class Journal {
       let status = try String.fetchOne(db, sql: "SELECT status FROM runs WHERE key = ?", arguments: [key.hex])
       guard status == "pending" else { return false }
       let latest =
-        try Int64.fetchOne(db, sql: "SELECT max(steps_done) FROM checkpoints WHERE run_key = ?", arguments: [key.hex])
+        try Int64.fetchOne(
+          db, sql: "SELECT max(steps_done) FROM checkpoints WHERE run_key = ?", arguments: [key.hex])
         ?? 0
       guard Int64(stepsDone) > latest else { return false }
       try db.execute(
@@ -552,7 +555,8 @@ public final class Journal {
           VALUES (?, ?, ?, ?, ?, ?)
           """, arguments: [key.hex, id, Int64(stepsDone), Data(data), time, buildID])
       try db.execute(
-        sql: "DELETE FROM checkpoints WHERE run_key = ? AND steps_done < ?", arguments: [key.hex, Int64(stepsDone)])
+        sql: "DELETE FROM checkpoints WHERE run_key = ? AND steps_done < ?",
+        arguments: [key.hex, Int64(stepsDone)])
       try db.execute(
         sql: """
           UPDATE attempts SET state = 'expired', ended_at = ?, message = ?
@@ -644,7 +648,9 @@ public final class Journal {
     try read("failure counts") { db in
       var counts: [RunKey: Int] = [:]
       let rows = try Row.fetchAll(
-        db, sql: "SELECT key, failures FROM runs WHERE status = 'pending' AND ordinal IS NOT NULL AND failures > 0")
+        db,
+        sql:
+          "SELECT key, failures FROM runs WHERE status = 'pending' AND ordinal IS NOT NULL AND failures > 0")
       for row in rows { counts[RunKey(hex: row["key"])] = row["failures"] }
       return counts
     }

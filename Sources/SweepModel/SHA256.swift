@@ -52,11 +52,16 @@ public enum SHA256 {
         buffer.removeAll(keepingCapacity: true)
       }
       while buffer.count < 56 { buffer.append(0) }
-      for shift in stride(from: 56, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+      for shift in stride(from: 56, through: 0, by: -8) {
+        buffer.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+      }
       compress()
       var out = [UInt8]()
       for word in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] {
-        out += [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)]
+        out += [
+          UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8),
+          UInt8(truncatingIfNeeded: word),
+        ]
       }
       return out
     }
@@ -75,7 +80,8 @@ public enum SHA256 {
     private mutating func compress() {
       var w = [UInt32](repeating: 0, count: 64)
       for i in 0..<16 {
-        w[i] = UInt32(buffer[4 * i]) << 24 | UInt32(buffer[4 * i + 1]) << 16 | UInt32(buffer[4 * i + 2]) << 8
+        w[i] =
+          UInt32(buffer[4 * i]) << 24 | UInt32(buffer[4 * i + 1]) << 16 | UInt32(buffer[4 * i + 2]) << 8
           | UInt32(buffer[4 * i + 3])
       }
       for i in 16..<64 {

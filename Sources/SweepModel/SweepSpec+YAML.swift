@@ -114,7 +114,8 @@ extension SweepSpec {
         else {
           throw reader.error(
             key, at: value,
-            "must be a positive whole number of steps per segment, like 1000, got \(SpecReader.describe(value))")
+            "must be a positive whole number of steps per segment, like 1000, got \(SpecReader.describe(value))"
+          )
         }
         segmentSteps = n
       default:

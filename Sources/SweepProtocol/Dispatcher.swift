@@ -228,7 +228,10 @@ public struct Dispatcher: Sendable {
       progress.slots -= state.slots
       workers[worker]!.slots = 0
       workers[worker]!.isDraining = true
-      return [.log(LogEvent(.info, "Worker is draining: finishing its runs, taking no more", [("worker", state.name)]))]
+      return [
+        .log(
+          LogEvent(.info, "Worker is draining: finishing its runs, taking no more", [("worker", state.name)]))
+      ]
     case .welcome, .reject, .lease, .shutdown, .ack, .status:
       return [
         .log(
@@ -427,7 +430,8 @@ public struct Dispatcher: Sendable {
     while progressed {
       progressed = false
       for id in workerOrder {
-        guard let state = workers[id], !state.isDraining, state.attempts.count < state.slots + settings.prefetch
+        guard let state = workers[id], !state.isDraining,
+          state.attempts.count < state.slots + settings.prefetch
         else { continue }
         guard let key = nextPendingKey(for: state.name) else {
           if avoiding.isEmpty { return out }

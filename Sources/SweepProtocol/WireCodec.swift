@@ -374,7 +374,8 @@ public enum WireCodec {
       message = .lease(
         .init(
           attempt: attempt, key: key, experiment: experiment, parameters: parameters, seed: seed,
-          checkpoint: hasCheckpoint ? try checkpoint(frames[1], "lease.checkpoint") : nil, maxSteps: maxSteps))
+          checkpoint: hasCheckpoint ? try checkpoint(frames[1], "lease.checkpoint") : nil, maxSteps: maxSteps)
+      )
     case .shutdown:
       message = .shutdown
     case .ack:
@@ -394,7 +395,8 @@ public enum WireCodec {
     guard frame.count <= WireLimits.maxCheckpointBytes else {
       throw WireError(
         code: .oversized,
-        message: "Oversized message: \(field) has \(frame.count) bytes, more than \(WireLimits.maxCheckpointBytes).")
+        message:
+          "Oversized message: \(field) has \(frame.count) bytes, more than \(WireLimits.maxCheckpointBytes).")
     }
     return frame
   }

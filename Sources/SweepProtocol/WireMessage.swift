@@ -110,7 +110,8 @@ public enum WireMessage: Sendable, Equatable {
     /// Wall time the segment took on the worker, in seconds.
     public var seconds: Double
     public init(
-      attempt: UInt64, key: RunKey, checkpoint: [UInt8], stepsDone: UInt64, totalSteps: UInt64, seconds: Double
+      attempt: UInt64, key: RunKey, checkpoint: [UInt8], stepsDone: UInt64, totalSteps: UInt64,
+      seconds: Double
     ) {
       self.attempt = attempt
       self.key = key

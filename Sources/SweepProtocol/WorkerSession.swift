@@ -177,7 +177,9 @@ public struct WorkerSession: Sendable {
         // Nothing left to finish and nobody to acknowledge it: the unacknowledged runs will be
         // leased again by whichever coordinator comes back.
         return stop(
-          reason: "The coordinator went silent while \(unacknowledged.count) reports waited for acknowledgement; leaving")
+          reason:
+            "The coordinator went silent while \(unacknowledged.count) reports waited for acknowledgement; leaving"
+        )
       }
       if phase == .working && now - lastHeard > peerTimeout {
         phase = .greeting

@@ -43,7 +43,8 @@ public enum Crossprop {
     let direct = (delta * (eta * w)) * derivative
     let decay = 1 - stepSize * (oneMinusEta * (phi * phi))
     let error = form == .paper ? delta - eta * (w * phi) : delta + eta * (w * phi)
-    return Coefficients(trace: trace, direct: direct, decay: decay, increment: stepSize * (error * derivative))
+    return Coefficients(
+      trace: trace, direct: direct, decay: decay, increment: stepSize * (error * derivative))
   }
 
   /// One input weight row's update for eight hidden units: returns the new (u, h).
@@ -51,7 +52,8 @@ public enum Crossprop {
   /// `input` is x_i, 0 or 1 in every lane; the change of u uses the pre-update trace.
   @inline(__always)
   public static func update(
-    weight u: FloatLanes, trace h: FloatLanes, input x: FloatLanes, coefficients k: Coefficients, stepSize: Float
+    weight u: FloatLanes, trace h: FloatLanes, input x: FloatLanes, coefficients k: Coefficients,
+    stepSize: Float
   ) -> (weight: FloatLanes, trace: FloatLanes) {
     (u + stepSize * (k.trace * h + k.direct * x), h * k.decay + k.increment * x)
   }

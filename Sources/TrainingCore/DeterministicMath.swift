@@ -1,5 +1,5 @@
 #if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
-import _Builtin_intrinsics.intel
+  import _Builtin_intrinsics.intel
 #endif
 
 /// Elementary functions built only from +, −, ×, ÷, √ and bit operations.
@@ -77,9 +77,9 @@ public enum DeterministicMath {
   @inline(__always)
   static func squareRoot(_ x: SIMD8<Float>) -> SIMD8<Float> {
     #if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
-    return SIMD8(lowHalf: _mm_sqrt_ps(x.lowHalf), highHalf: _mm_sqrt_ps(x.highHalf))
+      return SIMD8(lowHalf: _mm_sqrt_ps(x.lowHalf), highHalf: _mm_sqrt_ps(x.highHalf))
     #else
-    return x.squareRoot()
+      return x.squareRoot()
     #endif
   }
 

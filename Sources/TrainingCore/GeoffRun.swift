@@ -72,7 +72,9 @@ public enum GeoffRun {
   }
 
   /// Trains `learner` on `task` and records the run.
-  public static func run(settings: GeoffRunSettings, task: GeoffTask, learner initial: Learner) -> GeoffRunRecord {
+  public static func run(settings: GeoffRunSettings, task: GeoffTask, learner initial: Learner)
+    -> GeoffRunRecord
+  {
     precondition(settings.binSize > 0 && task.settings.examplesPerTask % settings.binSize == 0)
     precondition(settings.tailExamples > 0 && settings.tailExamples <= task.settings.examplesPerTask)
     precondition(initial.settings.inputs == task.settings.inputs)

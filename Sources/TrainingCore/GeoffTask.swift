@@ -91,7 +91,9 @@ public struct GeoffTarget: Sendable, Equatable {
         let entry = (g * 16 + pattern) * chunks
         for c in 0..<chunks {
           var a = g == 0 ? rows[inputs * chunks + c] : SIMD16<Int8>.zero
-          for b in 0..<4 where (pattern >> b) & 1 == 1 && 4 * g + b < inputs { a &+= rows[(4 * g + b) * chunks + c] }
+          for b in 0..<4 where (pattern >> b) & 1 == 1 && 4 * g + b < inputs {
+            a &+= rows[(4 * g + b) * chunks + c]
+          }
           sums[entry + c] = a
         }
       }
@@ -202,7 +204,9 @@ public struct GeoffTask: Sendable, Equatable {
       if task > 0 {
         var order = Array(0...settings.features)
         random.shuffle(&order)
-        for index in order.prefix(settings.redrawnWeights) { weights[index] = Int8(random.uniformInt(below: 3) - 1) }
+        for index in order.prefix(settings.redrawnWeights) {
+          weights[index] = Int8(random.uniformInt(below: 3) - 1)
+        }
       }
       allWeights.append(weights)
       let packed = target.pack(weights)

@@ -87,7 +87,8 @@ public struct Learner: Sendable {
   ) {
     let n = settings.hiddenUnits
     precondition(settings.inputs >= 1 && settings.inputs <= 32 && n >= 1, "bad learner shape")
-    precondition(inputWeights.count == settings.inputs * n && hiddenBiases.count == n && outputWeights.count == n)
+    precondition(
+      inputWeights.count == settings.inputs * n && hiddenBiases.count == n && outputWeights.count == n)
     self.settings = settings
     chunks = (n + 7) / 8
     let rows = settings.inputs + 1
@@ -212,7 +213,8 @@ public struct Learner: Sendable {
     _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: LearnerSettings
   ) -> Float {
     let chunks = layout.chunks
-    return withUnsafeTemporaryAllocation(of: UnsafePointer<FloatLanes>.self, capacity: settings.inputs) { rows in
+    return withUnsafeTemporaryAllocation(of: UnsafePointer<FloatLanes>.self, capacity: settings.inputs) {
+      rows in
       var active = 0
       for i in 0..<settings.inputs where (x >> UInt32(i)) & 1 == 1 {
         rows[active] = UnsafePointer(base + i * chunks)
@@ -263,7 +265,9 @@ public struct Learner: Sendable {
 
   /// LMS on the output layer: w̃ += (α·δ)·φ̃. Shared by every rule without an optimiser.
   @inline(__always)
-  private static func updateOutputLayer(_ base: UnsafeMutablePointer<FloatLanes>, delta: Float, layout: Layout, stepSize: Float) {
+  private static func updateOutputLayer(
+    _ base: UnsafeMutablePointer<FloatLanes>, delta: Float, layout: Layout, stepSize: Float
+  ) {
     let scaled = stepSize * delta
     let phi = base + layout.activations
     let w = base + layout.outputWeights
@@ -289,7 +293,8 @@ public struct Learner: Sendable {
   /// Backprop with SGD: u_ij += α·((δ·w_j)·(1−φ_j²))·x̃_i, w̃ += (α·δ)·φ̃ (the negative gradient of
   /// ½δ² times α).
   private static func backprop(
-    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout, settings: LearnerSettings
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout,
+    settings: LearnerSettings
   ) {
     let w = base + layout.outputWeights
     let signal = base + layout.signal
@@ -303,12 +308,14 @@ public struct Learner: Sendable {
   }
 
   private static func crosspropApprox(
-    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout, settings: LearnerSettings
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout,
+    settings: LearnerSettings
   ) {
     withUnsafePointer(to: delta) { deltas in
       CrosspropApprox.backpropagate(
         outputs: 1, chunks: layout.chunks, deltas: deltas, activations: base + layout.activations,
-        outputWeights: base + layout.outputWeights, traces: base + layout.firstSlot, signal: base + layout.signal,
+        outputWeights: base + layout.outputWeights, traces: base + layout.firstSlot,
+        signal: base + layout.signal,
         eta: settings.eta, form: settings.etaForm, stepSize: settings.stepSize)
     }
     updateActiveRows(base, x, layout: layout, settings: settings)
@@ -316,7 +323,8 @@ public struct Learner: Sendable {
   }
 
   private static func crossprop(
-    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout, settings: LearnerSettings
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout,
+    settings: LearnerSettings
   ) {
     let chunks = layout.chunks
     let rows = layout.rows

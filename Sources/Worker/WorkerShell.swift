@@ -1,9 +1,9 @@
 import Experiments
 import Foundation
 import Logging
-import Synchronization
 import SweepModel
 import SweepProtocol
+import Synchronization
 import ZeroMQ
 
 /// A worker's I/O shell: owns the DEALER socket on the calling thread and runs leases on
@@ -83,7 +83,8 @@ public final class WorkerShell {
         case .exit(let code, let reason):
           logger.log(level: code == 0 ? .info : .error, "\(reason)")
           exitCode = code
-        case .log(let event): logger.log(level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)")
+        case .log(let event):
+          logger.log(level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)")
         }
       }
     }
@@ -109,7 +110,9 @@ public final class WorkerShell {
         continue
       }
       if poller.isReadable(fromCoordinator) {
-        while let frames = try dealer.receiveMultipart(maxFrames: 16, maxBytes: settings.maxMessageBytes, wait: false) {
+        while let frames = try dealer.receiveMultipart(
+          maxFrames: 16, maxBytes: settings.maxMessageBytes, wait: false)
+        {
           do {
             try perform(session.onMessage(try WireCodec.decode(frames), now: clock.now))
           } catch let error as WireError {
@@ -134,7 +137,9 @@ public final class WorkerShell {
 
   /// One training thread: take a lease, run it, push the report; until the queue closes.
   private static func trainingLoop(queue: LeaseQueue, context: ZMQContext, endpoint: String) {
-    guard let push = try? Socket(.push, context: context), (try? push.connect(endpoint)) != nil else { return }
+    guard let push = try? Socket(.push, context: context), (try? push.connect(endpoint)) != nil else {
+      return
+    }
     while let lease = queue.pop() {
       let start = ContinuousClock.now
       let report: WireMessage

@@ -45,7 +45,9 @@ public struct AllowList: Sendable {
   /// can add a file could let themselves in); a bad `.pub` file only lands in ``problems``.
   public static func load(directory: String) throws(KeyFileError) -> AllowList {
     var info = stat()
-    guard stat(directory, &info) == 0 else { throw KeyFileError.system("open the allow-list folder", directory) }
+    guard stat(directory, &info) == 0 else {
+      throw KeyFileError.system("open the allow-list folder", directory)
+    }
     guard info.st_mode & S_IFMT == S_IFDIR else {
       throw KeyFileError(
         code: .notFound, path: directory,
@@ -54,7 +56,9 @@ public struct AllowList: Sendable {
     if info.st_mode & 0o022 != 0 {
       throw KeyFileError(
         code: .permissionsTooOpen, path: directory,
-        message: "The allow-list folder \(directory) is writable by group or others (mode \(CurveKeyFile.octal(info.st_mode & 0o7777))): anyone who can add a file could let themselves in. Run `chmod go-w \(directory)`.")
+        message:
+          "The allow-list folder \(directory) is writable by group or others (mode \(CurveKeyFile.octal(info.st_mode & 0o7777))): anyone who can add a file could let themselves in. Run `chmod go-w \(directory)`."
+      )
     }
     let folder = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
     var entries: [Entry] = []
@@ -70,7 +74,9 @@ public struct AllowList: Sendable {
         problems.append(
           KeyFileError(
             code: .invalidName, path: path,
-            message: "\(path): '\(name)' cannot name a worker; use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."))
+            message:
+              "\(path): '\(name)' cannot name a worker; use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+          ))
         continue
       }
       do {
@@ -80,7 +86,9 @@ public struct AllowList: Sendable {
           problems.append(
             KeyFileError(
               code: .malformed, path: path,
-              message: "\(path) has the same key as \(other).\(CurveKeyFile.publicExtension); skipped. Keep one file per key."))
+              message:
+                "\(path) has the same key as \(other).\(CurveKeyFile.publicExtension); skipped. Keep one file per key."
+            ))
           continue
         }
         names[bytes] = name
@@ -107,7 +115,9 @@ public struct AllowList: Sendable {
   public var isEmpty: Bool { entries.isEmpty }
 
   private static func listFiles(_ directory: String) throws(KeyFileError) -> [String] {
-    guard let stream = opendir(directory) else { throw KeyFileError.system("list the allow-list folder", directory) }
+    guard let stream = opendir(directory) else {
+      throw KeyFileError.system("list the allow-list folder", directory)
+    }
     defer { closedir(stream) }
     var files: [String] = []
     while let entry = readdir(stream) {

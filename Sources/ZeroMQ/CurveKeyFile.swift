@@ -65,7 +65,9 @@ public enum CurveKeyFile {
     guard isValidName(name) else {
       throw KeyFileError(
         code: .invalidName, path: name,
-        message: "'\(name)' cannot name a key: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+        message:
+          "'\(name)' cannot name a key: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+      )
     }
     let paths = paths(name: name, directory: directory)
     for path in [paths.secret, paths.public] {
@@ -97,7 +99,8 @@ public enum CurveKeyFile {
 
   /// Creates `path` with `contents` and `mode`, never replacing an existing file and never
   /// exposing the file with a wider mode or half its contents.
-  private static func createExclusively(_ path: String, contents: [UInt8], mode: mode_t) throws(KeyFileError) {
+  private static func createExclusively(_ path: String, contents: [UInt8], mode: mode_t) throws(KeyFileError)
+  {
     let slash = path.lastIndex(of: "/")
     let folder = slash.map { String(path[..<$0]) } ?? "."
     let file = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -166,13 +169,17 @@ public enum CurveKeyFile {
     if mode & 0o077 != 0 {
       throw KeyFileError(
         code: .permissionsTooOpen, path: path,
-        message: "Permissions \(octal(mode)) for \(path) are too open: a secret key must not be accessible by group or others. Run `chmod 600 \(path)`.")
+        message:
+          "Permissions \(octal(mode)) for \(path) are too open: a secret key must not be accessible by group or others. Run `chmod 600 \(path)`."
+      )
     }
     let fields = try parse(bytes, path: path)
     guard let secret = fields.secret else {
       throw KeyFileError(
         code: .malformed, path: path,
-        message: "\(path) has no secret-key line. Is it a .pub file? Pass the NAME.key written by `metasweep keys generate`.")
+        message:
+          "\(path) has no secret-key line. Is it a .pub file? Pass the NAME.key written by `metasweep keys generate`."
+      )
     }
     do {
       if let publicKey = fields.public {
@@ -192,7 +199,9 @@ public enum CurveKeyFile {
     guard fields.secret == nil else {
       throw KeyFileError(
         code: .malformed, path: path,
-        message: "\(path) contains a secret key: a public key file must hold only public-key. Delete it, and give out only the .pub file.")
+        message:
+          "\(path) contains a secret key: a public key file must hold only public-key. Delete it, and give out only the .pub file."
+      )
     }
     guard let publicKey = fields.public else {
       throw KeyFileError(
@@ -208,11 +217,14 @@ public enum CurveKeyFile {
   }
 
   /// The fields of a key file. Error messages give the line number, never the line.
-  static func parse(_ bytes: [UInt8], path: String) throws(KeyFileError) -> (public: String?, secret: String?) {
+  static func parse(_ bytes: [UInt8], path: String) throws(KeyFileError) -> (public: String?, secret: String?)
+  {
     func malformed(_ why: String) -> KeyFileError {
       KeyFileError(
         code: .malformed, path: path,
-        message: "\(path) is not a MetaSweep key file: \(why). Expected lines like public-key = \"<40 Z85 characters>\".")
+        message:
+          "\(path) is not a MetaSweep key file: \(why). Expected lines like public-key = \"<40 Z85 characters>\"."
+      )
     }
     var publicKey: String?
     var secretKey: String?
@@ -252,7 +264,8 @@ public enum CurveKeyFile {
     }
     guard info.st_size <= maxFileSize else {
       throw KeyFileError(
-        code: .malformed, path: path, message: "\(path) is \(info.st_size) bytes, too big for a key file (at most 64 KiB).")
+        code: .malformed, path: path,
+        message: "\(path) is \(info.st_size) bytes, too big for a key file (at most 64 KiB).")
     }
     var bytes = [UInt8](repeating: 0, count: maxFileSize + 1)
     var total = 0
@@ -268,7 +281,8 @@ public enum CurveKeyFile {
       total += count
     }
     guard total <= maxFileSize else {
-      throw KeyFileError(code: .malformed, path: path, message: "\(path) is too big for a key file (at most 64 KiB).")
+      throw KeyFileError(
+        code: .malformed, path: path, message: "\(path) is too big for a key file (at most 64 KiB).")
     }
     return (Array(bytes[..<total]), info.st_mode & 0o7777)
   }
@@ -289,7 +303,8 @@ extension String {
   /// The string without leading and trailing spaces, tabs and carriage returns.
   fileprivate func trimmingSpaces() -> String {
     let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
-    guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+    guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) })
+    else {
       return ""
     }
     return String(self[first...last])

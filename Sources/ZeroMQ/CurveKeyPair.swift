@@ -42,7 +42,9 @@ public struct CurveKeyPair: Sendable, Hashable, CustomStringConvertible, CustomD
     guard self.publicKey == publicKey else {
       throw ZMQError(
         code: .invalidArgument,
-        message: "The public key \(publicKey) does not belong to this secret key. Regenerate the pair with `metasweep keys generate`.")
+        message:
+          "The public key \(publicKey) does not belong to this secret key. Regenerate the pair with `metasweep keys generate`."
+      )
     }
   }
 
@@ -95,7 +97,8 @@ public struct CurveKeyPair: Sendable, Hashable, CustomStringConvertible, CustomD
     guard ZeroMQ.hasCurve else {
       throw ZMQError(
         code: .other(ENOTSUP),
-        message: "This libzmq has no CURVE support (built without libsodium). Install Debian's libzmq5, or build libzmq with libsodium.",
+        message:
+          "This libzmq has no CURVE support (built without libsodium). Install Debian's libzmq5, or build libzmq with libsodium.",
         errno: ENOTSUP)
     }
   }

@@ -44,11 +44,14 @@ public struct KeyFileError: Error, Sendable, Equatable, CustomStringConvertible 
     let reason = String(cString: strerror(value))
     switch value {
     case ENOENT:
-      return KeyFileError(code: .notFound, path: path, message: "Cannot \(operation) \(path): no such file or folder.")
+      return KeyFileError(
+        code: .notFound, path: path, message: "Cannot \(operation) \(path): no such file or folder.")
     case EEXIST:
       return KeyFileError(
         code: .alreadyExists, path: path,
-        message: "\(path) already exists; MetaSweep never overwrites a key. Pick another name, or remove the old files first.")
+        message:
+          "\(path) already exists; MetaSweep never overwrites a key. Pick another name, or remove the old files first."
+      )
     default:
       return KeyFileError(code: .io(value), path: path, message: "Cannot \(operation) \(path): \(reason).")
     }

@@ -12,7 +12,9 @@ extension Socket {
     guard authenticator.socket.context === context else {
       throw ZMQError(
         code: .invalidArgument,
-        message: "The ZAP authenticator belongs to another ZeroMQ context than this socket; create both from the same ZMQContext.")
+        message:
+          "The ZAP authenticator belongs to another ZeroMQ context than this socket; create both from the same ZMQContext."
+      )
     }
     try CurveKeyPair.requireCurve()
     try set(.curveServer(true), .curveSecretKey(keyPair.secretKeyBytes), .zapDomain(authenticator.domain))

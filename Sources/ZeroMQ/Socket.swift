@@ -185,7 +185,9 @@ public final class Socket {
         }
         if zmq_msg_more(message) == 0 {
           // Read from the last frame: a ROUTER's routing-id frame carries no connection metadata.
-          if recordsPeerUserID { lastPeerUserID = zmq_msg_gets(message, "User-Id").map { String(cString: $0) } }
+          if recordsPeerUserID {
+            lastPeerUserID = zmq_msg_gets(message, "User-Id").map { String(cString: $0) }
+          }
           break
         }
       }

@@ -21,7 +21,8 @@ public enum Z85 {
     guard bytes.count % 4 == 0 else {
       throw ZMQError(
         code: .invalidArgument,
-        message: "Cannot Z85-encode \(bytes.count) bytes: the count must be a multiple of 4 (a CURVE key is 32).")
+        message:
+          "Cannot Z85-encode \(bytes.count) bytes: the count must be a multiple of 4 (a CURVE key is 32).")
     }
     guard !bytes.isEmpty else { return "" }
     var text = [CChar](repeating: 0, count: bytes.count / 4 * 5 + 1)

@@ -107,10 +107,11 @@ public final class ZAPAuthenticator {
     self.allowList = allowList
     do {
       try socket.bind(Self.endpoint)
-    } catch where error.code == .addressInUse {
+    } catch  where error.code == .addressInUse {
       throw ZMQError(
         code: .addressInUse,
-        message: "Cannot start a ZAP handler: this ZeroMQ context already has one. Create one ZAPAuthenticator per context.",
+        message:
+          "Cannot start a ZAP handler: this ZeroMQ context already has one. Create one ZAPAuthenticator per context.",
         errno: error.errno)
     }
   }
@@ -126,11 +127,12 @@ public final class ZAPAuthenticator {
     while true {
       let request: [[UInt8]]
       do {
-        guard let received = try socket.receiveMultipart(maxFrames: 16, maxBytes: 16 * 1024, wait: false) else {
+        guard let received = try socket.receiveMultipart(maxFrames: 16, maxBytes: 16 * 1024, wait: false)
+        else {
           return decisions
         }
         request = received
-      } catch where error.errno == EFSM {
+      } catch  where error.errno == EFSM {
         // The socket dropped an oversized request, and a REP socket must reply before it may
         // receive again; the request id is lost, so the reply carries an empty one.
         let (reply, decision) = Self.malformed(requestID: [], address: "", "oversized ZAP request")
@@ -167,7 +169,8 @@ public final class ZAPAuthenticator {
       return (reply(requestID, decision), decision)
     }
     guard request.count == 7, request[6].count == 32 else {
-      return malformed(requestID: requestID, address: address, "a CURVE request has 7 frames and a 32-byte key")
+      return malformed(
+        requestID: requestID, address: address, "a CURVE request has 7 frames and a 32-byte key")
     }
     decision.publicKey = try? Z85.encode(request[6])
     guard request[2] == Array(domain.utf8) else {
@@ -204,7 +207,8 @@ public final class ZAPAuthenticator {
 
   /// A frame as log-safe text: printable ASCII only, at most 100 characters.
   private static func text(_ frame: [UInt8]) -> String {
-    String(decoding: frame.prefix(100).map { (0x20...0x7E).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+    String(
+      decoding: frame.prefix(100).map { (0x20...0x7E).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
   }
 }
 

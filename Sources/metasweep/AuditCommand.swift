@@ -6,7 +6,8 @@ import SweepModel
 struct AuditCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "audit",
-    abstract: "Re-run a sample of finished runs on other workers and report any outcome that is not bit-identical.",
+    abstract:
+      "Re-run a sample of finished runs on other workers and report any outcome that is not bit-identical.",
     discussion: """
       The sample is re-run as a sweep of its own in DIR/audit/ (journal and tables), each run on a
       worker other than the one that produced it; then every metric and series is compared bit for
@@ -39,10 +40,13 @@ struct AuditCommand: ParsableCommand {
   func validate() throws {
     guard sample >= 1 else { throw ValidationError("--sample must be at least 1.") }
     guard bind != nil || workers >= 2 else {
-      throw ValidationError("--workers must be at least 2: each run must go to another worker than its first.")
+      throw ValidationError(
+        "--workers must be at least 2: each run must go to another worker than its first.")
     }
     if let bind, !insecure, !(bind.hasPrefix("tcp://127.") || bind.hasPrefix("ipc://")) {
-      throw ValidationError("Binding \(bind) would send runs in plaintext beyond this machine; pass --insecure on a trusted network.")
+      throw ValidationError(
+        "Binding \(bind) would send runs in plaintext beyond this machine; pass --insecure on a trusted network."
+      )
     }
   }
 
@@ -53,7 +57,9 @@ struct AuditCommand: ParsableCommand {
       let original = try Journal(path: SweepRunner.journalPath(directory), readOnly: true).finishedRuns()
       let chosen = Self.sample(original, count: sample, seed: seed)
       guard !chosen.isEmpty else {
-        throw SpecError(file: SweepRunner.journalPath(directory), location: nil, field: "", message: "no finished runs to audit")
+        throw SpecError(
+          file: SweepRunner.journalPath(directory), location: nil, field: "",
+          message: "no finished runs to audit")
       }
       let auditDirectory = directory + "/audit"
       try? FileManager.default.removeItem(atPath: auditDirectory)
@@ -79,10 +85,14 @@ struct AuditCommand: ParsableCommand {
             "DIFFERS \(first.run.variant) seed \(first.run.seed) (run \(first.run.key.short)): \(difference); "
               + "first on \(first.worker), again on \(second.worker)")
         } else {
-          print("same    \(first.run.variant) seed \(first.run.seed): \(first.worker) and \(second.worker) agree bit for bit")
+          print(
+            "same    \(first.run.variant) seed \(first.run.seed): \(first.worker) and \(second.worker) agree bit for bit"
+          )
         }
       }
-      print("\(chosen.count) runs re-run on other workers: \(chosen.count - differing) bit-identical, \(differing) differ")
+      print(
+        "\(chosen.count) runs re-run on other workers: \(chosen.count - differing) bit-identical, \(differing) differ"
+      )
       return differing == 0 ? 0 : 1
     }
     if code != 0 { throw ExitCode(code) }
@@ -90,7 +100,9 @@ struct AuditCommand: ParsableCommand {
 
   /// `count` finished runs in an order set by `seed`, never by dictionary or journal order.
   static func sample(_ runs: [FinishedRun], count: Int, seed: UInt64) -> [FinishedRun] {
-    let ranked = runs.map { (rank: SHA256.hex("\(seed):\($0.run.key.hex)"), run: $0) }.sorted { $0.rank < $1.rank }
+    let ranked = runs.map { (rank: SHA256.hex("\(seed):\($0.run.key.hex)"), run: $0) }.sorted {
+      $0.rank < $1.rank
+    }
     return ranked.prefix(count).map(\.run).sorted { $0.run.ordinal < $1.run.ordinal }
   }
 
@@ -102,7 +114,8 @@ struct AuditCommand: ParsableCommand {
     }
     guard a.series.map(\.name) == b.series.map(\.name) else { return "they report different series" }
     for (x, y) in zip(a.series, b.series) {
-      guard x.xStart.bitPattern == y.xStart.bitPattern, x.xStep.bitPattern == y.xStep.bitPattern, x.values.count == y.values.count
+      guard x.xStart.bitPattern == y.xStart.bitPattern, x.xStep.bitPattern == y.xStep.bitPattern,
+        x.values.count == y.values.count
       else { return "series \(x.name) has another shape" }
       if let i = x.values.indices.first(where: { x.values[$0].bitPattern != y.values[$0].bitPattern }) {
         return "series \(x.name) point \(i) is \(x.values[i]) then \(y.values[i])"

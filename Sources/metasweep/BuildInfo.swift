@@ -21,7 +21,8 @@ enum BuildInfo {
     guard let file = FileHandle(forReadingAtPath: path) else { return nil }
     defer { try? file.close() }
     func read(_ offset: UInt64, _ count: Int) -> [UInt8]? {
-      guard (try? file.seek(toOffset: offset)) != nil, let data = try? file.read(upToCount: count), data.count == count
+      guard (try? file.seek(toOffset: offset)) != nil, let data = try? file.read(upToCount: count),
+        data.count == count
       else { return nil }
       return [UInt8](data)
     }

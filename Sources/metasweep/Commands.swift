@@ -70,7 +70,8 @@ struct ResumeCommand: ParsableCommand {
 
 struct ReportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "report", abstract: "Rebuild tables, curves, figures and the manifest from the journal alone.")
+    commandName: "report",
+    abstract: "Rebuild tables, curves, figures and the manifest from the journal alone.")
 
   @Argument(help: "The sweep's output folder (holding journal.sqlite).")
   var directory: String
@@ -111,9 +112,11 @@ struct CoordinatorCommand: ParsableCommand {
 
   func validate() throws {
     guard (curveKey == nil) == (allow == nil) else {
-      throw ValidationError("CURVE needs both --curve-key (the coordinator's key) and --allow (the workers' public keys).")
+      throw ValidationError(
+        "CURVE needs both --curve-key (the coordinator's key) and --allow (the workers' public keys).")
     }
-    let loopback = bind.hasPrefix("tcp://127.") || bind.hasPrefix("tcp://localhost:") || bind.hasPrefix("ipc://")
+    let loopback =
+      bind.hasPrefix("tcp://127.") || bind.hasPrefix("tcp://localhost:") || bind.hasPrefix("ipc://")
     guard loopback || insecure || curveKey != nil else {
       throw ValidationError(
         "Binding \(bind) would send runs in plaintext beyond this machine. Pass --curve-key and --allow "
@@ -141,7 +144,8 @@ struct CoordinatorCommand: ParsableCommand {
 
 struct ExperimentsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "experiments", abstract: "List experiment families, their parameters with defaults, and what they report.")
+    commandName: "experiments",
+    abstract: "List experiment families, their parameters with defaults, and what they report.")
 
   func run() {
     for family in ExperimentCatalogue.all {
@@ -190,17 +194,21 @@ struct RunOneCommand: ParsableCommand {
   func run() throws {
     try withErrorFunnel {
       var sweep = SweepSpec(
-        name: "run-one", experiment: experiment, seeds: [seed], fixed: [:], variants: [], metrics: [], curves: [],
+        name: "run-one", experiment: experiment, seeds: [seed], fixed: [:], variants: [], metrics: [],
+        curves: [],
         file: "--param")
       for text in parameters {
         guard let equals = text.firstIndex(of: "=") else {
-          throw SpecError(file: "--param", location: nil, field: text, message: "write parameters as name=value")
+          throw SpecError(
+            file: "--param", location: nil, field: text, message: "write parameters as name=value")
         }
-        sweep.fixed[String(text[..<equals])] = ParameterValue(parsing: String(text[text.index(after: equals)...]))
+        sweep.fixed[String(text[..<equals])] = ParameterValue(
+          parsing: String(text[text.index(after: equals)...]))
       }
       sweep.variants = [SweepSpec.Variant(name: "run-one", parameters: [:])]
       let run = try ExperimentCatalogue.validate(sweep)[0]
-      let outcome = try ExperimentCatalogue.run(experiment: run.experiment, parameters: run.parameters, seed: seed)
+      let outcome = try ExperimentCatalogue.run(
+        experiment: run.experiment, parameters: run.parameters, seed: seed)
       print("run \(run.key.short)")
       for metric in outcome.metrics { print("\(metric.name) \(metric.value)") }
       if series {

@@ -30,7 +30,10 @@ struct ServeOptions: ParsableArguments {
   @Option(help: "Failed attempts after which a run is marked failed.")
   var retries: Int = 3
 
-  @Flag(help: "Continue chained runs from checkpoints another build wrote (results differ from an uninterrupted run).")
+  @Flag(
+    help:
+      "Continue chained runs from checkpoints another build wrote (results differ from an uninterrupted run)."
+  )
   var allowOtherBuild = false
 
   @Option(help: "Runs queued on each worker beyond its slots (hides the round trip between short runs).")

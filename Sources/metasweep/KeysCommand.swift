@@ -30,12 +30,15 @@ struct GenerateKeysCommand: ParsableCommand {
   @Argument(help: "The key's name: letters, digits, '.', '_' or '-' (e.g. worker-a, coordinator).")
   var name: String
 
-  @Option(name: .customLong("dir"), help: "The folder to write the two files to (created if missing, mode 0700).")
+  @Option(
+    name: .customLong("dir"), help: "The folder to write the two files to (created if missing, mode 0700).")
   var directory: String = "."
 
   func validate() throws {
     guard CurveKeyFile.isValidName(name) else {
-      throw ValidationError("'\(name)' cannot name a key: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+      throw ValidationError(
+        "'\(name)' cannot name a key: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+      )
     }
   }
 
@@ -48,7 +51,9 @@ struct GenerateKeysCommand: ParsableCommand {
       let keyPair = try CurveKeyPair.generate()
       let paths = try CurveKeyFile.write(keyPair, name: name, directory: directory)
       print("wrote \(paths.secret) (secret, mode 0600: keep it on this host)")
-      print("wrote \(paths.public) (public: copy it to the coordinator's allow-list folder, or to the workers if this is the coordinator)")
+      print(
+        "wrote \(paths.public) (public: copy it to the coordinator's allow-list folder, or to the workers if this is the coordinator)"
+      )
       print("public key: \(keyPair.publicKey)")
     }
   }

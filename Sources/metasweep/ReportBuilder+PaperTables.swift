@@ -10,7 +10,8 @@ extension ReportBuilder {
     switch sweep.experiment {
     case "lstm-metalearning":
       let path = directory + "/table1.md"
-      try Self.lstmTable1(sweep: sweep, finished: finished).write(toFile: path, atomically: true, encoding: .utf8)
+      try Self.lstmTable1(sweep: sweep, finished: finished).write(
+        toFile: path, atomically: true, encoding: .utf8)
       return ["table1.md"]
     default:
       return []
@@ -49,7 +50,8 @@ extension ReportBuilder {
       let family = word("family")
       let length = int("test_length")
       let mode = word("mode")
-      let hidden = "\(int("hidden_units")) LSTM" + (int("dense_units") > 0 ? " + \(int("dense_units")) dense" : "")
+      let hidden =
+        "\(int("hidden_units")) LSTM" + (int("dense_units") > 0 ? " + \(int("dense_units")) dense" : "")
       let budget = Double(int("steps")) * Double(int("batch")) * Double(int("sequence_length_train"))
       let mse = estimate("test_mse")
       let cycles = estimate("cycles_to_learn_median")

@@ -18,9 +18,12 @@ struct ReportBuilder {
     let finished = try journal.finishedRuns()
     let counts = try journal.counts()
     let info = try journal.sweepInfo()
-    let records = finished.map { AggregationRecord(variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome) }
+    let records = finished.map {
+      AggregationRecord(variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome)
+    }
     let manifest = ReportManifest(
-      sweepName: sweep.name, specHash: info?.specHash ?? "", commit: Self.gitCommit(), toolchain: Self.toolchain(),
+      sweepName: sweep.name, specHash: info?.specHash ?? "", commit: Self.gitCommit(),
+      toolchain: Self.toolchain(),
       host: ProcessInfo.processInfo.hostName, date: Date(), total: counts.total, done: counts.done,
       failed: counts.failed, pending: counts.pending)
     let report = Report(
@@ -39,7 +42,8 @@ struct ReportBuilder {
   /// The commit of the working directory's git checkout, or "unknown".
   static func gitCommit() -> String {
     let head = command("/usr/bin/git", ["rev-parse", "HEAD"]) ?? "unknown"
-    let dirty = command("/usr/bin/git", ["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
+    let dirty =
+      command("/usr/bin/git", ["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
     return dirty ? head + "-dirty" : head
   }
 

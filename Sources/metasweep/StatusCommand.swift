@@ -49,20 +49,26 @@ struct StatusCommand: ParsableCommand {
       let directory = directory!
       let path = SweepRunner.journalPath(directory)
       guard FileManager.default.fileExists(atPath: path) else {
-        throw SpecError(file: path, location: nil, field: "", message: "no journal here: is \(directory) a sweep's output folder?")
+        throw SpecError(
+          file: path, location: nil, field: "",
+          message: "no journal here: is \(directory) a sweep's output folder?")
       }
       let journal = try Journal(path: path, readOnly: true)
       print(
         SweepStatus.render(
-          name: try journal.sweepInfo()?.name ?? directory, counts: try journal.counts(), states: try journal.runStates()))
+          name: try journal.sweepInfo()?.name ?? directory, counts: try journal.counts(),
+          states: try journal.runStates()))
       for failed in try journal.failedRuns() {
-        print("failed: \(failed.run.variant) seed \(failed.run.seed) after \(failed.failures) attempts: \(failed.error)")
+        print(
+          "failed: \(failed.run.variant) seed \(failed.run.seed) after \(failed.failures) attempts: \(failed.error)"
+        )
       }
     }
   }
 
   /// Sends a status request to the coordinator at `endpoint` and returns its answer.
-  static func ask(_ endpoint: String, curve: (key: String, server: String)?, timeout: Double) throws -> String {
+  static func ask(_ endpoint: String, curve: (key: String, server: String)?, timeout: Double) throws -> String
+  {
     let context = try ZMQContext()
     let socket = try Socket(.dealer, context: context)
     if let curve {
@@ -80,7 +86,8 @@ struct StatusCommand: ParsableCommand {
         if case .status(let text) = try? WireCodec.decode(frames) { return text }
       }
     }
-    throw StatusError(message: "No answer from a coordinator at \(endpoint) within \(timeout) s: is it running there?")
+    throw StatusError(
+      message: "No answer from a coordinator at \(endpoint) within \(timeout) s: is it running there?")
   }
 }
 

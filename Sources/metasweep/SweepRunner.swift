@@ -12,7 +12,8 @@ enum SweepFile {
   /// The text of the sweep file at `path`.
   static func read(_ path: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw SpecError(file: path, location: nil, field: "", message: "cannot read the sweep file (does it exist?)")
+      throw SpecError(
+        file: path, location: nil, field: "", message: "cannot read the sweep file (does it exist?)")
     }
     return String(decoding: data, as: UTF8.self)
   }
@@ -46,7 +47,9 @@ struct SweepRunner {
   static func storedSpec(in directory: String) throws -> (SweepSpec, String) {
     let path = journalPath(directory)
     guard FileManager.default.fileExists(atPath: path) else {
-      throw SpecError(file: path, location: nil, field: "", message: "no journal here: is \(directory) a sweep's output folder?")
+      throw SpecError(
+        file: path, location: nil, field: "",
+        message: "no journal here: is \(directory) a sweep's output folder?")
     }
     let journal = try Journal(path: path, readOnly: true)
     guard let info = try journal.sweepInfo() else {
@@ -62,13 +65,15 @@ struct SweepRunner {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let journal = try Journal(path: Self.journalPath(directory))
     let prepared = try journal.prepare(
-      sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText, runs: runs)
+      sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText,
+      runs: runs)
     let pending = try journal.pendingRuns()
     let foreign = try journal.checkpointBuilds().filter { $0 != BuildInfo.buildID }
     if !foreign.isEmpty && !serve.allowOtherBuild {
       throw SpecError(
         file: Self.journalPath(directory), location: nil, field: "",
-        message: "chained runs have checkpoints from another build (\(foreign.joined(separator: ", "))) than this one "
+        message:
+          "chained runs have checkpoints from another build (\(foreign.joined(separator: ", "))) than this one "
           + "(\(BuildInfo.buildID)): continuing them would not be bit-identical to an uninterrupted run. Use the same "
           + "metasweep binary, or pass --allow-other-build to continue anyway.")
     }
@@ -102,16 +107,19 @@ struct SweepRunner {
         try socket.makeCurveServer(keyPair: security.keyPair, authenticator: authenticator)
       }
       try socket.set(
-        .linger(milliseconds: settings.lingerMilliseconds), .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
+        .linger(milliseconds: settings.lingerMilliseconds),
+        .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
       let endpoint = try socket.bind(bind)
       logger.info("Coordinator listening", metadata: ["endpoint": "\(endpoint)"])
 
       SignalTrap.install()
-      let pool = try LocalWorkerPool(count: localWorkers, endpoint: endpoint, logDirectory: directory + "/logs")
+      let pool = try LocalWorkerPool(
+        count: localWorkers, endpoint: endpoint, logDirectory: directory + "/logs")
       defer { pool.stop() }
       let reporter = ProgressReporter(sweepName: sweep.name)
       let shell = CoordinatorShell(
-        socket: socket, authenticator: authenticator, journal: journal, dispatcher: dispatcher, settings: settings,
+        socket: socket, authenticator: authenticator, journal: journal, dispatcher: dispatcher,
+        settings: settings,
         logger: logger,
         onProgress: reporter.update)
       let started = ContinuousClock.now
@@ -126,7 +134,8 @@ struct SweepRunner {
       let served = shell.progress.completedHere
       let cpu = Self.processCPUSeconds() - cpuBefore
       logger.notice(
-        "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run)")
+        "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run)"
+      )
       if shell.refusedHandshakes > 0 {
         logger.warning("Refused \(shell.refusedHandshakes) CURVE handshakes (keys not in the allow-list)")
       }
@@ -182,10 +191,13 @@ final class LocalWorkerPool {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: BuildInfo.executablePath)
     process.arguments = [
-      "worker", "--connect", endpoint, "--slots", "1", "--name", "local-\(index)", "--parent-pid", "\(getpid())",
+      "worker", "--connect", endpoint, "--slots", "1", "--name", "local-\(index)", "--parent-pid",
+      "\(getpid())",
     ]
     let logPath = "\(logDirectory)/worker-\(index).log"
-    if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+    if !FileManager.default.fileExists(atPath: logPath) {
+      _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+    }
     let log = FileHandle(forWritingAtPath: logPath)
     _ = try? log?.seekToEnd()
     process.standardOutput = log

@@ -19,10 +19,15 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: .hidden)
   var parentPid: Int32?
 
-  @Option(help: "On SIGTERM: handback (leave at once; running runs go to other workers) or finish (finish and report them first).")
+  @Option(
+    help:
+      "On SIGTERM: handback (leave at once; running runs go to other workers) or finish (finish and report them first)."
+  )
   var onStop: String = "handback"
 
-  @Option(help: "Exit (code 4) after this many seconds without an answer from a coordinator (default: wait forever).")
+  @Option(
+    help:
+      "Exit (code 4) after this many seconds without an answer from a coordinator (default: wait forever).")
   var giveUpAfter: Double?
 
   @Option(help: "CURVE: this worker's key file (from `metasweep keys generate`).")
@@ -39,7 +44,8 @@ struct WorkerCommand: ParsableCommand {
       throw ValidationError("--on-stop must be handback or finish, got '\(onStop)'.")
     }
     guard (curveKey == nil) == (serverKey == nil) else {
-      throw ValidationError("CURVE needs both --curve-key (this worker's key) and --server-key (the coordinator's .pub).")
+      throw ValidationError(
+        "CURVE needs both --curve-key (this worker's key) and --server-key (the coordinator's .pub).")
     }
   }
 
@@ -55,7 +61,9 @@ struct WorkerCommand: ParsableCommand {
       settings.finishOnStop = onStop == "finish"
       settings.session.giveUpAfter = giveUpAfter.map { .milliseconds(Int64($0 * 1000)) }
       if let curveKey, let serverKey {
-        settings.curve = (try CurveKeyFile.loadKeyPair(path: curveKey), try CurveKeyFile.loadPublicKey(path: serverKey))
+        settings.curve = (
+          try CurveKeyFile.loadKeyPair(path: curveKey), try CurveKeyFile.loadPublicKey(path: serverKey)
+        )
       }
       logger.info("Connecting", metadata: ["endpoint": "\(connect)", "curve": "\(settings.curve != nil)"])
       let shell = WorkerShell(settings: settings, context: try ZMQContext(), logger: logger)

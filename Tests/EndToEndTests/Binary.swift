@@ -61,7 +61,8 @@ struct Binary {
 
 /// A fresh temporary folder for one test.
 func makeScratchDirectory() throws -> URL {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent("metasweep-e2e-\(UUID().uuidString)")
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "metasweep-e2e-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
   return url
 }

@@ -51,7 +51,9 @@ private func readOnlyJournal(_ directory: URL) -> Journal? {
 
 /// Steps done by the journaled checkpoints of pending runs (0 before the first checkpoint).
 private func checkpointedSteps(_ directory: URL) -> UInt64 {
-  guard let journal = readOnlyJournal(directory), let latest = try? journal.latestCheckpoints() else { return 0 }
+  guard let journal = readOnlyJournal(directory), let latest = try? journal.latestCheckpoints() else {
+    return 0
+  }
   return latest.values.reduce(0) { $0 + $1.stepsDone }
 }
 
@@ -64,7 +66,9 @@ private func runSweep(_ text: String, in dir: URL, out: String) throws -> URL {
 }
 
 @Suite(.serialized) struct ChainEndToEndTests {
-  @Test func chainedSweep_isByteIdenticalToTheUnchainedOne_andKillingTheCoordinatorMidChainChangesNothing() throws {
+  @Test func chainedSweep_isByteIdenticalToTheUnchainedOne_andKillingTheCoordinatorMidChainChangesNothing()
+    throws
+  {
     let dir = try makeScratchDirectory()
     let whole = try runSweep(lstmSweep(segmentSteps: nil), in: dir, out: "whole")
     let clean = chainReport(whole)
@@ -74,7 +78,8 @@ private func runSweep(_ text: String, in dir: URL, out: String) throws -> URL {
     // In segments of 7 steps: the same bytes, and every run really went through its chain.
     let chained = try runSweep(lstmSweep(segmentSteps: 7), in: dir, out: "chained")
     #expect(chainReport(chained) == clean)
-    let chainedJournal = try Journal(path: chained.appendingPathComponent("journal.sqlite").path, readOnly: true)
+    let chainedJournal = try Journal(
+      path: chained.appendingPathComponent("journal.sqlite").path, readOnly: true)
     #expect(try chainedJournal.maxAttemptID() == 2 * segmentsPerRun)
     #expect(try chainedJournal.checkpointCount() == 0)
 
@@ -103,7 +108,9 @@ private func runSweep(_ text: String, in dir: URL, out: String) throws -> URL {
     try Journal(path: copy.appendingPathComponent("journal.sqlite").path).executeRawSQL(
       "UPDATE checkpoints SET build_id = 'another-build'")
     let refused = try Binary.run(["resume", copy.path, "--workers", "2"], in: dir)
-    #expect(refused.status == 2 && refused.stderr.contains("another-build") && refused.stderr.contains("--allow-other-build"), "\(refused.stderr)")
+    #expect(
+      refused.status == 2 && refused.stderr.contains("another-build")
+        && refused.stderr.contains("--allow-other-build"), "\(refused.stderr)")
     let insisted = try Binary.run(["resume", copy.path, "--workers", "2", "--allow-other-build"], in: dir)
     #expect(insisted.status == 0, "\(insisted.stderr)")
 

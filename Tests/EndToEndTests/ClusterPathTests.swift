@@ -61,12 +61,15 @@ private func freePort() throws -> Int {
     }
 
     let workers = try (0..<2).map { index in
-      try Binary.Running(["worker", "--connect", endpoint, "--slots", "1", "--name", "w\(index)"], directory: dir)
+      try Binary.Running(
+        ["worker", "--connect", endpoint, "--slots", "1", "--name", "w\(index)"], directory: dir)
     }
     let result = coordinator.wait()
     #expect(result.status == 0, "\(result.stderr)")
     // Every frame set but the over-long ones (dropped by the socket itself) is counted as malformed.
-    let dropped = result.stderr.split(separator: "\n").first { $0.contains("Dropped") && $0.contains("malformed messages") }
+    let dropped = result.stderr.split(separator: "\n").first {
+      $0.contains("Dropped") && $0.contains("malformed messages")
+    }
     let count = dropped.flatMap { line in line.split(separator: " ").compactMap { Int($0) }.first } ?? 0
     #expect(count >= 50_000, "\(result.stderr.suffix(2000))")
     for worker in workers {
@@ -82,17 +85,23 @@ private func freePort() throws -> Int {
     let slow = sweep.replacingOccurrences(of: "examples_per_task: 200", with: "examples_per_task: 2000")
     try slow.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
     let endpoint = "tcp://127.0.0.1:\(try freePort())"
-    let serve = ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--heartbeat", "0.2", "--worker-timeout", "1"]
+    let serve = [
+      "coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--heartbeat", "0.2",
+      "--worker-timeout", "1",
+    ]
     let first = try Binary.Running(serve, directory: dir)
     let workers = try (0..<2).map { index in
-      try Binary.Running(["worker", "--connect", endpoint, "--slots", "1", "--name", "w\(index)"], directory: dir)
+      try Binary.Running(
+        ["worker", "--connect", endpoint, "--slots", "1", "--name", "w\(index)"], directory: dir)
     }
     let journalPath = dir.appendingPathComponent("out/journal.sqlite").path
     func done() -> Int { (try? Journal(path: journalPath, readOnly: true).counts().done) ?? 0 }
     #expect(waitUntil { done() >= 1 })
     let live = try Binary.run(["status", "--connect", endpoint], in: dir)
     #expect(live.status == 0, "\(live.stderr)")
-    #expect(live.stdout.contains("worker w0") && live.stdout.contains("worker w1") && live.stdout.contains("runs/s"), "\(live.stdout)")
+    #expect(
+      live.stdout.contains("worker w0") && live.stdout.contains("worker w1")
+        && live.stdout.contains("runs/s"), "\(live.stdout)")
     #expect(live.stdout.contains("backprop") && live.stdout.contains("#"))
     kill(first.pid, SIGKILL)
     _ = first.wait()
@@ -120,25 +129,38 @@ private func freePort() throws -> Int {
       #expect(made.status == 0, "\(made.stderr)")
       #expect(!made.stdout.contains("secret-key"))
     }
-    let secretMode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("keys/worker-a.key").path)[.posixPermissions] as? Int
+    let secretMode =
+      try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("keys/worker-a.key").path)[
+        .posixPermissions] as? Int
     #expect(secretMode == 0o600)
     let allowed = dir.appendingPathComponent("allowed")
-    try FileManager.default.createDirectory(at: allowed, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-    try FileManager.default.copyItem(at: dir.appendingPathComponent("keys/worker-a.pub"), to: allowed.appendingPathComponent("worker-a.pub"))
+    try FileManager.default.createDirectory(
+      at: allowed, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+    try FileManager.default.copyItem(
+      at: dir.appendingPathComponent("keys/worker-a.pub"), to: allowed.appendingPathComponent("worker-a.pub"))
 
     let endpoint = "tcp://127.0.0.1:\(try freePort())"
     let coordinator = try Binary.Running(
-      ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--curve-key", "keys/coordinator.key", "--allow", "allowed"],
+      [
+        "coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--curve-key",
+        "keys/coordinator.key", "--allow", "allowed",
+      ],
       directory: dir)
     func worker(_ name: String) throws -> Binary.Running {
       try Binary.Running(
-        ["worker", "--connect", endpoint, "--slots", "1", "--name", name, "--curve-key", "keys/\(name).key",
-         "--server-key", "keys/coordinator.pub"], directory: dir)
+        [
+          "worker", "--connect", endpoint, "--slots", "1", "--name", name, "--curve-key", "keys/\(name).key",
+          "--server-key", "keys/coordinator.pub",
+        ], directory: dir)
     }
     let intruder = try worker("worker-b")
     // The intruder's handshake is refused before the listed worker even starts.
     let logPath = coordinator.stderrPath
-    #expect(waitUntil(timeout: 60) { ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").contains("Refused a worker's CURVE handshake") })
+    #expect(
+      waitUntil(timeout: 60) {
+        ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").contains(
+          "Refused a worker's CURVE handshake")
+      })
     let listed = try worker("worker-a")
     let result = coordinator.wait()
     #expect(result.status == 0, "\(result.stderr)")
@@ -146,7 +168,8 @@ private func freePort() throws -> Int {
     #expect(listed.wait(timeout: 30).status == 0)
     kill(intruder.pid, SIGTERM)
     _ = intruder.wait(timeout: 30)
-    let finished = try Journal(path: dir.appendingPathComponent("out/journal.sqlite").path, readOnly: true).finishedRuns()
+    let finished = try Journal(path: dir.appendingPathComponent("out/journal.sqlite").path, readOnly: true)
+      .finishedRuns()
     #expect(finished.count == 6)
     #expect(finished.allSatisfy { $0.worker == "worker-a" })
   }
@@ -156,9 +179,11 @@ private func freePort() throws -> Int {
     let slow = sweep.replacingOccurrences(of: "examples_per_task: 200", with: "examples_per_task: 2000")
     try slow.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
     let endpoint = "tcp://127.0.0.1:\(try freePort())"
-    let coordinator = try Binary.Running(["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--prefetch", "0"], directory: dir)
+    let coordinator = try Binary.Running(
+      ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--prefetch", "0"], directory: dir)
     let leaving = try Binary.Running(
-      ["worker", "--connect", endpoint, "--slots", "1", "--name", "leaving", "--on-stop", "finish"], directory: dir)
+      ["worker", "--connect", endpoint, "--slots", "1", "--name", "leaving", "--on-stop", "finish"],
+      directory: dir)
     let journalPath = dir.appendingPathComponent("out/journal.sqlite").path
     func done() -> Int { (try? Journal(path: journalPath, readOnly: true).counts().done) ?? 0 }
     #expect(waitUntil { done() >= 1 })
@@ -170,7 +195,8 @@ private func freePort() throws -> Int {
     #expect(left.status == 0, "\(left.stderr)")
     // The run it held when told to stop was finished and journaled, not handed back.
     #expect(done() == doneAtStop + 1, "\(left.stderr)")
-    let finisher = try Binary.Running(["worker", "--connect", endpoint, "--slots", "1", "--name", "finisher"], directory: dir)
+    let finisher = try Binary.Running(
+      ["worker", "--connect", endpoint, "--slots", "1", "--name", "finisher"], directory: dir)
     #expect(coordinator.wait().status == 0)
     #expect(finisher.wait(timeout: 30).status == 0)
     let finished = try Journal(path: journalPath, readOnly: true).finishedRuns()

@@ -22,7 +22,9 @@ private let smallSweep = """
   """
 
 /// Files whose bytes must not depend on how the sweep was run (MANIFEST.json holds the date).
-private let reportFiles = ["summary.csv", "summary.md", "curves/error.csv", "curves/u_drift.csv", "figures/error.svg"]
+private let reportFiles = [
+  "summary.csv", "summary.md", "curves/error.csv", "curves/u_drift.csv", "figures/error.svg",
+]
 
 private func writeSpec(_ text: String, in directory: URL, name: String = "sweep.yaml") throws -> String {
   let path = directory.appendingPathComponent(name).path
@@ -32,7 +34,8 @@ private func writeSpec(_ text: String, in directory: URL, name: String = "sweep.
 
 private func outcomeCount(_ directory: URL) -> Int {
   let path = directory.appendingPathComponent("journal.sqlite").path
-  guard FileManager.default.fileExists(atPath: path), let journal = try? Journal(path: path, readOnly: true) else {
+  guard FileManager.default.fileExists(atPath: path), let journal = try? Journal(path: path, readOnly: true)
+  else {
     return 0
   }
   return (try? journal.counts().done) ?? 0
@@ -40,7 +43,9 @@ private func outcomeCount(_ directory: URL) -> Int {
 
 private func reportBytes(_ directory: URL) -> [String: Data] {
   var out: [String: Data] = [:]
-  for file in reportFiles { out[file] = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) }
+  for file in reportFiles {
+    out[file] = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path)
+  }
   return out
 }
 
@@ -70,7 +75,8 @@ private func cleanReport() throws -> [String: Data] {
     #expect(lines.count == 1 + 2 * 3)
     #expect(lines.dropFirst().allSatisfy { $0.hasSuffix(",4") })
     for file in ["summary.md", "curves/error.csv", "figures/u_drift.svg", "MANIFEST.json"] {
-      #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
+      #expect(
+        FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
     }
   }
 
@@ -80,7 +86,8 @@ private func cleanReport() throws -> [String: Data] {
     let spec = try writeSpec(smallSweep, in: dir)
     let out = dir.appendingPathComponent("out")
     let coordinator = try Binary.Running(
-      ["run", spec, "--workers", "2", "--out", "out", "--heartbeat", "0.2", "--worker-timeout", "1"], directory: dir)
+      ["run", spec, "--workers", "2", "--out", "out", "--heartbeat", "0.2", "--worker-timeout", "1"],
+      directory: dir)
     #expect(waitUntil { outcomeCount(out) >= 2 })
     let workers = childProcesses(of: coordinator.pid)
     #expect(workers.count == 2)
@@ -115,7 +122,8 @@ private func cleanReport() throws -> [String: Data] {
     let dir = try makeScratchDirectory()
     let out = dir.appendingPathComponent("out")
     // Longer runs, so the signal lands mid-sweep.
-    let slowSpec = try writeSpec(smallSweep.replacingOccurrences(of: "examples_per_task: 150", with: "examples_per_task: 3000"), in: dir)
+    let slowSpec = try writeSpec(
+      smallSweep.replacingOccurrences(of: "examples_per_task: 150", with: "examples_per_task: 3000"), in: dir)
     let first = try Binary.Running(["run", slowSpec, "--workers", "1", "--out", "out"], directory: dir)
     #expect(waitUntil { outcomeCount(out) >= 1 })
     kill(first.pid, SIGINT)
@@ -124,7 +132,9 @@ private func cleanReport() throws -> [String: Data] {
     #expect(interrupted.stderr.contains("metasweep resume"))
     let status = try Binary.run(["status", out.path], in: dir)
     #expect(status.status == 0, "\(status.stderr)")
-    let grid = status.stdout.split(separator: "\n").filter { $0.hasPrefix("backprop") || $0.hasPrefix("crossprop-eta0") }
+    let grid = status.stdout.split(separator: "\n").filter {
+      $0.hasPrefix("backprop") || $0.hasPrefix("crossprop-eta0")
+    }
     #expect(grid.count == 2)
     let marks = grid.map { $0.split(separator: " ").last.map(String.init) ?? "" }.joined()
     #expect(marks.count == 8 && marks.contains("#") && marks.contains("."), "\(status.stdout)")
@@ -201,7 +211,8 @@ private func cleanReport() throws -> [String: Data] {
         poison: {fail: true}
       """
     try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-    let result = try Binary.run(["run", "sweep.yaml", "--workers", "2", "--retries", "2", "--out", "out"], in: dir)
+    let result = try Binary.run(
+      ["run", "sweep.yaml", "--workers", "2", "--retries", "2", "--out", "out"], in: dir)
     #expect(result.status == 3, "\(result.stderr)")
     let journal = try Journal(path: dir.appendingPathComponent("out/journal.sqlite").path, readOnly: true)
     let failed = try journal.failedRuns()

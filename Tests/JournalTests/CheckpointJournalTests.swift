@@ -17,7 +17,8 @@ import Testing
     #expect(recorded)
     #expect(try journal.attemptState(1) == "expired")
     try journal.recordLease(attempt: 2, key: runs[0].key, worker: "w2", at: t0)
-    #expect(try journal.recordCheckpoint(attempt: 2, key: runs[0].key, data: [3, 4, 0], stepsDone: 14, at: t0))
+    #expect(
+      try journal.recordCheckpoint(attempt: 2, key: runs[0].key, data: [3, 4, 0], stepsDone: 14, at: t0))
     // A late report of the first attempt, or a repeat, never replaces the newer checkpoint.
     #expect(try !journal.recordCheckpoint(attempt: 1, key: runs[0].key, data: [9], stepsDone: 7, at: t0))
     #expect(try !journal.recordCheckpoint(attempt: 2, key: runs[0].key, data: [9], stepsDone: 14, at: t0))
@@ -55,7 +56,8 @@ import Testing
   try journal.recordLease(attempt: 1, key: key, worker: "w1", at: t0)
   #expect(try journal.recordCheckpoint(attempt: 1, key: key, data: [1], stepsDone: 5, at: t0))
   try journal.recordLease(attempt: 2, key: key, worker: "w1", at: t0)
-  #expect(try journal.recordOutcome(attempt: 2, key: key, worker: "w1", outcome: sampleOutcome, seconds: 1, at: t0))
+  #expect(
+    try journal.recordOutcome(attempt: 2, key: key, worker: "w1", outcome: sampleOutcome, seconds: 1, at: t0))
   #expect(try journal.checkpointCount() == 0)
   #expect(try !journal.recordCheckpoint(attempt: 2, key: key, data: [2], stepsDone: 10, at: t0))
   #expect(try journal.latestCheckpoints().isEmpty)

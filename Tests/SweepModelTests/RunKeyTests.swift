@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SweepModel
 
 @Test func sha256_matchesFIPSVectors() {
@@ -15,9 +16,14 @@ import Testing
   b["c"] = .string("x")
   b["a"] = .double(0.5)
   b["b"] = .int(1)
-  #expect(RunKey(experiment: "geoff", parameters: a, seed: 3) == RunKey(experiment: "geoff", parameters: b, seed: 3))
-  #expect(RunKey(experiment: "geoff", parameters: a, seed: 3) != RunKey(experiment: "geoff", parameters: a, seed: 4))
-  #expect(RunKey(experiment: "geoff", parameters: a, seed: 3) != RunKey(experiment: "geof", parameters: a, seed: 3))
+  #expect(
+    RunKey(experiment: "geoff", parameters: a, seed: 3) == RunKey(experiment: "geoff", parameters: b, seed: 3)
+  )
+  #expect(
+    RunKey(experiment: "geoff", parameters: a, seed: 3) != RunKey(experiment: "geoff", parameters: a, seed: 4)
+  )
+  #expect(
+    RunKey(experiment: "geoff", parameters: a, seed: 3) != RunKey(experiment: "geof", parameters: a, seed: 3))
   #expect(
     RunKey.canonicalText(experiment: "geoff", parameters: a, seed: 3)
       == #"{"experiment":"geoff","parameters":{"a":0.5,"b":1,"c":"x"},"seed":3}"#)

@@ -12,7 +12,8 @@ private func runs(_ n: Int) -> [RunSpec] {
 }
 
 private func hello(_ name: String, slots: UInt32 = 1, build: String = "b1") -> WireMessage {
-  .hello(WireMessage.Hello(protocolVersion: WireCodec.protocolVersion, buildID: build, name: name, slots: slots))
+  .hello(
+    WireMessage.Hello(protocolVersion: WireCodec.protocolVersion, buildID: build, name: name, slots: slots))
 }
 
 private func leases(_ directives: [Dispatcher.Directive]) -> [(WorkerID, WireMessage.Lease)] {
@@ -23,7 +24,9 @@ private func leases(_ directives: [Dispatcher.Directive]) -> [(WorkerID, WireMes
 }
 
 private func result(_ lease: WireMessage.Lease, value: Double = 1) -> WireMessage {
-  .result(WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: Outcome(metrics: [Metric("m", value)]), seconds: 0.1))
+  .result(
+    WireMessage.RunResult(
+      attempt: lease.attempt, key: lease.key, outcome: Outcome(metrics: [Metric("m", value)]), seconds: 0.1))
 }
 
 /// One lease per slot, so tests can count leases exactly.
@@ -39,12 +42,17 @@ private let bob = WorkerID(Array("bob".utf8))
 @Test func hello_isWelcomed_andGetsOneLeasePerSlot_journaledBeforeSent() {
   var d = Dispatcher(pending: runs(5), settings: noPrefetch)
   let out = d.onMessage(hello("alice", slots: 2), from: alice, now: t0)
-  #expect(out.contains(.send(.welcome(WireMessage.Welcome(heartbeatIntervalMilliseconds: 500, peerTimeoutMilliseconds: 5000)), to: alice)))
+  #expect(
+    out.contains(
+      .send(
+        .welcome(WireMessage.Welcome(heartbeatIntervalMilliseconds: 500, peerTimeoutMilliseconds: 5000)),
+        to: alice)))
   let leased = leases(out)
   #expect(leased.count == 2)
   #expect(leased.map(\.1.seed) == [0, 1])
   for (_, lease) in leased {
-    let journalIndex = out.firstIndex(of: .journalLease(attempt: lease.attempt, key: lease.key, worker: "alice"))
+    let journalIndex = out.firstIndex(
+      of: .journalLease(attempt: lease.attempt, key: lease.key, worker: "alice"))
     let sendIndex = out.firstIndex(of: .send(.lease(lease), to: alice))
     #expect(journalIndex != nil && sendIndex != nil && journalIndex! < sendIndex!)
   }
@@ -54,7 +62,9 @@ private let bob = WorkerID(Array("bob".utf8))
   var d = Dispatcher(pending: runs(3), settings: noPrefetch)
   let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   let out = d.onMessage(result(first), from: alice, now: t0)
-  #expect(out.first.map { if case .journalOutcome(let r, "alice") = $0 { r.key == first.key } else { false } } == true)
+  #expect(
+    out.first.map { if case .journalOutcome(let r, "alice") = $0 { r.key == first.key } else { false } }
+      == true)
   #expect(leases(out).map(\.1.seed) == [1])
   #expect(d.progress.done == 1)
 }
@@ -98,7 +108,9 @@ private let bob = WorkerID(Array("bob".utf8))
     seen.append(lease.key)
     let out: [Dispatcher.Directive]
     if lease.key == poison {
-      out = d.onMessage(.failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "boom")), from: alice, now: t0)
+      out = d.onMessage(
+        .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "boom")),
+        from: alice, now: t0)
       finals += out.compactMap { if case .journalFailure(_, _, let isFinal) = $0 { isFinal } else { nil } }
     } else {
       out = d.onMessage(result(lease), from: alice, now: t0)
@@ -118,9 +130,18 @@ private let bob = WorkerID(Array("bob".utf8))
   var d = Dispatcher(pending: runs(1), settings: settings)
   let out = d.onMessage(hello("alice", build: "b2"), from: alice, now: t0)
   #expect(leases(out).isEmpty)
-  #expect(out.contains { if case .send(.reject(let reason), alice) = $0 { reason.contains("b2") && reason.contains("b1") } else { false } })
+  #expect(
+    out.contains {
+      if case .send(.reject(let reason), alice) = $0 {
+        reason.contains("b2") && reason.contains("b1")
+      } else {
+        false
+      }
+    })
   let old = WireMessage.hello(WireMessage.Hello(protocolVersion: 999, buildID: "b1", name: "bob", slots: 1))
-  #expect(d.onMessage(old, from: bob, now: t0).contains { if case .send(.reject, bob) = $0 { true } else { false } })
+  #expect(
+    d.onMessage(old, from: bob, now: t0).contains { if case .send(.reject, bob) = $0 { true } else { false } }
+  )
   #expect(d.progress.workers == 0)
 }
 
@@ -166,7 +187,10 @@ private let bob = WorkerID(Array("bob".utf8))
       switch next(10) {
       case 0...5 where !inFlight.isEmpty:
         let (id, lease) = inFlight.remove(at: next(inFlight.count))
-        let message = next(8) == 0 ? WireMessage.failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "x")) : result(lease)
+        let message =
+          next(8) == 0
+          ? WireMessage.failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "x"))
+          : result(lease)
         absorb(d.onMessage(message, from: id, now: now))
         if next(5) == 0 { absorb(d.onMessage(message, from: id, now: now)) }  // duplicate delivery
       case 6:
@@ -192,9 +216,12 @@ private let bob = WorkerID(Array("bob".utf8))
   let acked = out.firstIndex(of: .send(.ack(attempt: first.attempt), to: alice))
   #expect(journaled != nil && acked != nil && journaled! < acked!)
   // A duplicate is acknowledged too, so the worker stops resending it.
-  #expect(d.onMessage(result(first), from: alice, now: t0).contains(.send(.ack(attempt: first.attempt), to: alice)))
+  #expect(
+    d.onMessage(result(first), from: alice, now: t0).contains(.send(.ack(attempt: first.attempt), to: alice)))
   let second = leases(out)[0].1
-  let failed = d.onMessage(.failure(WireMessage.RunFailure(attempt: second.attempt, key: second.key, message: "x")), from: alice, now: t0)
+  let failed = d.onMessage(
+    .failure(WireMessage.RunFailure(attempt: second.attempt, key: second.key, message: "x")), from: alice,
+    now: t0)
   #expect(failed.contains(.send(.ack(attempt: second.attempt), to: alice)))
 }
 
@@ -204,23 +231,32 @@ private let bob = WorkerID(Array("bob".utf8))
   let otherRun = runs(2)[1].key
   for forged in [
     result(WireMessage.Lease(attempt: 999, key: lease.key, experiment: "geoff", parameters: [:], seed: 0)),
-    result(WireMessage.Lease(attempt: lease.attempt, key: otherRun, experiment: "geoff", parameters: [:], seed: 0)),
+    result(
+      WireMessage.Lease(attempt: lease.attempt, key: otherRun, experiment: "geoff", parameters: [:], seed: 0)),
     .failure(WireMessage.RunFailure(attempt: 12345, key: otherRun, message: "x")),
   ] {
     let out = d.onMessage(forged, from: bob, now: t0)
-    #expect(!out.contains { if case .journalOutcome = $0 { true } else if case .journalFailure = $0 { true } else { false } })
+    #expect(
+      !out.contains {
+        if case .journalOutcome = $0 { true } else if case .journalFailure = $0 { true } else { false }
+      })
   }
   #expect(d.progress.refused == 3 && d.progress.done == 0 && d.progress.leased == 1)
   // The real result still counts.
-  #expect(d.onMessage(result(lease), from: alice, now: t0).contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(
+    d.onMessage(result(lease), from: alice, now: t0).contains {
+      if case .journalOutcome = $0 { true } else { false }
+    })
 }
 
 @Test func resultOfAnEarlierCoordinatorsAttempt_isAccepted_forAPendingRun() {
   let run = runs(1)[0]
   var d = Dispatcher(pending: [run], firstAttempt: 50, priorAttempts: [41: run.key], settings: noPrefetch)
   _ = d.onMessage(hello("alice"), from: alice, now: t0)
-  let late = WireMessage.result(WireMessage.RunResult(attempt: 41, key: run.key, outcome: Outcome(), seconds: 1))
-  #expect(d.onMessage(late, from: alice, now: t0).contains { if case .journalOutcome = $0 { true } else { false } })
+  let late = WireMessage.result(
+    WireMessage.RunResult(attempt: 41, key: run.key, outcome: Outcome(), seconds: 1))
+  #expect(
+    d.onMessage(late, from: alice, now: t0).contains { if case .journalOutcome = $0 { true } else { false } })
   #expect(d.isComplete)
 }
 
@@ -351,7 +387,8 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
   let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   #expect(lease.attempt == 5 && lease.checkpoint == [20])
   // The previous coordinator's attempt 4 resends a report older than the journaled checkpoint.
-  let old = WireMessage.Lease(attempt: 4, key: spec.key, experiment: "geoff", parameters: spec.parameters, seed: 0)
+  let old = WireMessage.Lease(
+    attempt: 4, key: spec.key, experiment: "geoff", parameters: spec.parameters, seed: 0)
   let out = d.onMessage(segment(old, steps: 10), from: bob, now: t0)
   #expect(out.contains(.send(.ack(attempt: 4), to: bob)))
   #expect(!out.contains { if case .journalCheckpoint = $0 { true } else { false } })
@@ -383,5 +420,8 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
   #expect(d.onMessage(.heartbeat, from: bob, now: t0 + .seconds(1)) == [.send(.shutdown, to: bob)])
   #expect(d.onMessage(hello("bob"), from: bob, now: t0 + .seconds(1)) == [.send(.shutdown, to: bob)])
   #expect(d.lastHeardFromStranger == t0 + .seconds(1))
-  #expect(d.onMessage(result(lease), from: alice, now: t0 + .seconds(1)).contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(
+    d.onMessage(result(lease), from: alice, now: t0 + .seconds(1)).contains {
+      if case .journalOutcome = $0 { true } else { false }
+    })
 }

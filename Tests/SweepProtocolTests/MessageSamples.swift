@@ -49,10 +49,14 @@ enum MessageSamples {
         .init(
           attempt: 10, key: key, experiment: "lstm-metalearning", parameters: parameters, seed: 3,
           checkpoint: Array("MSLS".utf8) + [0, 255, 7], maxSteps: 1000)),
-      .lease(.init(attempt: 11, key: key, experiment: "x", parameters: [:], seed: 1, checkpoint: [], maxSteps: .max)),
+      .lease(
+        .init(
+          attempt: 11, key: key, experiment: "x", parameters: [:], seed: 1, checkpoint: [], maxSteps: .max)),
       .segment(
-        .init(attempt: 12, key: key, checkpoint: [1, 2, 3, 0, 255], stepsDone: 7, totalSteps: 60, seconds: 0.25)),
-      .segment(.init(attempt: .max, key: key, checkpoint: [], stepsDone: 0, totalSteps: 0, seconds: .infinity)),
+        .init(
+          attempt: 12, key: key, checkpoint: [1, 2, 3, 0, 255], stepsDone: 7, totalSteps: 60, seconds: 0.25)),
+      .segment(
+        .init(attempt: .max, key: key, checkpoint: [], stepsDone: 0, totalSteps: 0, seconds: .infinity)),
       .shutdown,
       .ack(attempt: 17),
       .ack(attempt: .max),

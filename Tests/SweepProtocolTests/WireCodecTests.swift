@@ -245,10 +245,13 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
 // MARK: - Chained runs
 
 @Test func lease_checkpointFlag_mustAgreeWithTheFrameCount() throws {
-  let plain = WireCodec.encode(.lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: [:], seed: 1)))
+  let plain = WireCodec.encode(
+    .lease(.init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: [:], seed: 1)))
   let chained = WireCodec.encode(
     .lease(
-      .init(attempt: 1, key: MessageSamples.key, experiment: "g", parameters: [:], seed: 1, checkpoint: [9, 8], maxSteps: 7)))
+      .init(
+        attempt: 1, key: MessageSamples.key, experiment: "g", parameters: [:], seed: 1, checkpoint: [9, 8],
+        maxSteps: 7)))
   #expect(plain.count == 1 && chained.count == 2)
   #expect(chained[1] == [9, 8])
   #expect(code(plain + [[1]]) == .malformed)  // a checkpoint frame the header does not announce
@@ -266,14 +269,17 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
 
 @Test func segment_needsItsCheckpointFrame_andAtMostTotalStepsDone() {
   let frames = WireCodec.encode(
-    .segment(.init(attempt: 1, key: MessageSamples.key, checkpoint: [1], stepsDone: 3, totalSteps: 5, seconds: 1)))
+    .segment(
+      .init(attempt: 1, key: MessageSamples.key, checkpoint: [1], stepsDone: 3, totalSteps: 5, seconds: 1)))
   #expect(code(frames) == nil)
   #expect(code([frames[0]]) == .truncated)
   #expect(code(frames + [[]]) == .malformed)
   let tooMany = WireCodec.encode(
-    .segment(.init(attempt: 1, key: MessageSamples.key, checkpoint: [1], stepsDone: 6, totalSteps: 5, seconds: 1)))
+    .segment(
+      .init(attempt: 1, key: MessageSamples.key, checkpoint: [1], stepsDone: 6, totalSteps: 5, seconds: 1)))
   #expect(code(tooMany) == .malformed)
   let huge = WireCodec.encode(
-    .segment(.init(attempt: 1, key: MessageSamples.key, checkpoint: [], stepsDone: 0, totalSteps: .max, seconds: 1)))
+    .segment(
+      .init(attempt: 1, key: MessageSamples.key, checkpoint: [], stepsDone: 0, totalSteps: .max, seconds: 1)))
   #expect(code(huge) == .malformed)
 }

@@ -4,8 +4,11 @@ import Testing
 @testable import SweepProtocol
 
 private let t0 = ContinuousClock.now
-private let welcome = WireMessage.welcome(WireMessage.Welcome(heartbeatIntervalMilliseconds: 200, peerTimeoutMilliseconds: 1000))
-private let lease = WireMessage.Lease(attempt: 7, key: RunKey(hex: String(repeating: "a", count: 64)), experiment: "geoff", parameters: [:], seed: 1)
+private let welcome = WireMessage.welcome(
+  WireMessage.Welcome(heartbeatIntervalMilliseconds: 200, peerTimeoutMilliseconds: 1000))
+private let lease = WireMessage.Lease(
+  attempt: 7, key: RunKey(hex: String(repeating: "a", count: 64)), experiment: "geoff", parameters: [:],
+  seed: 1)
 
 private func session() -> WorkerSession {
   var settings = WorkerSession.Settings()
@@ -17,7 +20,8 @@ private func session() -> WorkerSession {
 
 @Test func start_greets_andRepeatsTheHelloUntilWelcomed() {
   var s = session()
-  let hello = WireMessage.hello(WireMessage.Hello(protocolVersion: WireCodec.protocolVersion, buildID: "b", name: "w", slots: 2))
+  let hello = WireMessage.hello(
+    WireMessage.Hello(protocolVersion: WireCodec.protocolVersion, buildID: "b", name: "w", slots: 2))
   #expect(s.start(now: t0) == [.send(hello)])
   #expect(s.onTick(now: t0 + .milliseconds(500)).isEmpty)
   #expect(s.onTick(now: t0 + .seconds(1)) == [.send(hello)])
@@ -42,7 +46,8 @@ private func session() -> WorkerSession {
   #expect(s.phase == .greeting)
   #expect(out.contains { if case .send(.hello) = $0 { true } else { false } })
   #expect(s.running == [7])
-  let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
+  let report = WireMessage.result(
+    WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
   #expect(s.onRunFinished(report, now: t0 + .seconds(2)) == [.send(report)])
 }
 
@@ -62,7 +67,10 @@ private func session() -> WorkerSession {
 @Test func reject_exitsNonZero_withTheCoordinatorsReason() {
   var s = session()
   _ = s.start(now: t0)
-  #expect(s.onMessage(.reject(reason: "old build"), now: t0) == [.exit(code: 3, reason: "The coordinator refused this worker: old build")])
+  #expect(
+    s.onMessage(.reject(reason: "old build"), now: t0) == [
+      .exit(code: 3, reason: "The coordinator refused this worker: old build")
+    ])
 }
 
 @Test func reports_areKeptUntilAcknowledged_andSentAgainAfterARestartedCoordinatorWelcomesUs() {
@@ -70,7 +78,8 @@ private func session() -> WorkerSession {
   _ = s.start(now: t0)
   _ = s.onMessage(welcome, now: t0)
   _ = s.onMessage(.lease(lease), now: t0)
-  let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
+  let report = WireMessage.result(
+    WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
   _ = s.onRunFinished(report, now: t0)
   // The coordinator dies before journaling it, comes back, and welcomes us again.
   _ = s.onTick(now: t0 + .milliseconds(1500))
@@ -90,7 +99,8 @@ private func session() -> WorkerSession {
   var s = WorkerSession(settings: settings)
   _ = s.start(now: t0)
   #expect(!s.onTick(now: t0 + .seconds(2)).contains { if case .exit = $0 { true } else { false } })
-  #expect(s.onTick(now: t0 + .milliseconds(3100)).contains { if case .exit(4, _) = $0 { true } else { false } })
+  #expect(
+    s.onTick(now: t0 + .milliseconds(3100)).contains { if case .exit(4, _) = $0 { true } else { false } })
 }
 
 @Test func segmentReport_isKeptUntilAcknowledged_andResentAfterAReWelcome() {
@@ -119,9 +129,12 @@ private func session() -> WorkerSession {
   let stop = s.onStopRequested(finishRunning: true)
   #expect(stop.first == .send(.draining))
   #expect(!stop.contains { if case .exit = $0 { true } else { false } })
-  let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
+  let report = WireMessage.result(
+    WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
   // A lease sent before the coordinator heard of the draining is not started (the goodbye returns it).
-  let late = WireMessage.Lease(attempt: 8, key: RunKey(hex: String(repeating: "b", count: 64)), experiment: "geoff", parameters: [:], seed: 2)
+  let late = WireMessage.Lease(
+    attempt: 8, key: RunKey(hex: String(repeating: "b", count: 64)), experiment: "geoff", parameters: [:],
+    seed: 2)
   #expect(!s.onMessage(.lease(late), now: t0).contains(.startRun(late)))
   // Reported, but not yet journaled: the worker stays until the acknowledgement.
   #expect(s.onRunFinished(report, now: t0) == [.send(report)])
@@ -137,7 +150,8 @@ private func session() -> WorkerSession {
   _ = s.onMessage(welcome, now: t0)
   _ = s.onMessage(.lease(lease), now: t0)
   _ = s.onStopRequested(finishRunning: true)
-  let report = WireMessage.result(WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
+  let report = WireMessage.result(
+    WireMessage.RunResult(attempt: 7, key: lease.key, outcome: Outcome(), seconds: 1))
   _ = s.onRunFinished(report, now: t0 + .milliseconds(500))
   #expect(!s.onTick(now: t0 + .milliseconds(900)).contains { if case .exit = $0 { true } else { false } })
   let out = s.onTick(now: t0 + .milliseconds(1100))

@@ -14,7 +14,9 @@ private func fingerprint(_ outcome: Outcome) -> String {
   var text = ""
   for m in outcome.metrics { text += "\(m.name)=\(String(m.value.bitPattern, radix: 16));" }
   for s in outcome.series {
-    text += "\(s.name)@\(s.xStart),\(s.xStep):" + s.values.map { String($0.bitPattern, radix: 16) }.joined(separator: ",") + ";"
+    text +=
+      "\(s.name)@\(s.xStart),\(s.xStep):"
+      + s.values.map { String($0.bitPattern, radix: 16) }.joined(separator: ",") + ";"
   }
   return SHA256.hex(text)
 }
@@ -57,8 +59,11 @@ func goldenRun_seed7_matchesRecordedFingerprint(algorithm: String, eta: Double, 
 
 @Test func outcome_reportsOneMetricPerStage_andSeriesPerBin() throws {
   let three = try ExperimentCatalogue.run(experiment: "geoff", parameters: short([:]), seed: 1)
-  #expect(three.metrics.map(\.name) == ["error_task1", "error_task2", "error_task3", "u_drift_task1", "u_drift_task2",
-    "u_drift_task3", "w_drift_task1", "w_drift_task2", "w_drift_task3"])
+  #expect(
+    three.metrics.map(\.name) == [
+      "error_task1", "error_task2", "error_task3", "u_drift_task1", "u_drift_task2",
+      "u_drift_task3", "w_drift_task1", "w_drift_task2", "w_drift_task3",
+    ])
   #expect(three.series.map(\.name) == ["error", "u_drift", "w_drift"])
   #expect(three.series.allSatisfy { $0.values.count == 6 })
   let six = try ExperimentCatalogue.run(experiment: "geoff", parameters: short(["stages": .int(6)]), seed: 1)
@@ -73,7 +78,8 @@ func goldenRun_seed7_matchesRecordedFingerprint(algorithm: String, eta: Double, 
   let base = try ExperimentCatalogue.run(experiment: "geoff", parameters: short([:]), seed: 2)
   let other = try ExperimentCatalogue.run(
     experiment: "geoff",
-    parameters: short(["error_convention": .string("half_squared"), "norm_convention": .string("squared")]), seed: 2)
+    parameters: short(["error_convention": .string("half_squared"), "norm_convention": .string("squared")]),
+    seed: 2)
   let e = base.metric("error_task1")!
   let u = base.metric("u_drift_task3")!
   #expect(abs(other.metric("error_task1")! - 0.5 * e) <= 1e-12 * e)

@@ -1,7 +1,9 @@
 import Testing
 import TrainingCore
 
-private func settings(_ algorithm: LearningAlgorithm, eta: Float = 0, form: EtaForm = .paper) -> LearnerSettings {
+private func settings(_ algorithm: LearningAlgorithm, eta: Float = 0, form: EtaForm = .paper)
+  -> LearnerSettings
+{
   var s = LearnerSettings()
   s.algorithm = algorithm
   s.eta = eta
@@ -105,7 +107,8 @@ func learnerKernels_followTheDoubleReference(algorithm: LearningAlgorithm, eta: 
     learner.learn(x, target: target)
     reference.learn(x, Double(target), settings: s)
   }
-  let fast = learner.inputWeights.map(Double.init) + learner.hiddenBiases.map(Double.init)
+  let fast =
+    learner.inputWeights.map(Double.init) + learner.hiddenBiases.map(Double.init)
     + learner.outputWeights.map(Double.init) + [Double(learner.outputBias)]
   let exact = reference.parameters
   let initial = start.parameters

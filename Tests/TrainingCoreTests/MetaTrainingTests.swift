@@ -334,7 +334,8 @@ private let tinyChain: Parameters = [
     while true {
       segments += 1
       let next = try ExperimentCatalogue.runSegment(
-        experiment: "lstm-metalearning", parameters: tinyChain, seed: 5, checkpoint: checkpoint, maxSteps: segment)
+        experiment: "lstm-metalearning", parameters: tinyChain, seed: 5, checkpoint: checkpoint,
+        maxSteps: segment)
       switch next {
       case .finished(let outcome):
         #expect(outcome == whole || "\(outcome)" == "\(whole)", "segment \(segment)")

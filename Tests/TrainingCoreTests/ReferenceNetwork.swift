@@ -32,7 +32,9 @@ struct ReferenceNetwork {
     hApprox = Array(repeating: 0, count: n)
   }
 
-  func extended(_ x: UInt32) -> [Double] { (0...inputs).map { i in i == inputs ? 1 : Double((x >> UInt32(i)) & 1) } }
+  func extended(_ x: UInt32) -> [Double] {
+    (0...inputs).map { i in i == inputs ? 1 : Double((x >> UInt32(i)) & 1) }
+  }
 
   func forward(_ x: UInt32) -> (phi: [Double], y: Double) {
     let xt = extended(x)
@@ -72,7 +74,8 @@ struct ReferenceNetwork {
     let flatGradient = g.u.flatMap { $0 } + g.w + [g.b]
     var p = parameters
     if slot1.isEmpty {
-      slot1 = Array(repeating: s.algorithm == .rmsprop ? Double(s.rmspropInitialAccumulator) : 0, count: p.count)
+      slot1 = Array(
+        repeating: s.algorithm == .rmsprop ? Double(s.rmspropInitialAccumulator) : 0, count: p.count)
       slot2 = Array(repeating: 0, count: p.count)
     }
     switch s.algorithm {
@@ -110,7 +113,9 @@ struct ReferenceNetwork {
           let grad = dphi * xt[i]
           let oldH = h[i][j]
           u[i][j] += alpha * delta * ((1 - eta) * phi[j] * oldH + eta * w[j] * grad)
-          h[i][j] = oldH * (1 - alpha * (1 - eta) * phi[j] * phi[j]) + alpha * (delta + sign * eta * w[j] * phi[j]) * grad
+          h[i][j] =
+            oldH * (1 - alpha * (1 - eta) * phi[j] * phi[j]) + alpha * (delta + sign * eta * w[j] * phi[j])
+            * grad
         }
       }
       lms(phi, delta, alpha)
@@ -118,9 +123,12 @@ struct ReferenceNetwork {
       for j in 0..<hidden {
         let dphi = 1 - phi[j] * phi[j]
         let oldH = hApprox[j]
-        for i in 0...inputs { u[i][j] += alpha * delta * ((1 - eta) * phi[j] * oldH + eta * w[j]) * dphi * xt[i] }
+        for i in 0...inputs {
+          u[i][j] += alpha * delta * ((1 - eta) * phi[j] * oldH + eta * w[j]) * dphi * xt[i]
+        }
         if s.etaForm == .paper {
-          hApprox[j] = oldH * (1 - alpha * (1 - eta) * phi[j] * phi[j]) + alpha * (delta - eta * w[j] * phi[j])
+          hApprox[j] =
+            oldH * (1 - alpha * (1 - eta) * phi[j] * phi[j]) + alpha * (delta - eta * w[j] * phi[j])
         } else {
           hApprox[j] = oldH * (1 - alpha * phi[j] * phi[j]) + alpha * delta
         }

@@ -110,7 +110,10 @@ struct CurveTests {
     let publicText = try String(contentsOfFile: paths.public, encoding: .utf8)
     #expect(!publicText.contains(pair.secretKey) && publicText.contains("public-key = \"\(pair.publicKey)\""))
     // No temporary files are left behind.
-    #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["worker-a.key", "worker-a.pub"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == [
+        "worker-a.key", "worker-a.pub",
+      ])
 
     let replacement = try CurveKeyPair.generate()
     #expect {
@@ -122,7 +125,9 @@ struct CurveTests {
 
     // An existing .pub alone also stops the write, and no .key is left behind.
     #expect(FileManager.default.createFile(atPath: directory + "/worker-b.pub", contents: Data()))
-    #expect(throws: KeyFileError.self) { try CurveKeyFile.write(replacement, name: "worker-b", directory: directory) }
+    #expect(throws: KeyFileError.self) {
+      try CurveKeyFile.write(replacement, name: "worker-b", directory: directory)
+    }
     #expect(!FileManager.default.fileExists(atPath: directory + "/worker-b.key"))
 
     for name in ["", "../escape", ".hidden", "a b", "-flag", String(repeating: "x", count: 65)] {
@@ -171,7 +176,9 @@ struct CurveTests {
     ]
     for (file, text) in cases {
       let path = directory + "/" + file
-      #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+      #expect(
+        FileManager.default.createFile(
+          atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
       do {
         if file.hasSuffix(".key") {
           _ = try CurveKeyFile.loadKeyPair(path: path)
@@ -242,7 +249,8 @@ struct CurveTests {
     let context = try ZMQContext()
     let allowed = try CurveKeyPair.generate()
     let zap = try ZAPAuthenticator(
-      context: context, allowList: try AllowList(entries: [.init(name: "worker-a", publicKey: allowed.publicKey)]))
+      context: context,
+      allowList: try AllowList(entries: [.init(name: "worker-a", publicKey: allowed.publicKey)]))
     // A DEALER speaks to the REP handler as libzmq does: an empty delimiter frame, then the request.
     let client = try Socket(.dealer, context: context)
     try client.connect(ZAPAuthenticator.endpoint)
@@ -305,7 +313,9 @@ struct CurveTests {
     for round in 0..<5000 {
       var request: [[UInt8]]
       if round % 2 == 0 {
-        request = (0..<Int(next() % 10)).map { _ in (0..<Int(next() % 40)).map { _ in UInt8(truncatingIfNeeded: next()) } }
+        request = (0..<Int(next() % 10)).map { _ in
+          (0..<Int(next() % 40)).map { _ in UInt8(truncatingIfNeeded: next()) }
+        }
       } else {
         // Mutate a near-valid request: random key bytes, or one frame replaced.
         request = valid + [(0..<32).map { _ in UInt8(truncatingIfNeeded: next()) }]
