@@ -25,6 +25,8 @@ public final class Journal {
   private let dbQueue: DatabaseQueue
   /// The database of the enclosing ``batch(_:)``, whose one transaction every write joins.
   private var batchDatabase: Database?
+  /// The last time stamp converted for the database: a batch stamps every record with one time.
+  private var lastStamp: (time: Date, value: DatabaseValue)?
 
   /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
   /// and foreign keys, sets a busy timeout, and expires leases left by a dead coordinator.
@@ -418,20 +420,19 @@ public final class Journal {
   /// already used (attempt ids are unique forever).
   public func recordLease(attempt: UInt64, key: RunKey, worker: String, at time: Date) throws {
     try write("record lease \(attempt)") { db in
-      try requireRun(db, key)
-      guard
-        try Int.fetchOne(
-          db, sql: "SELECT 1 FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
-          == nil
-      else {
+      // The schema checks both (the run's foreign key, the attempt's primary key); the coordinator's
+      // hot path pays for one statement, and only a refused insert is diagnosed.
+      do {
+        try db.cachedStatement(
+          sql: "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (?, ?, ?, ?, 'leased')"
+        ).execute(arguments: [Int64(bitPattern: attempt), key.hex, worker, stamp(time)])
+      } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        try requireRun(db, key)
         throw JournalError(
           .unknownAttempt,
           "Attempt \(attempt) is already in the journal \(path); attempt ids are never reused. "
             + "This is a coordinator bug: report it with the journal file.")
       }
-      try db.execute(
-        sql: "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (?, ?, ?, ?, 'leased')",
-        arguments: [Int64(bitPattern: attempt), key.hex, worker, time])
     }
   }
 
@@ -448,11 +449,26 @@ public final class Journal {
     let series = OutcomeBlob.encode(series: outcome.series)
     return try write("record the outcome of attempt \(attempt)") { db in
       let id = Int64(bitPattern: attempt)
-      try requireAttempt(db, attempt, of: key)
-      if let winner = try Int64.fetchOne(
-        db, sql: "SELECT attempt_id FROM outcomes WHERE run_key = ?", arguments: [key.hex])
-      {
-        if winner != id {
+      // One statement on the hot path: the outcome's foreign key checks that the attempt was leased
+      // for this run, and its primary key that the run has no outcome yet.
+      let inserted: Bool
+      do {
+        let insert = try db.cachedStatement(
+          sql: """
+            INSERT INTO outcomes (run_key, attempt_id, worker, seconds, finished_at, metrics, series)
+            VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING
+            """)
+        try insert.execute(arguments: [key.hex, id, worker, seconds, stamp(time), metrics, series])
+        inserted = db.changesCount == 1
+      } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        try requireAttempt(db, attempt, of: key)
+        throw error
+      }
+      guard inserted else {
+        let winner = try Int64.fetchOne(
+          db.cachedStatement(sql: "SELECT attempt_id FROM outcomes WHERE run_key = ?"), arguments: [key.hex])
+        if let winner, winner != id {
+          try requireAttempt(db, attempt, of: key)
           try db.execute(
             sql:
               "UPDATE attempts SET state = 'discarded', ended_at = coalesce(ended_at, ?), message = ? WHERE id = ?",
@@ -460,18 +476,14 @@ public final class Journal {
         }
         return false
       }
-      try db.execute(
-        sql: """
-          INSERT INTO outcomes (run_key, attempt_id, worker, seconds, finished_at, metrics, series)
-          VALUES (?, ?, ?, ?, ?, ?, ?)
-          """, arguments: [key.hex, id, worker, seconds, time, metrics, series])
-      try db.execute(
-        sql: "UPDATE runs SET status = 'done', error = NULL WHERE key = ?", arguments: [key.hex])
+      try db.cachedStatement(sql: "UPDATE runs SET status = 'done', error = NULL WHERE key = ?")
+        .execute(arguments: [key.hex])
       // A finished chain needs no checkpoint any more.
-      try db.execute(sql: "DELETE FROM checkpoints WHERE run_key = ?", arguments: [key.hex])
-      try db.execute(
-        sql: "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?",
-        arguments: [time, id])
+      try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_key = ?").execute(arguments: [key.hex])
+      try db.cachedStatement(
+        sql: "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
+      )
+      .execute(arguments: [stamp(time), id])
       return true
     }
   }
@@ -680,8 +692,19 @@ public final class Journal {
     }
   }
 
+  /// `time` as stored, converted once per distinct time (formatting a date is not free).
+  private func stamp(_ time: Date) -> DatabaseValue {
+    if let lastStamp, lastStamp.time == time { return lastStamp.value }
+    let value = time.databaseValue
+    lastStamp = (time, value)
+    return value
+  }
+
   private func requireRun(_ db: Database, _ key: RunKey) throws {
-    guard try Int.fetchOne(db, sql: "SELECT 1 FROM runs WHERE key = ?", arguments: [key.hex]) != nil else {
+    guard
+      try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM runs WHERE key = ?"), arguments: [key.hex])
+        != nil
+    else {
       throw JournalError(
         .unknownRun,
         "Run \(key.short) is not in the journal \(path). This is a coordinator bug: report it with the journal file."
@@ -692,7 +715,8 @@ public final class Journal {
   private func requireAttempt(_ db: Database, _ attempt: UInt64, of key: RunKey) throws {
     guard
       let runKey = try String.fetchOne(
-        db, sql: "SELECT run_key FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
+        db.cachedStatement(sql: "SELECT run_key FROM attempts WHERE id = ?"),
+        arguments: [Int64(bitPattern: attempt)])
     else { throw unknownAttempt(attempt) }
     guard runKey == key.hex else {
       throw JournalError(

@@ -27,8 +27,15 @@ public struct Dispatcher: Sendable {
     /// How many failed attempts make a run failed. Default 3.
     public var retryLimit = 3
     /// Runs leased to a worker beyond its slots, queued on the worker so it never waits for the
-    /// round trip between two runs. Default 1; 0 for runs so long that a queued one would wait.
+    /// round trip between two runs. Default 1; 0 for runs so long that a queued one would wait
+    /// (0 also turns off the deeper queues of ``queuedWork``).
     public var prefetch = 1
+    /// Short runs are queued deeper than `prefetch`: about this much work per slot (judged by
+    /// the run times workers report), so messages and journal commits amortize over many runs.
+    /// At most ``maxPrefetchPerSlot`` runs per slot. Default 25 ms.
+    public var queuedWork: Duration = .milliseconds(25)
+    /// The deepest queue per slot for very short runs. Default 64.
+    public var maxPrefetchPerSlot = 64
     /// The build id workers must report, or nil to accept any build. Default nil.
     public var requiredBuildID: String?
     /// Steps per lease of a chained run (nil: every run in one lease). Default nil.
@@ -149,6 +156,9 @@ public struct Dispatcher: Sendable {
   private var workerOrder: [WorkerID] = []
   private var nextAttempt: UInt64
   private var lastHeartbeat: ContinuousClock.Instant?
+  /// A cautious estimate of a run's duration in seconds: it follows a longer run at once and a
+  /// shorter one slowly, so one slow run makes queues shallow again (nil: nothing reported yet).
+  private var runSeconds: Double?
   private var isStopping = false
   public private(set) var progress = Progress()
 
@@ -246,6 +256,8 @@ public struct Dispatcher: Sendable {
     if lastHeartbeat.map({ now - $0 >= settings.heartbeatInterval }) ?? true {
       lastHeartbeat = now
       for id in workerOrder { out.append(.send(.heartbeat, to: id)) }
+      // Each event fills the slots it frees; this catches anything else, once per heartbeat.
+      out += fill()
     }
     let silent = workerOrder.filter { now - workers[$0]!.lastHeard > settings.workerTimeout }
     for id in silent {
@@ -334,7 +346,9 @@ public struct Dispatcher: Sendable {
     checkpoints[result.key] = nil
     progress.done += 1
     progress.completedHere += 1
-    return [.journalOutcome(result, worker: worker), .send(.ack(attempt: result.attempt), to: id)] + fill()
+    observe(runSeconds: result.seconds)
+    return [.journalOutcome(result, worker: worker), .send(.ack(attempt: result.attempt), to: id)]
+      + refill(id)
   }
 
   private mutating func onSegment(_ segment: WireMessage.SegmentReport, from id: WorkerID) -> [Directive] {
@@ -363,6 +377,7 @@ public struct Dispatcher: Sendable {
     }
     checkpoints[segment.key] = Checkpoint(stepsDone: segment.stepsDone, bytes: segment.checkpoint)
     progress.segments += 1
+    observe(runSeconds: segment.seconds)
     // The front of the queue: a chain continues promptly, on whichever worker is free.
     if leasedRuns[segment.key] == nil { pending.append(segment.key) }
     return [
@@ -430,35 +445,66 @@ public struct Dispatcher: Sendable {
     while progressed {
       progressed = false
       for id in workerOrder {
-        guard let state = workers[id], !state.isDraining,
-          state.attempts.count < state.slots + settings.prefetch
-        else { continue }
+        guard let state = workers[id], hasRoom(state) else { continue }
         guard let key = nextPendingKey(for: state.name) else {
           if avoiding.isEmpty { return out }
           continue  // another worker may take what this one must not
         }
-        let run = runs[key]!
-        let attempt = nextAttempt
-        nextAttempt += 1
-        leases[attempt] = LeaseState(key: key, worker: id)
-        issued[attempt] = key
-        leasedRuns[key] = attempt
-        latestAttempts[key] = attempt
-        workers[id]!.attempts.append(attempt)
-        progress.leased += 1
-        out.append(.journalLease(attempt: attempt, key: key, worker: state.name))
-        out.append(
-          .send(
-            .lease(
-              WireMessage.Lease(
-                attempt: attempt, key: key, experiment: run.experiment, parameters: run.parameters,
-                seed: run.seed, checkpoint: checkpoints[key]?.bytes,
-                maxSteps: UInt64(max(settings.segmentSteps ?? 0, 0)))),
-            to: id))
+        out += lease(key, to: id, named: state.name)
         progressed = true
       }
     }
     return out
+  }
+
+  /// After a result only its worker has gained room (every event fills what it frees), so the
+  /// common case costs no scan of all workers.
+  private mutating func refill(_ id: WorkerID) -> [Directive] {
+    guard avoiding.isEmpty else { return fill() }
+    guard !isStopping else { return [] }
+    var out: [Directive] = []
+    while let state = workers[id], hasRoom(state), let key = nextPendingKey(for: state.name) {
+      out += lease(key, to: id, named: state.name)
+    }
+    return out
+  }
+
+  /// Whether `state` may take another lease: its slots, plus a queue that is deeper for shorter runs.
+  private func hasRoom(_ state: WorkerState) -> Bool {
+    guard !state.isDraining else { return false }
+    var queued = settings.prefetch
+    if queued > 0, let runSeconds {
+      let perSlot = settings.queuedWork.inSeconds / max(runSeconds, 1e-9)
+      queued = max(queued, state.slots * Int(min(perSlot, Double(settings.maxPrefetchPerSlot))))
+    }
+    return state.attempts.count < state.slots + queued
+  }
+
+  private mutating func observe(runSeconds seconds: Double) {
+    guard seconds.isFinite, seconds >= 0 else { return }
+    runSeconds = runSeconds.map { max(seconds, 0.95 * $0 + 0.05 * seconds) } ?? seconds
+  }
+
+  private mutating func lease(_ key: RunKey, to id: WorkerID, named name: String) -> [Directive] {
+    let run = runs[key]!
+    let attempt = nextAttempt
+    nextAttempt += 1
+    leases[attempt] = LeaseState(key: key, worker: id)
+    issued[attempt] = key
+    leasedRuns[key] = attempt
+    latestAttempts[key] = attempt
+    workers[id]!.attempts.append(attempt)
+    progress.leased += 1
+    return [
+      .journalLease(attempt: attempt, key: key, worker: name),
+      .send(
+        .lease(
+          WireMessage.Lease(
+            attempt: attempt, key: key, experiment: run.experiment, parameters: run.parameters,
+            seed: run.seed, checkpoint: checkpoints[key]?.bytes,
+            maxSteps: UInt64(max(settings.segmentSteps ?? 0, 0)))),
+        to: id),
+    ]
   }
 
   private mutating func nextPendingKey(for worker: String) -> RunKey? {

@@ -36,7 +36,11 @@ struct ServeOptions: ParsableArguments {
   )
   var allowOtherBuild = false
 
-  @Option(help: "Runs queued on each worker beyond its slots (hides the round trip between short runs).")
+  @Option(
+    help: """
+      Runs queued on each worker beyond its slots (hides the round trip between short runs); runs \
+      shorter than 25 ms are queued deeper, up to 64 per slot. 0: no queue at all.
+      """)
   var prefetch: Int = 1
 
   func validate() throws {

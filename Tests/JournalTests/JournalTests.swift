@@ -239,3 +239,41 @@ let sampleOutcome = Outcome(
       attempt: 1, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
   }
 }
+
+@Test func coordinatorBugs_areRefusedWithTheirOwnErrors_andLeaveTheJournalAsItWas() throws {
+  let journal = try Journal(path: makeTemporaryFolder() + "/journal.sqlite")
+  let runs = makeRuns(variants: ["backprop"], seeds: [0, 1])
+  _ = try prepare(journal, runs)
+  func code(_ body: () throws -> Void) -> JournalError.Code? {
+    do { try body() } catch let error as JournalError { return error.code } catch { return nil }
+    return nil
+  }
+  let stranger = RunKey(hex: String(repeating: "f", count: 64))
+  #expect(code { try journal.recordLease(attempt: 1, key: stranger, worker: "w", at: t0) } == .unknownRun)
+  try journal.recordLease(attempt: 1, key: runs[0].key, worker: "w", at: t0)
+  #expect(
+    code { try journal.recordLease(attempt: 1, key: runs[1].key, worker: "w", at: t0) } == .unknownAttempt)
+  #expect(
+    code {
+      _ = try journal.recordOutcome(
+        attempt: 9, key: runs[0].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
+    }
+      == .unknownAttempt)
+  #expect(
+    code {
+      _ = try journal.recordOutcome(
+        attempt: 1, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
+    }
+      == .attemptMismatch)
+  #expect(try journal.attemptState(1) == "leased")
+  #expect(try journal.finishedRuns().isEmpty)
+  // The same result twice: recorded once, the repeat changes nothing.
+  #expect(
+    try journal.recordOutcome(
+      attempt: 1, key: runs[0].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
+  #expect(
+    try !journal.recordOutcome(
+      attempt: 1, key: runs[0].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
+  #expect(try journal.attemptState(1) == "succeeded")
+  #expect(try journal.counts() == JournalCounts(total: 2, done: 1, failed: 0, pending: 1, leased: 0))
+}

@@ -425,3 +425,34 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
       if case .journalOutcome = $0 { true } else { false }
     })
 }
+
+@Test func shortRuns_areQueuedDeeper_untilOneSlowRunMakesTheQueueShallowAgain() {
+  var settings = Dispatcher.Settings()
+  settings.prefetch = 1
+  settings.queuedWork = .milliseconds(25)
+  settings.maxPrefetchPerSlot = 8
+  var d = Dispatcher(pending: runs(200), settings: settings)
+  var held = leases(d.onMessage(hello("alice", slots: 2), from: alice, now: t0)).map(\.1)
+  #expect(held.count == 3)  // 2 slots + prefetch 1: nothing is known about run times yet
+  func report(_ lease: WireMessage.Lease, seconds: Double) {
+    held.removeAll { $0.attempt == lease.attempt }
+    let message = WireMessage.result(
+      WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: Outcome(), seconds: seconds))
+    held += leases(d.onMessage(message, from: alice, now: t0)).map(\.1)
+  }
+  // 1 ms runs: 25 per slot would fill 25 ms, capped at 8 per slot: 2 + 16.
+  report(held[0], seconds: 0.001)
+  #expect(held.count == 18)
+  // One 100 ms run: no more leases until the worker is back to 2 + 1.
+  report(held[0], seconds: 0.1)
+  #expect(held.count == 17)
+  while held.count > 3 { report(held[0], seconds: 0.001) }
+  report(held[0], seconds: 0.001)
+  #expect(held.count == 3)
+  // Prefetch 0 keeps one lease per slot whatever the run times.
+  var none = Dispatcher(pending: runs(10), settings: noPrefetch)
+  let first = leases(none.onMessage(hello("bob", slots: 2), from: bob, now: t0)).map(\.1)
+  let zero = WireMessage.result(
+    WireMessage.RunResult(attempt: first[0].attempt, key: first[0].key, outcome: Outcome(), seconds: 0))
+  #expect(leases(none.onMessage(zero, from: bob, now: t0)).count == 1)
+}
