@@ -66,6 +66,10 @@ public final class Journal {
         // commits, and what the journal lacks is simply pending and runs again. Exactly one
         // outcome per run holds either way, because the journal is the only record of outcomes.
         try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        // A sweep of 100k runs keeps its indexes in memory (32 MiB), and the WAL is folded back into
+        // the database every 16 MiB rather than every 4: fewer reads and checkpoints per run.
+        try db.execute(sql: "PRAGMA cache_size = -32768")
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
       }
       dbQueue = try DatabaseQueue(path: path, configuration: configuration)
       try dbQueue.writeWithoutTransaction { db in
