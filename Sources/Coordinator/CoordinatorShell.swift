@@ -47,6 +47,8 @@ public final class CoordinatorShell {
   public private(set) var malformedMessages = 0
   /// CURVE handshakes refused (unknown key, wrong mechanism).
   public private(set) var refusedHandshakes = 0
+  /// Journal transactions committed (one per loop iteration that decided anything to record).
+  public private(set) var journalCommits = 0
 
   /// A coordinator bound to `socket` (a ROUTER already bound by the caller); with CURVE, the
   /// `authenticator` the socket was made a CURVE server with.
@@ -173,6 +175,7 @@ public final class CoordinatorShell {
       try journal.batch {
         for directive in directives where directive.isJournalRecord { try record(directive, at: now) }
       }
+      journalCommits += 1
     }
     for directive in directives {
       switch directive {

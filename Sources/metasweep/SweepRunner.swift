@@ -134,7 +134,7 @@ struct SweepRunner {
       let served = shell.progress.completedHere
       let cpu = Self.processCPUSeconds() - cpuBefore
       logger.notice(
-        "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run)"
+        "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run, \(shell.journalCommits) journal commits)"
       )
       if shell.refusedHandshakes > 0 {
         logger.warning("Refused \(shell.refusedHandshakes) CURVE handshakes (keys not in the allow-list)")
