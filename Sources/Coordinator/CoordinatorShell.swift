@@ -8,9 +8,11 @@ import ZeroMQ
 /// The coordinator's I/O shell: owns the ROUTER socket and the journal, and performs what the
 /// pure ``Dispatcher`` decides.
 ///
-/// Everything runs on the thread that calls ``run(shouldStop:)``: the socket and the journal have
-/// exactly one owner. Every outcome is committed to the journal before anything that depends on
-/// it is sent, so a kill -9 at any moment loses at most the runs in flight.
+/// The socket is owned by the thread that calls ``run(shouldStop:)``; while it runs, the journal
+/// is written by a ``JournalWriter`` thread, so decoding and dispatching go on while SQLite commits.
+/// Every record is committed before anything decided with it (a lease, an ack, a log line) is
+/// sent, and messages leave in the order they were decided, so a kill -9 at any moment loses at
+/// most the runs in flight.
 public final class CoordinatorShell {
   /// Settings of the coordinator's loop.
   public struct Settings: Sendable {
@@ -47,8 +49,15 @@ public final class CoordinatorShell {
   public private(set) var malformedMessages = 0
   /// CURVE handshakes refused (unknown key, wrong mechanism).
   public private(set) var refusedHandshakes = 0
-  /// Journal transactions committed (one per loop iteration that decided anything to record).
+  /// Journal transactions committed (each holds the records of one or more loop iterations).
   public private(set) var journalCommits = 0
+  /// Directives of loop iterations waiting for their batch (or an earlier one) to commit, oldest first.
+  private var outbox: [(batch: UInt64, directives: [Dispatcher.Directive])] = []
+  private var outboxStart = 0
+  private var lastSubmitted: UInt64 = 0
+  private var writer: JournalWriter?
+  /// A read-only connection for status requests (the writer owns the write connection).
+  private var statusJournal: Journal?
 
   /// A coordinator bound to `socket` (a ROUTER already bound by the caller); with CURVE, the
   /// `authenticator` the socket was made a CURVE server with.
@@ -74,20 +83,20 @@ public final class CoordinatorShell {
     var ending: Ending?
     let clock = ContinuousClock()
     var lastProgress = clock.now
+    let writer = JournalWriter(
+      journal: journal, retryLimit: settings.dispatcher.retryLimit,
+      buildID: settings.dispatcher.requiredBuildID ?? "")
+    let wake = try Socket(.pair, context: socket.context)
+    try wake.bind(writer.wakeEndpoint)
+    writer.start(context: socket.context)
+    self.writer = writer
+    defer { finishWriter() }
     let poller = Poller()
     _ = poller.register(socket)
+    let commits = poller.register(wake)
     let handshakes = authenticator.map { poller.register($0.socket) }
-    while ending == nil {
-      if dispatcher.isComplete {
-        ending = .complete
-      } else if shouldStop() {
-        ending = .interrupted
-      }
-      if ending != nil {
-        try perform(dispatcher.stop())
-        try linger(clock: clock, poller: poller)
-        break
-      }
+    /// Waits for a message, a commit or a handshake (at most 50 ms) and sends what commits allowed.
+    func step() throws {
       do {
         _ = try poller.poll(timeout: .milliseconds(50))
         if let handshakes, let authenticator, poller.isReadable(handshakes) {
@@ -101,6 +110,23 @@ public final class CoordinatorShell {
         // A signal interrupts the poll: the loop checks its stop condition next.
         guard error.code == .interrupted else { throw error }
       }
+      if poller.isReadable(commits) {
+        while try wake.receiveMultipart(maxFrames: 1, maxBytes: 1, wait: false) != nil {}
+      }
+      try deliverCommitted()
+    }
+    while ending == nil {
+      if dispatcher.isComplete {
+        ending = .complete
+      } else if shouldStop() {
+        ending = .interrupted
+      }
+      if ending != nil {
+        try perform(dispatcher.stop())
+        try linger(clock: clock, step: step)
+        break
+      }
+      try step()
       var directives = try receiveAll(now: clock.now)
       directives += dispatcher.onTick(now: clock.now)
       try perform(directives)
@@ -109,24 +135,31 @@ public final class CoordinatorShell {
         onProgress(dispatcher.progress)
       }
     }
+    // Everything decided is committed before the last acks and shutdowns leave.
+    finishWriter()
+    try deliverCommitted()
     onProgress(dispatcher.progress)
     return ending!
+  }
+
+  /// Stops the writer thread once it has committed every batch; the journal is this thread's again.
+  private func finishWriter() {
+    guard let writer else { return }
+    writer.finish()
+    journalCommits = writer.transactions
+    self.writer = nil
   }
 
   /// After stopping, keeps answering while a peer that is not a registered worker has spoken
   /// within the worker timeout: it may be a worker we gave up on that would otherwise greet a
   /// coordinator that is gone forever. Each message then gets a shutdown (results are journaled).
-  private func linger(clock: ContinuousClock, poller: Poller) throws {
+  private func linger(clock: ContinuousClock, step: () throws -> Void) throws {
     let limit = clock.now + settings.dispatcher.workerTimeout + .seconds(1)
     while clock.now < limit,
       let stranger = dispatcher.lastHeardFromStranger,
       clock.now - stranger < settings.dispatcher.workerTimeout
     {
-      do {
-        _ = try poller.poll(timeout: .milliseconds(50))
-      } catch {
-        guard error.code == .interrupted else { throw error }
-      }
+      try step()
       try perform(try receiveAll(now: clock.now))
     }
   }
@@ -167,16 +200,38 @@ public final class CoordinatorShell {
     return directives
   }
 
-  /// Journals every record of `directives` in one transaction, then sends and logs in order: a
-  /// message never leaves before the records it depends on are committed.
+  /// Hands the records of `directives` to the journal writer as one batch; the sends and logs
+  /// wait in the outbox until that batch is committed. Without records they go at once, unless
+  /// earlier ones still wait (messages leave in the order they were decided).
   private func perform(_ directives: [Dispatcher.Directive]) throws {
-    let now = Date()
-    if directives.contains(where: \.isJournalRecord) {
-      try journal.batch {
-        for directive in directives where directive.isJournalRecord { try record(directive, at: now) }
-      }
-      journalCommits += 1
+    guard !directives.isEmpty else { return }
+    if let writer, directives.contains(where: \.isJournalRecord) {
+      lastSubmitted += 1
+      writer.submit(
+        JournalWriter.Batch(id: lastSubmitted, records: directives.filter(\.isJournalRecord), time: Date()))
+      outbox.append((lastSubmitted, directives))
+    } else if outboxStart == outbox.count {
+      try deliver(directives)
+    } else {
+      outbox.append((lastSubmitted, directives))
     }
+  }
+
+  /// Sends and logs, in order, what committed batches allowed.
+  private func deliverCommitted() throws {
+    let committed = try writer?.committed() ?? lastSubmitted
+    while outboxStart < outbox.count, outbox[outboxStart].batch <= committed {
+      let directives = outbox[outboxStart].directives
+      outboxStart += 1
+      try deliver(directives)
+    }
+    if outboxStart == outbox.count {
+      outbox.removeAll(keepingCapacity: true)
+      outboxStart = 0
+    }
+  }
+
+  private func deliver(_ directives: [Dispatcher.Directive]) throws {
     for directive in directives {
       switch directive {
       case .send(let message, let worker):
@@ -187,43 +242,18 @@ public final class CoordinatorShell {
           level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)",
           metadata: Logger.Metadata(event.metadata))
       case .reportStatus(let client):
+        // The writer owns the write connection: read what is committed through one of our own.
+        let reader = try statusJournal ?? Journal(path: journal.path, readOnly: true)
+        statusJournal = reader
         let text = SweepStatus.render(
-          name: try journal.sweepInfo()?.name ?? "sweep", counts: try journal.counts(),
-          states: try journal.runStates(),
+          name: try reader.sweepInfo()?.name ?? "sweep", counts: try reader.counts(),
+          states: try reader.runStates(),
           live: (dispatcher.progress, dispatcher.workerSummaries, ContinuousClock.now - started))
         _ = try socket.send(frames: [client.bytes] + WireCodec.encode(.status(text: text)), wait: false)
       case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
         .journalCheckpoint:
         break
       }
-    }
-  }
-
-  private func record(_ directive: Dispatcher.Directive, at now: Date) throws {
-    switch directive {
-    case .send, .log, .reportStatus:
-      break
-    case .journalLease(let attempt, let key, let worker):
-      try journal.recordLease(attempt: attempt, key: key, worker: worker, at: now)
-    case .journalOutcome(let result, let worker):
-      _ = try journal.recordOutcome(
-        attempt: result.attempt, key: result.key, worker: worker, outcome: result.outcome,
-        seconds: result.seconds,
-        at: now)
-    case .journalDiscarded(let attempt, _, _):
-      try journal.recordDiscarded(attempt: attempt, at: now)
-    case .journalFailure(let failure, _, _):
-      // The journal counts failures across resumes exactly as the dispatcher (seeded with the
-      // journal's counts) does, so both reach the same verdict.
-      _ = try journal.recordFailure(
-        attempt: failure.attempt, key: failure.key, message: failure.message,
-        retryLimit: settings.dispatcher.retryLimit, at: now)
-    case .journalExpired(let attempt):
-      try journal.recordExpired(attempt: attempt, at: now)
-    case .journalCheckpoint(let attempt, let key, let bytes, let stepsDone):
-      try journal.recordCheckpoint(
-        attempt: attempt, key: key, data: bytes, stepsDone: stepsDone,
-        buildID: settings.dispatcher.requiredBuildID ?? "", at: now)
     }
   }
 }

@@ -311,7 +311,8 @@ public final class Journal {
           VALUES (?, ?, ?, ?, ?, ?)
           ON CONFLICT (key) DO UPDATE SET ordinal = excluded.ordinal, variant = excluded.variant
           """)
-      for (run, key) in zip(runs, keys) {
+      // Stored in key order, the order they are leased in (see `pendingRuns(inKeyOrder:)`).
+      for (run, key) in zip(runs, keys).sorted(by: { $0.1.hex < $1.1.hex }) {
         try upsert.execute(arguments: [
           key.hex, run.ordinal, run.experiment, run.variant, CanonicalJSON.parameters(run.parameters),
           Int64(bitPattern: run.seed),
@@ -334,11 +335,17 @@ public final class Journal {
     }
   }
 
-  /// Pending runs of the current spec, in ordinal order.
-  public func pendingRuns() throws -> [RunSpec] {
+  /// Pending runs of the current spec, in ordinal order, or with `inKeyOrder` in run-key order:
+  /// the order the coordinator leases them in (a deterministic shuffle of the grid, so a stopped
+  /// sweep's partial tables cover every variant and seed alike). Runs are also stored in key order,
+  /// so journaling them in that order appends to the ends of the tables and their indexes instead
+  /// of dirtying a random page per run.
+  public func pendingRuns(inKeyOrder: Bool = false) throws -> [RunSpec] {
     try read("pending runs") { db in
       try Row.fetchAll(
-        db, sql: "SELECT * FROM runs WHERE ordinal IS NOT NULL AND status = 'pending' ORDER BY ordinal"
+        db,
+        sql: "SELECT * FROM runs WHERE ordinal IS NOT NULL AND status = 'pending' ORDER BY "
+          + (inKeyOrder ? "key" : "ordinal")
       ).map(runSpec)
     }
   }

@@ -67,7 +67,7 @@ struct SweepRunner {
     let prepared = try journal.prepare(
       sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText,
       runs: runs)
-    let pending = try journal.pendingRuns()
+    let pending = try journal.pendingRuns(inKeyOrder: true)
     let foreign = try journal.checkpointBuilds().filter { $0 != BuildInfo.buildID }
     if !foreign.isEmpty && !serve.allowOtherBuild {
       throw SpecError(

@@ -277,3 +277,14 @@ let sampleOutcome = Outcome(
   #expect(try journal.attemptState(1) == "succeeded")
   #expect(try journal.counts() == JournalCounts(total: 2, done: 1, failed: 0, pending: 1, leased: 0))
 }
+
+@Test func pendingRuns_inKeyOrder_areTheSameRuns_sortedByRunKey() throws {
+  let journal = try Journal(path: makeTemporaryFolder() + "/journal.sqlite")
+  let runs = makeRuns(variants: ["adam", "backprop", "crossprop"], seeds: [0, 1, 2, 3])
+  _ = try prepare(journal, runs)
+  let byOrdinal = try journal.pendingRuns()
+  let byKey = try journal.pendingRuns(inKeyOrder: true)
+  #expect(byOrdinal.map(\.ordinal) == Array(0..<12))
+  #expect(byKey.map(\.key.hex) == runs.map(\.key.hex).sorted())
+  #expect(byKey.map(\.ordinal) != byOrdinal.map(\.ordinal))
+}
