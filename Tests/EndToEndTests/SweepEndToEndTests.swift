@@ -118,6 +118,32 @@ private func cleanReport() throws -> [String: Data] {
     #expect(reportBytes(out) == clean)
   }
 
+  @Test func journalThatRefusesAWrite_stopsTheCoordinatorWithItsReason_andKeepsWhatWasCommitted() throws {
+    let dir = try makeScratchDirectory()
+    let out = dir.appendingPathComponent("out")
+    let slowSpec = try writeSpec(
+      smallSweep.replacingOccurrences(of: "examples_per_task: 150", with: "examples_per_task: 3000"), in: dir)
+    let coordinator = try Binary.Running(["run", slowSpec, "--workers", "1", "--out", "out"], directory: dir)
+    #expect(waitUntil { outcomeCount(out) >= 2 })
+    // Another connection makes every further outcome insert fail, as a full disk would. (Opening it
+    // for writing also expires the leases in the file; the coordinator's next outcome fails anyway.)
+    let path = out.appendingPathComponent("journal.sqlite").path
+    try Journal(path: path).executeRawSQL(
+      "CREATE TRIGGER refuse BEFORE INSERT ON outcomes BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    let ended = coordinator.wait()
+    #expect(ended.status != 0 && ended.status != 130, "\(ended.stderr)")
+    #expect(
+      ended.stderr.contains("disk on fire") && ended.stderr.contains("metasweep resume"), "\(ended.stderr)")
+    let journal = try Journal(path: path)
+    try journal.executeRawSQL("DROP TRIGGER refuse")
+    let kept = try journal.finishedRuns().count
+    #expect(kept >= 2 && kept < 8)
+    // Nothing committed is lost, and resuming finishes the sweep.
+    let resumed = try Binary.run(["resume", out.path, "--workers", "2"], in: dir)
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(try journal.finishedRuns().count == 8)
+  }
+
   @Test func interruptWithSIGINT_exits130_SIGTERMExits0_andRunningTheSameCommandAgainCompletes() throws {
     let dir = try makeScratchDirectory()
     let out = dir.appendingPathComponent("out")
