@@ -60,7 +60,7 @@ public final class WorkerShell {
     }
     try dealer.connect(settings.endpoint)
 
-    let queue = LeaseQueue()
+    let queue = LeaseQueue(threads: Int(settings.session.slots))
     let context = self.context
     for index in 0..<Int(settings.session.slots) {
       let thread = Thread {
@@ -171,6 +171,10 @@ public final class WorkerShell {
 final class LeaseQueue: Sendable {
   private let state = Mutex<(leases: [WireMessage.Lease], isClosed: Bool)>(([], false))
   private let available = DispatchSemaphore(value: 0)
+  /// How many threads may wait in `pop`: `close` wakes each of them.
+  private let threads: Int
+
+  init(threads: Int) { self.threads = threads }
 
   func push(_ lease: WireMessage.Lease) {
     state.withLock { $0.leases.append(lease) }
@@ -192,6 +196,6 @@ final class LeaseQueue: Sendable {
   /// Wakes every waiting thread and makes `pop` return nil.
   func close() {
     state.withLock { $0.isClosed = true }
-    for _ in 0..<64 { available.signal() }
+    for _ in 0..<max(threads, 1) { available.signal() }
   }
 }
