@@ -27,6 +27,9 @@ public final class Journal {
   private var batchDatabase: Database?
   /// The last time stamp converted for the database: a batch stamps every record with one time.
   private var lastStamp: (time: Date, value: DatabaseValue)?
+  /// Whether the checkpoints table may hold rows (nil: not looked yet). Outcomes of sweeps without
+  /// chained runs then skip deleting checkpoints that cannot exist.
+  private var mayHaveCheckpoints: Bool?
 
   /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
   /// and foreign keys, sets a busy timeout, and expires leases left by a dead coordinator.
@@ -116,6 +119,11 @@ public final class Journal {
       // The build that wrote a checkpoint: continuing it with another build would not be
       // bit-identical to an uninterrupted run, so resuming refuses unless told otherwise.
       try db.execute(sql: "ALTER TABLE checkpoints ADD COLUMN build_id TEXT NOT NULL DEFAULT ''")
+    }
+    migrator.registerMigration("v4-no-leased-index") { db in
+      // Every lease inserted into it and every outcome deleted from it, for queries that are rare
+      // (status, recovery at open) and fast enough as scans.
+      try db.execute(sql: "DROP INDEX attempts_leased")
     }
     return migrator
   }
@@ -490,7 +498,13 @@ public final class Journal {
       try db.cachedStatement(sql: "UPDATE runs SET status = 'done', error = NULL WHERE key = ?")
         .execute(arguments: [key.hex])
       // A finished chain needs no checkpoint any more.
-      try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_key = ?").execute(arguments: [key.hex])
+      if try mayHaveCheckpoints ?? Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM checkpoints)") ?? true
+      {
+        mayHaveCheckpoints = true
+        try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_key = ?").execute(arguments: [key.hex])
+      } else {
+        mayHaveCheckpoints = false
+      }
       try db.cachedStatement(
         sql: "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
       )
@@ -572,6 +586,7 @@ public final class Journal {
           db, sql: "SELECT max(steps_done) FROM checkpoints WHERE run_key = ?", arguments: [key.hex])
         ?? 0
       guard Int64(stepsDone) > latest else { return false }
+      mayHaveCheckpoints = true
       try db.execute(
         sql: """
           INSERT INTO checkpoints (run_key, attempt_id, steps_done, data, created_at, build_id)

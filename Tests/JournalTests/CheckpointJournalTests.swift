@@ -63,6 +63,23 @@ import Testing
   #expect(try journal.latestCheckpoints().isEmpty)
 }
 
-@Test func migrations_areAppendOnly_v1ThenV2() throws {
-  #expect(Journal.migrator.migrations == ["v1", "v2", "v3-checkpoint-build"])
+@Test func migrations_areAppendOnly() throws {
+  #expect(Journal.migrator.migrations == ["v1", "v2", "v3-checkpoint-build", "v4-no-leased-index"])
+}
+
+@Test func outcome_deletesACheckpointRecordedAfterAnOutcomeHadFoundNone() throws {
+  let journal = try Journal(path: makeTemporaryFolder() + "/journal.sqlite")
+  let runs = makeRuns(variants: ["backprop"], seeds: [0, 1])
+  _ = try prepare(journal, runs)
+  try journal.recordLease(attempt: 1, key: runs[0].key, worker: "w", at: t0)
+  #expect(
+    try journal.recordOutcome(
+      attempt: 1, key: runs[0].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
+  try journal.recordLease(attempt: 2, key: runs[1].key, worker: "w", at: t0)
+  #expect(try journal.recordCheckpoint(attempt: 2, key: runs[1].key, data: [1], stepsDone: 5, at: t0))
+  try journal.recordLease(attempt: 3, key: runs[1].key, worker: "w", at: t0)
+  #expect(
+    try journal.recordOutcome(
+      attempt: 3, key: runs[1].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0))
+  #expect(try journal.checkpointCount() == 0)
 }
