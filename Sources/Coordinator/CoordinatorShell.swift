@@ -55,6 +55,8 @@ public final class CoordinatorShell {
   private var outbox: [(batch: UInt64, directives: [Dispatcher.Directive])] = []
   private var outboxStart = 0
   private var lastSubmitted: UInt64 = 0
+  /// The last batch known to be committed (read from the writer while it runs).
+  private var committedBatch: UInt64 = 0
   private var writer: JournalWriter?
   /// A read-only connection for status requests (the writer owns the write connection).
   private var statusJournal: Journal?
@@ -90,7 +92,8 @@ public final class CoordinatorShell {
     try wake.bind(writer.wakeEndpoint)
     writer.start(context: socket.context)
     self.writer = writer
-    defer { finishWriter() }
+    // On an error the outbox is dropped: nothing that waited for a commit leaves.
+    defer { try? finishWriter() }
     let poller = Poller()
     _ = poller.register(socket)
     let commits = poller.register(wake)
@@ -136,18 +139,20 @@ public final class CoordinatorShell {
       }
     }
     // Everything decided is committed before the last acks and shutdowns leave.
-    finishWriter()
+    try finishWriter()
     try deliverCommitted()
     onProgress(dispatcher.progress)
     return ending!
   }
 
   /// Stops the writer thread once it has committed every batch; the journal is this thread's again.
-  private func finishWriter() {
+  /// Throws the error that stopped the writer, if one did.
+  private func finishWriter() throws {
     guard let writer else { return }
+    self.writer = nil
     writer.finish()
     journalCommits = writer.transactions
-    self.writer = nil
+    committedBatch = try writer.committed()
   }
 
   /// After stopping, keeps answering while a peer that is not a registered worker has spoken
@@ -205,7 +210,8 @@ public final class CoordinatorShell {
   /// earlier ones still wait (messages leave in the order they were decided).
   private func perform(_ directives: [Dispatcher.Directive]) throws {
     guard !directives.isEmpty else { return }
-    if let writer, directives.contains(where: \.isJournalRecord) {
+    if directives.contains(where: \.isJournalRecord) {
+      guard let writer else { preconditionFailure("journal records are decided only while run() serves") }
       lastSubmitted += 1
       writer.submit(
         JournalWriter.Batch(id: lastSubmitted, records: directives.filter(\.isJournalRecord), time: Date()))
@@ -219,8 +225,8 @@ public final class CoordinatorShell {
 
   /// Sends and logs, in order, what committed batches allowed.
   private func deliverCommitted() throws {
-    let committed = try writer?.committed() ?? lastSubmitted
-    while outboxStart < outbox.count, outbox[outboxStart].batch <= committed {
+    if let writer { committedBatch = try writer.committed() }
+    while outboxStart < outbox.count, outbox[outboxStart].batch <= committedBatch {
       let directives = outbox[outboxStart].directives
       outboxStart += 1
       try deliver(directives)
