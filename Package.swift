@@ -67,6 +67,6 @@ let package = Package(
     .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "SweepModel"]),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["SweepModel", "Journal", "Aggregation", "ZeroMQ", "SweepProtocol"]),
+      dependencies: ["SweepModel", "Journal", "Aggregation", "ZeroMQ", "SweepProtocol", "Coordinator"]),
   ]
 )

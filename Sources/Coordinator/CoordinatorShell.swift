@@ -77,6 +77,21 @@ public final class CoordinatorShell {
     self.onProgress = onProgress
   }
 
+  /// The coordinator's ROUTER, configured and not yet bound (make it a CURVE server, then bind).
+  ///
+  /// It has no send high-water mark: at the mark a ROUTER drops messages silently (no error, even
+  /// with DONTWAIT), and a lost lease or ack stalls a sweep for good, since its worker is alive and
+  /// keeps the lease. What waits for one worker is bounded anyway: its leases and their acks (the
+  /// dispatcher's queue depth), plus heartbeats until the worker timeout drops a silent worker.
+  public static func makeRouter(context: ZMQContext, settings: Settings) throws(ZMQError) -> Socket {
+    let socket = try Socket(.router, context: context)
+    try socket.set(
+      .linger(milliseconds: settings.lingerMilliseconds),
+      .maxMessageSize(bytes: Int64(settings.maxMessageBytes)),
+      .sendHighWaterMark(0))
+    return socket
+  }
+
   /// The dispatcher's counters.
   public var progress: Dispatcher.Progress { dispatcher.progress }
 

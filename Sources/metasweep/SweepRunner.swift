@@ -102,13 +102,10 @@ struct SweepRunner {
       let context = try ZMQContext()
       // The authenticator must exist before the server socket binds, or libzmq lets everyone in.
       let authenticator = try security.map { try ZAPAuthenticator(context: context, allowList: $0.allowList) }
-      let socket = try Socket(.router, context: context)
+      let socket = try CoordinatorShell.makeRouter(context: context, settings: settings)
       if let security, let authenticator {
         try socket.makeCurveServer(keyPair: security.keyPair, authenticator: authenticator)
       }
-      try socket.set(
-        .linger(milliseconds: settings.lingerMilliseconds),
-        .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
       let endpoint = try socket.bind(bind)
       logger.info("Coordinator listening", metadata: ["endpoint": "\(endpoint)"])
 
