@@ -170,15 +170,12 @@ public final class CoordinatorShell {
     committedBatch = try writer.committed()
   }
 
-  /// After stopping, keeps answering while a peer that is not a registered worker has spoken
-  /// within the worker timeout: it may be a worker we gave up on that would otherwise greet a
-  /// coordinator that is gone forever. Each message then gets a shutdown (results are journaled).
+  /// After stopping, keeps answering while the dispatcher expects strangers (a worker we gave up
+  /// on that would otherwise greet a coordinator that is gone forever), at most twice the worker
+  /// timeout plus a second. Each message then gets a shutdown (results are journaled).
   private func linger(clock: ContinuousClock, step: () throws -> Void) throws {
-    let limit = clock.now + settings.dispatcher.workerTimeout + .seconds(1)
-    while clock.now < limit,
-      let stranger = dispatcher.lastHeardFromStranger,
-      clock.now - stranger < settings.dispatcher.workerTimeout
-    {
+    let limit = clock.now + settings.dispatcher.workerTimeout * 2 + .seconds(1)
+    while clock.now < limit, dispatcher.isExpectingStrangers(now: clock.now) {
       try step()
       try perform(try receiveAll(now: clock.now))
     }

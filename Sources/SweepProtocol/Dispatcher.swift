@@ -265,6 +265,7 @@ public struct Dispatcher: Sendable {
         .log(
           LogEvent(.warning, "Worker went silent; its runs go back to pending", [("worker", name(of: id))])))
       out += removeWorker(id)
+      lastLostWorker = now
     }
     return silent.isEmpty ? out : out + fill()
   }
@@ -272,6 +273,18 @@ public struct Dispatcher: Sendable {
   /// When a peer that is not a registered worker last spoke (a worker we gave up on, resumed
   /// from SIGSTOP or a cut link): the shell lingers after stopping until such peers have been told.
   public private(set) var lastHeardFromStranger: ContinuousClock.Instant?
+  /// When a worker was last given up on for its silence.
+  public private(set) var lastLostWorker: ContinuousClock.Instant?
+
+  /// Whether a stopped coordinator should keep answering: a stranger spoke within the worker
+  /// timeout, or a worker was given up on within twice the timeout (a cut link's TCP retransmits
+  /// back off for seconds, so its worker may still come back, with a late result, to be told to
+  /// stop instead of greeting a coordinator that is gone).
+  public func isExpectingStrangers(now: ContinuousClock.Instant) -> Bool {
+    if let lastHeardFromStranger, now - lastHeardFromStranger < settings.workerTimeout { return true }
+    if let lastLostWorker, now - lastLostWorker < settings.workerTimeout * 2 { return true }
+    return false
+  }
 
   /// Stop leasing and tell every worker to stop (Ctrl-C, SIGTERM, or the sweep is complete).
   public mutating func stop() -> [Directive] {

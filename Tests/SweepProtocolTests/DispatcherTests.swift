@@ -456,3 +456,21 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
     WireMessage.RunResult(attempt: first[0].attempt, key: first[0].key, outcome: Outcome(), seconds: 0))
   #expect(leases(none.onMessage(zero, from: bob, now: t0)).count == 1)
 }
+
+@Test func workerGivenUpOn_keepsTheStoppedCoordinatorExpectingIt_forTwiceTheTimeout() {
+  var d = Dispatcher(pending: runs(2), settings: noPrefetch)  // worker timeout 5 s
+  _ = d.onMessage(hello("alice"), from: alice, now: t0)
+  _ = d.onMessage(hello("bob"), from: bob, now: t0)
+  #expect(!d.isExpectingStrangers(now: t0))
+  // Alice goes silent (a cut link) and is given up on at 6 s; Bob keeps talking.
+  _ = d.onMessage(.heartbeat, from: bob, now: t0 + .seconds(6))
+  _ = d.onTick(now: t0 + .seconds(6))
+  #expect(d.lastLostWorker == t0 + .seconds(6))
+  _ = d.stop()
+  #expect(d.isExpectingStrangers(now: t0 + .seconds(15)))
+  #expect(!d.isExpectingStrangers(now: t0 + .seconds(16)))
+  // A stranger who speaks keeps it expecting for one timeout from then.
+  _ = d.onMessage(.heartbeat, from: alice, now: t0 + .seconds(20))
+  #expect(d.isExpectingStrangers(now: t0 + .seconds(24)))
+  #expect(!d.isExpectingStrangers(now: t0 + .seconds(25)))
+}
