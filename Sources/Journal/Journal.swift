@@ -29,7 +29,7 @@ public final class Journal {
   private var lastStamp: (time: Date, value: DatabaseValue)?
   /// Whether the checkpoints table may hold rows (nil: not looked yet). Outcomes of sweeps without
   /// chained runs then skip deleting checkpoints that cannot exist.
-  private var mayHaveCheckpoints: Bool?
+  private var checkpointsMayExist: Bool?
 
   /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
   /// and foreign keys, sets a busy timeout, and expires leases left by a dead coordinator.
@@ -447,6 +447,12 @@ public final class Journal {
         ).execute(arguments: [Int64(bitPattern: attempt), key.hex, worker, stamp(time)])
       } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
         try requireRun(db, key)
+        // Anything else the schema refused (a CHECK) is reported as SQLite said it.
+        guard
+          try Int.fetchOne(
+            db, sql: "SELECT 1 FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
+            != nil
+        else { throw error }
         throw JournalError(
           .unknownAttempt,
           "Attempt \(attempt) is already in the journal \(path); attempt ids are never reused. "
@@ -498,12 +504,8 @@ public final class Journal {
       try db.cachedStatement(sql: "UPDATE runs SET status = 'done', error = NULL WHERE key = ?")
         .execute(arguments: [key.hex])
       // A finished chain needs no checkpoint any more.
-      if try mayHaveCheckpoints ?? Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM checkpoints)") ?? true
-      {
-        mayHaveCheckpoints = true
+      if try mayHaveCheckpoints(db) {
         try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_key = ?").execute(arguments: [key.hex])
-      } else {
-        mayHaveCheckpoints = false
       }
       try db.cachedStatement(
         sql: "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
@@ -586,7 +588,7 @@ public final class Journal {
           db, sql: "SELECT max(steps_done) FROM checkpoints WHERE run_key = ?", arguments: [key.hex])
         ?? 0
       guard Int64(stepsDone) > latest else { return false }
-      mayHaveCheckpoints = true
+      checkpointsMayExist = true
       try db.execute(
         sql: """
           INSERT INTO checkpoints (run_key, attempt_id, steps_done, data, created_at, build_id)
@@ -716,6 +718,14 @@ public final class Journal {
       try String.fetchOne(
         db, sql: "SELECT state FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
     }
+  }
+
+  /// Whether the checkpoints table may hold rows: looked up once, then kept by `recordCheckpoint`.
+  private func mayHaveCheckpoints(_ db: Database) throws -> Bool {
+    if let checkpointsMayExist { return checkpointsMayExist }
+    let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM checkpoints)") ?? true
+    checkpointsMayExist = exists
+    return exists
   }
 
   /// `time` as stored, converted once per distinct time (formatting a date is not free).
