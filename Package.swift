@@ -49,7 +49,12 @@ let package = Package(
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
     .target(name: "TrainingCore", swiftSettings: hotCode),
     .target(name: "SweepProtocol", dependencies: ["SweepModel"]),
-    .target(name: "Journal", dependencies: ["SweepModel", .product(name: "GRDB", package: "GRDB.swift")]),
+    .target(
+      name: "Journal",
+      dependencies: [
+        "SweepModel", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRDBSQLite", package: "GRDB.swift"),
+      ]),
     .target(name: "Aggregation", dependencies: ["SweepModel"]),
 
     // MARK: - Catalogue
@@ -81,7 +86,7 @@ let package = Package(
 
     // MARK: - Benchmarks (a release-built executable; run through tools/bench)
     .executableTarget(
-      name: "metasweep-bench", dependencies: ["TrainingCore", "Experiments", "SweepModel"],
+      name: "metasweep-bench", dependencies: ["TrainingCore", "Experiments", "SweepModel", "Journal"],
       path: "Benchmarks/GeoffBench", swiftSettings: hotCode),
 
     // MARK: - Tests

@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import Journal
 import SweepModel
 import TrainingCore
 
@@ -7,6 +8,7 @@ import TrainingCore
 //
 //     swift run -c release metasweep-bench [examples_per_task] [seed] [repeats] [variant ...]
 //     swift run -c release metasweep-bench lstm [steps]     # LSTM meta-training steps/second only
+//     swift run -c release metasweep-bench journal [runs] [batch] [repeats]   # journal µs per run
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -51,6 +53,12 @@ func benchmarkLSTM(steps: Int) {
   precondition(checksums[0] == checksums[1], "thread counts disagree")
 }
 
+if arguments.first == "journal" {
+  let rest = arguments.dropFirst().compactMap { Int($0) }
+  try benchmarkJournal(
+    runs: rest.first ?? 20000, batch: rest.dropFirst().first ?? 16, repeats: rest.dropFirst(2).first ?? 3)
+  exit(0)
+}
 if arguments.first == "lstm" {
   benchmarkLSTM(steps: arguments.dropFirst().first.flatMap { Int($0) } ?? 300)
   exit(0)

@@ -26,10 +26,25 @@ public final class Journal {
   /// The database of the enclosing ``batch(_:)``, whose one transaction every write joins.
   private var batchDatabase: Database?
   /// The last time stamp converted for the database: a batch stamps every record with one time.
-  private var lastStamp: (time: Date, value: DatabaseValue)?
+  private var lastStamp: (time: Date, value: DatabaseValue, text: String)?
   /// Whether the checkpoints table may hold rows (nil: not looked yet). Outcomes of sweeps without
   /// chained runs then skip deleting checkpoints that cannot exist.
   private var checkpointsMayExist: Bool?
+  /// The hot path's statements, prepared on first use (see ``RawStatement``).
+  private var hotStatements: [HotSQL: RawStatement] = [:]
+
+  /// The statements every run goes through, bound without GRDB's argument boxing.
+  private enum HotSQL: String {
+    case insertLease =
+      "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (?, ?, ?, ?, 'leased')"
+    case insertOutcome = """
+      INSERT INTO outcomes (run_key, attempt_id, worker, seconds, finished_at, metrics, series)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING
+      """
+    case markRunDone = "UPDATE runs SET status = 'done', error = NULL WHERE key = ?"
+    case markAttemptSucceeded =
+      "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
+  }
 
   /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
   /// and foreign keys, sets a busy timeout, and expires leases left by a dead coordinator.
@@ -95,6 +110,11 @@ public final class Journal {
           + "or pass --out to choose another folder.", cause: error)
     }
     expiredOnOpen = try Self.expireLeases(in: dbQueue, path: path, now: now)
+  }
+
+  deinit {
+    // Finalised before GRDB closes the connection, which refuses to close with statements open.
+    hotStatements.removeAll()
   }
 
   /// A journal in a fresh file under the temporary directory, for tests and dry runs.
@@ -212,7 +232,7 @@ public final class Journal {
 
   /// Runs `body` in one write transaction, turning SQLite errors into a ``JournalError``.
   private static func write<T>(
-    _ dbQueue: DatabaseQueue, path: String, _ what: String, _ body: (Database) throws -> T
+    _ dbQueue: DatabaseQueue, path: String, _ what: @autoclosure () -> String, _ body: (Database) throws -> T
   ) throws -> T {
     do {
       return try dbQueue.write(body)
@@ -221,14 +241,15 @@ public final class Journal {
     } catch {
       throw JournalError(
         .database,
-        "Cannot \(what) in the journal \(path). If the disk is full or the file is locked by another "
+        "Cannot \(what()) in the journal \(path). If the disk is full or the file is locked by another "
           + "coordinator, fix that and run `metasweep resume`.", cause: error)
     }
   }
 
-  private func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+  /// `what` names the write in an error message; it is only built for one.
+  private func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
     if let db = batchDatabase { return try body(db) }
-    return try Self.write(dbQueue, path: path, what, body)
+    return try Self.write(dbQueue, path: path, what(), body)
   }
 
   /// Runs `body`, whose writes all join one transaction: committed together when `body` returns,
@@ -442,9 +463,12 @@ public final class Journal {
       // The schema checks both (the run's foreign key, the attempt's primary key); the coordinator's
       // hot path pays for one statement, and only a refused insert is diagnosed.
       do {
-        try db.cachedStatement(
-          sql: "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (?, ?, ?, ?, 'leased')"
-        ).execute(arguments: [Int64(bitPattern: attempt), key.hex, worker, stamp(time)])
+        let insert = try hot(db, .insertLease)
+        insert.bind(1, Int64(bitPattern: attempt))
+        insert.bind(2, key.hex)
+        insert.bind(3, worker)
+        insert.bind(4, stampText(time))
+        try insert.execute()
       } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
         try requireRun(db, key)
         // Anything else the schema refused (a CHECK) is reported as SQLite said it.
@@ -478,13 +502,15 @@ public final class Journal {
       // for this run, and its primary key that the run has no outcome yet.
       let inserted: Bool
       do {
-        let insert = try db.cachedStatement(
-          sql: """
-            INSERT INTO outcomes (run_key, attempt_id, worker, seconds, finished_at, metrics, series)
-            VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING
-            """)
-        try insert.execute(arguments: [key.hex, id, worker, seconds, stamp(time), metrics, series])
-        inserted = db.changesCount == 1
+        let insert = try hot(db, .insertOutcome)
+        insert.bind(1, key.hex)
+        insert.bind(2, id)
+        insert.bind(3, worker)
+        insert.bind(4, seconds)
+        insert.bind(5, stampText(time))
+        insert.bind(6, metrics)
+        insert.bind(7, series)
+        inserted = try insert.execute() == 1
       } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
         try requireAttempt(db, attempt, of: key)
         throw error
@@ -501,16 +527,17 @@ public final class Journal {
         }
         return false
       }
-      try db.cachedStatement(sql: "UPDATE runs SET status = 'done', error = NULL WHERE key = ?")
-        .execute(arguments: [key.hex])
+      let markDone = try hot(db, .markRunDone)
+      markDone.bind(1, key.hex)
+      try markDone.execute()
       // A finished chain needs no checkpoint any more.
       if try mayHaveCheckpoints(db) {
         try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_key = ?").execute(arguments: [key.hex])
       }
-      try db.cachedStatement(
-        sql: "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
-      )
-      .execute(arguments: [stamp(time), id])
+      let markSucceeded = try hot(db, .markAttemptSucceeded)
+      markSucceeded.bind(1, stampText(time))
+      markSucceeded.bind(2, id)
+      try markSucceeded.execute()
       return true
     }
   }
@@ -732,8 +759,23 @@ public final class Journal {
   private func stamp(_ time: Date) -> DatabaseValue {
     if let lastStamp, lastStamp.time == time { return lastStamp.value }
     let value = time.databaseValue
-    lastStamp = (time, value)
+    lastStamp = (time, value, String.fromDatabaseValue(value) ?? "")
     return value
+  }
+
+  /// ``stamp(_:)`` as the text GRDB stores a date as, for ``RawStatement``.
+  private func stampText(_ time: Date) -> String {
+    if let lastStamp, lastStamp.time == time { return lastStamp.text }
+    _ = stamp(time)
+    return lastStamp!.text
+  }
+
+  /// The prepared hot statement `sql` of this journal's connection.
+  private func hot(_ db: Database, _ sql: HotSQL) throws -> RawStatement {
+    if let statement = hotStatements[sql] { return statement }
+    let statement = try RawStatement(db, sql: sql.rawValue)
+    hotStatements[sql] = statement
+    return statement
   }
 
   private func requireRun(_ db: Database, _ key: RunKey) throws {
