@@ -88,8 +88,10 @@ public struct WorkerSession: Sendable {
       heartbeatInterval = .milliseconds(Int64(max(welcome.heartbeatIntervalMilliseconds, 10)))
       peerTimeout = .milliseconds(Int64(max(welcome.peerTimeoutMilliseconds, 100)))
       unansweredHellos = 0
-      var out: [Directive] = [.log(LogEvent(.info, "Welcomed by the coordinator"))]
+      // Greetings queued while the coordinator was away are each answered: log the first welcome.
+      var out: [Directive] = []
       if phase == .greeting {
+        out.append(.log(LogEvent(.info, "Welcomed by the coordinator")))
         phase = .working
         // A coordinator that restarted may never have journaled these: send them again (it
         // ignores a report it already has).

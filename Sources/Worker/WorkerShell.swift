@@ -54,7 +54,12 @@ public final class WorkerShell {
     // which flushes the last messages (a goodbye) within the linger, while a training thread still
     // busy with a handed-back run keeps the shared context alive.
     let dealer = try Socket(.dealer, context: try ZMQContext())
-    try dealer.set(.linger(milliseconds: 2000), .maxMessageSize(bytes: Int64(settings.maxMessageBytes)))
+    // No send high-water mark: at libzmq's default (1000 messages) a coordinator away for about
+    // 17 minutes of greetings would block the next send, and a worker blocked in send ignores
+    // SIGTERM. The queue grows by one hello a second meanwhile, and nothing is ever dropped.
+    try dealer.set(
+      .linger(milliseconds: 2000), .maxMessageSize(bytes: Int64(settings.maxMessageBytes)),
+      .sendHighWaterMark(0))
     if let curve = settings.curve {
       try dealer.makeCurveClient(serverPublicKey: curve.serverPublicKey, clientKeyPair: curve.keyPair)
     }
@@ -88,6 +93,8 @@ public final class WorkerShell {
         }
       }
     }
+    // The loop wakes at least as often as the session may need to greet.
+    let pollTimeout = min(Duration.milliseconds(100), max(settings.session.helloInterval, .milliseconds(1)))
     let poller = Poller()
     let fromCoordinator = poller.register(dealer)
     let fromTraining = poller.register(reports)
@@ -103,7 +110,7 @@ public final class WorkerShell {
         if exitCode != nil { break }
       }
       do {
-        _ = try poller.poll(timeout: .milliseconds(100))
+        _ = try poller.poll(timeout: pollTimeout)
       } catch {
         // A signal interrupts the poll: check the stop flag.
         guard error.code == .interrupted else { throw error }

@@ -19,6 +19,10 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: .hidden)
   var parentPid: Int32?
 
+  /// Seconds between greetings of a coordinator that does not answer (tests shorten it).
+  @Option(help: .hidden)
+  var helloInterval: Double = 1
+
   @Option(
     help:
       "On SIGTERM: handback (leave at once; running runs go to other workers) or finish (finish and report them first)."
@@ -60,6 +64,7 @@ struct WorkerCommand: ParsableCommand {
       settings.parentPID = parentPid
       settings.finishOnStop = onStop == "finish"
       settings.session.giveUpAfter = giveUpAfter.map { .milliseconds(Int64($0 * 1000)) }
+      settings.session.helloInterval = .microseconds(Int64(max(helloInterval, 0.000_1) * 1_000_000))
       if let curveKey, let serverKey {
         settings.curve = (
           try CurveKeyFile.loadKeyPair(path: curveKey), try CurveKeyFile.loadPublicKey(path: serverKey)

@@ -203,6 +203,35 @@ private func freePort() throws -> Int {
     #expect(finished.count == 6 && finished.filter { $0.worker == "leaving" }.count == doneAtStop + 1)
   }
 
+  @Test func workerGreetingAnAbsentCoordinatorForLong_stillStopsOnSIGTERM_andIsWelcomedWhenItComes() throws {
+    let dir = try makeScratchDirectory()
+    try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    // A greeting a millisecond: 2 s of an absent coordinator queue more hellos than libzmq's
+    // default send high-water mark (1000), as 17 minutes at the real interval of 1 s would.
+    let patient = try Binary.Running(
+      ["worker", "--connect", endpoint, "--slots", "1", "--name", "patient", "--hello-interval", "0.001"],
+      directory: dir)
+    usleep(2_000_000)
+    kill(patient.pid, SIGTERM)
+    let stopped = patient.wait(timeout: 15)
+    #expect(stopped.status == 0, "a worker blocked in send ignores SIGTERM: \(stopped.stderr)")
+
+    // The same wait, then the coordinator comes: the queued greetings reach it, and the sweep runs.
+    let late = try Binary.Running(
+      ["worker", "--connect", endpoint, "--slots", "1", "--name", "late", "--hello-interval", "0.001"],
+      directory: dir)
+    usleep(2_000_000)
+    let coordinator = try Binary.Running(
+      ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out"], directory: dir)
+    let served = coordinator.wait(timeout: 120)
+    #expect(served.status == 0, "\(served.stderr)")
+    #expect(late.wait(timeout: 30).status == 0)
+    let finished = try Journal(path: dir.appendingPathComponent("out/journal.sqlite").path, readOnly: true)
+      .finishedRuns()
+    #expect(finished.count == 6 && finished.allSatisfy { $0.worker == "late" })
+  }
+
   @Test func coordinator_refusesPlaintextBeyondLoopback_withoutInsecure() throws {
     let dir = try makeScratchDirectory()
     try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
