@@ -94,7 +94,9 @@ let package = Package(
     .testTarget(name: "TrainingCoreTests", dependencies: ["TrainingCore", "Experiments", "SweepModel"]),
     .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     .testTarget(name: "SweepProtocolTests", dependencies: ["SweepProtocol", "SweepModel"]),
-    .testTarget(name: "JournalTests", dependencies: ["Journal", "SweepModel"]),
+    .testTarget(
+      name: "JournalTests",
+      dependencies: ["Journal", "SweepModel", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "SweepModel"]),
     .testTarget(
       name: "EndToEndTests",

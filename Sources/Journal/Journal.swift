@@ -765,7 +765,6 @@ public final class Journal {
 
   /// ``stamp(_:)`` as the text GRDB stores a date as, for ``RawStatement``.
   private func stampText(_ time: Date) -> String {
-    if let lastStamp, lastStamp.time == time { return lastStamp.text }
     _ = stamp(time)
     return lastStamp!.text
   }

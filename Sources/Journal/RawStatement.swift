@@ -15,6 +15,8 @@ final class RawStatement {
   private let handle: OpaquePointer
   private let connection: OpaquePointer
   private let sql: String
+  /// The first refused bind since the last execution: stepping would use an older value.
+  private var bindFailure = SQLITE_OK
 
   init(_ db: Database, sql: String) throws {
     guard let connection = db.sqliteConnection else {
@@ -40,19 +42,19 @@ final class RawStatement {
     unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
   }
 
-  func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+  func bind(_ index: Int32, _ value: Int64) { check(sqlite3_bind_int64(handle, index, value)) }
 
-  func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(handle, index, value) }
+  func bind(_ index: Int32, _ value: Double) { check(sqlite3_bind_double(handle, index, value)) }
 
   func bind(_ index: Int32, _ value: String) {
     if value.isEmpty {
-      sqlite3_bind_text(handle, index, "", 0, nil)  // a nil pointer would bind NULL
+      check(sqlite3_bind_text(handle, index, "", 0, nil))  // a nil pointer would bind NULL
       return
     }
     var value = value
     value.withUTF8 { text in
-      _ = text.withMemoryRebound(to: CChar.self) {
-        sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient)
+      text.withMemoryRebound(to: CChar.self) {
+        check(sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient))
       }
     }
   }
@@ -60,17 +62,23 @@ final class RawStatement {
   /// Binds `value` as a blob; an empty one too (a nil pointer would bind NULL).
   func bind(_ index: Int32, _ value: Data) {
     if value.isEmpty {
-      sqlite3_bind_zeroblob(handle, index, 0)
+      check(sqlite3_bind_zeroblob(handle, index, 0))
       return
     }
     value.withUnsafeBytes { bytes in
-      _ = sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
+      check(sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient))
     }
   }
 
   /// Steps the statement to its end and resets it; returns how many rows it changed.
   @discardableResult
   func execute() throws -> Int {
+    if bindFailure != SQLITE_OK {
+      let code = bindFailure
+      bindFailure = SQLITE_OK
+      throw DatabaseError(
+        resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errstr(code)), sql: sql)
+    }
     let code = sqlite3_step(handle)
     guard code == SQLITE_DONE else {
       let extended = sqlite3_extended_errcode(connection)
@@ -80,5 +88,9 @@ final class RawStatement {
     }
     sqlite3_reset(handle)
     return Int(sqlite3_changes(connection))
+  }
+
+  private func check(_ code: Int32) {
+    if code != SQLITE_OK && bindFailure == SQLITE_OK { bindFailure = code }
   }
 }
