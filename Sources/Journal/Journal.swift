@@ -442,7 +442,8 @@ public final class Journal {
     let ordinal: Int? = row["ordinal"]
     return RunSpec(
       ordinal: ordinal ?? -1, experiment: row["experiment"], variant: row["variant"],
-      parameters: try ParametersJSON.decode(row["parameters_json"]), seed: UInt64(bitPattern: seed))
+      parameters: try ParametersJSON.decode(row["parameters_json"]), seed: UInt64(bitPattern: seed),
+      storedKey: RunKey(hex: row["key"]))
   }
 
   // MARK: - Attempts

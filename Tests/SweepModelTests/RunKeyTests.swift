@@ -30,3 +30,27 @@ import Testing
   // An integral double and an int are different values.
   #expect(ParameterValue.double(1).canonicalJSON == "1.0")
 }
+
+@Test func runSpec_readBackWithItsStoredKey_returnsIt_untilAKeyFieldChanges() {
+  let parameters: Parameters = ["eta": .double(0.5)]
+  let fresh = RunSpec(ordinal: 3, experiment: "geoff", variant: "a", parameters: parameters, seed: 7)
+  // A stand-in key shows which one `key` returns: the stored one, not a new hash.
+  let stored = RunKey(hex: String(repeating: "ab", count: 32))
+  var read = RunSpec(
+    ordinal: 3, experiment: "geoff", variant: "a", parameters: parameters, seed: 7, storedKey: stored)
+  #expect(read.key == stored)
+  #expect(read == fresh)  // the stored key is a cache, not part of the run
+  read.variant = "b"  // not part of the key
+  #expect(read.key == stored)
+  read.variant = "a"
+  read.seed = 8
+  #expect(read.key == RunKey(experiment: "geoff", parameters: parameters, seed: 8))
+  var other = RunSpec(
+    ordinal: 3, experiment: "geoff", variant: "a", parameters: parameters, seed: 7, storedKey: stored)
+  other.parameters["eta"] = .double(0.25)
+  #expect(other.key == RunKey(experiment: "geoff", parameters: ["eta": .double(0.25)], seed: 7))
+  var renamed = RunSpec(
+    ordinal: 3, experiment: "geoff", variant: "a", parameters: parameters, seed: 7, storedKey: stored)
+  renamed.experiment = "noop"
+  #expect(renamed.key == RunKey(experiment: "noop", parameters: parameters, seed: 7))
+}
