@@ -54,7 +54,13 @@ public struct WorkerSession: Sendable {
   /// Attempts running on training threads.
   public private(set) var running: [UInt64] = []
   /// Reports sent but not yet acknowledged as journaled, oldest first; sent again after a new welcome.
-  public private(set) var unacknowledged: [(attempt: UInt64, report: WireMessage)] = []
+  public var unacknowledged: [(attempt: UInt64, report: WireMessage)] {
+    pendingReports.sorted { $0.value.order < $1.value.order }.map { ($0.key, $0.value.report) }
+  }
+  /// ``unacknowledged`` by attempt, each with its place in the sending order: an acknowledgement
+  /// takes its report out without moving the others (a worker with short runs holds a hundred).
+  private var pendingReports: [UInt64: (order: UInt64, report: WireMessage)] = [:]
+  private var reportsSent: UInt64 = 0
   private var heartbeatInterval: Duration = .milliseconds(500)
   private var peerTimeout: Duration = .seconds(5)
   private var lastSent: ContinuousClock.Instant?
@@ -99,7 +105,7 @@ public struct WorkerSession: Sendable {
       }
       return out
     case .ack(let attempt):
-      unacknowledged.removeAll { $0.attempt == attempt }
+      pendingReports[attempt] = nil
       return leaveIfDrained()
     case .reject(let reason):
       phase = .stopped
@@ -136,8 +142,9 @@ public struct WorkerSession: Sendable {
     case .segment(let s): attempt = s.attempt
     default: return []
     }
-    running.removeAll { $0 == attempt }
-    unacknowledged.append((attempt, report))
+    if let index = running.firstIndex(of: attempt) { running.remove(at: index) }
+    reportsSent += 1
+    pendingReports[attempt] = (reportsSent, report)
     lastSent = now
     return [.send(report)] + leaveIfDrained()
   }
@@ -145,7 +152,7 @@ public struct WorkerSession: Sendable {
   /// A draining worker leaves once nothing runs and every report is acknowledged, so it exits only
   /// after the coordinator has journaled its work (a report lost in flight is never lost silently).
   private mutating func leaveIfDrained() -> [Directive] {
-    guard phase == .draining, running.isEmpty, unacknowledged.isEmpty else { return [] }
+    guard phase == .draining, running.isEmpty, pendingReports.isEmpty else { return [] }
     if isLeavingOnShutdown { return stop(reason: "The coordinator has no more work") }
     return [.send(.goodbye(reason: "drained"))] + stop(reason: "Drained")
   }
@@ -180,7 +187,7 @@ public struct WorkerSession: Sendable {
         // leased again by whichever coordinator comes back.
         return stop(
           reason:
-            "The coordinator went silent while \(unacknowledged.count) reports waited for acknowledgement; leaving"
+            "The coordinator went silent while \(pendingReports.count) reports waited for acknowledgement; leaving"
         )
       }
       if phase == .working && now - lastHeard > peerTimeout {
@@ -201,7 +208,7 @@ public struct WorkerSession: Sendable {
   /// SIGTERM or Ctrl-C: hand the running leases back and leave.
   public mutating func onStopRequested(finishRunning: Bool = false) -> [Directive] {
     guard phase != .stopped else { return [] }
-    if finishRunning && !(running.isEmpty && unacknowledged.isEmpty) {
+    if finishRunning && !(running.isEmpty && pendingReports.isEmpty) {
       // Finish what we hold and leave once the coordinator has acknowledged every report.
       guard phase != .draining else { return [] }
       phase = .draining
@@ -210,7 +217,7 @@ public struct WorkerSession: Sendable {
         .log(
           LogEvent(
             .notice,
-            "Stopping: finishing \(running.count) running runs and waiting for \(unacknowledged.count) acknowledgements first"
+            "Stopping: finishing \(running.count) running runs and waiting for \(pendingReports.count) acknowledgements first"
           )),
       ]
     }
