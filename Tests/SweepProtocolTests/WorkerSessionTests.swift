@@ -158,3 +158,31 @@ private func session() -> WorkerSession {
   #expect(out.contains { if case .exit(0, _) = $0 { true } else { false } })
   #expect(s.phase == .stopped)
 }
+
+@Test func acknowledgements_inAnyOrder_leaveTheOthersToBeResentInSendingOrder() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  // Attempts numbered against their order, so a resend sorted by attempt would fail.
+  let attempts: [UInt64] = [30, 10, 20, 50, 40]
+  var reports: [WireMessage] = []
+  for attempt in attempts {
+    var next = lease
+    next.attempt = attempt
+    _ = s.onMessage(.lease(next), now: t0)
+    let report = WireMessage.result(
+      WireMessage.RunResult(attempt: attempt, key: lease.key, outcome: Outcome(), seconds: 0))
+    reports.append(report)
+    #expect(s.onRunFinished(report, now: t0) == [.send(report)])
+  }
+  _ = s.onMessage(.ack(attempt: 20), now: t0)
+  _ = s.onMessage(.ack(attempt: 30), now: t0)
+  _ = s.onMessage(.ack(attempt: 99), now: t0)  // an ack of nothing we hold changes nothing
+  #expect(s.unacknowledged.map(\.attempt) == [10, 50, 40])
+  _ = s.onTick(now: t0 + .seconds(2))
+  #expect(s.phase == .greeting)
+  let resent = s.onMessage(welcome, now: t0 + .seconds(2)).filter {
+    if case .send = $0 { true } else { false }
+  }
+  #expect(resent == [reports[1], reports[3], reports[4]].map { .send($0) })
+}
