@@ -10,7 +10,7 @@ import PackageDescription
 /// The CPU the training core is compiled for. On x86-64 the default is `haswell` (x86-64-v3:
 /// AVX2, 2013 on), whose 256-bit registers hold a whole `SIMD8<Float>`: the GEOFF learners run
 /// 1.0-1.3× faster (geometric mean 1.16×) than in a baseline x86-64 build of the same commit,
-/// fastest of 10 `metasweep-bench 5000 1 5` runs each. Results are bit-identical either way: Swift
+/// fastest of two `metasweep-bench 5000 1 5` runs (10 timings) each. Results are bit-identical either way: Swift
 /// never fuses a multiply and an add on its own, and every lane operation is IEEE-exact. Set
 /// `METASWEEP_TARGET_CPU=x86-64` (or any `-target-cpu` name) to build for older hosts.
 let trainingCPU: String? = {

@@ -26,7 +26,7 @@ public final class Journal {
   /// The database of the enclosing ``batch(_:)``, whose one transaction every write joins.
   private var batchDatabase: Database?
   /// The last time stamp converted for the database: a batch stamps every record with one time.
-  private var lastStamp: (time: Date, value: DatabaseValue, text: String)?
+  private var lastStamp: (time: Date, text: String)?
   /// Whether the checkpoints table may hold rows (nil: not looked yet). Outcomes of sweeps without
   /// chained runs then skip deleting checkpoints that cannot exist.
   private var checkpointsMayExist: Bool?
@@ -468,7 +468,7 @@ public final class Journal {
         insert.bind(1, Int64(bitPattern: attempt))
         insert.bind(2, key.hex)
         insert.bind(3, worker)
-        insert.bind(4, stampText(time))
+        insert.bind(4, stamp(time))
         try insert.execute()
       } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
         try requireRun(db, key)
@@ -508,7 +508,7 @@ public final class Journal {
         insert.bind(2, id)
         insert.bind(3, worker)
         insert.bind(4, seconds)
-        insert.bind(5, stampText(time))
+        insert.bind(5, stamp(time))
         insert.bind(6, metrics)
         insert.bind(7, series)
         inserted = try insert.execute() == 1
@@ -536,7 +536,7 @@ public final class Journal {
         try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_key = ?").execute(arguments: [key.hex])
       }
       let markSucceeded = try hot(db, .markAttemptSucceeded)
-      markSucceeded.bind(1, stampText(time))
+      markSucceeded.bind(1, stamp(time))
       markSucceeded.bind(2, id)
       try markSucceeded.execute()
       return true
@@ -756,18 +756,13 @@ public final class Journal {
     return exists
   }
 
-  /// `time` as stored, converted once per distinct time (formatting a date is not free).
-  private func stamp(_ time: Date) -> DatabaseValue {
-    if let lastStamp, lastStamp.time == time { return lastStamp.value }
-    let value = time.databaseValue
-    lastStamp = (time, value, String.fromDatabaseValue(value) ?? "")
-    return value
-  }
-
-  /// ``stamp(_:)`` as the text GRDB stores a date as, for ``RawStatement``.
-  private func stampText(_ time: Date) -> String {
-    _ = stamp(time)
-    return lastStamp!.text
+  /// `time` as the text GRDB stores a date as, converted once per distinct time (formatting a date
+  /// is not free, and a batch stamps every record with one time).
+  private func stamp(_ time: Date) -> String {
+    if let lastStamp, lastStamp.time == time { return lastStamp.text }
+    let text = String.fromDatabaseValue(time.databaseValue) ?? ""
+    lastStamp = (time, text)
+    return text
   }
 
   /// The prepared hot statement `sql` of this journal's connection.
