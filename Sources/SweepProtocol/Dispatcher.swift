@@ -34,8 +34,9 @@ public struct Dispatcher: Sendable {
     /// the run times workers report), so messages and journal commits amortize over many runs.
     /// At most ``maxPrefetchPerSlot`` runs per slot. Default 25 ms.
     public var queuedWork: Duration = .milliseconds(25)
-    /// The deepest queue per slot for very short runs. Default 64.
-    public var maxPrefetchPerSlot = 64
+    /// The deepest queue per slot for very short runs. Default 256: with few workers, the runs
+    /// queued must outlast the round trip through a journal commit, or the workers wait for leases.
+    public var maxPrefetchPerSlot = 256
     /// The build id workers must report, or nil to accept any build. Default nil.
     public var requiredBuildID: String?
     /// Steps per lease of a chained run (nil: every run in one lease). Default nil.
