@@ -44,19 +44,36 @@ public typealias Parameters = [String: ParameterValue]
 public enum CanonicalJSON {
   /// The object `{"k":v,...}` with keys in ascending byte order.
   public static func object(_ fields: [String: String]) -> String {
-    let body = fields.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-      .map { quote($0) + ":" + fields[$0]! }
-      .joined(separator: ",")
-    return "{" + body + "}"
+    object(fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }, value: { $0 })
   }
 
   /// The parameters as a canonical JSON object.
   public static func parameters(_ parameters: Parameters) -> String {
-    object(parameters.mapValues(\.canonicalJSON))
+    object(parameters.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }, value: \.canonicalJSON)
+  }
+
+  /// `{"k":v,...}` of fields already in key order. Run keys hash one of these per run, so the text is
+  /// appended in place rather than joined from pieces.
+  private static func object<Value>(_ fields: [(key: String, value: Value)], value text: (Value) -> String)
+    -> String
+  {
+    var out = "{"
+    for (index, field) in fields.enumerated() {
+      if index > 0 { out += "," }
+      out += quote(field.key)
+      out += ":"
+      out += text(field.value)
+    }
+    out += "}"
+    return out
   }
 
   /// A JSON string literal.
   public static func quote(_ s: String) -> String {
+    // Most names and words need no escape.
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+      return "\"" + s + "\""
+    }
     var out = "\""
     for scalar in s.unicodeScalars {
       switch scalar {

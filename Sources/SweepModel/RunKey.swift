@@ -15,11 +15,10 @@ public struct RunKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 
   /// The canonical JSON text that is hashed: `{"experiment":…,"parameters":{…},"seed":n}`.
   public static func canonicalText(experiment: String, parameters: Parameters, seed: UInt64) -> String {
-    CanonicalJSON.object([
-      "experiment": CanonicalJSON.quote(experiment),
-      "parameters": CanonicalJSON.parameters(parameters),
-      "seed": String(seed),
-    ])
+    // The object's keys in ascending byte order, as `CanonicalJSON.object` would put them.
+    "{\"experiment\":" + CanonicalJSON.quote(experiment) + ",\"parameters\":"
+      + CanonicalJSON.parameters(parameters)
+      + ",\"seed\":" + String(seed) + "}"
   }
 
   /// The first 12 hex digits, for logs and progress lines.

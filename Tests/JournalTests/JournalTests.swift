@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SweepModel
 import Testing
 
@@ -127,6 +128,43 @@ let sampleOutcome = Outcome(
   let third = try prepare(journal, makeRuns(variants: ["crossprop"], seeds: [0]))
   #expect(third == PrepareSummary(total: 1, alreadyDone: 1, failed: 0, pending: 0))
   #expect(try journal.counts().total == 1)
+}
+
+@Test func prepare_writesOnlyTheRunsThatChange_evenWhenOrdinalsSwap() throws {
+  let path = makeTemporaryFolder() + "/journal.sqlite"
+  let journal = try Journal(path: path)
+  let runs = makeRuns(variants: ["backprop", "crossprop"], seeds: [0, 1])
+  _ = try prepare(journal, runs)
+  // Count the run rows the next prepares write.
+  try journal.executeRawSQL(
+    """
+    CREATE TABLE run_writes (key TEXT NOT NULL);
+    CREATE TRIGGER count_updates AFTER UPDATE ON runs BEGIN INSERT INTO run_writes VALUES (new.key); END;
+    CREATE TRIGGER count_inserts AFTER INSERT ON runs BEGIN INSERT INTO run_writes VALUES (new.key); END;
+    """)
+  let reader = try DatabaseQueue(path: path)
+  func writes() throws -> Int {
+    try reader.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM run_writes")! }
+  }
+
+  // The same runs again (a resume): nothing to write.
+  #expect(try prepare(journal, runs) == PrepareSummary(total: 4, alreadyDone: 0, failed: 0, pending: 4))
+  #expect(try writes() == 0)
+
+  // The variants in the other order: every run takes another's ordinal (detached, then attached).
+  let swapped = makeRuns(variants: ["crossprop", "backprop"], seeds: [0, 1])
+  _ = try prepare(journal, swapped)
+  #expect(try writes() == 8)
+  #expect(try journal.pendingRuns() == swapped)
+
+  // A renamed variant is rewritten alone; a dropped seed is only detached.
+  var renamed = Array(swapped.prefix(3))
+  renamed[2].variant = "bp"
+  try journal.executeRawSQL("DELETE FROM run_writes")
+  _ = try prepare(journal, renamed)
+  #expect(try writes() == 3)  // run 2 detached and attached again, run 3 detached
+  #expect(try journal.pendingRuns() == renamed)
+  #expect(try journal.counts().total == 3)
 }
 
 @Test func prepare_refusesAnotherSweepsJournal_withReadableMessage() throws {

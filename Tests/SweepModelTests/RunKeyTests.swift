@@ -27,6 +27,10 @@ import Testing
   #expect(
     RunKey.canonicalText(experiment: "geoff", parameters: a, seed: 3)
       == #"{"experiment":"geoff","parameters":{"a":0.5,"b":1,"c":"x"},"seed":3}"#)
+  // Escapes per RFC 8259; other text is kept as it is.
+  #expect(CanonicalJSON.quote("a\"b\\c\nd\u{1}é\t") == #""a\"b\\c\nd\u0001é\t""#)
+  #expect(CanonicalJSON.quote("plain words") == #""plain words""#)
+  #expect(CanonicalJSON.object(["b": "1", "a": "[]"]) == #"{"a":[],"b":1}"#)
   // An integral double and an int are different values.
   #expect(ParameterValue.double(1).canonicalJSON == "1.0")
 }
