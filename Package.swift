@@ -44,6 +44,7 @@ let package = Package(
   targets: [
     // MARK: - Leaves
     .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+    .systemLibrary(name: "CSQLiteTuning", providers: [.apt(["libsqlite3-dev"])]),
     .target(name: "SweepModel", dependencies: [.product(name: "Yams", package: "Yams")]),
 
     // MARK: - Pure and wrapper layers
@@ -54,7 +55,7 @@ let package = Package(
       name: "Journal",
       dependencies: [
         "SweepModel", .product(name: "GRDB", package: "GRDB.swift"),
-        .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        .product(name: "GRDBSQLite", package: "GRDB.swift"), "CSQLiteTuning",
       ]),
     .target(name: "Aggregation", dependencies: ["SweepModel"]),
 

@@ -54,6 +54,7 @@ func benchmarkJournal(runs: Int, batch: Int, repeats: Int) throws {
       best[phase] = min(best[phase] ?? .infinity, total / Double(runs))
     }
   }
+  print("journal-sqlite-tuned  \(Journal.sqliteTuned)")
   for phase in ["prepare", "lease", "outcome", "run"] {
     print("journal-\(phase)  \(runs)  \(best[phase]!)")
   }

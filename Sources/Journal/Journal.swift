@@ -52,6 +52,7 @@ public final class Journal {
   /// With `readOnly`, the file must exist and nothing is written: no migration, no recovery. That is
   /// the way to look at the journal of a sweep that may still be running (`report`, `status`, tests).
   public init(path: String, readOnly: Bool = false, now: Date = Date()) throws {
+    _ = SQLiteTuning.applied
     self.path = path
     if readOnly {
       do {
@@ -282,6 +283,10 @@ public final class Journal {
   public func executeRawSQL(_ sql: String) throws {
     try dbQueue.write { db in try db.execute(sql: sql) }
   }
+
+  /// Whether SQLite took the process-wide settings the first journal applies (memory statistics
+  /// off); false when the process had opened a database before.
+  public static var sqliteTuned: Bool { SQLiteTuning.applied }
 
   /// The SQLite journal mode (`wal` once open).
   public func journalMode() throws -> String {
