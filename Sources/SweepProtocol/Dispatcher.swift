@@ -126,7 +126,8 @@ public struct Dispatcher: Sendable {
     /// Finishing what it holds; leased nothing more (prefetch included).
     var isDraining = false
     var lastHeard: ContinuousClock.Instant
-    var attempts: [UInt64] = []
+    /// Its live leases: up to a few hundred per slot with short runs, so not an array to scan.
+    var attempts: Set<UInt64> = []
   }
 
   private struct LeaseState: Sendable {
@@ -507,7 +508,7 @@ public struct Dispatcher: Sendable {
     issued[attempt] = key
     leasedRuns[key] = attempt
     latestAttempts[key] = attempt
-    workers[id]!.attempts.append(attempt)
+    workers[id]!.attempts.insert(attempt)
     progress.leased += 1
     return [
       .journalLease(attempt: attempt, key: key, worker: name),
@@ -538,7 +539,7 @@ public struct Dispatcher: Sendable {
   private mutating func release(_ attempt: UInt64) -> LeaseState? {
     guard let lease = leases.removeValue(forKey: attempt) else { return nil }
     if leasedRuns[lease.key] == attempt { leasedRuns[lease.key] = nil }
-    workers[lease.worker]?.attempts.removeAll { $0 == attempt }
+    workers[lease.worker]?.attempts.remove(attempt)
     progress.leased -= 1
     return lease
   }
@@ -550,7 +551,8 @@ public struct Dispatcher: Sendable {
     progress.workers = workerOrder.count
     progress.slots -= state.slots
     var out: [Directive] = []
-    for attempt in state.attempts {
+    // In lease order, so their runs go back to the queue in a deterministic order.
+    for attempt in state.attempts.sorted() {
       guard let lease = release(attempt) else { continue }
       progress.expired += 1
       out.append(.journalExpired(attempt: attempt))
