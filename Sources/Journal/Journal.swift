@@ -30,8 +30,12 @@ public final class Journal {
   /// Whether the checkpoints table may hold rows (nil: not looked yet). Outcomes of sweeps without
   /// chained runs then skip deleting checkpoints that cannot exist.
   private var checkpointsMayExist: Bool?
-  /// The hot path's statements, prepared on first use (see ``RawStatement``).
-  private var hotStatements: [HotSQL: RawStatement] = [:]
+  /// The hot path's statements by SQL, prepared on first use (see ``RawStatement``).
+  private var hotStatements: [String: RawStatement] = [:]
+  /// Outcomes of the enclosing batch whose run is still to be marked done and attempt succeeded
+  /// (``markOutcomes(_:)``), all stamped with `unmarkedStamp`.
+  private var unmarked: [(key: String, attempt: Int64)] = []
+  private var unmarkedStamp = ""
 
   /// The statements every run goes through, bound without GRDB's argument boxing.
   private enum HotSQL: String {
@@ -44,6 +48,16 @@ public final class Journal {
     case markRunDone = "UPDATE runs SET status = 'done', error = NULL WHERE key = ?"
     case markAttemptSucceeded =
       "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
+
+    /// Runs and attempts marked per statement by ``Journal/markOutcomes(_:)``.
+    static let marksPerStatement = 32
+    static let markRunsDone =
+      "UPDATE runs SET status = 'done', error = NULL WHERE key IN (\(placeholders(marksPerStatement)))"
+    static let markAttemptsSucceeded =
+      "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id IN (\(placeholders(marksPerStatement)))"
+    private static func placeholders(_ count: Int) -> String {
+      Array(repeating: "?", count: count).joined(separator: ", ")
+    }
   }
 
   /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
@@ -248,8 +262,17 @@ public final class Journal {
   }
 
   /// `what` names the write in an error message; it is only built for one.
-  private func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
-    if let db = batchDatabase { return try body(db) }
+  ///
+  /// In a batch, the outcomes' marks still waiting are made first, so every other record sees
+  /// them. Leases and outcomes (`keepingMarks`) touch no row a waiting mark changes, and let them
+  /// wait: the coordinator interleaves the two.
+  private func write<T>(
+    _ what: @autoclosure () -> String, keepingMarks: Bool = false, _ body: (Database) throws -> T
+  ) throws -> T {
+    if let db = batchDatabase {
+      if !keepingMarks { try markOutcomes(db) }
+      return try body(db)
+    }
     return try Self.write(dbQueue, path: path, what(), body)
   }
 
@@ -260,13 +283,21 @@ public final class Journal {
     precondition(batchDatabase == nil, "Journal batches do not nest")
     return try Self.write(dbQueue, path: path, "write a batch of records") { db in
       batchDatabase = db
-      defer { batchDatabase = nil }
-      return try body()
+      defer {
+        batchDatabase = nil
+        unmarked.removeAll()  // rolled back with the batch when it throws
+      }
+      let result = try body()
+      try markOutcomes(db)
+      return result
     }
   }
 
   private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
-    if let db = batchDatabase { return try body(db) }
+    if let db = batchDatabase {
+      try markOutcomes(db)
+      return try body(db)
+    }
     do {
       return try dbQueue.read(body)
     } catch let error as JournalError {
@@ -500,7 +531,7 @@ public final class Journal {
   /// Throws `.unknownRun` for a key the journal does not know and `.unknownAttempt` for an id that was
   /// already used (attempt ids are unique forever).
   public func recordLease(attempt: UInt64, key: RunKey, worker: String, at time: Date) throws {
-    try write("record lease \(attempt)") { db in
+    try write("record lease \(attempt)", keepingMarks: true) { db in
       // The schema checks both (the run's foreign key, the attempt's primary key); the coordinator's
       // hot path pays for one statement, and only a refused insert is diagnosed.
       do {
@@ -537,7 +568,7 @@ public final class Journal {
   ) throws -> Bool {
     let metrics = OutcomeBlob.encode(metrics: outcome.metrics)
     let series = OutcomeBlob.encode(series: outcome.series)
-    return try write("record the outcome of attempt \(attempt)") { db in
+    return try write("record the outcome of attempt \(attempt)", keepingMarks: true) { db in
       let id = Int64(bitPattern: attempt)
       // One statement on the hot path: the outcome's foreign key checks that the attempt was leased
       // for this run, and its primary key that the run has no outcome yet.
@@ -568,17 +599,16 @@ public final class Journal {
         }
         return false
       }
-      let markDone = try hot(db, .markRunDone)
-      markDone.bind(1, key.hex)
-      try markDone.execute()
       // A finished chain needs no checkpoint any more.
       if try mayHaveCheckpoints(db) {
         try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_key = ?").execute(arguments: [key.hex])
       }
-      let markSucceeded = try hot(db, .markAttemptSucceeded)
-      markSucceeded.bind(1, stamp(time))
-      markSucceeded.bind(2, id)
-      try markSucceeded.execute()
+      let text = stamp(time)
+      if text != unmarkedStamp { try markOutcomes(db) }
+      unmarkedStamp = text
+      unmarked.append((key.hex, id))
+      // In a batch the marks wait for more outcomes (see `write(_:keepingMarks:_:)`).
+      if batchDatabase == nil { try markOutcomes(db) }
       return true
     }
   }
@@ -806,11 +836,45 @@ public final class Journal {
   }
 
   /// The prepared hot statement `sql` of this journal's connection.
-  private func hot(_ db: Database, _ sql: HotSQL) throws -> RawStatement {
+  private func hot(_ db: Database, _ sql: HotSQL) throws -> RawStatement { try hot(db, sql: sql.rawValue) }
+
+  private func hot(_ db: Database, sql: String) throws -> RawStatement {
     if let statement = hotStatements[sql] { return statement }
-    let statement = try RawStatement(db, sql: sql.rawValue)
+    let statement = try RawStatement(db, sql: sql)
     hotStatements[sql] = statement
     return statement
+  }
+
+  /// Marks the runs of the batch's outcomes done and their attempts succeeded, many rows a
+  /// statement: one statement a row cost about as much as inserting the outcome.
+  private func markOutcomes(_ db: Database) throws {
+    guard !unmarked.isEmpty else { return }
+    let marks = unmarked
+    unmarked.removeAll(keepingCapacity: true)
+    let width = HotSQL.marksPerStatement
+    let whole = marks.count - marks.count % width
+    if whole > 0 {
+      let runs = try hot(db, sql: HotSQL.markRunsDone)
+      let attempts = try hot(db, sql: HotSQL.markAttemptsSucceeded)
+      for start in stride(from: 0, to: whole, by: width) {
+        attempts.bind(1, unmarkedStamp)
+        for (offset, mark) in marks[start..<start + width].enumerated() {
+          runs.bind(Int32(offset + 1), mark.key)
+          attempts.bind(Int32(offset + 2), mark.attempt)
+        }
+        try runs.execute()
+        try attempts.execute()
+      }
+    }
+    for mark in marks[whole...] {
+      let markDone = try hot(db, .markRunDone)
+      markDone.bind(1, mark.key)
+      try markDone.execute()
+      let markSucceeded = try hot(db, .markAttemptSucceeded)
+      markSucceeded.bind(1, unmarkedStamp)
+      markSucceeded.bind(2, mark.attempt)
+      try markSucceeded.execute()
+    }
   }
 
   private func requireRun(_ db: Database, _ key: RunKey) throws {

@@ -326,3 +326,73 @@ let sampleOutcome = Outcome(
   #expect(byKey.map(\.key.hex) == runs.map(\.key.hex).sorted())
   #expect(byKey.map(\.ordinal) != byOrdinal.map(\.ordinal))
 }
+
+@Test func outcomesOfABatch_markRunsAndAttempts_beforeAnyOtherRecordOrReadSeesThem() throws {
+  let journal = try Journal.temporary()
+  // 50 runs: one statement marks 32 of the first 40, the other 8 are marked a row at a time.
+  let runs = makeRuns(variants: ["a", "b"], seeds: Array(0..<25))
+  _ = try prepare(journal, runs)
+  let (t1, t2) = (t0.addingTimeInterval(1), t0.addingTimeInterval(2))
+  try journal.batch {
+    for (i, run) in runs.enumerated() {
+      try journal.recordLease(attempt: UInt64(i + 1), key: run.key, worker: "w", at: t0)
+    }
+  }
+  var lateFailure: RunFailureDisposition?
+  try journal.batch {
+    for (i, run) in runs.enumerated().prefix(40) {
+      #expect(
+        try journal.recordOutcome(
+          attempt: UInt64(i + 1), key: run.key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t1))
+    }
+    #expect(try journal.counts().done == 40)
+    // A failure of a run whose outcome came earlier in the same batch finds it done.
+    lateFailure = try journal.recordFailure(
+      attempt: 1, key: runs[0].key, message: "late", retryLimit: 1, at: t1)
+    for (i, run) in runs.enumerated().dropFirst(40) {
+      #expect(
+        try journal.recordOutcome(
+          attempt: UInt64(i + 1), key: run.key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t2))
+    }
+  }
+  #expect(lateFailure == .alreadyDone)
+  #expect(try journal.counts() == JournalCounts(total: 50, done: 50, failed: 0, pending: 0, leased: 0))
+  let reader = try DatabaseQueue(path: journal.path)
+  let ended = try reader.read { db in
+    try Row.fetchAll(
+      db,
+      sql: "SELECT state, ended_at, count(*) AS n FROM attempts GROUP BY state, ended_at ORDER BY ended_at")
+  }
+  #expect(
+    ended.map { [$0["state"], $0["ended_at"], $0["n"]] as [DatabaseValue] } == [
+      ["succeeded".databaseValue, t1.databaseValue, 40.databaseValue],
+      ["succeeded".databaseValue, t2.databaseValue, 10.databaseValue],
+    ])
+}
+
+@Test func aBatchThatThrows_leavesNoMarkOfItsOutcomesBehind() throws {
+  struct Stop: Error {}
+  let journal = try Journal.temporary()
+  let runs = makeRuns(variants: ["a"], seeds: Array(0..<40))
+  _ = try prepare(journal, runs)
+  for (i, run) in runs.enumerated() {
+    try journal.recordLease(attempt: UInt64(i + 1), key: run.key, worker: "w", at: t0)
+  }
+  #expect(throws: JournalError.self) {  // the journal names itself around the error
+    try journal.batch {
+      for (i, run) in runs.enumerated().prefix(39) {
+        _ = try journal.recordOutcome(
+          attempt: UInt64(i + 1), key: run.key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
+      }
+      throw Stop()
+    }
+  }
+  #expect(try journal.counts().done == 0)
+  try journal.batch {
+    _ = try journal.recordOutcome(
+      attempt: 40, key: runs[39].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
+  }
+  #expect(try journal.counts() == JournalCounts(total: 40, done: 1, failed: 0, pending: 39, leased: 39))
+  #expect(try journal.attemptState(1) == "leased")
+  #expect(try journal.attemptState(40) == "succeeded")
+}
