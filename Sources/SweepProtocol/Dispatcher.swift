@@ -460,12 +460,12 @@ public struct Dispatcher: Sendable {
     while progressed {
       progressed = false
       for id in workerOrder {
-        guard let state = workers[id], hasRoom(state) else { continue }
-        guard let key = nextPendingKey(for: state.name) else {
+        guard let name = nameIfRoom(id) else { continue }
+        guard let key = nextPendingKey(for: name) else {
           if avoiding.isEmpty { return out }
           continue  // another worker may take what this one must not
         }
-        out += lease(key, to: id, named: state.name)
+        out += lease(key, to: id, named: name)
         progressed = true
       }
     }
@@ -478,10 +478,17 @@ public struct Dispatcher: Sendable {
     guard avoiding.isEmpty else { return fill() }
     guard !isStopping else { return [] }
     var out: [Directive] = []
-    while let state = workers[id], hasRoom(state), let key = nextPendingKey(for: state.name) {
-      out += lease(key, to: id, named: state.name)
+    while let name = nameIfRoom(id), let key = nextPendingKey(for: name) {
+      out += lease(key, to: id, named: name)
     }
     return out
+  }
+
+  /// The name of worker `id` if it may take another lease. Only the name leaves: a copy of the
+  /// worker's state held while `lease` adds to its set of leases made `lease` copy the whole set.
+  private func nameIfRoom(_ id: WorkerID) -> String? {
+    guard let state = workers[id], hasRoom(state) else { return nil }
+    return state.name
   }
 
   /// Whether `state` may take another lease: its slots, plus a queue that is deeper for shorter runs.
