@@ -58,3 +58,13 @@ import Testing
   renamed.experiment = "noop"
   #expect(renamed.key == RunKey(experiment: "noop", parameters: parameters, seed: 7))
 }
+
+@Test func runKeys_withTheSameFirstBytes_areStillDistinct() {
+  let head = String(repeating: "0", count: 16)
+  let a = RunKey(hex: head + String(repeating: "a", count: 48))
+  let b = RunKey(hex: head + String(repeating: "b", count: 48))
+  #expect(a != b)
+  #expect(Set([a, b, RunKey(hex: a.hex)]).count == 2)
+  #expect(a.hashValue == RunKey(hex: a.hex).hashValue)
+  #expect([a: 1, b: 2][RunKey(hex: b.hex)] == 2)
+}
