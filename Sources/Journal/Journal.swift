@@ -32,6 +32,9 @@ public final class Journal {
   private var checkpointsMayExist: Bool?
   /// The hot path's statements by SQL, prepared on first use (see ``RawStatement``).
   private var hotStatements: [String: RawStatement] = [:]
+  /// Leases of the enclosing batch still to be inserted (``insertLeases(_:)``), and their ids.
+  private var uninserted: [(attempt: UInt64, key: RunKey, worker: String, stamp: String)] = []
+  private var uninsertedIDs: Set<UInt64> = []
   /// Outcomes of the enclosing batch whose run is still to be marked done and attempt succeeded
   /// (``markOutcomes(_:)``), all stamped with `unmarkedStamp`.
   private var unmarked: [(key: String, attempt: Int64)] = []
@@ -48,6 +51,12 @@ public final class Journal {
     case markRunDone = "UPDATE runs SET status = 'done', error = NULL WHERE key = ?"
     case markAttemptSucceeded =
       "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
+
+    /// Leases inserted per statement by ``Journal/insertLeases(_:)``.
+    static let leasesPerStatement = 32
+    static let insertLeases =
+      "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES "
+      + Array(repeating: "(?, ?, ?, ?, 'leased')", count: leasesPerStatement).joined(separator: ", ")
 
     /// Runs and attempts marked per statement by ``Journal/markOutcomes(_:)``.
     static let marksPerStatement = 32
@@ -263,14 +272,15 @@ public final class Journal {
 
   /// `what` names the write in an error message; it is only built for one.
   ///
-  /// In a batch, the outcomes' marks still waiting are made first, so every other record sees
-  /// them. Leases and outcomes (`keepingMarks`) touch no row a waiting mark changes, and let them
-  /// wait: the coordinator interleaves the two.
+  /// In a batch, leases and outcome marks wait to be written many rows a statement; any other
+  /// record writes them first, so it sees them. Leases and outcomes (`keepingMarks`) let them
+  /// wait, since the coordinator interleaves the two: a lease touches no row a waiting mark
+  /// changes, and an outcome whose own lease waits writes the leases first.
   private func write<T>(
     _ what: @autoclosure () -> String, keepingMarks: Bool = false, _ body: (Database) throws -> T
   ) throws -> T {
     if let db = batchDatabase {
-      if !keepingMarks { try markOutcomes(db) }
+      if !keepingMarks { try writeWaiting(db) }
       return try body(db)
     }
     return try Self.write(dbQueue, path: path, what(), body)
@@ -285,17 +295,20 @@ public final class Journal {
       batchDatabase = db
       defer {
         batchDatabase = nil
-        unmarked.removeAll()  // rolled back with the batch when it throws
+        // Rolled back with the batch when it throws.
+        uninserted.removeAll()
+        uninsertedIDs.removeAll()
+        unmarked.removeAll()
       }
       let result = try body()
-      try markOutcomes(db)
+      try writeWaiting(db)
       return result
     }
   }
 
   private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
     if let db = batchDatabase {
-      try markOutcomes(db)
+      try writeWaiting(db)
       return try body(db)
     }
     do {
@@ -532,28 +545,65 @@ public final class Journal {
   /// already used (attempt ids are unique forever).
   public func recordLease(attempt: UInt64, key: RunKey, worker: String, at time: Date) throws {
     try write("record lease \(attempt)", keepingMarks: true) { db in
-      // The schema checks both (the run's foreign key, the attempt's primary key); the coordinator's
-      // hot path pays for one statement, and only a refused insert is diagnosed.
+      uninserted.append((attempt, key, worker, stamp(time)))
+      uninsertedIDs.insert(attempt)
+      // In a batch the lease waits for more (see `write(_:keepingMarks:_:)`).
+      if batchDatabase == nil { try insertLeases(db) }
+    }
+  }
+
+  /// Inserts the batch's leases, many rows a statement. A statement the schema refuses is retried
+  /// a row at a time, to name the attempt or run it refused.
+  private func insertLeases(_ db: Database) throws {
+    guard !uninserted.isEmpty else { return }
+    let leases = uninserted
+    uninserted.removeAll(keepingCapacity: true)
+    uninsertedIDs.removeAll(keepingCapacity: true)
+    let width = HotSQL.leasesPerStatement
+    let whole = leases.count - leases.count % width
+    for start in stride(from: 0, to: whole, by: width) {
+      let insert = try hot(db, sql: HotSQL.insertLeases)
+      for (offset, lease) in leases[start..<start + width].enumerated() {
+        let column = Int32(4 * offset)
+        insert.bind(column + 1, Int64(bitPattern: lease.attempt))
+        insert.bind(column + 2, lease.key.hex)
+        insert.bind(column + 3, lease.worker)
+        insert.bind(column + 4, lease.stamp)
+      }
       do {
-        let insert = try hot(db, .insertLease)
-        insert.bind(1, Int64(bitPattern: attempt))
-        insert.bind(2, key.hex)
-        insert.bind(3, worker)
-        insert.bind(4, stamp(time))
         try insert.execute()
       } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-        try requireRun(db, key)
-        // Anything else the schema refused (a CHECK) is reported as SQLite said it.
-        guard
-          try Int.fetchOne(
-            db, sql: "SELECT 1 FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: attempt)])
-            != nil
-        else { throw error }
-        throw JournalError(
-          .unknownAttempt,
-          "Attempt \(attempt) is already in the journal \(path); attempt ids are never reused. "
-            + "This is a coordinator bug: report it with the journal file.")
+        // SQLite undid the whole statement: the rows again, one at a time.
+        for lease in leases[start..<start + width] { try insertLease(db, lease) }
       }
+    }
+    for lease in leases[whole...] { try insertLease(db, lease) }
+  }
+
+  private func insertLease(
+    _ db: Database, _ lease: (attempt: UInt64, key: RunKey, worker: String, stamp: String)
+  ) throws {
+    // The schema checks both (the run's foreign key, the attempt's primary key); the coordinator's
+    // hot path pays for one statement, and only a refused insert is diagnosed.
+    do {
+      let insert = try hot(db, .insertLease)
+      insert.bind(1, Int64(bitPattern: lease.attempt))
+      insert.bind(2, lease.key.hex)
+      insert.bind(3, lease.worker)
+      insert.bind(4, lease.stamp)
+      try insert.execute()
+    } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+      try requireRun(db, lease.key)
+      // Anything else the schema refused (a CHECK) is reported as SQLite said it.
+      guard
+        try Int.fetchOne(
+          db, sql: "SELECT 1 FROM attempts WHERE id = ?", arguments: [Int64(bitPattern: lease.attempt)])
+          != nil
+      else { throw error }
+      throw JournalError(
+        .unknownAttempt,
+        "Attempt \(lease.attempt) is already in the journal \(path); attempt ids are never reused. "
+          + "This is a coordinator bug: report it with the journal file.")
     }
   }
 
@@ -569,6 +619,7 @@ public final class Journal {
     let metrics = OutcomeBlob.encode(metrics: outcome.metrics)
     let series = OutcomeBlob.encode(series: outcome.series)
     return try write("record the outcome of attempt \(attempt)", keepingMarks: true) { db in
+      if uninsertedIDs.contains(attempt) { try insertLeases(db) }
       let id = Int64(bitPattern: attempt)
       // One statement on the hot path: the outcome's foreign key checks that the attempt was leased
       // for this run, and its primary key that the run has no outcome yet.
@@ -843,6 +894,12 @@ public final class Journal {
     let statement = try RawStatement(db, sql: sql)
     hotStatements[sql] = statement
     return statement
+  }
+
+  /// Writes the batch's waiting leases and marks.
+  private func writeWaiting(_ db: Database) throws {
+    try insertLeases(db)
+    try markOutcomes(db)
   }
 
   /// Marks the runs of the batch's outcomes done and their attempts succeeded, many rows a

@@ -396,3 +396,44 @@ let sampleOutcome = Outcome(
   #expect(try journal.attemptState(1) == "leased")
   #expect(try journal.attemptState(40) == "succeeded")
 }
+
+@Test func leasesOfABatch_areInsertedTogether_yetABadOneIsNamed_andAnOutcomeFindsItsLease() throws {
+  func code(_ body: () throws -> Void) -> JournalError.Code? {
+    do { try body() } catch let error as JournalError { return error.code } catch { return nil }
+    return nil
+  }
+  let journal = try Journal.temporary()
+  let runs = makeRuns(variants: ["a"], seeds: Array(0..<40))
+  _ = try prepare(journal, runs)
+  // An outcome of a lease made earlier in the same batch (its lease is written first).
+  try journal.batch {
+    try journal.recordLease(attempt: 1, key: runs[0].key, worker: "w", at: t0)
+    #expect(
+      try journal.recordOutcome(
+        attempt: 1, key: runs[0].key, worker: "w", outcome: sampleOutcome, seconds: 0, at: t0))
+  }
+  #expect(try journal.attemptState(1) == "succeeded")
+  // One unknown run among 32 leases of a statement: named, and the batch leaves nothing behind.
+  let stranger = RunKey(hex: String(repeating: "f", count: 64))
+  let unknownRun = code {
+    try journal.batch {
+      for i in 1..<32 {
+        try journal.recordLease(attempt: UInt64(i + 1), key: runs[i].key, worker: "w", at: t0)
+      }
+      try journal.recordLease(attempt: 33, key: stranger, worker: "w", at: t0)
+    }
+  }
+  #expect(unknownRun == .unknownRun)
+  #expect(try journal.maxAttemptID() == 1)
+  // An attempt id used before, among 32: named as such.
+  let reused = code {
+    try journal.batch {
+      try journal.recordLease(attempt: 1, key: runs[1].key, worker: "w", at: t0)
+      for i in 2..<33 {
+        try journal.recordLease(attempt: UInt64(i), key: runs[i].key, worker: "w", at: t0)
+      }
+    }
+  }
+  #expect(reused == .unknownAttempt)
+  #expect(try journal.counts() == JournalCounts(total: 40, done: 1, failed: 0, pending: 39, leased: 0))
+}
