@@ -527,7 +527,7 @@ public final class Journal {
       seed: UInt64(bitPattern: seed), storedKey: RunKey(hex: row[0]))
   }
 
-  /// The columns of a run that ``runSpec(_:)`` reads, in its order.
+  /// The columns of a run that ``runSpec(_:parsed:)`` reads, in its order.
   private static let runColumns = "key, ordinal, experiment, variant, parameters_json, seed"
 
   // MARK: - Attempts
