@@ -49,6 +49,10 @@ public final class Journal {
       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING
       """
     case markRunDone = "UPDATE runs SET status = 'done', error = NULL WHERE key = ?"
+    case upsertRun = """
+      INSERT INTO runs (key, ordinal, experiment, variant, parameters_json, seed) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET ordinal = excluded.ordinal, variant = excluded.variant
+      """
     case markAttemptSucceeded =
       "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
 
@@ -350,19 +354,28 @@ public final class Journal {
     sweepName: String, experiment: String, specHash: String, specText: String, runs: [RunSpec],
     now: Date = Date()
   ) throws -> PrepareSummary {
-    var seen: [RunKey: RunSpec] = [:]
+    // Each run's key and parameters text; the runs of a variant share their parameters, and the
+    // text is written once for a run of them.
+    var seen: [RunKey: Int] = [:]
+    seen.reserveCapacity(runs.count)
     var keys: [RunKey] = []
     keys.reserveCapacity(runs.count)
-    for run in runs {
-      let key = run.key
-      if let other = seen[key] {
+    var texts: [String] = []
+    texts.reserveCapacity(runs.count)
+    for (index, run) in runs.enumerated() {
+      let text =
+        index > 0 && runs[index - 1].parameters == run.parameters
+        ? texts[index - 1] : CanonicalJSON.parameters(run.parameters)
+      let key = RunKey(experiment: run.experiment, parametersJSON: text, seed: run.seed)
+      if let other = seen[key].map({ runs[$0] }) {
         throw JournalError(
           .duplicateRun,
           "Runs \(other.ordinal) (\(other.variant)) and \(run.ordinal) (\(run.variant)) of sweep '\(sweepName)' "
             + "have the same experiment, parameters and seed. Give the variants different parameters.")
       }
-      seen[key] = run
+      seen[key] = index
       keys.append(key)
+      texts.append(text)
     }
     return try write("prepare sweep '\(sweepName)'") { db in
       if let existing = try String.fetchOne(db, sql: "SELECT name FROM sweep WHERE id = 1") {
@@ -387,27 +400,26 @@ public final class Journal {
       let rows = try Row.fetchCursor(
         db, sql: "SELECT key, ordinal, variant FROM runs WHERE ordinal IS NOT NULL")
       while let row = try rows.next() { attached[row[0]] = (row[1], row[2]) }
-      var changed: [(run: RunSpec, key: RunKey)] = []
-      for (run, key) in zip(runs, keys) {
-        let stored = attached.removeValue(forKey: key.hex)
-        if stored?.ordinal != run.ordinal || stored?.variant != run.variant { changed.append((run, key)) }
+      var changed: [Int] = []
+      for (index, run) in runs.enumerated() {
+        let stored = attached.removeValue(forKey: keys[index].hex)
+        if stored?.ordinal != run.ordinal || stored?.variant != run.variant { changed.append(index) }
       }
       // Ordinals are unique: every row that leaves its ordinal gives it up before any is taken.
       let detach = try db.makeStatement(sql: "UPDATE runs SET ordinal = NULL WHERE key = ?")
       for key in attached.keys { try detach.execute(arguments: [key]) }
-      for (_, key) in changed { try detach.execute(arguments: [key.hex]) }
-      let upsert = try db.makeStatement(
-        sql: """
-          INSERT INTO runs (key, ordinal, experiment, variant, parameters_json, seed)
-          VALUES (?, ?, ?, ?, ?, ?)
-          ON CONFLICT (key) DO UPDATE SET ordinal = excluded.ordinal, variant = excluded.variant
-          """)
+      for index in changed { try detach.execute(arguments: [keys[index].hex]) }
       // Stored in key order, the order they are leased in (see `pendingRuns(inKeyOrder:)`).
-      for (run, key) in changed.sorted(by: { $0.key.hex < $1.key.hex }) {
-        try upsert.execute(arguments: [
-          key.hex, run.ordinal, run.experiment, run.variant, CanonicalJSON.parameters(run.parameters),
-          Int64(bitPattern: run.seed),
-        ])
+      let upsert = try hot(db, .upsertRun)
+      for index in changed.sorted(by: { keys[$0].hex < keys[$1].hex }) {
+        let run = runs[index]
+        upsert.bind(1, keys[index].hex)
+        upsert.bind(2, Int64(run.ordinal))
+        upsert.bind(3, run.experiment)
+        upsert.bind(4, run.variant)
+        upsert.bind(5, texts[index])
+        upsert.bind(6, Int64(bitPattern: run.seed))
+        try upsert.execute()
       }
       let counts = try Self.counts(db)
       return PrepareSummary(

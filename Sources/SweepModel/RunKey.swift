@@ -28,7 +28,13 @@ public struct RunKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 
   /// The key of (experiment, parameters, seed).
   public init(experiment: String, parameters: Parameters, seed: UInt64) {
-    self.init(hex: SHA256.hex(Self.canonicalText(experiment: experiment, parameters: parameters, seed: seed)))
+    self.init(experiment: experiment, parametersJSON: CanonicalJSON.parameters(parameters), seed: seed)
+  }
+
+  /// The key of (experiment, parameters, seed), given `CanonicalJSON.parameters(parameters)`.
+  public init(experiment: String, parametersJSON: String, seed: UInt64) {
+    self.init(
+      hex: SHA256.hex(Self.canonicalText(experiment: experiment, parametersJSON: parametersJSON, seed: seed)))
   }
 
   public static func == (a: RunKey, b: RunKey) -> Bool { a.head == b.head && a.hex == b.hex }
@@ -36,10 +42,13 @@ public struct RunKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 
   /// The canonical JSON text that is hashed: `{"experiment":…,"parameters":{…},"seed":n}`.
   public static func canonicalText(experiment: String, parameters: Parameters, seed: UInt64) -> String {
+    canonicalText(experiment: experiment, parametersJSON: CanonicalJSON.parameters(parameters), seed: seed)
+  }
+
+  private static func canonicalText(experiment: String, parametersJSON: String, seed: UInt64) -> String {
     // The object's keys in ascending byte order, as `CanonicalJSON.object` would put them.
-    "{\"experiment\":" + CanonicalJSON.quote(experiment) + ",\"parameters\":"
-      + CanonicalJSON.parameters(parameters)
-      + ",\"seed\":" + String(seed) + "}"
+    "{\"experiment\":" + CanonicalJSON.quote(experiment) + ",\"parameters\":" + parametersJSON + ",\"seed\":"
+      + String(seed) + "}"
   }
 
   /// The first 12 hex digits, for logs and progress lines.
