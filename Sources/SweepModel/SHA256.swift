@@ -27,6 +27,7 @@ public enum SHA256 {
     private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
       0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
     )
+    /// The bytes of a block not yet complete (fewer than 64).
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
@@ -34,29 +35,41 @@ public enum SHA256 {
 
     public mutating func update(_ bytes: some Collection<UInt8>) {
       length &+= UInt64(bytes.count)
-      for b in bytes {
-        buffer.append(b)
-        if buffer.count == 64 {
-          compress()
-          buffer.removeAll(keepingCapacity: true)
-        }
+      let done: Void? = bytes.withContiguousStorageIfAvailable { update(contiguous: $0) }
+      if done == nil { Array(bytes).withUnsafeBufferPointer { update(contiguous: $0) } }
+    }
+
+    private mutating func update(contiguous bytes: UnsafeBufferPointer<UInt8>) {
+      var rest = bytes[...]
+      if !buffer.isEmpty {
+        let taken = rest.prefix(64 - buffer.count)
+        buffer += taken
+        rest = rest.dropFirst(taken.count)
+        guard buffer.count == 64 else { return }
+        buffer.withUnsafeBufferPointer { compress($0[...]) }
+        buffer.removeAll(keepingCapacity: true)
       }
+      // Whole blocks straight from the input, without copying them.
+      while rest.count >= 64 {
+        compress(rest.prefix(64))
+        rest = rest.dropFirst(64)
+      }
+      buffer += rest
     }
 
     public mutating func finalize() -> [UInt8] {
       let bitLength = length &* 8
-      buffer.append(0x80)
-      if buffer.count > 56 {
-        while buffer.count < 64 { buffer.append(0) }
-        compress()
-        buffer.removeAll(keepingCapacity: true)
-      }
-      while buffer.count < 56 { buffer.append(0) }
+      var tail = buffer
+      tail.append(0x80)
+      while tail.count % 64 != 56 { tail.append(0) }
       for shift in stride(from: 56, through: 0, by: -8) {
-        buffer.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
       }
-      compress()
+      tail.withUnsafeBufferPointer { tail in
+        for start in stride(from: 0, to: tail.count, by: 64) { compress(tail[start..<start + 64]) }
+      }
       var out = [UInt8]()
+      out.reserveCapacity(32)
       for word in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] {
         out += [
           UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8),
@@ -77,12 +90,14 @@ public enum SHA256 {
       0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    private mutating func compress() {
-      var w = [UInt32](repeating: 0, count: 64)
+    /// One 64-byte block; the message schedule lives on the stack.
+    private mutating func compress(_ block: Slice<UnsafeBufferPointer<UInt8>>) {
+      var w = InlineArray<64, UInt32>(repeating: 0)
+      let base = block.startIndex
       for i in 0..<16 {
         w[i] =
-          UInt32(buffer[4 * i]) << 24 | UInt32(buffer[4 * i + 1]) << 16 | UInt32(buffer[4 * i + 2]) << 8
-          | UInt32(buffer[4 * i + 3])
+          UInt32(block[base + 4 * i]) << 24 | UInt32(block[base + 4 * i + 1]) << 16
+          | UInt32(block[base + 4 * i + 2]) << 8 | UInt32(block[base + 4 * i + 3])
       }
       for i in 16..<64 {
         let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
@@ -90,14 +105,16 @@ public enum SHA256 {
         w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
       }
       var (a, b, c, d, e, f, g, hh) = h
-      for i in 0..<64 {
-        let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-        let ch = (e & f) ^ (~e & g)
-        let t1 = hh &+ s1 &+ ch &+ Self.k[i] &+ w[i]
-        let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-        let maj = (a & b) ^ (a & c) ^ (b & c)
-        let t2 = s0 &+ maj
-        (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+      Self.k.withUnsafeBufferPointer { k in
+        for i in 0..<64 {
+          let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+          let ch = (e & f) ^ (~e & g)
+          let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
+          let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+          let maj = (a & b) ^ (a & c) ^ (b & c)
+          let t2 = s0 &+ maj
+          (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+        }
       }
       h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
     }

@@ -68,3 +68,22 @@ import Testing
   #expect(a.hashValue == RunKey(hex: a.hex).hashValue)
   #expect([a: 1, b: 2][RunKey(hex: b.hex)] == 2)
 }
+
+@Test func sha256_ofAMillionAs_andInPiecesAcrossBlocks_matchesOneShot() {
+  let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+  #expect(
+    SHA256.hexString(SHA256.digest(million))
+      == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+  let message = (0..<300).map { UInt8(truncatingIfNeeded: $0 * 7) }
+  for pieces in [[1, 63, 64, 65, 107], [55, 1, 8, 236], [64, 64, 64, 64, 44], [300]] {
+    var state = SHA256.State()
+    var start = 0
+    for size in pieces {
+      state.update(message[start..<start + size])
+      start += size
+    }
+    #expect(state.finalize() == SHA256.digest(message), "pieces \(pieces)")
+  }
+  // A collection without contiguous storage goes through the same blocks.
+  #expect(SHA256.digest(message.lazy.map { $0 }) == SHA256.digest(message))
+}
