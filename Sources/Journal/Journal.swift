@@ -354,8 +354,8 @@ public final class Journal {
     sweepName: String, experiment: String, specHash: String, specText: String, runs: [RunSpec],
     now: Date = Date()
   ) throws -> PrepareSummary {
-    // Each run's key and parameters text; the runs of a variant share their parameters, and the
-    // text is written once for a run of them.
+    // Each run's key and canonical parameters text. The runs of a variant come one after another
+    // with equal parameters, so their text is written once.
     var seen: [RunKey: Int] = [:]
     seen.reserveCapacity(runs.count)
     var keys: [RunKey] = []
