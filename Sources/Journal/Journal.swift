@@ -32,13 +32,16 @@ public final class Journal {
   private var checkpointsMayExist: Bool?
   /// The hot path's statements by SQL, prepared on first use (see ``RawStatement``).
   private var hotStatements: [String: RawStatement] = [:]
-  /// Leases of the enclosing batch still to be inserted (``insertLeases(_:)``), and their ids.
-  private var uninserted: [(attempt: UInt64, key: RunKey, worker: String, stamp: String)] = []
+  /// Leases of the enclosing batch still to be inserted (``insertLeases(_:)``), and their ids (so
+  /// an outcome finds out in one lookup whether its own lease still waits).
+  private var uninserted: [WaitingLease] = []
   private var uninsertedIDs: Set<UInt64> = []
   /// Outcomes of the enclosing batch whose run is still to be marked done and attempt succeeded
   /// (``markOutcomes(_:)``), all stamped with `unmarkedStamp`.
   private var unmarked: [(key: String, attempt: Int64)] = []
   private var unmarkedStamp = ""
+
+  private typealias WaitingLease = (attempt: UInt64, key: RunKey, worker: String, stamp: String)
 
   /// The statements every run goes through, bound without GRDB's argument boxing.
   private enum HotSQL: String {
@@ -56,21 +59,17 @@ public final class Journal {
     case markAttemptSucceeded =
       "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
 
-    /// Leases inserted per statement by ``Journal/insertLeases(_:)``.
-    static let leasesPerStatement = 32
+    /// Leases inserted and runs and attempts marked per statement by ``Journal/insertLeases(_:)``
+    /// and ``Journal/markOutcomes(_:)``; the rest of a batch goes a row at a time.
+    static let rowsPerStatement = 32
     static let insertLeases =
       "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES "
-      + Array(repeating: "(?, ?, ?, ?, 'leased')", count: leasesPerStatement).joined(separator: ", ")
-
-    /// Runs and attempts marked per statement by ``Journal/markOutcomes(_:)``.
-    static let marksPerStatement = 32
+      + Array(repeating: "(?, ?, ?, ?, 'leased')", count: rowsPerStatement).joined(separator: ", ")
     static let markRunsDone =
-      "UPDATE runs SET status = 'done', error = NULL WHERE key IN (\(placeholders(marksPerStatement)))"
+      "UPDATE runs SET status = 'done', error = NULL WHERE key IN (\(placeholders))"
     static let markAttemptsSucceeded =
-      "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id IN (\(placeholders(marksPerStatement)))"
-    private static func placeholders(_ count: Int) -> String {
-      Array(repeating: "?", count: count).joined(separator: ", ")
-    }
+      "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id IN (\(placeholders))"
+    private static let placeholders = Array(repeating: "?", count: rowsPerStatement).joined(separator: ", ")
   }
 
   /// Opens (creating the folder and file if needed) and migrates the journal at `path`, turns on WAL
@@ -277,14 +276,14 @@ public final class Journal {
   /// `what` names the write in an error message; it is only built for one.
   ///
   /// In a batch, leases and outcome marks wait to be written many rows a statement; any other
-  /// record writes them first, so it sees them. Leases and outcomes (`keepingMarks`) let them
+  /// record writes them first, so it sees them. Leases and outcomes (`lettingRowsWait`) let them
   /// wait, since the coordinator interleaves the two: a lease touches no row a waiting mark
   /// changes, and an outcome whose own lease waits writes the leases first.
   private func write<T>(
-    _ what: @autoclosure () -> String, keepingMarks: Bool = false, _ body: (Database) throws -> T
+    _ what: @autoclosure () -> String, lettingRowsWait: Bool = false, _ body: (Database) throws -> T
   ) throws -> T {
     if let db = batchDatabase {
-      if !keepingMarks { try writeWaiting(db) }
+      if !lettingRowsWait { try writeWaiting(db) }
       return try body(db)
     }
     return try Self.write(dbQueue, path: path, what(), body)
@@ -458,7 +457,7 @@ public final class Journal {
   public func finishedRuns() throws -> [FinishedRun] {
     try read("finished runs") { db in
       // Read in storage (key) order, which is sequential on disk, and sorted here: in ordinal
-      // order every row is on another page, a read of 100k runs became 170k page reads.
+      // order every row is on another page (`metasweep report` of 60k runs made 170k page reads).
       let rows = try Row.fetchCursor(
         db,
         sql: """
@@ -556,10 +555,10 @@ public final class Journal {
   /// Throws `.unknownRun` for a key the journal does not know and `.unknownAttempt` for an id that was
   /// already used (attempt ids are unique forever).
   public func recordLease(attempt: UInt64, key: RunKey, worker: String, at time: Date) throws {
-    try write("record lease \(attempt)", keepingMarks: true) { db in
+    try write("record lease \(attempt)", lettingRowsWait: true) { db in
       uninserted.append((attempt, key, worker, stamp(time)))
       uninsertedIDs.insert(attempt)
-      // In a batch the lease waits for more (see `write(_:keepingMarks:_:)`).
+      // In a batch the lease waits for more (see `write(_:lettingRowsWait:_:)`).
       if batchDatabase == nil { try insertLeases(db) }
     }
   }
@@ -571,7 +570,7 @@ public final class Journal {
     let leases = uninserted
     uninserted.removeAll(keepingCapacity: true)
     uninsertedIDs.removeAll(keepingCapacity: true)
-    let width = HotSQL.leasesPerStatement
+    let width = HotSQL.rowsPerStatement
     let whole = leases.count - leases.count % width
     for start in stride(from: 0, to: whole, by: width) {
       let insert = try hot(db, sql: HotSQL.insertLeases)
@@ -592,9 +591,7 @@ public final class Journal {
     for lease in leases[whole...] { try insertLease(db, lease) }
   }
 
-  private func insertLease(
-    _ db: Database, _ lease: (attempt: UInt64, key: RunKey, worker: String, stamp: String)
-  ) throws {
+  private func insertLease(_ db: Database, _ lease: WaitingLease) throws {
     // The schema checks both (the run's foreign key, the attempt's primary key); the coordinator's
     // hot path pays for one statement, and only a refused insert is diagnosed.
     do {
@@ -630,7 +627,7 @@ public final class Journal {
   ) throws -> Bool {
     let metrics = OutcomeBlob.encode(metrics: outcome.metrics)
     let series = OutcomeBlob.encode(series: outcome.series)
-    return try write("record the outcome of attempt \(attempt)", keepingMarks: true) { db in
+    return try write("record the outcome of attempt \(attempt)", lettingRowsWait: true) { db in
       if uninsertedIDs.contains(attempt) { try insertLeases(db) }
       let id = Int64(bitPattern: attempt)
       // One statement on the hot path: the outcome's foreign key checks that the attempt was leased
@@ -670,7 +667,7 @@ public final class Journal {
       if text != unmarkedStamp { try markOutcomes(db) }
       unmarkedStamp = text
       unmarked.append((key.hex, id))
-      // In a batch the marks wait for more outcomes (see `write(_:keepingMarks:_:)`).
+      // In a batch the marks wait for more outcomes (see `write(_:lettingRowsWait:_:)`).
       if batchDatabase == nil { try markOutcomes(db) }
       return true
     }
@@ -920,7 +917,7 @@ public final class Journal {
     guard !unmarked.isEmpty else { return }
     let marks = unmarked
     unmarked.removeAll(keepingCapacity: true)
-    let width = HotSQL.marksPerStatement
+    let width = HotSQL.rowsPerStatement
     let whole = marks.count - marks.count % width
     if whole > 0 {
       let runs = try hot(db, sql: HotSQL.markRunsDone)

@@ -6,8 +6,8 @@ public struct RunKey: Sendable, Hashable, Comparable, CustomStringConvertible {
   /// Lower-case hexadecimal SHA-256 digest (64 characters).
   public let hex: String
   /// The digest's first 8 bytes, read once: a key is hashed and compared by these first. The
-  /// coordinator looks every finished run up about ten times, and hashing all 64 characters each
-  /// time was a tenth of its loop.
+  /// coordinator looks every finished run up about ten times, and hashing and comparing all 64
+  /// characters each time took about a tenth of its loop thread's samples (`perf record`).
   private let head: UInt64
 
   public init(hex: String) {
