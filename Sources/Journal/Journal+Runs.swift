@@ -1,0 +1,225 @@
+import Foundation
+import GRDB
+import SweepModel
+
+// The sweep and its runs: preparing a spec's runs, and reading them back by state.
+extension Journal {
+  /// Records the current version of the sweep and its runs.
+  ///
+  /// The first call creates the sweep. Later calls (resume, a widened grid) must use the same sweep
+  /// name; they replace the spec text and hash, detach every run from the spec (ordinal NULL) and then
+  /// attach the given runs by key: a run already in the journal keeps its status and outcome (a
+  /// finished run is reused), a new one is added as pending. Runs of earlier spec versions that are
+  /// not in `runs` stay in the journal, outside the spec.
+  public func prepare(
+    sweepName: String, experiment: String, specHash: String, specText: String, runs: [RunSpec],
+    now: Date = Date()
+  ) throws -> PrepareSummary {
+    // Each run's key and canonical parameters text. The runs of a variant come one after another
+    // with equal parameters, so their text is written once.
+    var seen: [RunKey: Int] = [:]
+    seen.reserveCapacity(runs.count)
+    var keys: [RunKey] = []
+    keys.reserveCapacity(runs.count)
+    var texts: [String] = []
+    texts.reserveCapacity(runs.count)
+    for (index, run) in runs.enumerated() {
+      let text =
+        index > 0 && runs[index - 1].parameters == run.parameters
+        ? texts[index - 1] : CanonicalJSON.parameters(run.parameters)
+      let key = RunKey(experiment: run.experiment, parametersJSON: text, seed: run.seed)
+      if let other = seen[key].map({ runs[$0] }) {
+        throw JournalError(
+          .duplicateRun,
+          "Runs \(other.ordinal) (\(other.variant)) and \(run.ordinal) (\(run.variant)) of sweep '\(sweepName)' "
+            + "have the same experiment, parameters and seed. Give the variants different parameters.")
+      }
+      seen[key] = index
+      keys.append(key)
+      texts.append(text)
+    }
+    return try write("prepare sweep '\(sweepName)'") { db in
+      if let existing = try String.fetchOne(db, sql: "SELECT name FROM sweep WHERE id = 1") {
+        guard existing == sweepName else {
+          throw JournalError(
+            .sweepMismatch,
+            "\(path) belongs to sweep '\(existing)', not '\(sweepName)'. Pass --out to choose another folder."
+          )
+        }
+        try db.execute(
+          sql: "UPDATE sweep SET experiment = ?, spec_hash = ?, spec_text = ?, updated_at = ? WHERE id = 1",
+          arguments: [experiment, specHash, specText, now])
+      } else {
+        try db.execute(
+          sql: """
+            INSERT INTO sweep (id, name, experiment, spec_hash, spec_text, created_at, updated_at)
+            VALUES (1, ?, ?, ?, ?, ?, ?)
+            """, arguments: [sweepName, experiment, specHash, specText, now, now])
+      }
+      // Only rows that change are written: resuming a sweep of 100k runs rewrites nothing.
+      var attached: [String: (ordinal: Int, variant: String)] = [:]
+      let rows = try Row.fetchCursor(
+        db, sql: "SELECT key, ordinal, variant FROM runs WHERE ordinal IS NOT NULL")
+      while let row = try rows.next() { attached[row[0]] = (row[1], row[2]) }
+      var changed: [Int] = []
+      for (index, run) in runs.enumerated() {
+        let stored = attached.removeValue(forKey: keys[index].hex)
+        if stored?.ordinal != run.ordinal || stored?.variant != run.variant { changed.append(index) }
+      }
+      // Ordinals are unique: every row that leaves its ordinal gives it up before any is taken.
+      let detach = try db.makeStatement(sql: "UPDATE runs SET ordinal = NULL WHERE key = ?")
+      for key in attached.keys { try detach.execute(arguments: [key]) }
+      for index in changed { try detach.execute(arguments: [keys[index].hex]) }
+      // Stored in key order, the order they are leased in (see `pendingRuns(inKeyOrder:)`).
+      let upsert = try hot(db, .upsertRun)
+      for index in changed.sorted(by: { keys[$0].hex < keys[$1].hex }) {
+        let run = runs[index]
+        upsert.bind(1, keys[index].hex)
+        upsert.bind(2, Int64(run.ordinal))
+        upsert.bind(3, run.experiment)
+        upsert.bind(4, run.variant)
+        upsert.bind(5, texts[index])
+        upsert.bind(6, Int64(bitPattern: run.seed))
+        try upsert.execute()
+      }
+      let counts = try Self.counts(db)
+      return PrepareSummary(
+        total: counts.total, alreadyDone: counts.done, failed: counts.failed, pending: counts.pending)
+    }
+  }
+
+  /// The journal's sweep row, or nil before the first ``prepare(sweepName:experiment:specHash:specText:runs:now:)``.
+  public func sweepInfo() throws -> SweepInfo? {
+    try read("the sweep") { db in
+      try Row.fetchOne(db, sql: "SELECT * FROM sweep WHERE id = 1").map { row in
+        SweepInfo(
+          name: row["name"], experiment: row["experiment"], specHash: row["spec_hash"],
+          specText: row["spec_text"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+      }
+    }
+  }
+
+  /// Pending runs of the current spec, in ordinal order, or with `inKeyOrder` in run-key order:
+  /// the order the coordinator leases them in (a deterministic shuffle of the grid, so a stopped
+  /// sweep's partial tables cover every variant and seed alike). Runs are also stored in key order,
+  /// so journaling them in that order appends to the ends of the tables and their indexes instead
+  /// of dirtying a random page per run.
+  public func pendingRuns(inKeyOrder: Bool = false) throws -> [RunSpec] {
+    try read("pending runs") { db in
+      var parsed: [String: Parameters] = [:]
+      return try Row.fetchAll(
+        db,
+        sql: "SELECT \(Self.runColumns) FROM runs WHERE ordinal IS NOT NULL AND status = 'pending' ORDER BY "
+          + (inKeyOrder ? "key" : "ordinal")
+      ).map { try runSpec($0, parsed: &parsed) }
+    }
+  }
+
+  /// Finished runs of the current spec with their outcome, in ordinal order.
+  public func finishedRuns() throws -> [FinishedRun] {
+    try read("finished runs") { db in
+      // Read in storage (key) order, which is sequential on disk, and sorted here: in ordinal
+      // order every row is on another page (`metasweep report` of 60k runs made 170k page reads).
+      let rows = try Row.fetchCursor(
+        db,
+        sql: """
+          SELECT \(Self.runColumns), outcomes.attempt_id, outcomes.worker, outcomes.seconds, outcomes.finished_at,
+            outcomes.metrics, outcomes.series
+          FROM runs JOIN outcomes ON outcomes.run_key = runs.key
+          WHERE runs.ordinal IS NOT NULL AND runs.status = 'done'
+          ORDER BY runs.key
+          """)
+      var finished: [FinishedRun] = []
+      var parsed: [String: Parameters] = [:]
+      while let row = try rows.next() {
+        let attempt: Int64 = row[6]
+        finished.append(
+          FinishedRun(
+            run: try runSpec(row, parsed: &parsed),
+            outcome: Outcome(
+              metrics: try OutcomeBlob.decodeMetrics(row[10]), series: try OutcomeBlob.decodeSeries(row[11])),
+            worker: row[7], attempt: UInt64(bitPattern: attempt), seconds: row[8], finishedAt: row[9]))
+      }
+      return finished.sorted { $0.run.ordinal < $1.run.ordinal }
+    }
+  }
+
+  /// Runs of the current spec that exhausted their retries, in ordinal order.
+  public func failedRuns() throws -> [FailedRun] {
+    try read("failed runs") { db in
+      var parsed: [String: Parameters] = [:]
+      return try Row.fetchAll(
+        db,
+        sql:
+          "SELECT \(Self.runColumns), error, failures FROM runs WHERE ordinal IS NOT NULL AND status = 'failed' "
+          + "ORDER BY ordinal"
+      ).map { row in
+        FailedRun(run: try runSpec(row, parsed: &parsed), error: row[6], failures: row[7])
+      }
+    }
+  }
+
+  /// How many runs of the current spec are pending, done and failed, and how many attempts are leased.
+  public func counts() throws -> JournalCounts {
+    try read("counts") { db in try Self.counts(db) }
+  }
+
+  static func counts(_ db: Database) throws -> JournalCounts {
+    let row = try Row.fetchOne(
+      db,
+      sql: """
+        SELECT count(*) AS total,
+          coalesce(sum(status = 'done'), 0) AS done,
+          coalesce(sum(status = 'failed'), 0) AS failed,
+          coalesce(sum(status = 'pending'), 0) AS pending,
+          (SELECT count(*) FROM attempts WHERE state = 'leased') AS leased
+        FROM runs WHERE ordinal IS NOT NULL
+        """)!
+    return JournalCounts(
+      total: row["total"], done: row["done"], failed: row["failed"], pending: row["pending"],
+      leased: row["leased"])
+  }
+
+  /// The run of a row whose first six columns are ``runColumns``, in that order.
+  ///
+  /// The variants of a sweep share their parameters across seeds, so each distinct parameters
+  /// text is parsed once (`parsed` keeps them across the rows of one read).
+  func runSpec(_ row: Row, parsed: inout [String: Parameters]) throws -> RunSpec {
+    let seed: Int64 = row[5]
+    let ordinal: Int? = row[1]
+    let json: String = row[4]
+    let parameters: Parameters
+    if let known = parsed[json] {
+      parameters = known
+    } else {
+      parameters = try ParametersJSON.decode(json)
+      parsed[json] = parameters
+    }
+    return RunSpec(
+      ordinal: ordinal ?? -1, experiment: row[2], variant: row[3], parameters: parameters,
+      seed: UInt64(bitPattern: seed), storedKey: RunKey(hex: row[0]))
+  }
+
+  /// The columns of a run that ``runSpec(_:parsed:)`` reads, in its order.
+  static let runColumns = "key, ordinal, experiment, variant, parameters_json, seed"
+
+  /// Every run of the current spec in ordinal order with its state, for status displays.
+  public func runStates() throws -> [RunState] {
+    try read("run states") { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT variant, seed, status,
+            EXISTS (SELECT 1 FROM attempts a WHERE a.run_key = runs.key AND a.state = 'leased') AS leased
+          FROM runs WHERE ordinal IS NOT NULL ORDER BY ordinal
+          """
+      ).map { row in
+        let status: String = row["status"]
+        let leased: Bool = row["leased"]
+        let state: RunState.State =
+          status == "done" ? .done : status == "failed" ? .failed : leased ? .running : .pending
+        return RunState(variant: row["variant"], seed: UInt64(bitPattern: row["seed"]), state: state)
+      }
+    }
+  }
+}
