@@ -102,6 +102,9 @@ let package = Package(
     .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "SweepModel"]),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["SweepModel", "Journal", "Aggregation", "ZeroMQ", "SweepProtocol", "Coordinator"]),
+      dependencies: [
+        "SweepModel", "Journal", "Aggregation", "ZeroMQ", "SweepProtocol", "Coordinator",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
   ]
 )

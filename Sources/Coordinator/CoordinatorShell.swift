@@ -212,9 +212,30 @@ public final class CoordinatorShell {
         continue
       }
       received += 1
-      directives += dispatcher.onMessage(message, from: worker, now: now)
+      directives += dispatcher.onMessage(
+        message, from: worker, now: now, peer: peer(of: message, from: worker))
     }
     return directives
+  }
+
+  /// What the transport knows of the sender of the message just received: its address (for a
+  /// hello or a stranger) and, under CURVE, the allow-list name its key was admitted as (for a
+  /// hello or a report, which count only over the connection of the worker that greeted). Each is
+  /// a metadata lookup, so other messages skip them.
+  private func peer(of message: WireMessage, from worker: WorkerID) -> PeerInfo {
+    var peer = PeerInfo()
+    switch message {
+    case .hello, .result, .segment, .failure:
+      if authenticator != nil { peer.authenticatedID = socket.lastMessageProperty("User-Id") }
+      if case .hello = message {
+        peer.address = socket.lastMessageProperty("Peer-Address") ?? ""
+      } else if !dispatcher.isRegistered(worker) {
+        peer.address = socket.lastMessageProperty("Peer-Address") ?? ""
+      }
+    default:
+      break
+    }
+    return peer
   }
 
   /// Hands the records of `directives` to the journal writer as one batch; the sends and logs

@@ -123,8 +123,8 @@ final class JournalWriter: @unchecked Sendable {
     switch directive {
     case .send, .log, .reportStatus:
       break
-    case .journalLease(let attempt, let key, let worker):
-      try journal.recordLease(attempt: attempt, key: key, worker: worker, at: time)
+    case .journalLease(let attempt, let key, let worker, let holder):
+      try journal.recordLease(attempt: attempt, key: key, worker: worker, holder: holder.digest, at: time)
     case .journalOutcome(let result, let worker):
       _ = try journal.recordOutcome(
         attempt: result.attempt, key: result.key, worker: worker, outcome: result.outcome,

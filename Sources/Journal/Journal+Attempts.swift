@@ -11,13 +11,16 @@ extension Journal {
     }
   }
 
-  /// Records that attempt `attempt` of run `key` was leased to `worker`.
+  /// Records that attempt `attempt` of run `key` was leased to `worker`, the process `holder`
+  /// names (a digest the coordinator makes; nil when unknown).
   ///
   /// Throws `.unknownRun` for a key the journal does not know and `.unknownAttempt` for an id that was
   /// already used (attempt ids are unique forever).
-  public func recordLease(attempt: UInt64, key: RunKey, worker: String, at time: Date) throws {
+  public func recordLease(
+    attempt: UInt64, key: RunKey, worker: String, holder: String? = nil, at time: Date
+  ) throws {
     try write("record lease \(attempt)", lettingRowsWait: true) { db in
-      uninserted.append((attempt, key, worker, stamp(time)))
+      uninserted.append((attempt, key, worker, holder, stamp(time)))
       uninsertedIDs.insert(attempt)
       // In a batch the lease waits for more (see `write(_:lettingRowsWait:_:)`).
       if batchDatabase == nil { try insertLeases(db) }
@@ -36,11 +39,12 @@ extension Journal {
     for start in stride(from: 0, to: whole, by: width) {
       let insert = try hot(db, sql: HotSQL.insertLeases)
       for (offset, lease) in leases[start..<start + width].enumerated() {
-        let column = Int32(4 * offset)
+        let column = Int32(5 * offset)
         insert.bind(column + 1, Int64(bitPattern: lease.attempt))
         insert.bind(column + 2, lease.key.hex)
         insert.bind(column + 3, lease.worker)
-        insert.bind(column + 4, lease.stamp)
+        insert.bind(column + 4, lease.holder)
+        insert.bind(column + 5, lease.stamp)
       }
       do {
         try insert.execute()
@@ -60,7 +64,8 @@ extension Journal {
       insert.bind(1, Int64(bitPattern: lease.attempt))
       insert.bind(2, lease.key.hex)
       insert.bind(3, lease.worker)
-      insert.bind(4, lease.stamp)
+      insert.bind(4, lease.holder)
+      insert.bind(5, lease.stamp)
       try insert.execute()
     } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
       try requireRun(db, lease.key)
@@ -183,16 +188,18 @@ extension Journal {
 
   /// The attempts of runs still pending in the current spec, so a restarted coordinator can tell
   /// a late result of its previous life from a forged one.
-  public func attemptsOfPendingRuns() throws -> [UInt64: RunKey] {
+  public func attemptsOfPendingRuns() throws -> [UInt64: JournalAttempt] {
     try read("attempts of pending runs") { db in
-      var attempts: [UInt64: RunKey] = [:]
+      var attempts: [UInt64: JournalAttempt] = [:]
       let rows = try Row.fetchAll(
         db,
         sql: """
-          SELECT a.id, a.run_key FROM attempts a JOIN runs r ON r.key = a.run_key
+          SELECT a.id, a.run_key, a.holder FROM attempts a JOIN runs r ON r.key = a.run_key
           WHERE r.status = 'pending' AND r.ordinal IS NOT NULL
           """)
-      for row in rows { attempts[UInt64(bitPattern: row["id"])] = RunKey(hex: row["run_key"]) }
+      for row in rows {
+        attempts[UInt64(bitPattern: row[0])] = JournalAttempt(key: RunKey(hex: row[1]), holder: row[2])
+      }
       return attempts
     }
   }

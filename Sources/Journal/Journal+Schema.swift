@@ -23,6 +23,11 @@ extension Journal {
       // (status, recovery at open) and fast enough as scans.
       try db.execute(sql: "DROP INDEX attempts_leased")
     }
+    migrator.registerMigration("v5-attempt-holder") { db in
+      // The worker process an attempt was leased to (a digest of its session and CURVE name): a
+      // restarted coordinator credits a late report of the attempt to that process only.
+      try db.execute(sql: "ALTER TABLE attempts ADD COLUMN holder TEXT")
+    }
     return migrator
   }
 

@@ -41,12 +41,12 @@ public final class Journal {
   var unmarked: [(key: String, attempt: Int64)] = []
   var unmarkedStamp = ""
 
-  typealias WaitingLease = (attempt: UInt64, key: RunKey, worker: String, stamp: String)
+  typealias WaitingLease = (attempt: UInt64, key: RunKey, worker: String, holder: String?, stamp: String)
 
   /// The statements every run goes through, bound without GRDB's argument boxing.
   enum HotSQL: String {
     case insertLease =
-      "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES (?, ?, ?, ?, 'leased')"
+      "INSERT INTO attempts (id, run_key, worker, holder, started_at, state) VALUES (?, ?, ?, ?, ?, 'leased')"
     case insertOutcome = """
       INSERT INTO outcomes (run_key, attempt_id, worker, seconds, finished_at, metrics, series)
       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING
@@ -63,8 +63,8 @@ public final class Journal {
     /// and ``Journal/markOutcomes(_:)``; the rest of a batch goes a row at a time.
     static let rowsPerStatement = 32
     static let insertLeases =
-      "INSERT INTO attempts (id, run_key, worker, started_at, state) VALUES "
-      + Array(repeating: "(?, ?, ?, ?, 'leased')", count: rowsPerStatement).joined(separator: ", ")
+      "INSERT INTO attempts (id, run_key, worker, holder, started_at, state) VALUES "
+      + Array(repeating: "(?, ?, ?, ?, ?, 'leased')", count: rowsPerStatement).joined(separator: ", ")
     static let markRunsDone =
       "UPDATE runs SET status = 'done', error = NULL WHERE key IN (\(placeholders))"
     static let markAttemptsSucceeded =

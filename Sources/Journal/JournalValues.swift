@@ -20,6 +20,18 @@ public struct PrepareSummary: Sendable, Equatable {
   }
 }
 
+/// An attempt as the journal recorded its lease: its run and the worker process it went to.
+public struct JournalAttempt: Sendable, Equatable {
+  public var key: RunKey
+  /// The coordinator's digest of the worker process (nil for leases journaled before it was kept).
+  public var holder: String?
+
+  public init(key: RunKey, holder: String?) {
+    self.key = key
+    self.holder = holder
+  }
+}
+
 /// How many runs of the current spec are in each state, and how many attempts are open.
 public struct JournalCounts: Sendable, Equatable {
   /// Runs in the current spec.

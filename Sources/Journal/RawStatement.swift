@@ -46,6 +46,15 @@ final class RawStatement {
 
   func bind(_ index: Int32, _ value: Double) { check(sqlite3_bind_double(handle, index, value)) }
 
+  /// Binds `value` as text, or NULL when it is nil.
+  func bind(_ index: Int32, _ value: String?) {
+    guard let value else {
+      check(sqlite3_bind_null(handle, index))
+      return
+    }
+    bind(index, value)
+  }
+
   func bind(_ index: Int32, _ value: String) {
     if value.isEmpty {
       check(sqlite3_bind_text(handle, index, "", 0, nil))  // a nil pointer would bind NULL

@@ -8,9 +8,17 @@ import SweepModel
 ///
 /// Guarantees, whatever the order of events:
 /// - a run gets exactly one outcome: a result for a run that already has one is discarded;
+/// - a report (result, segment or failure) counts only from the worker process its attempt was
+///   leased to, over a connection that greeted (and, under CURVE, with the same key): anything
+///   else is dropped unacknowledged, counted in ``Progress/refused`` and logged once per peer;
 /// - a result from an expired attempt is accepted while the run still has no outcome, so work a
 ///   slow or partitioned worker finished is not thrown away;
 /// - a worker silent for ``Settings/workerTimeout`` loses its leases, which go back to pending;
+/// - a worker holds at most its slots (at most ``Settings/maxSlotsPerWorker``) plus a queue of
+///   at most ``Settings/maxQueuedPerWorker``, and at most ``Settings/initialLeaseAllowance``
+///   leases until it has reported, twice that after each report; a worker that holds leases
+///   without reporting for ``Settings/stallFactor`` times the longest run reported so far (at least
+///   ``Settings/minimumStallTimeout``) loses them, and gets no more until it reports;
 /// - a run that throws is retried until it has failed ``Settings/retryLimit`` times, then marked
 ///   failed, so one poison run never stalls a sweep;
 /// - a chained run (``Settings/segmentSteps``) is leased one segment at a time, each lease carrying
@@ -34,9 +42,20 @@ public struct Dispatcher: Sendable {
     /// the run times workers report), so messages and journal commits amortize over many runs.
     /// At most ``maxPrefetchPerSlot`` runs per slot. Default 25 ms.
     public var queuedWork: Duration = .milliseconds(25)
-    /// The deepest queue per slot for very short runs. Default 256: with few workers, the runs
+    /// The deepest queue per worker, whatever its slots. Default 256: with few workers, the runs
     /// queued must outlast the round trip through a journal commit, or the workers wait for leases.
-    public var maxPrefetchPerSlot = 256
+    public var maxQueuedPerWorker = 256
+    /// The most slots a worker is believed to have; a hello announcing more counts as this many.
+    /// Default 1,024, more cores than any one host we expect.
+    public var maxSlotsPerWorker = 1024
+    /// The most leases a worker holds before its first report; each report it makes doubles it.
+    /// Default 64: a peer that only announces slots and never reports holds at most this many.
+    public var initialLeaseAllowance = 64
+    /// A worker holding leases that has reported nothing for `stallFactor` times the longest run
+    /// (or segment) reported in this sweep so far loses its leases. Default 10.
+    public var stallFactor = 10.0
+    /// The shortest such deadline. Default 60 s. No deadline applies before a first report.
+    public var minimumStallTimeout: Duration = .seconds(60)
     /// The build id workers must report, or nil to accept any build. Default nil.
     public var requiredBuildID: String?
     /// Steps per lease of a chained run (nil: every run in one lease). Default nil.
@@ -61,8 +80,9 @@ public struct Dispatcher: Sendable {
   public enum Directive: Sendable, Equatable {
     /// Send `message` to `worker`.
     case send(WireMessage, to: WorkerID)
-    /// Journal that `attempt` of `key` was leased to `worker` (before the lease is sent).
-    case journalLease(attempt: UInt64, key: RunKey, worker: String)
+    /// Journal that `attempt` of `key` was leased to `worker`, the process `holder` (before the
+    /// lease is sent).
+    case journalLease(attempt: UInt64, key: RunKey, worker: String, holder: WorkerIdentity)
     /// Journal the accepted outcome of a run.
     case journalOutcome(WireMessage.RunResult, worker: String)
     /// Journal that a result arrived for a run that already had an outcome, and was ignored.
@@ -108,8 +128,11 @@ public struct Dispatcher: Sendable {
     public var expired = 0
     /// Failed attempts, retried or final.
     public var failedAttempts = 0
-    /// Reports naming an attempt this sweep never leased (forged or corrupt), ignored.
+    /// Reports refused: from a peer that has not greeted, or naming an attempt this sweep never
+    /// leased to that worker (forged or corrupt). Never journaled, never acknowledged.
     public var refused = 0
+    /// Leases taken back from workers that held them without reporting past the stall deadline.
+    public var reclaimed = 0
     /// Segments of chained runs journaled (each a checkpoint).
     public var segments = 0
     /// Segment reports ignored: from an attempt that is not its run's latest, or not ahead of the
@@ -123,11 +146,35 @@ public struct Dispatcher: Sendable {
   private struct WorkerState: Sendable {
     var name: String
     var slots: Int
+    /// The worker process, across connections.
+    var identity: WorkerIdentity
+    /// Who the transport authenticated its connection as (nil: plaintext); every report must agree.
+    var authenticatedID: String?
+    /// Its network address, for logs.
+    var address: String
     /// Finishing what it holds; leased nothing more (prefetch included).
     var isDraining = false
     var lastHeard: ContinuousClock.Instant
     /// Its live leases: up to a few hundred per slot with short runs, so not an array to scan.
     var attempts: Set<UInt64> = []
+    /// Reports (results, segments, failures) it has made: its lease allowance doubles with each.
+    var reports = 0
+    /// Since when it has been holding leases without reporting: its last report, or the lease
+    /// that ended a time of holding none.
+    var waitingSince: ContinuousClock.Instant
+    /// Its leases were taken back for want of reports; it gets none until it reports again.
+    var isStalled = false
+  }
+
+  /// An attempt this sweep issued: its run, and the worker process it was leased to (nil for an
+  /// attempt journaled before holders were recorded, which nobody may report).
+  public struct IssuedAttempt: Sendable, Equatable {
+    public var key: RunKey
+    public var holder: WorkerIdentity?
+    public init(key: RunKey, holder: WorkerIdentity?) {
+      self.key = key
+      self.holder = holder
+    }
   }
 
   private struct LeaseState: Sendable {
@@ -142,9 +189,22 @@ public struct Dispatcher: Sendable {
   private var finished: Set<RunKey> = []
   private var failures: [RunKey: Int] = [:]
   private var leases: [UInt64: LeaseState] = [:]
-  /// Every attempt this sweep has issued and the run it was for: a report naming any other
-  /// (attempt, run) pair is forged or corrupt and never reaches the journal.
-  private var issued: [UInt64: RunKey] = [:]
+  /// Every attempt this sweep has issued, the run it was for and the process it went to: a report
+  /// naming any other (attempt, run, process) is forged or corrupt and never reaches the journal.
+  private var issued: [UInt64: IssuedAttempt] = [:]
+  /// Connections of workers given up on for their silence, and who they were: a partitioned or
+  /// stopped worker's late reports arrive over its old connection, before it greets again. At most
+  /// ``lostWorkersKept``, oldest forgotten first.
+  private var lostWorkers: [WorkerID: (identity: WorkerIdentity, authenticatedID: String?)] = [:]
+  private var lostWorkerOrder: [WorkerID] = []
+  private static let lostWorkersKept = 4096
+  /// Peers whose refused reports have been logged (at most ``refusedPeersLogged``).
+  private var refusedPeers: Set<WorkerID> = []
+  private static let refusedPeersLogged = 1024
+  /// The time of the event being handled (events carry `now`; leasing needs it too).
+  private var lastEvent: ContinuousClock.Instant?
+  /// The longest run or segment a worker has reported, in seconds: the stall deadline's measure.
+  private var longestReportSeconds: Double?
   /// Runs that must not go to the worker of this name (an audit re-runs a run elsewhere).
   private let avoiding: [RunKey: String]
   /// The attempt currently leased for a run, if any.
@@ -172,11 +232,11 @@ public struct Dispatcher: Sendable {
   ///   - firstAttempt: the first attempt id to use (larger than any journaled one).
   ///   - priorFailures: failed attempts pending runs already had, so the retry limit spans resumes.
   ///   - priorAttempts: attempts of pending runs leased by an earlier coordinator, whose results
-  ///     are still welcome.
+  ///     are still welcome from the processes they were leased to.
   ///   - checkpoints: the latest journaled checkpoint of each pending chained run.
   public init(
     pending: [RunSpec], alreadyDone: Int = 0, alreadyFailed: Int = 0, firstAttempt: UInt64 = 1,
-    priorFailures: [RunKey: Int] = [:], priorAttempts: [UInt64: RunKey] = [:],
+    priorFailures: [RunKey: Int] = [:], priorAttempts: [UInt64: IssuedAttempt] = [:],
     checkpoints: [RunKey: Checkpoint] = [:], avoiding: [RunKey: String] = [:], settings: Settings = Settings()
   ) {
     self.settings = settings
@@ -185,8 +245,8 @@ public struct Dispatcher: Sendable {
     self.issued = priorAttempts
     self.checkpoints = checkpoints
     // The maximum is the same whatever order the dictionary is visited in.
-    for (attempt, key) in priorAttempts where attempt > latestAttempts[key, default: 0] {
-      latestAttempts[key] = attempt
+    for (attempt, prior) in priorAttempts where attempt > latestAttempts[prior.key, default: 0] {
+      latestAttempts[prior.key] = attempt
     }
     self.nextAttempt = max(firstAttempt, 1)
     // A run key is a SHA-256 of canonical JSON: compute each once.
@@ -201,12 +261,18 @@ public struct Dispatcher: Sendable {
   /// Whether every run has an outcome or has failed for good.
   public var isComplete: Bool { progress.isComplete }
 
+  /// Whether `id` is the connection of a worker that greeted (the shell then need not look up
+  /// its address again).
+  public func isRegistered(_ id: WorkerID) -> Bool { workers[id] != nil }
+
   // MARK: - Events
 
-  /// A message arrived from `worker`.
+  /// A message arrived from `worker`; `peer` is what the transport knows of its sender (the shell
+  /// passes it for hellos and reports).
   public mutating func onMessage(
-    _ message: WireMessage, from worker: WorkerID, now: ContinuousClock.Instant
+    _ message: WireMessage, from worker: WorkerID, now: ContinuousClock.Instant, peer: PeerInfo = PeerInfo()
   ) -> [Directive] {
+    lastEvent = now
     workers[worker]?.lastHeard = now
     if workers[worker] == nil, message != .statusRequest {
       if case .hello = message {} else { lastHeardFromStranger = now }
@@ -217,17 +283,21 @@ public struct Dispatcher: Sendable {
         break  // still journaled: finished work is worth keeping
       case .statusRequest:
         return [.reportStatus(to: worker)]
+      case .hello(let hello) where workers[worker] == nil:
+        // A worker we had given up on: welcomed, so it resends what it finished (reports count only
+        // from a worker that greeted), and told to stop.
+        return onHello(hello, from: worker, now: now, peer: peer) + [.send(.shutdown, to: worker)]
       default:
         // Whoever still talks (a worker we had given up on, one greeting us again) learns we are done.
         return [.send(.shutdown, to: worker)]
       }
     }
     switch message {
-    case .hello(let hello): return onHello(hello, from: worker, now: now)
+    case .hello(let hello): return onHello(hello, from: worker, now: now, peer: peer)
     case .heartbeat: return []
-    case .result(let result): return onResult(result, from: worker)
-    case .segment(let segment): return onSegment(segment, from: worker)
-    case .failure(let failure): return onFailure(failure, from: worker)
+    case .result(let result): return onResult(result, from: worker, peer: peer)
+    case .segment(let segment): return onSegment(segment, from: worker, peer: peer)
+    case .failure(let failure): return onFailure(failure, from: worker, peer: peer)
     case .goodbye(let reason):
       var out: [Directive] = [.log(LogEvent(.info, "Worker left: \(reason)", [("worker", name(of: worker))]))]
       out += removeWorker(worker)
@@ -252,8 +322,10 @@ public struct Dispatcher: Sendable {
     }
   }
 
-  /// Time passed: send heartbeats and expire the leases of silent workers.
+  /// Time passed: send heartbeats, expire the leases of silent workers, and take back those of
+  /// workers that hold leases without reporting past the stall deadline.
   public mutating func onTick(now: ContinuousClock.Instant) -> [Directive] {
+    lastEvent = now
     var out: [Directive] = []
     if lastHeartbeat.map({ now - $0 >= settings.heartbeatInterval }) ?? true {
       lastHeartbeat = now
@@ -266,10 +338,29 @@ public struct Dispatcher: Sendable {
       out.append(
         .log(
           LogEvent(.warning, "Worker went silent; its runs go back to pending", [("worker", name(of: id))])))
+      if let state = workers[id] {
+        rememberLost(id, identity: state.identity, authenticatedID: state.authenticatedID)
+      }
       out += removeWorker(id)
       lastLostWorker = now
     }
-    return silent.isEmpty ? out : out + fill()
+    var reclaimed = false
+    if let deadline = stallDeadline {
+      for id in workerOrder {
+        let state = workers[id]!
+        guard !state.attempts.isEmpty, !state.isStalled, now - state.waitingSince > deadline else { continue }
+        out += reclaimLeases(of: id, deadline: deadline)
+        reclaimed = true
+      }
+    }
+    return silent.isEmpty && !reclaimed ? out : out + fill()
+  }
+
+  /// How long a worker may hold leases without reporting (nil before any report: nothing to go by).
+  private var stallDeadline: Duration? {
+    guard let longestReportSeconds else { return nil }
+    let scaled = min(longestReportSeconds * settings.stallFactor, 1e9)
+    return max(settings.minimumStallTimeout, .seconds(scaled))
   }
 
   /// When a peer that is not a registered worker last spoke (a worker we gave up on, resumed
@@ -297,7 +388,7 @@ public struct Dispatcher: Sendable {
   // MARK: - Handlers
 
   private mutating func onHello(
-    _ hello: WireMessage.Hello, from id: WorkerID, now: ContinuousClock.Instant
+    _ hello: WireMessage.Hello, from id: WorkerID, now: ContinuousClock.Instant, peer: PeerInfo
   ) -> [Directive] {
     if hello.protocolVersion != WireCodec.protocolVersion {
       let reason =
@@ -327,19 +418,40 @@ public struct Dispatcher: Sendable {
       return [.send(.welcome(welcome), to: id)]
     }
     var out: [Directive] = []
-    workers[id] = WorkerState(name: hello.name, slots: Int(max(hello.slots, 1)), lastHeard: now)
+    lostWorkers[id] = nil
+    let slots = Int(min(max(hello.slots, 1), UInt32(clamping: max(settings.maxSlotsPerWorker, 1))))
+    workers[id] = WorkerState(
+      name: hello.name, slots: slots,
+      identity: WorkerIdentity(session: hello.session, authenticatedID: peer.authenticatedID),
+      authenticatedID: peer.authenticatedID, address: peer.address, lastHeard: now, waitingSince: now)
     workerOrder.append(id)
     progress.workers = workerOrder.count
-    progress.slots += Int(max(hello.slots, 1))
+    progress.slots += slots
     out.append(.send(.welcome(welcome), to: id))
-    out.append(.log(LogEvent(.info, "Worker joined", [("worker", hello.name), ("slots", "\(hello.slots)")])))
+    out.append(
+      .log(
+        LogEvent(
+          .info, "Worker joined", [("worker", hello.name), ("slots", "\(slots)"), ("peer", peer.address)])))
+    if Int(hello.slots) > slots {
+      out.append(
+        .log(
+          LogEvent(
+            .warning,
+            "Worker announced \(hello.slots) slots; counting \(slots), the most one worker may have",
+            [("worker", hello.name), ("peer", peer.address)])))
+    }
     return out + fill()
   }
 
-  private mutating func onResult(_ result: WireMessage.RunResult, from id: WorkerID) -> [Directive] {
+  private mutating func onResult(_ result: WireMessage.RunResult, from id: WorkerID, peer: PeerInfo)
+    -> [Directive]
+  {
+    guard let isOurs = check(result.attempt, result.key, from: id, peer: peer) else {
+      return refuse("result", result.attempt, result.key, from: id, peer: peer)
+    }
     let worker = name(of: id)
-    let isOurs = issued[result.attempt] == result.key
     if finished.contains(result.key) || runs[result.key] == nil {
+      noteReport(from: id)
       // Nothing to record: acknowledge, so the worker forgets it (a coordinator that restarted
       // after journaling it never sent the first acknowledgement).
       if isOurs { _ = release(result.attempt) }
@@ -354,7 +466,8 @@ public struct Dispatcher: Sendable {
             [("run", result.key.short), ("attempt", "\(result.attempt)"), ("worker", worker)])),
       ] + fill()
     }
-    guard isOurs else { return refuseUnknownAttempt(result.attempt, result.key, from: id) }
+    guard isOurs else { return refuse("result", result.attempt, result.key, from: id, peer: peer) }
+    noteReport(from: id)
     // No live lease means a late result of an expired attempt: still welcome as the first outcome.
     _ = release(result.attempt)
     finished.insert(result.key)
@@ -366,16 +479,21 @@ public struct Dispatcher: Sendable {
       + refill(id)
   }
 
-  private mutating func onSegment(_ segment: WireMessage.SegmentReport, from id: WorkerID) -> [Directive] {
+  private mutating func onSegment(_ segment: WireMessage.SegmentReport, from id: WorkerID, peer: PeerInfo)
+    -> [Directive]
+  {
+    guard let isOurs = check(segment.attempt, segment.key, from: id, peer: peer) else {
+      return refuse("segment report", segment.attempt, segment.key, from: id, peer: peer)
+    }
     let worker = name(of: id)
-    let isOurs = issued[segment.attempt] == segment.key
     let metadata = [
       ("run", segment.key.short), ("attempt", "\(segment.attempt)"), ("worker", worker),
       ("steps", "\(segment.stepsDone)/\(segment.totalSteps)"),
     ]
     guard isOurs || finished.contains(segment.key) || runs[segment.key] == nil else {
-      return refuseUnknownAttempt(segment.attempt, segment.key, from: id)
+      return refuse("segment report", segment.attempt, segment.key, from: id, peer: peer)
     }
+    noteReport(from: id)
     let wasLive = isOurs && release(segment.attempt) != nil
     let isCurrent =
       isOurs && !finished.contains(segment.key) && runs[segment.key] != nil
@@ -403,15 +521,20 @@ public struct Dispatcher: Sendable {
     ] + fill()
   }
 
-  private mutating func onFailure(_ failure: WireMessage.RunFailure, from id: WorkerID) -> [Directive] {
+  private mutating func onFailure(_ failure: WireMessage.RunFailure, from id: WorkerID, peer: PeerInfo)
+    -> [Directive]
+  {
+    guard let isOurs = check(failure.attempt, failure.key, from: id, peer: peer) else {
+      return refuse("failure report", failure.attempt, failure.key, from: id, peer: peer)
+    }
     let worker = name(of: id)
     guard !finished.contains(failure.key), runs[failure.key] != nil else {
-      if issued[failure.attempt] == failure.key { _ = release(failure.attempt) }
+      noteReport(from: id)
+      if isOurs { _ = release(failure.attempt) }
       return [.send(.ack(attempt: failure.attempt), to: id)] + fill()
     }
-    guard issued[failure.attempt] == failure.key else {
-      return refuseUnknownAttempt(failure.attempt, failure.key, from: id)
-    }
+    guard isOurs else { return refuse("failure report", failure.attempt, failure.key, from: id, peer: peer) }
+    noteReport(from: id)
     _ = release(failure.attempt)
     progress.failedAttempts += 1
     let count = failures[failure.key, default: 0] + 1
@@ -438,16 +561,81 @@ public struct Dispatcher: Sendable {
     return out + fill()
   }
 
-  private mutating func refuseUnknownAttempt(_ attempt: UInt64, _ key: RunKey, from id: WorkerID)
-    -> [Directive]
-  {
+  /// Whether a report of `attempt` for run `key` from `id` names an attempt leased to the process
+  /// behind `id`: true when it does, false when the attempt is unknown (the caller decides whether
+  /// that is harmless), nil when it must be refused (a peer that has not greeted, a connection
+  /// whose authentication changed, an attempt of another run or of another process).
+  private func check(_ attempt: UInt64, _ key: RunKey, from id: WorkerID, peer: PeerInfo) -> Bool? {
+    let sender =
+      workers[id].map { (identity: $0.identity, authenticatedID: $0.authenticatedID) } ?? lostWorkers[id]
+    guard let sender, sender.authenticatedID == peer.authenticatedID else { return nil }
+    guard let issuedAttempt = issued[attempt] else { return false }
+    guard issuedAttempt.key == key, issuedAttempt.holder == sender.identity else { return nil }
+    return true
+  }
+
+  /// Remembers who a worker given up on for its silence was, by its connection.
+  private mutating func rememberLost(_ id: WorkerID, identity: WorkerIdentity, authenticatedID: String?) {
+    if lostWorkers.updateValue((identity, authenticatedID), forKey: id) == nil { lostWorkerOrder.append(id) }
+    if lostWorkerOrder.count > Self.lostWorkersKept {
+      lostWorkers[lostWorkerOrder.removeFirst()] = nil
+    }
+  }
+
+  /// Drops a report that does not count: counted, never journaled or acknowledged, and logged the
+  /// first time a peer sends one.
+  private mutating func refuse(
+    _ what: String, _ attempt: UInt64, _ key: RunKey, from id: WorkerID, peer: PeerInfo
+  ) -> [Directive] {
     progress.refused += 1
+    let isNewPeer =
+      refusedPeers.count < Self.refusedPeersLogged
+      ? refusedPeers.insert(id).inserted : progress.refused.isPowerOf2
+    guard isNewPeer else { return [] }
+    let reason =
+      workers[id] == nil && lostWorkers[id] == nil
+      ? "from a peer that has not greeted" : "for an attempt this sweep did not lease to that worker"
     return [
       .log(
         LogEvent(
-          .warning, "Ignored a report for an attempt this sweep never leased",
-          [("attempt", "\(attempt)"), ("run", key.short), ("worker", name(of: id))]))
+          .warning, "Ignored a \(what) \(reason); more from this peer are dropped without a log line",
+          [
+            ("attempt", "\(attempt)"), ("run", key.short), ("worker", name(of: id)),
+            ("peer", workers[id]?.address ?? peer.address),
+            ("refused", "\(progress.refused)"),
+          ]))
     ]
+  }
+
+  /// A worker reported: it is making progress, and may hold more.
+  private mutating func noteReport(from id: WorkerID) {
+    guard workers[id] != nil else { return }
+    workers[id]!.reports += 1
+    workers[id]!.isStalled = false
+    if let lastEvent { workers[id]!.waitingSince = lastEvent }
+  }
+
+  /// Takes back every lease of a worker that held them past the stall deadline; it gets no more
+  /// until it reports (its late results are still welcome while their runs have no outcome).
+  private mutating func reclaimLeases(of id: WorkerID, deadline: Duration) -> [Directive] {
+    guard let state = workers[id] else { return [] }
+    workers[id]!.isStalled = true
+    var out: [Directive] = [
+      .log(
+        LogEvent(
+          .warning,
+          "Worker holds \(state.attempts.count) runs without reporting for \(deadline) (\(settings.stallFactor) "
+            + "times the longest run so far, at least \(settings.minimumStallTimeout)): they go to other "
+            + "workers, and it gets no more until it reports",
+          [("worker", state.name)]))
+    ]
+    for attempt in state.attempts.sorted() {
+      guard let lease = release(attempt) else { continue }
+      progress.reclaimed += 1
+      out.append(.journalExpired(attempt: attempt))
+      if !finished.contains(lease.key) { pending.append(lease.key) }
+    }
+    return out
   }
 
   // MARK: - Leasing
@@ -491,20 +679,24 @@ public struct Dispatcher: Sendable {
     return state.name
   }
 
-  /// Whether `state` may take another lease: its slots, plus a queue that is deeper for shorter runs.
+  /// Whether `state` may take another lease: its slots, plus a queue that is deeper for shorter
+  /// runs (at most ``Settings/maxQueuedPerWorker``), within what its reports have earned.
   private func hasRoom(_ state: WorkerState) -> Bool {
-    guard !state.isDraining else { return false }
-    var queued = settings.prefetch
+    guard !state.isDraining, !state.isStalled else { return false }
+    let maxQueued = max(settings.maxQueuedPerWorker, 0)
+    var queued = min(settings.prefetch, maxQueued)
     if queued > 0, let runSeconds {
       let perSlot = settings.queuedWork.inSeconds / max(runSeconds, 1e-9)
-      queued = max(queued, state.slots * Int(min(perSlot, Double(settings.maxPrefetchPerSlot))))
+      queued = max(queued, min(state.slots * Int(min(perSlot, Double(maxQueued))), maxQueued))
     }
-    return state.attempts.count < state.slots + queued
+    let earned = max(settings.initialLeaseAllowance, 1) << min(state.reports, 24)
+    return state.attempts.count < min(state.slots + queued, earned)
   }
 
   private mutating func observe(runSeconds seconds: Double) {
     guard seconds.isFinite, seconds >= 0 else { return }
     runSeconds = runSeconds.map { max(seconds, 0.95 * $0 + 0.05 * seconds) } ?? seconds
+    longestReportSeconds = max(longestReportSeconds ?? 0, seconds)
   }
 
   private mutating func lease(_ key: RunKey, to id: WorkerID, named name: String) -> [Directive] {
@@ -512,13 +704,15 @@ public struct Dispatcher: Sendable {
     let attempt = nextAttempt
     nextAttempt += 1
     leases[attempt] = LeaseState(key: key, worker: id)
-    issued[attempt] = key
+    let holder = workers[id]!.identity
+    issued[attempt] = IssuedAttempt(key: key, holder: holder)
     leasedRuns[key] = attempt
     latestAttempts[key] = attempt
+    if workers[id]!.attempts.isEmpty, let lastEvent { workers[id]!.waitingSince = lastEvent }
     workers[id]!.attempts.insert(attempt)
     progress.leased += 1
     return [
-      .journalLease(attempt: attempt, key: key, worker: name),
+      .journalLease(attempt: attempt, key: key, worker: name, holder: holder),
       .send(
         .lease(
           WireMessage.Lease(
@@ -569,6 +763,10 @@ public struct Dispatcher: Sendable {
   }
 
   private func name(of id: WorkerID) -> String { workers[id]?.name ?? id.description }
+}
+
+extension Int {
+  fileprivate var isPowerOf2: Bool { self > 0 && self & (self - 1) == 0 }
 }
 
 extension Duration {

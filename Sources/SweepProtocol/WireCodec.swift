@@ -15,6 +15,8 @@ public enum WireLimits {
   public static let maxSeriesValues = 1 << 28
   /// The largest checkpoint of a chained run a lease or segment report carries, in bytes (256 MiB).
   public static let maxCheckpointBytes = 256 << 20
+  /// The length of a hello's session bytes.
+  public static let sessionBytes = 16
 }
 
 /// Encodes and decodes ``WireMessage`` to and from ZeroMQ frames.
@@ -31,7 +33,7 @@ public enum WireLimits {
 /// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
-  public static let protocolVersion: UInt16 = 1
+  public static let protocolVersion: UInt16 = 2
 
   /// The first four bytes of every header frame.
   public static let magic: [UInt8] = Array("MSWP".utf8)
@@ -72,11 +74,17 @@ public enum WireCodec {
   public static func encode(_ message: WireMessage) -> [[UInt8]] {
     switch message {
     case .hello(let hello):
-      var writer = header(.hello, fields: 2 + 4 + stringSize(hello.buildID) + 4 + stringSize(hello.name) + 4)
+      var writer = header(
+        .hello,
+        fields: 2 + 4 + stringSize(hello.buildID) + 4 + stringSize(hello.name) + 4 + WireLimits.sessionBytes)
       writer.write(hello.protocolVersion)
       writer.write(string: hello.buildID, maxBytes: WireLimits.maxStringBytes)
       writer.write(string: hello.name, maxBytes: WireLimits.maxStringBytes)
       writer.write(hello.slots)
+      // Exactly `sessionBytes`: a shorter session is padded with zeros, a longer one cut.
+      let session = hello.session.prefix(WireLimits.sessionBytes)
+      writer.write(contentsOf: Array(session))
+      writer.write(contentsOf: [UInt8](repeating: 0, count: WireLimits.sessionBytes - session.count))
       return [writer.bytes]
     case .heartbeat:
       return [header(.heartbeat, fields: 0).bytes]
@@ -314,7 +322,9 @@ public enum WireCodec {
       let buildID = try reader.readString("hello.buildID", maxBytes: WireLimits.maxStringBytes)
       let name = try reader.readString("hello.name", maxBytes: WireLimits.maxStringBytes)
       let slots = try reader.readUInt32("hello.slots")
-      message = .hello(.init(protocolVersion: version, buildID: buildID, name: name, slots: slots))
+      let session = Array(try reader.readBytes(WireLimits.sessionBytes, "hello.session"))
+      message = .hello(
+        .init(protocolVersion: version, buildID: buildID, name: name, slots: slots, session: session))
     case .heartbeat:
       message = .heartbeat
     case .result:

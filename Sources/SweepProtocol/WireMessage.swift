@@ -49,13 +49,18 @@ public enum WireMessage: Sendable, Equatable {
     public var buildID: String
     /// A readable name (host and pid).
     public var name: String
-    /// How many runs the worker runs at once.
+    /// How many runs the worker runs at once (the coordinator caps what it believes).
     public var slots: UInt32
-    public init(protocolVersion: UInt16, buildID: String, name: String, slots: UInt32) {
+    /// Random bytes drawn once per worker process (``WireLimits/sessionBytes`` of them): the
+    /// coordinator credits a report only to the process that was leased its attempt, and
+    /// recognises that process when it greets again over a new connection.
+    public var session: [UInt8]
+    public init(protocolVersion: UInt16, buildID: String, name: String, slots: UInt32, session: [UInt8]) {
       self.protocolVersion = protocolVersion
       self.buildID = buildID
       self.name = name
       self.slots = slots
+      self.session = session
     }
   }
 

@@ -15,6 +15,10 @@ public struct WorkerSession: Sendable {
     public var slots: UInt32 = 1
     /// This binary's build id, sent in the hello. Default "unknown".
     public var buildID = "unknown"
+    /// Random bytes that name this worker process to the coordinator (``WireLimits/sessionBytes``
+    /// of them), sent in every hello: draw them once per process, from a system source. Default
+    /// all zeros (tests only: two workers with the same session pass for one another).
+    public var session = [UInt8](repeating: 0, count: WireLimits.sessionBytes)
     /// How often to repeat the hello until welcomed. Default 1 s.
     public var helloInterval: Duration = .seconds(1)
     /// Exit (code 4) after greeting this long without an answer. Default nil: wait for a
@@ -33,6 +37,16 @@ public struct WorkerSession: Sendable {
     case exit(code: Int32, reason: String)
     /// Log an event.
     case log(LogEvent)
+  }
+
+  /// Why the connection to the coordinator does not get through, as the transport saw it.
+  public enum ConnectionProblem: Sendable, Equatable {
+    /// The coordinator's authenticator refused this worker's CURVE key (`status`: ZAP's, e.g. 400).
+    case keyRefused(status: UInt32)
+    /// One side uses CURVE and the other plaintext.
+    case mechanismMismatch
+    /// Another failed handshake, with the transport's words for it.
+    case handshakeFailed(String)
   }
 
   /// Where the session is.
@@ -68,6 +82,8 @@ public struct WorkerSession: Sendable {
   private var unansweredHellos = 0
   /// Draining because the coordinator said shutdown (no goodbye owed), not because we were stopped.
   private var isLeavingOnShutdown = false
+  /// The last failed handshake, if one has failed since the last welcome: it explains the silence.
+  private var lastProblem: String?
 
   public init(settings: Settings) { self.settings = settings }
 
@@ -75,7 +91,7 @@ public struct WorkerSession: Sendable {
     .hello(
       WireMessage.Hello(
         protocolVersion: WireCodec.protocolVersion, buildID: settings.buildID, name: settings.name,
-        slots: settings.slots))
+        slots: settings.slots, session: settings.session))
   }
 
   /// The socket is connected: greet the coordinator.
@@ -91,6 +107,7 @@ public struct WorkerSession: Sendable {
     lastHeard = now
     switch message {
     case .welcome(let welcome):
+      lastProblem = nil
       heartbeatInterval = .milliseconds(Int64(max(welcome.heartbeatIntervalMilliseconds, 10)))
       peerTimeout = .milliseconds(Int64(max(welcome.peerTimeoutMilliseconds, 100)))
       unansweredHellos = 0
@@ -157,6 +174,39 @@ public struct WorkerSession: Sendable {
     return [.send(.goodbye(reason: "drained"))] + stop(reason: "Drained")
   }
 
+  /// The transport saw a handshake with the coordinator fail. A refused key or a CURVE/plaintext
+  /// mismatch will not mend by itself: the worker exits (code 3) saying what to change. Other
+  /// failures are logged once and explain the silence if the worker gives up.
+  public mutating func onConnectionProblem(_ problem: ConnectionProblem) -> [Directive] {
+    guard phase != .stopped else { return [] }
+    switch problem {
+    case .keyRefused(let status):
+      phase = .stopped
+      return [
+        .exit(
+          code: 3,
+          reason:
+            "The coordinator refused this worker's CURVE key (ZAP status \(status)): put this worker's .pub file "
+            + "in the coordinator's --allow folder and restart the coordinator, or pass the key it allows with --curve-key"
+        )
+      ]
+    case .mechanismMismatch:
+      phase = .stopped
+      return [
+        .exit(
+          code: 3,
+          reason:
+            "The handshake with the coordinator failed: one side uses CURVE and the other plaintext. Give this worker "
+            + "--curve-key and --server-key for a coordinator started with --curve-key, and neither otherwise"
+        )
+      ]
+    case .handshakeFailed(let text):
+      let isNew = lastProblem != text
+      lastProblem = text
+      return isNew ? [.log(LogEvent(.warning, "The handshake with the coordinator failed: \(text)"))] : []
+    }
+  }
+
   /// Time passed: heartbeat, and greet again if the coordinator has gone silent.
   public mutating func onTick(now: ContinuousClock.Instant) -> [Directive] {
     guard let lastSent, let lastHeard else { return [] }
@@ -164,7 +214,10 @@ public struct WorkerSession: Sendable {
     case .greeting:
       if let limit = settings.giveUpAfter, now - lastHeard > limit {
         phase = .stopped
-        return [.exit(code: 4, reason: "No coordinator answered for \(limit); giving up.")]
+        let why =
+          lastProblem.map { "the last handshake failed: \($0)" }
+          ?? "is it running and reachable, and with CURVE, is --server-key its public key?"
+        return [.exit(code: 4, reason: "No coordinator answered for \(limit); giving up (\(why)).")]
       }
       if now - lastSent >= settings.helloInterval {
         self.lastSent = now

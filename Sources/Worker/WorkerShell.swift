@@ -63,6 +63,8 @@ public final class WorkerShell {
     if let curve = settings.curve {
       try dealer.makeCurveClient(serverPublicKey: curve.serverPublicKey, clientKeyPair: curve.keyPair)
     }
+    // libzmq tells a client nothing of a refused key or a CURVE/plaintext mismatch; its monitor does.
+    let connectionEvents = try dealer.monitor()
     try dealer.connect(settings.endpoint)
 
     let queue = LeaseQueue(threads: Int(settings.session.slots))
@@ -83,7 +85,11 @@ public final class WorkerShell {
     func perform(_ directives: [WorkerSession.Directive]) throws {
       for directive in directives {
         switch directive {
-        case .send(let message): try dealer.send(frames: WireCodec.encode(message))
+        case .send(let message):
+          // Never blocks: with no connection (a refused handshake drops it) a blocking send would
+          // wait forever, deaf to signals and to --give-up-after. A message that finds no
+          // connection is dropped; the session greets again and resends unacknowledged reports.
+          _ = try dealer.send(frames: WireCodec.encode(message), wait: false)
         case .startRun(let lease): queue.push(lease)
         case .exit(let code, let reason):
           logger.log(level: code == 0 ? .info : .error, "\(reason)")
@@ -98,6 +104,7 @@ public final class WorkerShell {
     let poller = Poller()
     let fromCoordinator = poller.register(dealer)
     let fromTraining = poller.register(reports)
+    let fromMonitor = poller.register(connectionEvents)
     try perform(session.start(now: clock.now))
     while exitCode == nil {
       if isOrphaned {
@@ -127,6 +134,14 @@ public final class WorkerShell {
           }
         }
       }
+      if poller.isReadable(fromMonitor) {
+        while let frames = try connectionEvents.receiveMultipart(maxFrames: 2, maxBytes: 4096, wait: false) {
+          guard let event = SocketEvent(frames: frames),
+            let problem = Self.problem(event, isCurve: settings.curve != nil)
+          else { continue }
+          try perform(session.onConnectionProblem(problem))
+        }
+      }
       if poller.isReadable(fromTraining) {
         while let frames = try reports.receiveMultipart(maxFrames: 16, maxBytes: Int.max, wait: false) {
           try perform(session.onRunFinished(try WireCodec.decode(frames), now: clock.now))
@@ -135,6 +150,29 @@ public final class WorkerShell {
       try perform(session.onTick(now: clock.now))
     }
     return exitCode ?? 0
+  }
+
+  /// What a connection event means for the session, if it is a failed handshake.
+  ///
+  /// A CURVE client whose server key is wrong, and a plaintext client of a CURVE server, both just
+  /// see the coordinator close the connection mid-handshake: the text says which is likelier.
+  private static func problem(_ event: SocketEvent, isCurve: Bool) -> WorkerSession.ConnectionProblem? {
+    switch event.kind {
+    case .handshakeFailedAuthentication: return .keyRefused(status: event.value)
+    case .handshakeFailedProtocol where event.isMechanismMismatch: return .mechanismMismatch
+    case .handshakeFailedProtocol:
+      return .handshakeFailed(
+        "\(event.endpoint) broke the protocol (error 0x\(String(event.value, radix: 16))): is it a metasweep coordinator?"
+      )
+    case .handshakeFailedWithoutDetail:
+      let likely =
+        isCurve
+        ? "is --server-key the coordinator's public key, and does the coordinator use CURVE (--curve-key)?"
+        : "it most likely uses CURVE: give this worker --curve-key and --server-key"
+      return .handshakeFailed(
+        "\(event.endpoint) closed the connection during the handshake (errno \(event.value)); \(likely)")
+    default: return nil
+    }
   }
 
   private var isOrphaned: Bool {

@@ -20,6 +20,11 @@ public struct AllowList: Sendable {
     public var name: String
     /// The worker's public key, 40 Z85 characters.
     public var publicKey: String
+
+    public init(name: String, publicKey: String) {
+      self.name = name
+      self.publicKey = publicKey
+    }
   }
 
   /// The admitted keys, sorted by name.

@@ -48,18 +48,12 @@ public final class Socket {
   /// How many received messages ``receiveMultipart(maxFrames:maxBytes:wait:)`` dropped because
   /// they had too many frames or bytes.
   public private(set) var droppedMessageCount = 0
-  /// Whether receives record the sender's ZAP User-Id in ``lastPeerUserID``. Off by default (it
-  /// costs a metadata lookup per message); turn it on for a CURVE server.
-  public var recordsPeerUserID = false
-  /// The User-Id the ZAP handler gave the sender of the last message received (for a CURVE
-  /// server with a ``ZAPAuthenticator``: the peer's allow-list name, which, unlike a routing id,
-  /// the peer cannot choose). Nil for peers without one, and while ``recordsPeerUserID`` is off.
-  public private(set) var lastPeerUserID: String?
-
   let handle: UnsafeMutableRawPointer
   /// The one message buffer every receive reuses. libzmq forbids copying a live `zmq_msg_t` (small
-  /// messages point into the struct itself), so it lives at a stable heap address.
-  private let message: UnsafeMutablePointer<zmq_msg_t>
+  /// messages point into the struct itself), so it lives at a stable heap address. After a
+  /// receive it holds the last frame, whose connection metadata ``lastMessageProperty(_:)`` reads
+  /// (a ROUTER's routing-id frame carries none).
+  let message: UnsafeMutablePointer<zmq_msg_t>
 
   /// A new socket of `kind` in `context`.
   public init(_ kind: Kind, context: ZMQContext) throws(ZMQError) {
@@ -183,13 +177,7 @@ public final class Socket {
             frames.append(copyFrame(size: size))
           }
         }
-        if zmq_msg_more(message) == 0 {
-          // Read from the last frame: a ROUTER's routing-id frame carries no connection metadata.
-          if recordsPeerUserID {
-            lastPeerUserID = zmq_msg_gets(message, "User-Id").map { String(cString: $0) }
-          }
-          break
-        }
+        if zmq_msg_more(message) == 0 { break }
       }
       if !isOversized { return frames }
       droppedMessageCount += 1

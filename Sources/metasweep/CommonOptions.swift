@@ -30,6 +30,13 @@ struct ServeOptions: ParsableArguments {
   @Option(help: "Failed attempts after which a run is marked failed.")
   var retries: Int = 3
 
+  @Option(
+    help: """
+      Seconds a worker may hold runs without reporting any before they go to other workers: at least \
+      this, and at least 10 times the longest run reported so far.
+      """)
+  var stallTimeout: Double = 60
+
   @Flag(
     help:
       "Continue chained runs from checkpoints another build wrote (results differ from an uninterrupted run)."
@@ -39,7 +46,7 @@ struct ServeOptions: ParsableArguments {
   @Option(
     help: """
       Runs queued on each worker beyond its slots (hides the round trip between short runs); runs \
-      shorter than 25 ms are queued deeper, up to 64 per slot. 0: no queue at all.
+      shorter than 25 ms are queued deeper, up to 256 per worker. 0: no queue at all.
       """)
   var prefetch: Int = 1
 
@@ -48,6 +55,7 @@ struct ServeOptions: ParsableArguments {
       throw ValidationError("--worker-timeout must be longer than --heartbeat, and both positive.")
     }
     guard retries >= 1 else { throw ValidationError("--retries must be at least 1.") }
+    guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive.") }
     guard (0...1024).contains(prefetch) else { throw ValidationError("--prefetch must be in 0...1024.") }
   }
 }

@@ -87,18 +87,32 @@ struct SweepRunner {
       settings.dispatcher.heartbeatInterval = .milliseconds(Int64(serve.heartbeat * 1000))
       settings.dispatcher.workerTimeout = .milliseconds(Int64(serve.workerTimeout * 1000))
       settings.dispatcher.retryLimit = serve.retries
+      settings.dispatcher.minimumStallTimeout = .milliseconds(Int64(serve.stallTimeout * 1000))
       settings.dispatcher.prefetch = serve.prefetch
       settings.dispatcher.requiredBuildID = BuildInfo.buildID
       settings.dispatcher.segmentSteps = sweep.segmentSteps
       let dispatcher = Dispatcher(
         pending: pending, alreadyDone: prepared.alreadyDone, alreadyFailed: prepared.failed,
         firstAttempt: try journal.maxAttemptID() + 1, priorFailures: try journal.failureCounts(),
-        priorAttempts: try journal.attemptsOfPendingRuns(),
+        priorAttempts: try journal.attemptsOfPendingRuns().mapValues {
+          Dispatcher.IssuedAttempt(key: $0.key, holder: $0.holder.map(WorkerIdentity.init(digest:)))
+        },
         checkpoints: try journal.latestCheckpoints().mapValues {
           Dispatcher.Checkpoint(stepsDone: $0.stepsDone, bytes: $0.data)
         },
         avoiding: avoiding, settings: settings.dispatcher)
 
+      var security = self.security
+      var localKeys: LocalWorkerPool.Keys?
+      if security == nil && localWorkers > 0 && ZeroMQ.hasCurve {
+        // The embedded default speaks CURVE too, with keys made for this run and handed to the local
+        // workers in their environment: another account on this machine can neither join the sweep
+        // nor report for its workers. (Without CURVE in libzmq, loopback stays plaintext.)
+        let server = try CurveKeyPair.generate()
+        let worker = try CurveKeyPair.generate()
+        security = (server, try AllowList(entries: [.init(name: "local", publicKey: worker.publicKey)]))
+        localKeys = LocalWorkerPool.Keys(workerSecretKey: worker.secretKey, serverPublicKey: server.publicKey)
+      }
       let context = try ZMQContext()
       // The authenticator must exist before the server socket binds, or libzmq lets everyone in.
       let authenticator = try security.map { try ZAPAuthenticator(context: context, allowList: $0.allowList) }
@@ -111,7 +125,7 @@ struct SweepRunner {
 
       SignalTrap.install()
       let pool = try LocalWorkerPool(
-        count: localWorkers, endpoint: endpoint, logDirectory: directory + "/logs")
+        count: localWorkers, endpoint: endpoint, logDirectory: directory + "/logs", keys: localKeys)
       defer { pool.stop() }
       let reporter = ProgressReporter(sweepName: sweep.name)
       let shell = CoordinatorShell(
@@ -168,16 +182,25 @@ extension SweepRunner {
 /// Local worker processes: this same binary started as `metasweep worker`, restarted when one
 /// dies (a crash or a kill -9 costs only its run in flight), killed when the sweep stops.
 final class LocalWorkerPool {
+  /// The CURVE keys local workers connect with, passed in their environment (never on a command
+  /// line, which every account on the machine can read).
+  struct Keys {
+    var workerSecretKey: String
+    var serverPublicKey: String
+  }
+
   private var processes: [Process] = []
   private let endpoint: String
   private let logDirectory: String
+  private let keys: Keys?
   private var restarts = 0
   /// Restarts allowed before the pool gives up (a worker that crashes on start would loop).
   private let restartLimit: Int
 
-  init(count: Int, endpoint: String, logDirectory: String) throws {
+  init(count: Int, endpoint: String, logDirectory: String, keys: Keys?) throws {
     self.endpoint = endpoint
     self.logDirectory = logDirectory
+    self.keys = keys
     self.restartLimit = 5 * count
     guard count > 0 else { return }
     try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
@@ -200,6 +223,12 @@ final class LocalWorkerPool {
     process.standardOutput = log
     process.standardError = log
     process.standardInput = FileHandle.nullDevice
+    if let keys {
+      var environment = ProcessInfo.processInfo.environment
+      environment[WorkerKeyEnvironment.secretKey] = keys.workerSecretKey
+      environment[WorkerKeyEnvironment.serverKey] = keys.serverPublicKey
+      process.environment = environment
+    }
     try process.run()
     return process
   }

@@ -1,7 +1,35 @@
 import ArgumentParser
 import Foundation
+import SweepProtocol
 import Worker
 import ZeroMQ
+
+/// CURVE keys a worker may take from its environment instead of files: how `metasweep run` hands
+/// its local workers the keys it made for the run.
+enum WorkerKeyEnvironment {
+  /// This worker's secret key, 40 Z85 characters.
+  static let secretKey = "METASWEEP_CURVE_SECRET_KEY"
+  /// The coordinator's public key, 40 Z85 characters.
+  static let serverKey = "METASWEEP_SERVER_PUBLIC_KEY"
+
+  /// The key pair and server key from the environment (both or neither), removed from it so that
+  /// nothing this process starts inherits them; nil when neither is set.
+  static func take() throws -> (keyPair: CurveKeyPair, serverPublicKey: String)? {
+    let environment = ProcessInfo.processInfo.environment
+    let secret = environment[secretKey]
+    let server = environment[serverKey]
+    unsetenv(secretKey)
+    unsetenv(serverKey)
+    guard let secret, let server else {
+      guard secret == nil && server == nil else {
+        throw ValidationError("Set both \(secretKey) and \(serverKey), or neither.")
+      }
+      return nil
+    }
+    _ = try CurveKeyPair.decodeKey(server, role: "server public")
+    return (try CurveKeyPair(secretKey: secret), server)
+  }
+}
 
 struct WorkerCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -61,6 +89,11 @@ struct WorkerCommand: ParsableCommand {
       settings.session.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
       settings.session.slots = UInt32(slots)
       settings.session.buildID = BuildInfo.buildID
+      // Drawn once per process: the coordinator credits reports only to the process it leased to.
+      var generator = SystemRandomNumberGenerator()
+      settings.session.session = (0..<WireLimits.sessionBytes).map { _ in
+        UInt8.random(in: .min ... .max, using: &generator)
+      }
       settings.parentPID = parentPid
       settings.finishOnStop = onStop == "finish"
       settings.session.giveUpAfter = giveUpAfter.map { .milliseconds(Int64($0 * 1000)) }
@@ -69,6 +102,8 @@ struct WorkerCommand: ParsableCommand {
         settings.curve = (
           try CurveKeyFile.loadKeyPair(path: curveKey), try CurveKeyFile.loadPublicKey(path: serverKey)
         )
+      } else if let keys = try WorkerKeyEnvironment.take() {
+        settings.curve = keys
       }
       logger.info("Connecting", metadata: ["endpoint": "\(connect)", "curve": "\(settings.curve != nil)"])
       let shell = WorkerShell(settings: settings, context: try ZMQContext(), logger: logger)

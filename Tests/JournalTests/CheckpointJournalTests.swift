@@ -64,7 +64,10 @@ import Testing
 }
 
 @Test func migrations_areAppendOnly() throws {
-  #expect(Journal.migrator.migrations == ["v1", "v2", "v3-checkpoint-build", "v4-no-leased-index"])
+  #expect(
+    Journal.migrator.migrations == [
+      "v1", "v2", "v3-checkpoint-build", "v4-no-leased-index", "v5-attempt-holder",
+    ])
 }
 
 @Test func outcome_deletesACheckpointRecordedAfterAnOutcomeHadFoundNone() throws {

@@ -11,9 +11,22 @@ private func runs(_ n: Int) -> [RunSpec] {
   }
 }
 
+/// A worker process's session bytes; each test worker name is its own process.
+private func session(_ name: String) -> [UInt8] {
+  Array(Array(name.utf8).prefix(WireLimits.sessionBytes))
+    + [UInt8](repeating: 0, count: max(0, WireLimits.sessionBytes - name.utf8.count))
+}
+
+/// The identity the dispatcher gives the process `name` over a plaintext connection.
+private func identity(_ name: String, authenticatedAs id: String? = nil) -> WorkerIdentity {
+  WorkerIdentity(session: session(name), authenticatedID: id)
+}
+
 private func hello(_ name: String, slots: UInt32 = 1, build: String = "b1") -> WireMessage {
   .hello(
-    WireMessage.Hello(protocolVersion: WireCodec.protocolVersion, buildID: build, name: name, slots: slots))
+    WireMessage.Hello(
+      protocolVersion: WireCodec.protocolVersion, buildID: build, name: name, slots: slots,
+      session: session(name)))
 }
 
 private func leases(_ directives: [Dispatcher.Directive]) -> [(WorkerID, WireMessage.Lease)] {
@@ -52,7 +65,7 @@ private let bob = WorkerID(Array("bob".utf8))
   #expect(leased.map(\.1.seed) == [0, 1])
   for (_, lease) in leased {
     let journalIndex = out.firstIndex(
-      of: .journalLease(attempt: lease.attempt, key: lease.key, worker: "alice"))
+      of: .journalLease(attempt: lease.attempt, key: lease.key, worker: "alice", holder: identity("alice")))
     let sendIndex = out.firstIndex(of: .send(.lease(lease), to: alice))
     #expect(journalIndex != nil && sendIndex != nil && journalIndex! < sendIndex!)
   }
@@ -87,7 +100,9 @@ private let bob = WorkerID(Array("bob".utf8))
   let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   _ = d.onMessage(hello("bob"), from: bob, now: t0 + .seconds(5))
   let second = leases(d.onTick(now: t0 + .seconds(6)))[0].1
-  // Alice comes back with her (expired) result first: it is the run's one outcome.
+  // Alice, given up on, greets again (she stopped hearing us) and resends her (expired) result
+  // first: it is the run's one outcome.
+  _ = d.onMessage(hello("alice"), from: alice, now: t0 + .seconds(7))
   let late = d.onMessage(result(first), from: alice, now: t0 + .seconds(7))
   #expect(late.contains { if case .journalOutcome = $0 { true } else { false } })
   let dup = d.onMessage(result(second), from: bob, now: t0 + .seconds(7))
@@ -138,7 +153,8 @@ private let bob = WorkerID(Array("bob".utf8))
         false
       }
     })
-  let old = WireMessage.hello(WireMessage.Hello(protocolVersion: 999, buildID: "b1", name: "bob", slots: 1))
+  let old = WireMessage.hello(
+    WireMessage.Hello(protocolVersion: 999, buildID: "b1", name: "bob", slots: 1, session: session("bob")))
   #expect(
     d.onMessage(old, from: bob, now: t0).contains { if case .send(.reject, bob) = $0 { true } else { false } }
   )
@@ -251,7 +267,10 @@ private let bob = WorkerID(Array("bob".utf8))
 
 @Test func resultOfAnEarlierCoordinatorsAttempt_isAccepted_forAPendingRun() {
   let run = runs(1)[0]
-  var d = Dispatcher(pending: [run], firstAttempt: 50, priorAttempts: [41: run.key], settings: noPrefetch)
+  var d = Dispatcher(
+    pending: [run], firstAttempt: 50,
+    priorAttempts: [41: Dispatcher.IssuedAttempt(key: run.key, holder: identity("alice"))],
+    settings: noPrefetch)
   _ = d.onMessage(hello("alice"), from: alice, now: t0)
   let late = WireMessage.result(
     WireMessage.RunResult(attempt: 41, key: run.key, outcome: Outcome(), seconds: 1))
@@ -382,11 +401,13 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
 @Test func chain_resumedFromTheJournal_leasesFromTheJournaledCheckpoint() {
   let spec = runs(1)[0]
   var d = Dispatcher(
-    pending: [spec], firstAttempt: 5, priorAttempts: [4: spec.key],
+    pending: [spec], firstAttempt: 5,
+    priorAttempts: [4: Dispatcher.IssuedAttempt(key: spec.key, holder: identity("bob"))],
     checkpoints: [spec.key: Dispatcher.Checkpoint(stepsDone: 20, bytes: [20])], settings: chained())
   let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   #expect(lease.attempt == 5 && lease.checkpoint == [20])
   // The previous coordinator's attempt 4 resends a report older than the journaled checkpoint.
+  _ = d.onMessage(hello("bob"), from: bob, now: t0)
   let old = WireMessage.Lease(
     attempt: 4, key: spec.key, experiment: "geoff", parameters: spec.parameters, seed: 0)
   let out = d.onMessage(segment(old, steps: 10), from: bob, now: t0)
@@ -416,9 +437,12 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
   let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
   #expect(d.lastHeardFromStranger == nil)
   _ = d.stop()
-  // Bob, given up on earlier, comes back with a heartbeat and then a hello.
+  // Bob, given up on earlier, comes back with a heartbeat and then a hello: he is welcomed (so he
+  // resends what he finished, which counts only from a worker that greeted) and told to stop.
   #expect(d.onMessage(.heartbeat, from: bob, now: t0 + .seconds(1)) == [.send(.shutdown, to: bob)])
-  #expect(d.onMessage(hello("bob"), from: bob, now: t0 + .seconds(1)) == [.send(.shutdown, to: bob)])
+  let greeted = d.onMessage(hello("bob"), from: bob, now: t0 + .seconds(1))
+  #expect(greeted.contains { if case .send(.welcome, bob) = $0 { true } else { false } })
+  #expect(greeted.last == .send(.shutdown, to: bob) && leases(greeted).isEmpty)
   #expect(d.lastHeardFromStranger == t0 + .seconds(1))
   #expect(
     d.onMessage(result(lease), from: alice, now: t0 + .seconds(1)).contains {
@@ -430,7 +454,7 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
   var settings = Dispatcher.Settings()
   settings.prefetch = 1
   settings.queuedWork = .milliseconds(25)
-  settings.maxPrefetchPerSlot = 8
+  settings.maxQueuedPerWorker = 16
   var d = Dispatcher(pending: runs(200), settings: settings)
   var held = leases(d.onMessage(hello("alice", slots: 2), from: alice, now: t0)).map(\.1)
   #expect(held.count == 3)  // 2 slots + prefetch 1: nothing is known about run times yet
@@ -440,7 +464,7 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
       WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: Outcome(), seconds: seconds))
     held += leases(d.onMessage(message, from: alice, now: t0)).map(\.1)
   }
-  // 1 ms runs: 25 per slot would fill 25 ms, capped at 8 per slot: 2 + 16.
+  // 1 ms runs: 25 per slot would fill 25 ms, capped at 16 for the worker: 2 + 16.
   report(held[0], seconds: 0.001)
   #expect(held.count == 18)
   // One 100 ms run: no more leases until the worker is back to 2 + 1.
@@ -473,4 +497,193 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
   _ = d.onMessage(.heartbeat, from: alice, now: t0 + .seconds(20))
   #expect(d.isExpectingStrangers(now: t0 + .seconds(24)))
   #expect(!d.isExpectingStrangers(now: t0 + .seconds(25)))
+}
+
+// MARK: - Trust: reports count only from the worker process that holds the attempt
+
+private func isJournalRecord(_ directive: Dispatcher.Directive) -> Bool {
+  switch directive {
+  case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
+    .journalCheckpoint:
+    true
+  case .send, .log, .reportStatus: false
+  }
+}
+
+private func acks(_ directives: [Dispatcher.Directive]) -> [UInt64] {
+  directives.compactMap { if case .send(.ack(let attempt), _) = $0 { attempt } else { nil } }
+}
+
+@Test func reportsFromAPeerThatNeverGreeted_areRefused_unjournaled_unacknowledged_andLoggedOnce() {
+  var d = Dispatcher(pending: runs(4), settings: noPrefetch)
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let mallory = WorkerID(Array("mallory".utf8))
+  // Real attempt ids and run keys, as read from the journal: a result, a segment and a failure.
+  let forged: [WireMessage] = [
+    result(lease, value: 9892),
+    segment(lease, steps: 10),
+    .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "x")),
+    result(lease, value: 1),
+  ]
+  var out: [Dispatcher.Directive] = []
+  for message in forged {
+    out += d.onMessage(message, from: mallory, now: t0, peer: PeerInfo(address: "10.0.0.66"))
+  }
+  #expect(!out.contains(where: isJournalRecord))
+  #expect(acks(out).isEmpty)
+  let logs = out.compactMap { if case .log(let event) = $0 { event } else { nil } }
+  #expect(logs.count == 1)
+  #expect(logs.first?.metadata.contains { $0 == ("peer", "10.0.0.66") } == true)
+  #expect(d.progress.refused == 4 && d.progress.done == 0 && d.progress.leased == 1)
+  // Alice's own result is the run's outcome.
+  #expect(
+    d.onMessage(result(lease), from: alice, now: t0).contains {
+      if case .journalOutcome = $0 { true } else { false }
+    })
+}
+
+@Test func reportForAnotherWorkersAttempt_isRefused_evenFromAWorkerThatGreeted() {
+  var d = Dispatcher(pending: runs(4), settings: noPrefetch)
+  let aliceLease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let bobLease = leases(d.onMessage(hello("bob"), from: bob, now: t0))[0].1
+  let out =
+    d.onMessage(result(aliceLease), from: bob, now: t0)
+    + d.onMessage(
+      .failure(WireMessage.RunFailure(attempt: aliceLease.attempt, key: aliceLease.key, message: "x")),
+      from: bob, now: t0)
+  #expect(!out.contains(where: isJournalRecord) && acks(out).isEmpty)
+  #expect(d.progress.refused == 2)
+  // Bob's own attempt, but named with Alice's run: refused too.
+  let mixed = WireMessage.result(
+    WireMessage.RunResult(attempt: bobLease.attempt, key: aliceLease.key, outcome: Outcome(), seconds: 0))
+  #expect(!d.onMessage(mixed, from: bob, now: t0).contains(where: isJournalRecord))
+  #expect(
+    d.onMessage(result(bobLease), from: bob, now: t0).contains {
+      if case .journalOutcome = $0 { true } else { false }
+    })
+}
+
+@Test func report_overAConnectionAuthenticatedAsAnotherKey_isRefused() {
+  var d = Dispatcher(pending: runs(2), settings: noPrefetch)
+  let lease = leases(
+    d.onMessage(hello("alice"), from: alice, now: t0, peer: PeerInfo(authenticatedID: "worker-a")))[0].1
+  // The same routing id, taken over by a connection with another key (or none).
+  for peer in [PeerInfo(authenticatedID: "worker-b"), PeerInfo()] {
+    #expect(!d.onMessage(result(lease), from: alice, now: t0, peer: peer).contains(where: isJournalRecord))
+  }
+  #expect(d.progress.refused == 2)
+  let out = d.onMessage(result(lease), from: alice, now: t0, peer: PeerInfo(authenticatedID: "worker-a"))
+  #expect(out.contains { if case .journalOutcome = $0 { true } else { false } })
+}
+
+@Test func lateResult_ofTheSameProcess_overANewConnection_counts_butAnotherProcessesDoesNot() {
+  var d = Dispatcher(pending: runs(1), settings: noPrefetch)
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  // Alice's link drops; she reconnects (a new routing id) and greets with the same session.
+  let aliceAgain = WorkerID(Array("alice-2".utf8))
+  let impostor = WorkerID(Array("eve".utf8))
+  _ = d.onMessage(hello("alice"), from: aliceAgain, now: t0)
+  _ = d.onMessage(hello("eve"), from: impostor, now: t0)
+  #expect(!d.onMessage(result(lease), from: impostor, now: t0).contains(where: isJournalRecord))
+  let out = d.onMessage(result(lease), from: aliceAgain, now: t0)
+  #expect(out.contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(d.isComplete)
+}
+
+@Test func attemptOfAnEarlierCoordinator_isCreditedOnlyToTheProcessItWasLeasedTo() {
+  let run = runs(1)[0]
+  var d = Dispatcher(
+    pending: [run], firstAttempt: 50,
+    priorAttempts: [
+      41: Dispatcher.IssuedAttempt(key: run.key, holder: identity("alice")),
+      42: Dispatcher.IssuedAttempt(key: run.key, holder: nil),  // journaled before holders were kept
+    ], settings: noPrefetch)
+  _ = d.onMessage(hello("bob"), from: bob, now: t0)
+  let late = WireMessage.result(
+    WireMessage.RunResult(attempt: 41, key: run.key, outcome: Outcome(), seconds: 1))
+  let unknownHolder = WireMessage.result(
+    WireMessage.RunResult(attempt: 42, key: run.key, outcome: Outcome(), seconds: 1))
+  #expect(!d.onMessage(late, from: bob, now: t0).contains(where: isJournalRecord))
+  #expect(!d.onMessage(unknownHolder, from: bob, now: t0).contains(where: isJournalRecord))
+  _ = d.onMessage(hello("alice"), from: alice, now: t0)
+  #expect(
+    d.onMessage(late, from: alice, now: t0).contains { if case .journalOutcome = $0 { true } else { false } })
+}
+
+// MARK: - Lease hogs
+
+@Test func workerAnnouncingHugeSlots_isCapped_andHoldsOnlyItsAllowance_untilItReports() {
+  var settings = Dispatcher.Settings()
+  settings.initialLeaseAllowance = 64
+  var d = Dispatcher(pending: runs(400), settings: settings)
+  let fake = WorkerID(Array("fake".utf8))
+  let joined = d.onMessage(hello("fake", slots: .max), from: fake, now: t0)
+  #expect(leases(joined).count == 64)
+  #expect(d.progress.slots == 1024)
+  #expect(
+    joined.contains {
+      if case .log(let e) = $0 { e.level == .warning && e.message.contains("4294967295") } else { false }
+    })
+  // The real worker gets work at once.
+  var held = leases(d.onMessage(hello("alice", slots: 2), from: alice, now: t0)).map(\.1)
+  #expect(held.count == 3)  // 2 slots + prefetch 1
+  // Each report doubles the allowance up to slots + queue: a fast worker's queue is at most 256.
+  for _ in 0..<20 {
+    let lease = held.removeFirst()
+    let message = WireMessage.result(
+      WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: Outcome(), seconds: 0.000_01))
+    held += leases(d.onMessage(message, from: alice, now: t0)).map(\.1)
+  }
+  #expect(held.count == 2 + 256)
+  #expect(d.workerSummaries.first { $0.name == "fake" }?.leases == 64)
+}
+
+@Test func workerHoldingLeasesWithoutReporting_losesThemAfterTheStallDeadline_andGetsNoMore_untilItReports() {
+  var settings = noPrefetch
+  settings.minimumStallTimeout = .seconds(30)
+  settings.stallFactor = 10
+  settings.workerTimeout = .seconds(3600)  // heartbeats keep both alive; only the stall matters
+  var d = Dispatcher(pending: runs(6), settings: settings)
+  let fake = WorkerID(Array("fake".utf8))
+  let hogged = leases(d.onMessage(hello("fake", slots: 2), from: fake, now: t0)).map(\.1)
+  #expect(hogged.count == 2)
+  // Nothing is measured yet: no deadline applies, however long.
+  #expect(!d.onTick(now: t0 + .seconds(100)).contains(where: isJournalRecord))
+  var aliceLease = leases(d.onMessage(hello("alice"), from: alice, now: t0 + .seconds(100)))[0].1
+  // Alice reports 2 s runs: the deadline is max(30 s, 10 x 2 s) = 30 s from the hog's last lease.
+  func finish(at time: ContinuousClock.Instant) -> [Dispatcher.Directive] {
+    let message = WireMessage.result(
+      WireMessage.RunResult(attempt: aliceLease.attempt, key: aliceLease.key, outcome: Outcome(), seconds: 2))
+    let out = d.onMessage(message, from: alice, now: time)
+    if let next = leases(out).first { aliceLease = next.1 }
+    return out
+  }
+  _ = finish(at: t0 + .seconds(102))
+  _ = d.onMessage(.heartbeat, from: fake, now: t0 + .seconds(120))
+  let tick = d.onTick(now: t0 + .seconds(120))
+  #expect(tick.filter { if case .journalExpired = $0 { true } else { false } }.count == 2)
+  #expect(d.progress.reclaimed == 2)
+  // Its runs go to Alice next, and the hog gets nothing more.
+  let next = leases(finish(at: t0 + .seconds(121)))
+  #expect(next.count == 1 && hogged.map(\.key).contains(next[0].1.key))
+  #expect(d.workerSummaries.first { $0.name == "fake" }?.leases == 0)
+  // A late result of its own makes it a worker again (and is the run's outcome if first).
+  let late = d.onMessage(result(hogged[1]), from: fake, now: t0 + .seconds(122))
+  #expect(late.contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(leases(late).count == 2)
+}
+
+@Test func lateResult_overTheConnectionOfAWorkerGivenUpOn_counts_beforeItGreetsAgain() {
+  var d = Dispatcher(pending: runs(1), settings: noPrefetch)
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  _ = d.onMessage(hello("bob"), from: bob, now: t0 + .seconds(5))
+  let second = leases(d.onTick(now: t0 + .seconds(6)))[0].1  // Alice is given up on
+  // A cut link comes back: what Alice sent meanwhile arrives over her old connection.
+  let late = d.onMessage(result(first), from: alice, now: t0 + .seconds(7))
+  #expect(late.contains { if case .journalOutcome = $0 { true } else { false } })
+  #expect(late.contains(.send(.ack(attempt: first.attempt), to: alice)))
+  // Another peer on another connection cannot use Alice's attempt.
+  let mallory = WorkerID(Array("mallory".utf8))
+  #expect(!d.onMessage(result(second), from: mallory, now: t0 + .seconds(7)).contains(where: isJournalRecord))
+  #expect(d.isComplete)
 }

@@ -33,8 +33,13 @@ enum MessageSamples {
   static var all: [WireMessage] {
     [
       .hello(
-        .init(protocolVersion: WireCodec.protocolVersion, buildID: "3f2a9c", name: "node1:4242", slots: 2)),
-      .hello(.init(protocolVersion: .max, buildID: "", name: unicode, slots: .max)),
+        .init(
+          protocolVersion: WireCodec.protocolVersion, buildID: "3f2a9c", name: "node1:4242", slots: 2,
+          session: Array(1...16))),
+      .hello(
+        .init(
+          protocolVersion: .max, buildID: "", name: unicode, slots: .max,
+          session: [UInt8](repeating: 0xFF, count: WireLimits.sessionBytes))),
       .heartbeat,
       .result(.init(attempt: 1, key: key, outcome: outcome, seconds: 12.5)),
       .result(.init(attempt: .max, key: key, outcome: Outcome(), seconds: 0)),
@@ -131,7 +136,8 @@ enum MessageSamples {
       .hello(
         .init(
           protocolVersion: UInt16(truncatingIfNeeded: rng.next()), buildID: randomString(&rng),
-          name: randomString(&rng), slots: UInt32(truncatingIfNeeded: rng.next())))
+          name: randomString(&rng), slots: UInt32(truncatingIfNeeded: rng.next()),
+          session: (0..<WireLimits.sessionBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }))
     case 1: .heartbeat
     case 2:
       .result(

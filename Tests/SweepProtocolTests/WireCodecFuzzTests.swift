@@ -54,7 +54,10 @@ private func mutate(_ frames: [[UInt8]], _ mutation: Mutation, _ rng: inout Spli
     frames = (0..<rng.below(4)).map { _ in
       // Half the time behind a valid header prefix, so the body parsers see garbage too.
       (rng.chance(1, in: 2)
-        ? Array("MSWP".utf8) + [1, 0, [0x01, 0x02, 0x03, 0x04, 0x05, 0x11, 0x12, 0x13, 0x14][rng.below(9)]]
+        ? Array("MSWP".utf8) + [
+          UInt8(WireCodec.protocolVersion & 0xFF), UInt8(WireCodec.protocolVersion >> 8),
+          [0x01, 0x02, 0x03, 0x04, 0x05, 0x11, 0x12, 0x13, 0x14][rng.below(9)],
+        ]
         : [])
         + rng.bytes(rng.below(64))
     }

@@ -17,7 +17,7 @@ import Testing
   for message in MessageSamples.all {
     let frames = WireCodec.encode(message)
     #expect(Array(frames[0].prefix(4)) == Array("MSWP".utf8))
-    #expect(frames[0][4] == 1 && frames[0][5] == 0)  // version 1, little-endian
+    #expect(frames[0][4] == 2 && frames[0][5] == 0)  // version 2, little-endian
     kinds.insert(frames[0][6])
     switch message {
     case .result, .segment: #expect(frames.count == 2)
@@ -143,7 +143,7 @@ private func code(_ frames: [[UInt8]]) -> WireError.Code? {
 }
 
 private func header(_ kind: UInt8, _ fields: [UInt8] = []) -> [UInt8] {
-  Array("MSWP".utf8) + [1, 0, kind] + fields
+  Array("MSWP".utf8) + [2, 0, kind] + fields
 }
 
 private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
@@ -159,13 +159,13 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
 
 @Test func decode_otherVersion_isUnsupportedVersion_andSaysWhatToDo() {
   var frame = WireCodec.encode(.heartbeat)[0]
-  frame[4] = 2
+  frame[4] = 1
   do {
     _ = try WireCodec.decode([frame])
-    Issue.record("decoded a v2 message")
+    Issue.record("decoded a v1 message")
   } catch {
     #expect(error.code == .unsupportedVersion)
-    #expect(error.message.contains("v2") && error.message.contains("same metasweep build"))
+    #expect(error.message.contains("v1") && error.message.contains("same metasweep build"))
   }
 }
 

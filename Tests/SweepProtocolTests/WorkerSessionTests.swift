@@ -21,7 +21,9 @@ private func session() -> WorkerSession {
 @Test func start_greets_andRepeatsTheHelloUntilWelcomed() {
   var s = session()
   let hello = WireMessage.hello(
-    WireMessage.Hello(protocolVersion: WireCodec.protocolVersion, buildID: "b", name: "w", slots: 2))
+    WireMessage.Hello(
+      protocolVersion: WireCodec.protocolVersion, buildID: "b", name: "w", slots: 2,
+      session: [UInt8](repeating: 0, count: WireLimits.sessionBytes)))
   #expect(s.start(now: t0) == [.send(hello)])
   #expect(s.onTick(now: t0 + .milliseconds(500)).isEmpty)
   #expect(s.onTick(now: t0 + .seconds(1)) == [.send(hello)])
@@ -185,4 +187,38 @@ private func session() -> WorkerSession {
     if case .send = $0 { true } else { false }
   }
   #expect(resent == [reports[1], reports[3], reports[4]].map { .send($0) })
+}
+
+@Test func refusedKeyOrSecurityMismatch_exitsWithCode3_sayingWhatToChange() {
+  for (problem, words) in [
+    (WorkerSession.ConnectionProblem.keyRefused(status: 400), "--allow"),
+    (.mechanismMismatch, "plaintext"),
+  ] {
+    var s = session()
+    _ = s.start(now: t0)
+    let out = s.onConnectionProblem(problem)
+    #expect(out.count == 1)
+    guard case .exit(3, let reason) = out.first else {
+      Issue.record("no exit for \(problem): \(out)")
+      continue
+    }
+    #expect(reason.contains(words), "\(reason)")
+    #expect(s.phase == .stopped && s.onTick(now: t0 + .seconds(60)).isEmpty)
+  }
+}
+
+@Test func givingUp_namesTheLastFailedHandshake_whichIsLoggedOnce() {
+  var settings = WorkerSession.Settings()
+  settings.giveUpAfter = .seconds(3)
+  var s = WorkerSession(settings: settings)
+  _ = s.start(now: t0)
+  let problem = WorkerSession.ConnectionProblem.handshakeFailed("closed during the handshake")
+  #expect(s.onConnectionProblem(problem).count == 1)
+  #expect(s.onConnectionProblem(problem).isEmpty)
+  let out = s.onTick(now: t0 + .milliseconds(3100))
+  guard case .exit(4, let reason) = out.last else {
+    Issue.record("did not give up: \(out)")
+    return
+  }
+  #expect(reason.contains("closed during the handshake"))
 }

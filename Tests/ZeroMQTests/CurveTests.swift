@@ -340,7 +340,6 @@ struct CurveTests {
       allowList: try AllowList(entries: [.init(name: "worker-a", publicKey: allowed.publicKey)]))
     let router = try Socket(.router, context: serverContext)
     try router.set(.linger(milliseconds: 0))
-    router.recordsPeerUserID = true
     try router.makeCurveServer(keyPair: serverKeys, authenticator: zap)
     let endpoint = try router.bind("tcp://127.0.0.1:0")
 
@@ -377,7 +376,7 @@ struct CurveTests {
         if poller.isReadable(routerIndex) {
           while let frames = try router.receiveMultipart(wait: false) {
             messages.append(frames)
-            userIDs.append(router.lastPeerUserID)
+            userIDs.append(router.lastMessageProperty("User-Id"))
           }
         }
       }
@@ -417,9 +416,8 @@ struct CurveTests {
     try dealer.set(.linger(milliseconds: 0), .routingID(bytes("local")))
     try dealer.connect(endpoint)
     try dealer.send(frames: [bytes("hi")])
-    router.recordsPeerUserID = true
     #expect(try receive(router) == [bytes("local"), bytes("hi")])
-    #expect(router.lastPeerUserID == nil || router.lastPeerUserID == "")
+    #expect(router.lastMessageProperty("User-Id") == nil || router.lastMessageProperty("User-Id") == "")
     #expect(try zap.handlePending().isEmpty)
   }
 
