@@ -142,6 +142,7 @@ public final class CoordinatorShell {
       if ending != nil {
         try perform(dispatcher.stop())
         try linger(clock: clock, step: step)
+        try perform(dispatcher.endLeases())
         break
       }
       try step()
@@ -287,7 +288,9 @@ public final class CoordinatorShell {
         let text = SweepStatus.render(
           name: try reader.sweepInfo()?.name ?? "sweep", counts: try reader.counts(),
           states: try reader.runStates(),
-          live: (dispatcher.progress, dispatcher.workerSummaries, ContinuousClock.now - started))
+          coordinator: .live(
+            progress: dispatcher.progress, workers: dispatcher.workerSummaries,
+            elapsed: ContinuousClock.now - started))
         _ = try socket.send(frames: [client.bytes] + WireCodec.encode(.status(text: text)), wait: false)
       case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
         .journalCheckpoint:

@@ -32,12 +32,14 @@ public final class ProgressReporter {
     write((isTerminal ? "\r\u{1B}[K" : "") + line(progress, now: .now) + "\n")
   }
 
-  /// `crossprop-geoff: 120/240 done, 0 failed | 16.2 runs/s | ETA 7s | 2 workers (2 slots)`.
+  /// `crossprop-geoff: 120/240 done, 0 failed, 2 running, 2 queued, 116 pending | 16.2 runs/s |
+  /// ETA 7s | 2 workers (2 slots)`: the five counts add up to the sweep's runs.
   func line(_ p: Dispatcher.Progress, now: ContinuousClock.Instant) -> String {
     let elapsed = now - start
-    var text = "\(sweepName): \(p.done)/\(p.total) done, \(p.failed) failed"
+    var text = "\(sweepName): \(p.done)/\(p.total) done, \(p.failed) failed, \(p.running) running"
+    text += ", \(p.queued) queued, \(p.pending) pending"
     text += " | \(String(format: "%.1f", p.rate(over: elapsed))) runs/s | ETA \(p.eta(over: elapsed))"
-    text += " | \(p.workers) workers (\(p.slots) slots), \(p.leased) running"
+    text += " | \(p.workers) workers (\(p.slots) slots)"
     if p.failedAttempts > 0 { text += " | \(p.failedAttempts) attempts failed" }
     if p.expired > 0 { text += " | \(p.expired) leases expired" }
     return text

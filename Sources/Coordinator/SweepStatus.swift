@@ -2,26 +2,48 @@ import Foundation
 import Journal
 import SweepProtocol
 
-/// The text of `metasweep status`: counts, live workers and rate when a coordinator is serving,
-/// and a variant x seed grid (# done, > running, x failed, . pending).
+/// The text of `metasweep status`: counts that add up to the sweep's runs, live workers and rate
+/// when a coordinator answers, and a variant x seed grid (# done, > leased, x failed, . pending).
 public enum SweepStatus {
-  /// The status of a sweep; `live` is what only a running coordinator knows.
+  /// Who serves the sweep, as far as the caller can tell.
+  public enum Coordinator {
+    /// The coordinator itself answers (`status --connect`): it knows what runs and what waits.
+    case live(progress: Dispatcher.Progress, workers: [Dispatcher.WorkerSummary], elapsed: Duration)
+    /// A coordinator holds the results folder (`status DIR`); `holder` says which.
+    case running(holder: String)
+    /// No coordinator holds the folder: leases the journal still shows belong to a stopped one, and
+    /// their runs are pending.
+    case stopped
+  }
+
+  /// The status of a sweep.
   public static func render(
-    name: String, counts: JournalCounts, states: [RunState],
-    live: (progress: Dispatcher.Progress, workers: [Dispatcher.WorkerSummary], elapsed: Duration)? = nil
+    name: String, counts: JournalCounts, states: [RunState], coordinator: Coordinator
   ) -> String {
-    var lines = [
-      "\(name): \(counts.done)/\(counts.total) done, \(counts.leased) running, \(counts.failed) failed, \(counts.pending) pending"
-    ]
-    if let live {
-      let rate = live.progress.rate(over: live.elapsed)
+    var lines: [String] = []
+    var states = states
+    switch coordinator {
+    case .live(let p, let workers, let elapsed):
       lines.append(
-        "rate \(String(format: "%.2f", rate)) runs/s, ETA \(live.progress.eta(over: live.elapsed)); \(live.workers.count) workers, "
-          + "\(live.workers.map(\.slots).reduce(0, +)) slots; \(live.progress.expired) leases expired, "
-          + "\(live.progress.failedAttempts) attempts failed")
-      for worker in live.workers {
+        "\(name): \(p.done)/\(p.total) done, \(p.failed) failed, \(p.running) running, \(p.queued) queued, "
+          + "\(p.pending) pending")
+      lines.append(
+        "rate \(String(format: "%.2f", p.rate(over: elapsed))) runs/s, ETA \(p.eta(over: elapsed)); "
+          + "\(workers.count) workers, \(workers.map(\.slots).reduce(0, +)) slots; \(p.expired) leases expired, "
+          + "\(p.failedAttempts) attempts failed")
+      for worker in workers {
         lines.append("  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased")
       }
+    case .running(let holder):
+      lines.append(
+        "\(name): \(counts.done)/\(counts.total) done, \(counts.failed) failed, \(counts.leased) leased (running "
+          + "or queued on workers), \(counts.pending) pending")
+      lines.append("coordinator: \(holder) (status --connect ENDPOINT shows its workers and rate)")
+    case .stopped:
+      lines.append(
+        "\(name): \(counts.done)/\(counts.total) done, \(counts.failed) failed, "
+          + "\(counts.pending + counts.leased) pending; no coordinator is running")
+      for index in states.indices where states[index].state == .running { states[index].state = .pending }
     }
     lines.append(grid(states))
     return lines.joined(separator: "\n")

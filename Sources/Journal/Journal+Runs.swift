@@ -171,9 +171,12 @@ extension Journal {
         SELECT count(*) AS total,
           coalesce(sum(status = 'done'), 0) AS done,
           coalesce(sum(status = 'failed'), 0) AS failed,
-          coalesce(sum(status = 'pending'), 0) AS pending,
-          (SELECT count(*) FROM attempts WHERE state = 'leased') AS leased
-        FROM runs WHERE ordinal IS NOT NULL
+          coalesce(sum(status = 'pending' AND NOT leased), 0) AS pending,
+          coalesce(sum(status = 'pending' AND leased), 0) AS leased
+        FROM (
+          SELECT status, status = 'pending' AND EXISTS (
+            SELECT 1 FROM attempts WHERE attempts.run_key = runs.key AND attempts.state = 'leased') AS leased
+          FROM runs WHERE ordinal IS NOT NULL)
         """)!
     return JournalCounts(
       total: row["total"], done: row["done"], failed: row["failed"], pending: row["pending"],

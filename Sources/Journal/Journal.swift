@@ -88,9 +88,13 @@ public final class Journal {
         configuration.label = "MetaSweep.Journal.readOnly"
         dbQueue = try DatabaseQueue(path: path, configuration: configuration)
       } catch {
-        throw JournalError(
-          .cannotOpen, "Cannot open the journal \(path) for reading. Is this a sweep's output folder?",
-          cause: error)
+        let folder = (path as NSString).deletingLastPathComponent
+        let hint =
+          access(folder.isEmpty ? "." : folder, W_OK) == 0
+          ? "Is this a sweep's output folder?"
+          : "\(folder) is read-only, and SQLite must create journal.sqlite-shm beside a journal to read it: "
+            + "copy the folder somewhere writable."
+        throw JournalError(.cannotOpen, "Cannot open the journal \(path) for reading. \(hint)", cause: error)
       }
       expiredOnOpen = 0
       return

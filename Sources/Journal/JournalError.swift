@@ -1,3 +1,6 @@
+import Foundation
+import GRDB
+
 /// A journal operation that could not be done: what went wrong, in which file, and what to do.
 ///
 /// The CLI maps ``code`` to an exit status and prints ``message``; users never see a stack trace.
@@ -22,6 +25,8 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     case invalidArgument
     /// SQLite refused a statement (disk full, constraint violated, file locked, ...).
     case database
+    /// Another coordinator holds the results folder (see ``ResultsFolderLock``).
+    case folderInUse
   }
 
   public var code: Code
@@ -36,8 +41,24 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     self.cause = cause
   }
 
+  /// The message and, when there is one, the cause in a few words on the same line (SQLite's
+  /// reason, not its statement; a system error's reason, not Foundation's domain and code).
   public var description: String {
     guard let cause else { return message }
-    return "\(message) (\(cause))"
+    return "\(message) (\(Self.summary(of: cause)))"
+  }
+
+  /// One line that says why `error` happened.
+  static func summary(of error: any Error) -> String {
+    if let error = error as? DatabaseError {
+      return "SQLite: \(error.message ?? "\(error.resultCode)")"
+    }
+    if let error = error as? JournalError { return error.description }
+    let nsError = error as NSError
+    if nsError.domain == NSCocoaErrorDomain || nsError.domain == NSPOSIXErrorDomain {
+      return ResultsFolderLock.reason(error)
+    }
+    let text = "\(error)".split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+    return text.count <= 200 ? text : String(text.prefix(197)) + "..."
   }
 }

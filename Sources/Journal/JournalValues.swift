@@ -32,14 +32,17 @@ public struct JournalAttempt: Sendable, Equatable {
   }
 }
 
-/// How many runs of the current spec are in each state, and how many attempts are open.
+/// How many runs of the current spec are in each state: `done + failed + leased + pending == total`.
 public struct JournalCounts: Sendable, Equatable {
   /// Runs in the current spec.
   public var total: Int
   public var done: Int
   public var failed: Int
+  /// Runs without an outcome and without a live lease.
   public var pending: Int
-  /// Attempts currently leased (not yet succeeded, failed, expired or discarded).
+  /// Runs without an outcome that a coordinator has leased to a worker (running or queued there),
+  /// as far as the journal knows: a coordinator that was killed leaves its leases behind until the
+  /// next one opens the journal.
   public var leased: Int
 
   public init(total: Int, done: Int, failed: Int, pending: Int, leased: Int) {

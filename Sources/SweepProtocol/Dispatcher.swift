@@ -119,7 +119,12 @@ public struct Dispatcher: Sendable {
     public var total = 0
     public var done = 0
     public var failed = 0
+    /// Leases out now: running on a worker, or queued on it behind its slots.
     public var leased = 0
+    /// Of ``leased``, those a worker's slots can be running (a worker runs its oldest leases).
+    public var running = 0
+    /// Of ``leased``, those queued on a worker behind its slots.
+    public var queued = 0
     public var workers = 0
     public var slots = 0
     /// Results ignored because their run already had an outcome.
@@ -141,6 +146,8 @@ public struct Dispatcher: Sendable {
     /// Runs completed in this process (excludes those already journaled before it started).
     public var completedHere = 0
     public var isComplete: Bool { done + failed == total }
+    /// Runs neither finished nor leased.
+    public var pending: Int { total - done - failed - leased }
   }
 
   private struct WorkerState: Sendable {
@@ -222,7 +229,19 @@ public struct Dispatcher: Sendable {
   /// shorter one slowly, so one slow run makes queues shallow again (nil: nothing reported yet).
   private var runSeconds: Double?
   private var isStopping = false
-  public private(set) var progress = Progress()
+  private var counters = Progress()
+
+  /// The sweep's counters, with leases split into running and queued.
+  public var progress: Progress {
+    var progress = counters
+    progress.running = 0
+    for id in workerOrder {
+      let state = workers[id]!
+      progress.running += min(state.attempts.count, state.slots)
+    }
+    progress.queued = counters.leased - progress.running
+    return progress
+  }
 
   /// A dispatcher for a sweep.
   /// - Parameters:
@@ -253,13 +272,13 @@ public struct Dispatcher: Sendable {
     let keys = pending.map(\.key)
     for (key, run) in zip(keys, pending) { runs[key] = run }
     self.pending = keys.reversed()
-    progress.total = pending.count + alreadyDone + alreadyFailed
-    progress.done = alreadyDone
-    progress.failed = alreadyFailed
+    counters.total = pending.count + alreadyDone + alreadyFailed
+    counters.done = alreadyDone
+    counters.failed = alreadyFailed
   }
 
   /// Whether every run has an outcome or has failed for good.
-  public var isComplete: Bool { progress.isComplete }
+  public var isComplete: Bool { counters.isComplete }
 
   /// Whether `id` is the connection of a worker that greeted (the shell then need not look up
   /// its address again).
@@ -306,9 +325,8 @@ public struct Dispatcher: Sendable {
       return [.reportStatus(to: worker)]
     case .draining:
       // Keep its leases (their reports are coming) but lease it nothing more.
-      guard let state = workers[worker] else { return [] }
-      progress.slots -= state.slots
-      workers[worker]!.slots = 0
+      guard let state = workers[worker], !state.isDraining else { return [] }
+      counters.slots -= state.slots
       workers[worker]!.isDraining = true
       return [
         .log(
@@ -379,6 +397,14 @@ public struct Dispatcher: Sendable {
     return false
   }
 
+  /// The coordinator is leaving: every live lease ends here, journaled as expired, so the journal
+  /// of a stopped sweep shows nothing running. (A late report of one is still welcome later.)
+  public mutating func endLeases() -> [Directive] {
+    leases.keys.sorted().compactMap { attempt in
+      release(attempt).map { _ in .journalExpired(attempt: attempt) }
+    }
+  }
+
   /// Stop leasing and tell every worker to stop (Ctrl-C, SIGTERM, or the sweep is complete).
   public mutating func stop() -> [Directive] {
     isStopping = true
@@ -425,8 +451,8 @@ public struct Dispatcher: Sendable {
       identity: WorkerIdentity(session: hello.session, authenticatedID: peer.authenticatedID),
       authenticatedID: peer.authenticatedID, address: peer.address, lastHeard: now, waitingSince: now)
     workerOrder.append(id)
-    progress.workers = workerOrder.count
-    progress.slots += slots
+    counters.workers = workerOrder.count
+    counters.slots += slots
     out.append(.send(.welcome(welcome), to: id))
     out.append(
       .log(
@@ -455,7 +481,7 @@ public struct Dispatcher: Sendable {
       // Nothing to record: acknowledge, so the worker forgets it (a coordinator that restarted
       // after journaling it never sent the first acknowledgement).
       if isOurs { _ = release(result.attempt) }
-      progress.discarded += 1
+      counters.discarded += 1
       let journal: [Directive] =
         isOurs ? [.journalDiscarded(attempt: result.attempt, key: result.key, worker: worker)] : []
       return journal + [
@@ -472,8 +498,8 @@ public struct Dispatcher: Sendable {
     _ = release(result.attempt)
     finished.insert(result.key)
     checkpoints[result.key] = nil
-    progress.done += 1
-    progress.completedHere += 1
+    counters.done += 1
+    counters.completedHere += 1
     observe(runSeconds: result.seconds)
     return [.journalOutcome(result, worker: worker), .send(.ack(attempt: result.attempt), to: id)]
       + refill(id)
@@ -501,7 +527,7 @@ public struct Dispatcher: Sendable {
       && segment.stepsDone > checkpoints[segment.key]?.stepsDone ?? 0
     guard isCurrent else {
       // Acknowledged so the worker forgets it; the chain goes on from the checkpoint it has.
-      progress.staleSegments += 1
+      counters.staleSegments += 1
       if wasLive && !finished.contains(segment.key) { pending.append(segment.key) }
       return [
         .send(.ack(attempt: segment.attempt), to: id),
@@ -509,7 +535,7 @@ public struct Dispatcher: Sendable {
       ] + fill()
     }
     checkpoints[segment.key] = Checkpoint(stepsDone: segment.stepsDone, bytes: segment.checkpoint)
-    progress.segments += 1
+    counters.segments += 1
     observe(runSeconds: segment.seconds)
     // The front of the queue: a chain continues promptly, on whichever worker is free.
     if leasedRuns[segment.key] == nil { pending.append(segment.key) }
@@ -536,7 +562,7 @@ public struct Dispatcher: Sendable {
     guard isOurs else { return refuse("failure report", failure.attempt, failure.key, from: id, peer: peer) }
     noteReport(from: id)
     _ = release(failure.attempt)
-    progress.failedAttempts += 1
+    counters.failedAttempts += 1
     let count = failures[failure.key, default: 0] + 1
     failures[failure.key] = count
     let isFinal = count >= settings.retryLimit
@@ -547,7 +573,7 @@ public struct Dispatcher: Sendable {
     let metadata = [("run", failure.key.short), ("attempt", "\(failure.attempt)"), ("worker", worker)]
     if isFinal {
       finished.insert(failure.key)
-      progress.failed += 1
+      counters.failed += 1
       out.append(.log(LogEvent(.error, "Run failed \(count) times, giving up: \(failure.message)", metadata)))
     } else {
       // Retry after the rest of the queue: a deterministic failure should not block other runs.
@@ -587,10 +613,10 @@ public struct Dispatcher: Sendable {
   private mutating func refuse(
     _ what: String, _ attempt: UInt64, _ key: RunKey, from id: WorkerID, peer: PeerInfo
   ) -> [Directive] {
-    progress.refused += 1
+    counters.refused += 1
     let isNewPeer =
       refusedPeers.count < Self.refusedPeersLogged
-      ? refusedPeers.insert(id).inserted : progress.refused.isPowerOf2
+      ? refusedPeers.insert(id).inserted : counters.refused.isPowerOf2
     guard isNewPeer else { return [] }
     let reason =
       workers[id] == nil && lostWorkers[id] == nil
@@ -602,7 +628,7 @@ public struct Dispatcher: Sendable {
           [
             ("attempt", "\(attempt)"), ("run", key.short), ("worker", name(of: id)),
             ("peer", workers[id]?.address ?? peer.address),
-            ("refused", "\(progress.refused)"),
+            ("refused", "\(counters.refused)"),
           ]))
     ]
   }
@@ -631,7 +657,7 @@ public struct Dispatcher: Sendable {
     ]
     for attempt in state.attempts.sorted() {
       guard let lease = release(attempt) else { continue }
-      progress.reclaimed += 1
+      counters.reclaimed += 1
       out.append(.journalExpired(attempt: attempt))
       if !finished.contains(lease.key) { pending.append(lease.key) }
     }
@@ -710,7 +736,7 @@ public struct Dispatcher: Sendable {
     latestAttempts[key] = attempt
     if workers[id]!.attempts.isEmpty, let lastEvent { workers[id]!.waitingSince = lastEvent }
     workers[id]!.attempts.insert(attempt)
-    progress.leased += 1
+    counters.leased += 1
     return [
       .journalLease(attempt: attempt, key: key, worker: name, holder: holder),
       .send(
@@ -741,7 +767,7 @@ public struct Dispatcher: Sendable {
     guard let lease = leases.removeValue(forKey: attempt) else { return nil }
     if leasedRuns[lease.key] == attempt { leasedRuns[lease.key] = nil }
     workers[lease.worker]?.attempts.remove(attempt)
-    progress.leased -= 1
+    counters.leased -= 1
     return lease
   }
 
@@ -749,13 +775,13 @@ public struct Dispatcher: Sendable {
   private mutating func removeWorker(_ id: WorkerID) -> [Directive] {
     guard let state = workers.removeValue(forKey: id) else { return [] }
     workerOrder.removeAll { $0 == id }
-    progress.workers = workerOrder.count
-    progress.slots -= state.slots
+    counters.workers = workerOrder.count
+    if !state.isDraining { counters.slots -= state.slots }
     var out: [Directive] = []
     // In lease order, so their runs go back to the queue in a deterministic order.
     for attempt in state.attempts.sorted() {
       guard let lease = release(attempt) else { continue }
-      progress.expired += 1
+      counters.expired += 1
       out.append(.journalExpired(attempt: attempt))
       if !finished.contains(lease.key) { pending.append(lease.key) }
     }

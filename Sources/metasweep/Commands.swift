@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Journal
 import SweepModel
 import ZeroMQ
 
@@ -238,4 +239,16 @@ extension ParameterValue {
 extension SpecError: UserFacingError {
   var userMessage: String { description }
   var exitCode: Int32 { 2 }
+}
+
+extension JournalError: UserFacingError {
+  var userMessage: String { description }
+  /// 2 when the user can fix it (another coordinator, the wrong or an unwritable folder, a damaged
+  /// file), 1 for what looks like a bug.
+  var exitCode: Int32 {
+    switch code {
+    case .folderInUse, .cannotOpen, .sweepMismatch, .duplicateRun, .corruptData: 2
+    case .unknownRun, .unknownAttempt, .attemptMismatch, .invalidArgument, .database: 1
+    }
+  }
 }

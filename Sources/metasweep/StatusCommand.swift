@@ -54,10 +54,12 @@ struct StatusCommand: ParsableCommand {
           message: "no journal here: is \(directory) a sweep's output folder?")
       }
       let journal = try Journal(path: path, readOnly: true)
+      let holder = ResultsFolderLock.holder(of: directory)
       print(
         SweepStatus.render(
           name: try journal.sweepInfo()?.name ?? directory, counts: try journal.counts(),
-          states: try journal.runStates()))
+          states: try journal.runStates(),
+          coordinator: holder.map { .running(holder: $0.description) } ?? .stopped))
       for failed in try journal.failedRuns() {
         print(
           "failed: \(failed.run.variant) seed \(failed.run.seed) after \(failed.failures) attempts: \(failed.error)"

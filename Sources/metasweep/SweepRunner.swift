@@ -62,7 +62,9 @@ struct SweepRunner {
   /// (0 complete, 3 complete with failed runs, 130 interrupted).
   /// With `quiet`, the tables are written but not printed.
   func run(sweep: SweepSpec, specText: String, runs: [RunSpec], quiet: Bool = false) throws -> Int32 {
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    // Held until this returns: a second coordinator on the folder stops at once, naming this one.
+    let lock = try ResultsFolderLock(directory: directory)
+    defer { withExtendedLifetime(lock) {} }
     let journal = try Journal(path: Self.journalPath(directory))
     let prepared = try journal.prepare(
       sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText,

@@ -221,4 +221,53 @@ private func log(_ running: Binary.Running) -> String {
     #expect(stopped.status == 0, "\(stopped.stderr)")
     #expect(stopped.stderr.contains("closed the connection during the handshake"), "\(stopped.stderr)")
   }
+
+  /// Issue 11.5: a second `run` on the same folder started, and the first then died on a reused
+  /// attempt id, leaving a lease behind. Issue 11.10: status counted running runs as pending too,
+  /// and still showed them running after Ctrl-C.
+  @Test func secondCoordinatorOnTheFolder_exits2AtOnce_andStatusCountsAddUp_beforeAndAfterCtrlC() throws {
+    let dir = try makeScratchDirectory()
+    try """
+    name: busy
+    experiment: noop
+    seeds: 0..<25
+    fixed: {seconds: 0.5}
+    variants:
+      a: {}
+    """.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let first = try Binary.Running(["run", "sweep.yaml", "--workers", "2", "--out", "out"], directory: dir)
+    let journalPath = dir.appendingPathComponent("out/journal.sqlite").path
+    #expect(
+      waitUntil(timeout: 60) { ((try? Journal(path: journalPath, readOnly: true).counts().done) ?? 0) >= 2 })
+
+    let started = Date()
+    let second = try Binary.run(
+      ["run", "sweep.yaml", "--workers", "1", "--out", "out"], in: dir, timeout: 60)
+    #expect(second.status == 2, "\(second.stderr)")
+    #expect(
+      second.stderr.contains("in use by another coordinator") && second.stderr.contains("pid \(first.pid)"))
+    #expect(Date().timeIntervalSince(started) < 10)
+
+    let during = try Binary.run(["status", "out"], in: dir)
+    let counts = try #require(during.stdout.split(separator: "\n").first.map(String.init))
+    #expect(counts.contains("leased (running or queued on workers)"), "\(during.stdout)")
+    #expect(during.stdout.contains("coordinator: pid \(first.pid)"))
+    func numbers(_ line: String) -> [Int] {
+      line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    }
+    // done/total, failed, leased, pending: the four parts add up to the total.
+    let parts = numbers(counts)
+    #expect(parts.count >= 5 && parts[0] + parts[2] + parts[3] + parts[4] == parts[1], "\(counts)")
+
+    kill(first.pid, SIGINT)
+    let stopped = first.wait(timeout: 60)
+    #expect(stopped.status == 130, "\(stopped.stderr)")
+    let after = try Binary.run(["status", "out"], in: dir)
+    let line = try #require(after.stdout.split(separator: "\n").first.map(String.init))
+    #expect(line.contains("no coordinator is running") && !after.stdout.contains(">"), "\(after.stdout)")
+    let afterParts = numbers(line)
+    #expect(afterParts[0] + afterParts[2] + afterParts[3] == afterParts[1], "\(line)")
+    let journal = try Journal(path: journalPath, readOnly: true)
+    #expect(try journal.counts().leased == 0)
+  }
 }

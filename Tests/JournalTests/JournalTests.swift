@@ -392,7 +392,7 @@ let sampleOutcome = Outcome(
     _ = try journal.recordOutcome(
       attempt: 40, key: runs[39].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
   }
-  #expect(try journal.counts() == JournalCounts(total: 40, done: 1, failed: 0, pending: 39, leased: 39))
+  #expect(try journal.counts() == JournalCounts(total: 40, done: 1, failed: 0, pending: 0, leased: 39))
   #expect(try journal.attemptState(1) == "leased")
   #expect(try journal.attemptState(40) == "succeeded")
 }

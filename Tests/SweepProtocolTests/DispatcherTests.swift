@@ -687,3 +687,21 @@ private func acks(_ directives: [Dispatcher.Directive]) -> [UInt64] {
   #expect(!d.onMessage(result(second), from: mallory, now: t0 + .seconds(7)).contains(where: isJournalRecord))
   #expect(d.isComplete)
 }
+
+// MARK: - Honest counts
+
+@Test func progress_splitsLeasesIntoRunningAndQueued_andTheCountsAddUp() {
+  var settings = Dispatcher.Settings()
+  settings.prefetch = 2
+  var d = Dispatcher(pending: runs(10), settings: settings)
+  _ = d.onMessage(hello("alice", slots: 2), from: alice, now: t0)
+  _ = d.onMessage(hello("bob", slots: 1), from: bob, now: t0)
+  let p = d.progress
+  #expect(p.leased == 7 && p.running == 3 && p.queued == 4 && p.pending == 3)
+  #expect(p.done + p.failed + p.running + p.queued + p.pending == p.total)
+  // Stopping ends every lease in the journal: a stopped sweep shows nothing running.
+  _ = d.stop()
+  let ended = d.endLeases()
+  #expect(ended.filter { if case .journalExpired = $0 { true } else { false } }.count == 7)
+  #expect(d.progress.leased == 0 && d.progress.running == 0 && d.progress.pending == 10)
+}
