@@ -37,6 +37,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -45,7 +46,11 @@ let package = Package(
     // MARK: - Leaves
     .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
     .systemLibrary(name: "CSQLiteTuning", providers: [.apt(["libsqlite3-dev"])]),
-    .target(name: "SweepModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+    .target(
+      name: "SweepModel",
+      dependencies: [
+        .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+      ]),
 
     // MARK: - Pure and wrapper layers
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),

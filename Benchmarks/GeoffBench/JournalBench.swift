@@ -59,3 +59,26 @@ func benchmarkJournal(runs: Int, batch: Int, repeats: Int) throws {
     print("journal-\(phase)  \(runs)  \(best[phase]!)")
   }
 }
+
+/// Run keys of `count` GEOFF-shaped runs (nine parameters, as a sweep file completes them with
+/// defaults): canonical JSON, then SHA-256. Prints "runkeys count µs_per_key checksum" (thread CPU
+/// time, fastest of `repeats`; the checksum proves every build hashed the same).
+func benchmarkRunKeys(count: Int, repeats: Int) {
+  let parameters: Parameters = [
+    "algorithm": .string("crossprop"), "eta": .double(0.5), "examples_per_task": .int(5000),
+    "hidden_units": .int(500), "step_size": .double(0.0005), "stages": .int(3), "bin_size": .int(100),
+    "target_features": .int(1000), "tail_examples": .int(500),
+  ]
+  var best = Double.infinity
+  var checksum: UInt64 = 0
+  for _ in 0..<max(repeats, 1) {
+    checksum = 0
+    let start = threadMicroseconds()
+    for seed in 0..<count {
+      let key = RunKey(experiment: "geoff", parameters: parameters, seed: UInt64(seed))
+      checksum = checksum &* 31 &+ UInt64(key.hex.utf8.first ?? 0)
+    }
+    best = min(best, (threadMicroseconds() - start) / Double(count))
+  }
+  print("runkeys  \(count)  \(best)  \(checksum)")
+}

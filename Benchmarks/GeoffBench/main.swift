@@ -9,6 +9,7 @@ import TrainingCore
 //     swift run -c release metasweep-bench [examples_per_task] [seed] [repeats] [variant ...]
 //     swift run -c release metasweep-bench lstm [steps]     # LSTM meta-training steps/second only
 //     swift run -c release metasweep-bench journal [runs] [batch] [repeats]   # journal µs per run
+//     swift run -c release metasweep-bench runkeys [keys] [repeats]   # run-key hashing µs per key
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -57,6 +58,11 @@ if arguments.first == "journal" {
   let rest = arguments.dropFirst().compactMap { Int($0) }
   try benchmarkJournal(
     runs: rest.first ?? 20000, batch: rest.dropFirst().first ?? 16, repeats: rest.dropFirst(2).first ?? 3)
+  exit(0)
+}
+if arguments.first == "runkeys" {
+  let rest = arguments.dropFirst().compactMap { Int($0) }
+  benchmarkRunKeys(count: rest.first ?? 100_000, repeats: rest.dropFirst().first ?? 5)
   exit(0)
 }
 if arguments.first == "lstm" {

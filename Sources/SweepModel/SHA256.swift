@@ -1,4 +1,7 @@
-/// SHA-256 (FIPS 180-4), written here so that run keys need no crypto dependency.
+import Crypto
+
+/// SHA-256 (FIPS 180-4) for run keys, checksums and identities, computed by swift-crypto (BoringSSL's
+/// implementation, with the CPU's SHA extensions where it has them).
 public enum SHA256 {
   /// The digest of `bytes`.
   public static func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
@@ -8,117 +11,41 @@ public enum SHA256 {
   }
 
   /// The digest of the UTF-8 text, as lower-case hex.
-  public static func hex(_ text: String) -> String { hexString(digest(Array(text.utf8))) }
+  public static func hex(_ text: String) -> String {
+    var text = text
+    var state = State()
+    text.withUTF8 { state.hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    return hexString(state.finalize())
+  }
 
   /// Lower-case hex of `bytes`.
   public static func hexString(_ bytes: [UInt8]) -> String {
     let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-      out.append(digits[Int(b >> 4)])
-      out.append(digits[Int(b & 15)])
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+      for (index, byte) in bytes.enumerated() {
+        out[2 * index] = digits[Int(byte >> 4)]
+        out[2 * index + 1] = digits[Int(byte & 15)]
+      }
+      return bytes.count * 2
     }
-    return String(decoding: out, as: UTF8.self)
   }
 
   /// An incremental hasher: `update` any number of times, then `finalize` once.
   public struct State: Sendable {
-    private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
-      0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
-    )
-    /// The bytes of a block not yet complete (fewer than 64).
-    private var buffer: [UInt8] = []
-    private var length: UInt64 = 0
+    fileprivate var hasher = Crypto.SHA256()
 
-    public init() { buffer.reserveCapacity(64) }
+    public init() {}
 
+    /// Adds `bytes` to the message.
     public mutating func update(_ bytes: some Collection<UInt8>) {
-      length &+= UInt64(bytes.count)
-      let done: Void? = bytes.withContiguousStorageIfAvailable { update(contiguous: $0) }
-      if done == nil { Array(bytes).withUnsafeBufferPointer { update(contiguous: $0) } }
+      let isDone = bytes.withContiguousStorageIfAvailable {
+        hasher.update(bufferPointer: UnsafeRawBufferPointer($0))
+        return true
+      }
+      if isDone == nil { hasher.update(data: Array(bytes)) }
     }
 
-    private mutating func update(contiguous bytes: UnsafeBufferPointer<UInt8>) {
-      var rest = bytes[...]
-      if !buffer.isEmpty {
-        let taken = rest.prefix(64 - buffer.count)
-        buffer += taken
-        rest = rest.dropFirst(taken.count)
-        guard buffer.count == 64 else { return }
-        buffer.withUnsafeBufferPointer { compress($0[...]) }
-        buffer.removeAll(keepingCapacity: true)
-      }
-      // Whole blocks straight from the input, without copying them.
-      while rest.count >= 64 {
-        compress(rest.prefix(64))
-        rest = rest.dropFirst(64)
-      }
-      buffer += rest
-    }
-
-    public mutating func finalize() -> [UInt8] {
-      let bitLength = length &* 8
-      var tail = buffer
-      tail.append(0x80)
-      while tail.count % 64 != 56 { tail.append(0) }
-      for shift in stride(from: 56, through: 0, by: -8) {
-        tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-      }
-      tail.withUnsafeBufferPointer { tail in
-        for start in stride(from: 0, to: tail.count, by: 64) { compress(tail[start..<start + 64]) }
-      }
-      var out = [UInt8]()
-      out.reserveCapacity(32)
-      for word in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] {
-        out += [
-          UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8),
-          UInt8(truncatingIfNeeded: word),
-        ]
-      }
-      return out
-    }
-
-    private static let k: [UInt32] = [
-      0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
-      0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
-      0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
-      0x983e_5152, 0xa831_c66d, 0xb003_27c8, 0xbf59_7fc7, 0xc6e0_0bf3, 0xd5a7_9147, 0x06ca_6351, 0x1429_2967,
-      0x27b7_0a85, 0x2e1b_2138, 0x4d2c_6dfc, 0x5338_0d13, 0x650a_7354, 0x766a_0abb, 0x81c2_c92e, 0x9272_2c85,
-      0xa2bf_e8a1, 0xa81a_664b, 0xc24b_8b70, 0xc76c_51a3, 0xd192_e819, 0xd699_0624, 0xf40e_3585, 0x106a_a070,
-      0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
-      0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
-    ]
-
-    /// One 64-byte block; the message schedule lives on the stack.
-    private mutating func compress(_ block: Slice<UnsafeBufferPointer<UInt8>>) {
-      var w = InlineArray<64, UInt32>(repeating: 0)
-      let base = block.startIndex
-      for i in 0..<16 {
-        w[i] =
-          UInt32(block[base + 4 * i]) << 24 | UInt32(block[base + 4 * i + 1]) << 16
-          | UInt32(block[base + 4 * i + 2]) << 8 | UInt32(block[base + 4 * i + 3])
-      }
-      for i in 16..<64 {
-        let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-        let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-        w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-      }
-      var (a, b, c, d, e, f, g, hh) = h
-      Self.k.withUnsafeBufferPointer { k in
-        for i in 0..<64 {
-          let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-          let ch = (e & f) ^ (~e & g)
-          let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
-          let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-          let maj = (a & b) ^ (a & c) ^ (b & c)
-          let t2 = s0 &+ maj
-          (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-        }
-      }
-      h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
-    }
-
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+    /// The digest of everything added.
+    public func finalize() -> [UInt8] { Array(hasher.finalize()) }
   }
 }
