@@ -12,8 +12,9 @@ public enum ExperimentCatalogue {
     all.first { $0.descriptor.name == name }
   }
 
-  /// Checks every parameter of `spec` against its family; returns the parameters of each run
-  /// completed with defaults (the form that is hashed into run keys).
+  /// Checks every parameter of `spec` against its family, and that no two variants make the same
+  /// runs; returns the runs with their parameters completed with defaults (the form that is hashed
+  /// into run keys).
   ///
   /// - Throws: ``SpecError`` naming the file, line and field of the first problem.
   public static func validate(_ spec: SweepSpec) throws -> [RunSpec] {
@@ -37,18 +38,37 @@ public enum ExperimentCatalogue {
         at: "curves",
         "unknown series '\(curve)' (\(descriptor.name) reports \(descriptor.series.joined(separator: ", ")))")
     }
-    var runs = spec.expand()
-    var checked: Set<String> = []
-    for index in runs.indices {
-      runs[index].parameters = completed(runs[index].parameters, descriptor: descriptor)
-      guard checked.insert(runs[index].variant).inserted else { continue }
+    // Each variant's parameters are completed once; its runs share them.
+    var variantParameters: [Parameters] = []
+    var variantWith: [Parameters: String] = [:]
+    for variant in spec.variants {
+      let parameters = completed(
+        spec.fixed.merging(variant.parameters) { _, new in new }, descriptor: descriptor)
       do {
-        try family.validate(parameters: runs[index].parameters)
+        try family.validate(parameters: parameters)
       } catch {
-        throw spec.error(at: "variants.\(runs[index].variant)", "\(error)")
+        throw spec.error(at: "variants.\(variant.name)", "\(error)")
       }
+      // Equal completed parameters make runs with equal keys. Values compare as numbers, so 0.0 and
+      // -0.0 (different keys, the same runs in practice) count as equal too.
+      if let first = variantWith[parameters] {
+        throw duplicateError(variant.name, first: first, spec: spec)
+      }
+      variantWith[parameters] = variant.name
+      variantParameters.append(parameters)
     }
+    var runs = spec.expand()
+    for index in runs.indices { runs[index].parameters = variantParameters[index / spec.seeds.count] }
     return runs
+  }
+
+  /// The error for variant `name`, whose completed parameters equal those of the earlier variant `first`.
+  private static func duplicateError(_ name: String, first: String, spec: SweepSpec) -> SpecError {
+    let place = spec.locations["variants.\(first)"].map { " (line \($0.line))" } ?? ""
+    return spec.error(
+      at: "variants.\(name)",
+      "has the same parameters as variant '\(first)'\(place) once defaults are filled in, so its runs would "
+        + "be the same runs; change a parameter or remove one of the two")
   }
 
   /// `parameters` with every missing parameter set to its default and integers widened where a

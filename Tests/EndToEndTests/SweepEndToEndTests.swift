@@ -210,6 +210,34 @@ private func cleanReport() throws -> [String: Data] {
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results").path))
   }
 
+  /// Sweep files that `run` and `coordinator` must refuse, each with the place it must name.
+  static let refusedFiles = [
+    (
+      "name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {algorithm: backprop}\n  b: {algorithm: backprop}\n",
+      "sweep.yaml:6:3: variants.b: has the same parameters as variant 'a' (line 5)"
+    ),
+    (
+      "name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {}\n  b: {algorithm: backprop}\n",
+      "sweep.yaml:6:3:"
+    ),
+    ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {algorithm: sgd}\n", "sweep.yaml:5:"),
+    ("name: x\nexperiment: geoff\nseeds: [0, 1\nvariants:\n  a: {}\n", "sweep.yaml:"),
+  ]
+
+  @Test(arguments: [["run", "--workers", "1"], ["coordinator", "--bind", "tcp://127.0.0.1:0"]])
+  func refusedSweepFile_exits2_withItsPlace_andCreatesNoOutputFolder(command: [String]) throws {
+    for (spec, expected) in Self.refusedFiles {
+      let dir = try makeScratchDirectory()
+      try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+      let out = dir.appendingPathComponent("fresh/out")
+      let result = try Binary.run(
+        [command[0], "sweep.yaml", "--out", out.path] + command.dropFirst(), in: dir, timeout: 60)
+      #expect(result.status == 2, "\(command[0]) \(spec): \(result.stderr)")
+      #expect(result.stderr.contains(expected), "\(result.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("fresh").path), "\(spec)")
+    }
+  }
+
   @Test func runOne_givesBitIdenticalMetrics_inTwoProcesses() throws {
     let dir = try makeScratchDirectory()
     let arguments = [
