@@ -36,23 +36,99 @@ extension SweepSpec {
   ///
   /// - Throws: ``SpecError`` when the file is missing, unreadable, not UTF-8, or not a valid sweep.
   public static func load(path: String) throws(SpecError) -> SweepSpec {
+    try parse(yaml: readText(path: path), file: path)
+  }
+
+  /// The text of the sweep file at `path`: the one place a sweep file's bytes become text.
+  ///
+  /// - Throws: ``SpecError`` saying whether the path is missing, a directory or unreadable, or
+  ///   locating the first byte that is not UTF-8 (text is never repaired: a replaced byte would
+  ///   silently change a parameter's name or value).
+  public static func readText(path: String) throws(SpecError) -> String {
+    func refusal(_ message: String, at location: SourceLocation? = nil) -> SpecError {
+      SpecError(file: path, location: location, field: "", message: message)
+    }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw SpecError(
-        file: path, location: nil, field: "", message: "no such file; check the path to the sweep file")
+      throw refusal("no such file; check the path to the sweep file")
     }
     guard !isDirectory.boolValue else {
-      throw SpecError(
-        file: path, location: nil, field: "", message: "is a directory; pass the sweep file inside it")
+      throw refusal("is a directory, not a sweep file; pass the sweep file inside it")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw SpecError(
-        file: path, location: nil, field: "", message: "cannot read the file; check its permissions")
+    let bytes: [UInt8]
+    switch contents(ofFileAt: path) {
+    case .success(let read): bytes = read
+    case .failure(let failure):
+      let hint = failure.code == EACCES || failure.code == EPERM ? "; check its permissions" : ""
+      throw refusal("cannot read the file (\(failure))\(hint)")
     }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw SpecError(file: path, location: nil, field: "", message: "is not UTF-8 text; save it as UTF-8")
+    if let (location, byte) = firstInvalidUTF8(in: bytes) {
+      throw refusal(
+        "the file is not UTF-8 text (byte \(String(format: "0x%02X", byte)) here); save it as UTF-8",
+        at: location)
     }
-    return try parse(yaml: text, file: path)
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  /// The bytes of the file at `path`, or why they cannot be read (the system's words, like
+  /// "Permission denied").
+  private static func contents(ofFileAt path: String) -> Result<[UInt8], ReadFailure> {
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { return .failure(ReadFailure(errno)) }
+    defer { close(descriptor) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count == 0 { return .success(out) }
+      if count < 0 {
+        if errno == EINTR { continue }
+        return .failure(ReadFailure(errno))
+      }
+      out.append(contentsOf: chunk[..<count])
+    }
+  }
+
+  /// An `errno` from reading a file, described in the system's words.
+  private struct ReadFailure: Error, CustomStringConvertible {
+    var code: Int32
+    init(_ code: Int32) { self.code = code }
+    var description: String { String(cString: strerror(code)) }
+  }
+
+  /// The place and value of the first byte of `bytes` that does not belong to well-formed UTF-8
+  /// (the first byte of an ill-formed sequence), or nil when all of it is UTF-8.
+  ///
+  /// Lines are 1-based and end at LF, CR LF or CR. Columns are 1-based and count the Unicode scalars
+  /// (code points) before the byte on its line: the unit libyaml's marks use, so the column means
+  /// the same in this message as in a YAML syntax error.
+  static func firstInvalidUTF8(in bytes: [UInt8]) -> (SourceLocation, UInt8)? {
+    var parser = Unicode.UTF8.ForwardParser()
+    var iterator = bytes.makeIterator()
+    var offset = 0
+    var line = 1
+    var column = 1
+    var afterCarriageReturn = false
+    while true {
+      switch parser.parseScalar(from: &iterator) {
+      case .valid(let scalar):
+        offset += scalar.count
+        let byte = scalar.count == 1 ? scalar.first : nil
+        if byte == UInt8(ascii: "\n") && afterCarriageReturn {
+          // The LF of a CR LF pair: the CR already started the line.
+        } else if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+          line += 1
+          column = 1
+        } else {
+          column += 1
+        }
+        afterCarriageReturn = byte == UInt8(ascii: "\r")
+      case .emptyInput:
+        return nil
+      case .error:
+        return (SourceLocation(line: line, column: column), bytes[offset])
+      }
+    }
   }
 
   /// Parses the text of a sweep file; `file` names it in locations and messages.

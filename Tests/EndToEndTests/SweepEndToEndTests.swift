@@ -238,6 +238,27 @@ private func cleanReport() throws -> [String: Data] {
     }
   }
 
+  @Test func sweepFileThatIsNotUTF8_orNotAFile_exits2_sayingWhich() throws {
+    let dir = try makeScratchDirectory()
+    var bytes = Array("name: x\nexperiment: geoff\nseeds: 0..<2\nfixed:\n  mom".utf8)
+    bytes += [0xE9] + Array("ntum: 0.9\nvariants: {a: {}}\n".utf8)
+    try Data(bytes).write(to: dir.appendingPathComponent("sweep.yaml"))
+    try FileManager.default.createDirectory(
+      at: dir.appendingPathComponent("sweeps"), withIntermediateDirectories: true)
+    for (path, expected) in [
+      (
+        "sweep.yaml", "error: sweep.yaml:5:6: the file is not UTF-8 text (byte 0xE9 here); save it as UTF-8\n"
+      ),
+      ("sweeps", "error: sweeps: is a directory, not a sweep file; pass the sweep file inside it\n"),
+      ("nope.yaml", "error: nope.yaml: no such file; check the path to the sweep file\n"),
+    ] {
+      let result = try Binary.run(["run", path, "--workers", "1", "--out", "out"], in: dir)
+      #expect(result.status == 2, "\(result.stderr)")
+      #expect(result.stderr == expected)
+      #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+  }
+
   @Test func runOne_givesBitIdenticalMetrics_inTwoProcesses() throws {
     let dir = try makeScratchDirectory()
     let arguments = [

@@ -486,6 +486,71 @@ private func expectError(
   }
 }
 
+/// The error loading `bytes` as a sweep file gives, or nil when it loads.
+private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "sweepspec-\(UUID().uuidString).yaml"
+  )
+  .path
+  try Data(bytes).write(to: URL(fileURLWithPath: path))
+  defer { try? FileManager.default.removeItem(atPath: path) }
+  do {
+    _ = try SweepSpec.load(path: path)
+    return nil
+  } catch {
+    #expect(error.file == path)
+    return error
+  }
+}
+
+@Test func load_rejectsBytesThatAreNotUTF8_atTheFirstOnesLineAndColumn() throws {
+  // Latin-1 'é' (0xE9) where UTF-8 needs two bytes: the summary would show 'mom\u{FFFD}ntum'.
+  let latin1 = Array("name: x\nexperiment: geoff\nseeds: 2\nfixed:\n  momentum_\u{E9}: 0.9\n".utf8)
+    .map { $0 == 0xC3 ? 0xE9 : $0 }.filter { $0 != 0xA9 }
+  let error = try #require(try loadError(latin1))
+  #expect(error.location == SourceLocation(line: 5, column: 12), "\(error)")
+  #expect(error.field == "")
+  #expect(error.message == "the file is not UTF-8 text (byte 0xE9 here); save it as UTF-8")
+  #expect(
+    error.description.hasSuffix(".yaml:5:12: the file is not UTF-8 text (byte 0xE9 here); save it as UTF-8"))
+
+  // Columns count code points ("é" is one), and CR LF ends a line once.
+  let crlf = Array("name: x\r\nexperiment: geoff\r\n# \u{E9}t\u{E9} ".utf8) + [0xFF] + Array("\r\n".utf8)
+  #expect(try loadError(crlf)?.location == SourceLocation(line: 3, column: 7))
+  // A sequence cut short at the end of the file is located at its first byte.
+  #expect(try loadError(Array("name: x\n".utf8) + [0xC3])?.location == SourceLocation(line: 2, column: 1))
+  #expect(try loadError(Array("name: x\n".utf8) + [0xC3])?.message.contains("byte 0xC3") == true)
+  // An encoded surrogate (ED A0 80) is not UTF-8 either.
+  #expect(
+    try loadError(Array("a: ".utf8) + [0xED, 0xA0, 0x80])?.location == SourceLocation(line: 1, column: 4))
+}
+
+@Test func load_saysWhyAFileCannotBeRead() throws {
+  // Permission bits stop everyone but root; for root, a file that opens but fails to read.
+  let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "sweepspec-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: directory) }
+  var path = directory.appendingPathComponent("locked.yaml").path
+  try fullExample.write(toFile: path, atomically: true, encoding: .utf8)
+  try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: path)
+  if FileManager.default.isReadableFile(atPath: path) {
+    #if os(Linux)
+      path = "/proc/self/mem"
+    #else
+      return
+    #endif
+  }
+  do {
+    _ = try SweepSpec.load(path: path)
+    Issue.record("\(path) should not load")
+  } catch {
+    #expect(error.description.hasPrefix(path + ": cannot read the file ("), "\(error)")
+    #expect(
+      error.message.contains("Permission denied") || error.message.contains("Input/output error"), "\(error)")
+  }
+}
+
 @Test func segmentSteps_isOptional_positive_andLocatedWhenWrong() throws {
   let base = "name: s\nexperiment: lstm-metalearning\nseeds: 2\nvariants: {a: {}}\n"
   #expect(try parse(base).segmentSteps == nil)
