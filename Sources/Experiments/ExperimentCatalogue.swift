@@ -1,6 +1,7 @@
 import SweepModel
 
-/// Every experiment family this build can run, and the checks a sweep passes before it runs.
+/// Every experiment family this build can run, and the checks a sweep passes before it runs
+/// (ExperimentCatalogue+Validation.swift).
 public enum ExperimentCatalogue {
   /// The families, in the order `metasweep experiments` lists them.
   public static let all: [any Experiment.Type] = [
@@ -10,65 +11,6 @@ public enum ExperimentCatalogue {
   /// The family called `name`.
   public static func family(named name: String) -> (any Experiment.Type)? {
     all.first { $0.descriptor.name == name }
-  }
-
-  /// Checks every parameter of `spec` against its family, and that no two variants make the same
-  /// runs; returns the runs with their parameters completed with defaults (the form that is hashed
-  /// into run keys).
-  ///
-  /// - Throws: ``SpecError`` naming the file, line and field of the first problem.
-  public static func validate(_ spec: SweepSpec) throws -> [RunSpec] {
-    guard let family = family(named: spec.experiment) else {
-      let known = all.map { $0.descriptor.name }.joined(separator: ", ")
-      throw spec.error(at: "experiment", "unknown experiment '\(spec.experiment)' (known: \(known))")
-    }
-    let descriptor = family.descriptor
-    try check(spec.fixed, against: descriptor, spec: spec, prefix: "fixed")
-    for variant in spec.variants {
-      try check(variant.parameters, against: descriptor, spec: spec, prefix: "variants.\(variant.name)")
-    }
-    for metric in spec.metrics where !descriptor.metrics.contains(metric) {
-      throw spec.error(
-        at: "metrics",
-        "unknown metric '\(metric)' (\(descriptor.name) reports \(descriptor.metrics.joined(separator: ", ")))"
-      )
-    }
-    for curve in spec.curves where !descriptor.series.contains(curve) {
-      throw spec.error(
-        at: "curves",
-        "unknown series '\(curve)' (\(descriptor.name) reports \(descriptor.series.joined(separator: ", ")))")
-    }
-    // Each variant's parameters are completed once; its runs share them.
-    var variantParameters: [Parameters] = []
-    var variantWith: [Parameters: String] = [:]
-    for variant in spec.variants {
-      let parameters = completed(
-        spec.fixed.merging(variant.parameters) { _, new in new }, descriptor: descriptor)
-      do {
-        try family.validate(parameters: parameters)
-      } catch {
-        throw spec.error(at: "variants.\(variant.name)", "\(error)")
-      }
-      // Equal completed parameters make runs with equal keys. Values compare as numbers, so 0.0 and
-      // -0.0 (different keys, the same runs in practice) count as equal too.
-      if let first = variantWith[parameters] {
-        throw duplicateError(variant.name, first: first, spec: spec)
-      }
-      variantWith[parameters] = variant.name
-      variantParameters.append(parameters)
-    }
-    var runs = spec.expand()
-    for index in runs.indices { runs[index].parameters = variantParameters[index / spec.seeds.count] }
-    return runs
-  }
-
-  /// The error for variant `name`, whose completed parameters equal those of the earlier variant `first`.
-  private static func duplicateError(_ name: String, first: String, spec: SweepSpec) -> SpecError {
-    let place = spec.locations["variants.\(first)"].map { " (line \($0.line))" } ?? ""
-    return spec.error(
-      at: "variants.\(name)",
-      "has the same parameters as variant '\(first)'\(place) once defaults are filled in, so its runs would "
-        + "be the same runs; change a parameter or remove one of the two")
   }
 
   /// `parameters` with every missing parameter set to its default and integers widened where a
@@ -104,19 +46,6 @@ public enum ExperimentCatalogue {
     return try family.runSegment(
       parameters: completed(parameters, descriptor: family.descriptor), seed: seed, checkpoint: checkpoint,
       maxSteps: maxSteps)
-  }
-
-  private static func check(
-    _ parameters: Parameters, against descriptor: ExperimentDescriptor, spec: SweepSpec, prefix: String
-  ) throws {
-    for name in parameters.keys.sorted() {
-      let path = "\(prefix).\(name)"
-      guard let p = descriptor.parameter(name) else {
-        let known = descriptor.parameters.map(\.name).joined(separator: ", ")
-        throw spec.error(at: path, "unknown parameter '\(name)' for \(descriptor.name) (known: \(known))")
-      }
-      if let problem = p.problem(with: parameters[name]!) { throw spec.error(at: path, problem) }
-    }
   }
 }
 

@@ -239,3 +239,8 @@ extension SpecError: UserFacingError {
   var userMessage: String { description }
   var exitCode: Int32 { 2 }
 }
+
+extension SpecProblems: UserFacingError {
+  var userMessage: String { description }
+  var exitCode: Int32 { 2 }
+}

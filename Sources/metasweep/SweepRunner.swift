@@ -10,11 +10,12 @@ import ZeroMQ
 /// Reading sweep files for the commands.
 enum SweepFile {
   /// The sweep file at `path`: read (``SweepSpec/readText(path:)`` says what is wrong with a path
-  /// or its bytes), parsed, checked against its experiment, and expanded into runs.
+  /// or its bytes), parsed, checked against its experiment, and expanded into runs. Every problem
+  /// of the file and of the checks is thrown together (``SpecProblems``).
   static func load(_ path: String) throws -> (sweep: SweepSpec, text: String, runs: [RunSpec]) {
     let text = try SweepSpec.readText(path: path)
-    let sweep = try SweepSpec.parse(yaml: text, file: path)
-    return (sweep, text, try ExperimentCatalogue.validate(sweep))
+    let (sweep, runs) = try ExperimentCatalogue.validate(SweepSpec.read(yaml: text, file: path))
+    return (sweep, text, runs)
   }
 }
 

@@ -259,6 +259,31 @@ private func cleanReport() throws -> [String: Data] {
     }
   }
 
+  @Test func sweepFileWithSeveralMistakes_exits2_withOneLinePerProblem_inFileOrder() throws {
+    let dir = try makeScratchDirectory()
+    let spec = """
+      name: many
+      experiment: geoff
+      seeds: 0..<2
+      variants:
+        a: {algorithm: sgd}
+        b: {eta: 7}
+      workers: 3
+      metrics: [error_task1, error_rate]
+      """
+    try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let result = try Binary.run(["run", "sweep.yaml", "--workers", "1", "--out", "out"], in: dir)
+    #expect(result.status == 2, "\(result.stderr)")
+    let lines = result.stderr.split(separator: "\n").map(String.init)
+    #expect(lines.count == 4, "\(result.stderr)")
+    #expect(lines.allSatisfy { $0.hasPrefix("error: sweep.yaml:") }, "\(result.stderr)")
+    #expect(
+      lines.map { $0.split(separator: ":").prefix(4).joined(separator: ":") } == [
+        "error: sweep.yaml:5:7", "error: sweep.yaml:6:7", "error: sweep.yaml:7:1", "error: sweep.yaml:8:24",
+      ], "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+  }
+
   @Test func runOne_givesBitIdenticalMetrics_inTwoProcesses() throws {
     let dir = try makeScratchDirectory()
     let arguments = [

@@ -6,18 +6,23 @@ import Testing
 // MARK: - Helpers
 
 /// The spec in `yaml`, read as `sweep.yaml`.
-private func parse(_ yaml: String) throws(SpecError) -> SweepSpec {
+private func parse(_ yaml: String) throws(SpecProblems) -> SweepSpec {
   try SweepSpec.parse(yaml: yaml, file: "sweep.yaml")
 }
 
-/// The error `yaml` gives, or nil when it parses.
-private func specError(_ yaml: String) -> SpecError? {
+/// The problems `yaml` has, in file order (empty when it parses).
+private func problems(_ yaml: String) -> [SpecError] {
   do {
     _ = try parse(yaml)
-    return nil
+    return []
   } catch {
-    return error
+    return error.problems
   }
+}
+
+/// The first problem `yaml` has, or nil when it parses.
+private func specError(_ yaml: String) -> SpecError? {
+  problems(yaml).first
 }
 
 /// A valid file whose `variants` body is `variants`, for error tests that only vary one part.
@@ -103,7 +108,10 @@ private let fullExample = """
     "variants.alpha.offset": at(18, 5),
     "variants.defaults": at(19, 3),
     "metrics": at(20, 1),
+    "metrics.error_task1": at(20, 11),
+    "metrics.u_drift_task1": at(20, 24),
     "curves": at(21, 1),
+    "curves.error": at(22, 5),
   ]
   #expect(spec.locations == expected)
 }
@@ -228,10 +236,13 @@ private func expectError(
   _ yaml: String, field: String, line: Int, _ fragment: String,
   sourceLocation: Testing.SourceLocation = #_sourceLocation
 ) {
-  guard let error = specError(yaml) else {
+  let found = problems(yaml)
+  guard let error = found.first else {
     Issue.record("expected an error at \(field):\(line)", sourceLocation: sourceLocation)
     return
   }
+  // One mistake, one problem: nothing reported twice, and no knock-on problems.
+  #expect(found.count == 1, "\(found)", sourceLocation: sourceLocation)
   #expect(error.field == field, "\(error)", sourceLocation: sourceLocation)
   #expect(error.location?.line == line, "\(error)", sourceLocation: sourceLocation)
   #expect(error.message.contains(fragment), "\(error)", sourceLocation: sourceLocation)
@@ -386,13 +397,17 @@ private func expectError(
 }
 
 @Test func misIndentedDescription_isCaught() {
-  expectError(
+  let found = problems(
     """
     name: demo
     description:
       seeds: 3
     experiment: geoff
-    """, field: "description", line: 3, "must be text")
+    """)
+  // Seeds and variants are missing too: the seeds line belongs to the description.
+  #expect(
+    found.map(\.field) == ["seeds", "variants", "description"]
+      && found[2].location?.line == 3 && found[2].message.contains("must be text"), "\(found)")
 }
 
 @Test func yamlSyntaxErrors_becomeSpecErrorsWithLineAndColumn() {
@@ -471,22 +486,22 @@ private func expectError(
   #expect(spec.variants.count == 3)
 
   let missing = directory.appendingPathComponent("nope.yaml").path
-  #expect(throws: SpecError.self) { try SweepSpec.load(path: missing) }
+  #expect(throws: SpecProblems.self) { try SweepSpec.load(path: missing) }
   do {
     _ = try SweepSpec.load(path: missing)
   } catch {
-    #expect(error.file == missing)
+    #expect(error.problems.map(\.file) == [missing])
     #expect(error.description.hasPrefix(missing + ": no such file"))
   }
   do {
     _ = try SweepSpec.load(path: directory.path)
     Issue.record("a directory should not load")
   } catch {
-    #expect(error.message.contains("directory"))
+    #expect(error.description.contains("directory"))
   }
 }
 
-/// The error loading `bytes` as a sweep file gives, or nil when it loads.
+/// The first error loading `bytes` as a sweep file gives, or nil when it loads.
 private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
   let path = FileManager.default.temporaryDirectory.appendingPathComponent(
     "sweepspec-\(UUID().uuidString).yaml"
@@ -498,8 +513,8 @@ private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
     _ = try SweepSpec.load(path: path)
     return nil
   } catch {
-    #expect(error.file == path)
-    return error
+    #expect(error.problems.map(\.file) == [path])
+    return error.problems.first
   }
 }
 
@@ -547,7 +562,8 @@ private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
   } catch {
     #expect(error.description.hasPrefix(path + ": cannot read the file ("), "\(error)")
     #expect(
-      error.message.contains("Permission denied") || error.message.contains("Input/output error"), "\(error)")
+      error.description.contains("Permission denied") || error.description.contains("Input/output error"),
+      "\(error)")
   }
 }
 
@@ -567,4 +583,71 @@ private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
       return message.hasPrefix("sweep.yaml:5:16: segment_steps: must be a positive whole number")
     }
   }
+}
+
+// MARK: - Several problems
+
+@Test func severalMistakes_areAllReported_oneLineEach_inFileOrder() {
+  let yaml = """
+    name: my sweep
+    experiment: geoff
+    seed: 0..<3
+    fixed:
+      examples_per_task: 100
+      Hidden: 3
+    variants:
+      b: {step_size: .nan, eta: [1, 2]}
+      "": {}
+      a: 7
+    metrics: [error_task1, error_task1]
+    segment_steps: 0
+    """
+  var lines: [String] = []
+  do {
+    _ = try SweepSpec.parse(yaml: yaml, file: "sweep.yaml")
+  } catch {
+    lines = "\(error)".split(separator: "\n").map(String.init)
+  }
+  #expect(
+    lines == [
+      "sweep.yaml:1:7: name: 'my sweep' becomes a folder name, so use only letters, digits, '.', '_' and '-' "
+        + "(e.g. crossprop-geoff)",
+      "sweep.yaml:3:1: unknown key 'seed' (expected one of name, experiment, seeds, fixed, variants, metrics, "
+        + "curves, segment_steps, description); did you mean 'seeds'?",
+      "sweep.yaml:6:3: fixed: parameter name 'Hidden' must use only a-z, 0-9 and '_' (e.g. step_size)",
+      "sweep.yaml:8:18: variants.b.step_size: must be a finite number, got '.nan'",
+      "sweep.yaml:8:29: variants.b.eta: must be a single value (a number, true/false or a word), got a list; "
+        + "give each setting its own variant instead of a list",
+      "sweep.yaml:9:3: variants: a variant name must not be empty",
+      "sweep.yaml:10:6: variants.a: variant 'a' must be a mapping of parameters like {step_size: 0.001} (or {} "
+        + "for none), got '7'",
+      "sweep.yaml:11:24: metrics: 'error_task1' is listed twice",
+      "sweep.yaml:12:16: segment_steps: must be a positive whole number of steps per segment, like 1000, got '0'",
+    ], "\(lines.joined(separator: "\n"))")
+}
+
+@Test func moreThanTwentyMistakes_listTwenty_thenCountTheRest() throws {
+  let variants = (1...25).map { "  v\($0): {step_size: .inf}" }.joined(separator: "\n")
+  var lines: [String] = []
+  do {
+    _ = try SweepSpec.parse(yaml: sweep(variants: variants), file: "sweep.yaml")
+  } catch {
+    lines = "\(error)".split(separator: "\n").map(String.init)
+  }
+  try #require(lines.count == 21)
+  #expect(lines.first == "sweep.yaml:5:19: variants.v1.step_size: must be a finite number, got '.inf'")
+  #expect(lines[19] == "sweep.yaml:24:20: variants.v20.step_size: must be a finite number, got '.inf'")
+  #expect(lines.last == "sweep.yaml: and 5 more problems; fix these and run again to see them")
+}
+
+@Test func yamlSyntaxError_endsReading_andIsTheOnlyProblem() {
+  let found = problems(
+    """
+    name: demo
+    workers: 3
+    seeds: [0, 1
+    variants: {v: {}}
+    """)
+  #expect(found.count == 1, "\(found)")
+  #expect(found.first?.message.hasPrefix("invalid YAML:") == true, "\(found)")
 }

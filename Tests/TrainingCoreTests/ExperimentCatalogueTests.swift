@@ -63,3 +63,115 @@ private func rejection(_ yaml: String) -> String? {
   #expect(runs[4].parameters["value"] == .double(0.5))
   #expect(runs.map(\.variant) == ["a", "a", "a", "b", "b", "b", "c", "c", "c"])
 }
+
+// MARK: - Several problems
+
+@Test func severalMistakesAgainstTheFamily_areAllReported_oneLineEach_inFileOrder() {
+  let yaml = """
+    name: many
+    experiment: geoff
+    seeds: 0..<2
+    fixed: {hidden: 30}
+    variants:
+      a: {algorithm: sgd, eta: 2}
+      b: {examples_per_task: 250}
+      c: {step_size: 0.1}
+      d: {step_size: 0.1}
+    metrics: [error_task1, error_rate]
+    curves: [loss]
+    """
+  let lines = rejection(yaml)?.split(separator: "\n").map(String.init) ?? []
+  #expect(
+    lines == [
+      "sweep.yaml:4:9: fixed.hidden: unknown parameter 'hidden' for geoff (known: algorithm, eta, eta_form, "
+        + "step_size, examples_per_task, stages, hidden_units, target_features, inputs, beta, change_fraction, "
+        + "noise_sd, bin_size, tail_examples, error_convention, norm_convention, momentum, rmsprop_decay, "
+        + "rmsprop_epsilon, rmsprop_initial_accumulator, adam_beta1, adam_beta2, adam_epsilon)",
+      "sweep.yaml:6:7: variants.a.algorithm: must be one of backprop, momentum, rmsprop, adam, crossprop, "
+        + "crossprop-approx, got 'sgd'",
+      "sweep.yaml:6:23: variants.a.eta: must be in 0.0...1.0, got 2",
+      "sweep.yaml:10:24: metrics: unknown metric 'error_rate' (geoff reports error_task1..error_task6, "
+        + "u_drift_task1..u_drift_task6, w_drift_task1..w_drift_task6)",
+      "sweep.yaml:11:10: curves: unknown series 'loss' (geoff reports error, u_drift, w_drift)",
+    ], "\(lines.joined(separator: "\n"))")
+  // With `fixed` right, the checks of whole runs have something to say about b and d too.
+  let fixedRight = rejection(yaml.replacingOccurrences(of: "{hidden: 30}", with: "{hidden_units: 30}"))
+  let later = fixedRight?.split(separator: "\n").map(String.init) ?? []
+  #expect(later.count == 6, "\(later.joined(separator: "\n"))")
+  #expect(later.contains { $0.hasPrefix("sweep.yaml:7:3: variants.b: geoff: examples_per_task (250)") })
+  #expect(
+    later.contains { $0.hasPrefix("sweep.yaml:9:3: variants.d: has the same parameters as variant 'c'") })
+}
+
+// MARK: - Metrics and curves no run reports
+
+@Test func metricThatNoRunReports_isRejected_butOneThatSomeRunReportsIsFine() {
+  let threeStages = """
+    name: stages
+    experiment: geoff
+    seeds: 0..<2
+    fixed: {stages: 3}
+    variants:
+      a: {}
+      b: {algorithm: adam}
+    metrics: [error_task3, error_task4]
+    """
+  #expect(
+    rejection(threeStages)
+      == "sweep.yaml:8:24: metrics: no run of this sweep reports 'error_task4': with these parameters, geoff "
+      + "reports error_task1..error_task3, u_drift_task1..u_drift_task3, w_drift_task1..w_drift_task3")
+  // One variant with four stages is enough.
+  #expect(rejection(threeStages.replacingOccurrences(of: "{algorithm: adam}", with: "{stages: 4}")) == nil)
+}
+
+@Test func curveThatNoRunDraws_isRejected() {
+  let noValidation = """
+    name: curves
+    experiment: lstm-metalearning
+    seeds: 2
+    variants:
+      a: {validation_every: 0}
+      b: {validation_every: 9000, steps: 8000}
+    curves: [training_mse, validation_mse]
+    """
+  #expect(
+    rejection(noValidation)?.hasPrefix(
+      "sweep.yaml:7:24: curves: no run of this sweep reports 'validation_mse'") == true)
+  #expect(rejection(noValidation.replacingOccurrences(of: "steps: 8000", with: "steps: 9000")) == nil)
+}
+
+/// Parameter sets of each family, to check that what `metrics(for:)` and `series(for:)` promise
+/// is what a run reports: small, so each runs in well under a second.
+private let samples: [(experiment: String, parameters: Parameters)] = [
+  ("geoff", ["examples_per_task": .int(200), "tail_examples": .int(100), "hidden_units": .int(20)]),
+  (
+    "geoff",
+    ["examples_per_task": .int(200), "tail_examples": .int(100), "hidden_units": .int(20), "stages": .int(5)]
+  ),
+  ("noop", [:]),
+  (
+    "lstm-metalearning",
+    [
+      "hidden_units": .int(3), "batch": .int(2), "steps": .int(23), "sequence_length_train": .int(8),
+      "test_sequences": .int(3), "test_length": .int(12), "validation_every": .int(5),
+      "validation_sequences": .int(2), "curve_bin": .int(4),
+    ]
+  ),
+  (
+    "lstm-metalearning",
+    [
+      "hidden_units": .int(3), "batch": .int(2), "steps": .int(3), "sequence_length_train": .int(8),
+      "test_sequences": .int(3), "test_length": .int(12), "validation_every": .int(0), "curve_bin": .int(4),
+    ]
+  ),
+]
+
+@Test(arguments: samples.indices)
+func metricsAndSeriesFor_nameExactlyWhatARunReports(sample: Int) throws {
+  let (experiment, parameters) = samples[sample]
+  let family = try #require(ExperimentCatalogue.family(named: experiment))
+  let complete = ExperimentCatalogue.completed(parameters, descriptor: family.descriptor)
+  let outcome = try ExperimentCatalogue.run(experiment: experiment, parameters: parameters, seed: 1)
+  #expect(family.metrics(for: complete) == outcome.metrics.map(\.name))
+  #expect(family.series(for: complete) == outcome.series.filter { !$0.values.isEmpty }.map(\.name))
+}
