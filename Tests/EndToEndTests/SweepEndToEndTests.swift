@@ -284,6 +284,24 @@ private func cleanReport() throws -> [String: Data] {
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
   }
 
+  @Test func sweepOfTenMillionRuns_isRefusedAtOnce_withExit2_andNoFolder() throws {
+    let dir = try makeScratchDirectory()
+    let variants = (1...100).map { "  v\($0): {value: \($0)}" }.joined(separator: "\n")
+    let spec = "name: huge\nexperiment: noop\nseeds: 0..<100000\nvariants:\n\(variants)\n"
+    try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let started = Date()
+    // Before the limit, this spent minutes and gigabytes preparing 10 M runs: stop it after 60 s.
+    let result = try Binary.run(
+      ["run", "sweep.yaml", "--workers", "1", "--out", "out"], in: dir, timeout: 60)
+    #expect(Date().timeIntervalSince(started) < 30)
+    #expect(result.status == 2, "\(result.stderr)")
+    #expect(
+      result.stderr.hasPrefix(
+        "error: sweep.yaml:3:1: seeds: 100 variants × 100000 seeds make 10000000 runs, more than the 1000000"),
+      "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+  }
+
   @Test func runOne_givesBitIdenticalMetrics_inTwoProcesses() throws {
     let dir = try makeScratchDirectory()
     let arguments = [

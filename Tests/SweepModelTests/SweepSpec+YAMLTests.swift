@@ -651,3 +651,25 @@ private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
   #expect(found.count == 1, "\(found)")
   #expect(found.first?.message.hasPrefix("invalid YAML:") == true, "\(found)")
 }
+
+// MARK: - Size
+
+@Test func tooManyRuns_areRefusedBeforeExpanding_namingTheCountTheLimitAndWhatToDo() throws {
+  let hundred = (1...100).map { "  v\($0): {step_size: 0.\($0)}" }.joined(separator: "\n")
+  var message = ""
+  do {
+    let spec = try SweepSpec.parse(yaml: sweep(variants: hundred, seeds: "0..<100000"), file: "sweep.yaml")
+    message = "accepted \(spec.variants.count) x \(spec.seeds.count)"
+  } catch {
+    message = "\(error)"
+  }
+  #expect(
+    message
+      == "sweep.yaml:3:1: seeds: 100 variants × 100000 seeds make 10000000 runs, more than the 1000000 one "
+      + "sweep may have; split it into sweeps of at most 1000000 runs (e.g. 10000 seeds in each file, each "
+      + "with its own name)")
+  // Exactly at the limit is fine.
+  let ten = (1...10).map { "  v\($0): {step_size: 0.\($0)}" }.joined(separator: "\n")
+  let spec = try parse(sweep(variants: ten, seeds: "0..<100000"))
+  #expect(spec.variants.count * spec.seeds.count == 1_000_000)
+}
