@@ -12,6 +12,13 @@ public protocol Experiment: Sendable {
   /// Checks what one parameter alone cannot (`tail_examples` at most `examples_per_task`), before
   /// anything runs. `parameters` are complete. Throws ``ExperimentError`` saying what to change.
   static func validate(parameters: Parameters) throws
+  /// The scalar metrics a run with these (complete, valid) parameters reports: some of
+  /// ``ExperimentDescriptor/metrics``, in its order. A sweep may only ask for metrics that at least
+  /// one of its runs reports. The default is all of the descriptor's.
+  static func metrics(for parameters: Parameters) -> [String]
+  /// The series a run with these (complete, valid) parameters reports, with at least one point:
+  /// some of ``ExperimentDescriptor/series``, in its order. The default is all of the descriptor's.
+  static func series(for parameters: Parameters) -> [String]
   /// Runs at most `maxSteps` steps of a chained run (0: the whole rest of it), from `checkpoint`
   /// (nil: from the start), and returns the outcome when the run is complete or a checkpoint to
   /// continue from. A run done in any segments is bit-identical to `run`. The default, for
@@ -31,6 +38,12 @@ extension Experiment {
 
   /// No constraints between parameters.
   public static func validate(parameters: Parameters) throws {}
+
+  /// Every metric of the descriptor, whatever the parameters.
+  public static func metrics(for parameters: Parameters) -> [String] { descriptor.metrics }
+
+  /// Every series of the descriptor, whatever the parameters.
+  public static func series(for parameters: Parameters) -> [String] { descriptor.series }
 }
 
 /// What an experiment family accepts and reports.
@@ -41,9 +54,9 @@ public struct ExperimentDescriptor: Sendable {
   public var summary: String
   /// Every parameter, in the order `metasweep experiments` lists them.
   public var parameters: [ParameterDescriptor]
-  /// Scalar metrics every run reports, in order.
+  /// Scalar metrics runs report, in order (a run may report only some: ``Experiment/metrics(for:)``).
   public var metrics: [String]
-  /// Series every run reports, in order.
+  /// Series runs report, in order (a run may report only some: ``Experiment/series(for:)``).
   public var series: [String]
   /// What the x of every series counts, for figure axes (`examples`). Default "step".
   public var seriesXLabel: String

@@ -1,6 +1,7 @@
 import SweepModel
 
-/// Every experiment family this build can run, and the checks a sweep passes before it runs.
+/// Every experiment family this build can run, and the checks a sweep passes before it runs
+/// (ExperimentCatalogue+Validation.swift).
 public enum ExperimentCatalogue {
   /// The families, in the order `metasweep experiments` lists them.
   public static let all: [any Experiment.Type] = [
@@ -10,45 +11,6 @@ public enum ExperimentCatalogue {
   /// The family called `name`.
   public static func family(named name: String) -> (any Experiment.Type)? {
     all.first { $0.descriptor.name == name }
-  }
-
-  /// Checks every parameter of `spec` against its family; returns the parameters of each run
-  /// completed with defaults (the form that is hashed into run keys).
-  ///
-  /// - Throws: ``SpecError`` naming the file, line and field of the first problem.
-  public static func validate(_ spec: SweepSpec) throws -> [RunSpec] {
-    guard let family = family(named: spec.experiment) else {
-      let known = all.map { $0.descriptor.name }.joined(separator: ", ")
-      throw spec.error(at: "experiment", "unknown experiment '\(spec.experiment)' (known: \(known))")
-    }
-    let descriptor = family.descriptor
-    try check(spec.fixed, against: descriptor, spec: spec, prefix: "fixed")
-    for variant in spec.variants {
-      try check(variant.parameters, against: descriptor, spec: spec, prefix: "variants.\(variant.name)")
-    }
-    for metric in spec.metrics where !descriptor.metrics.contains(metric) {
-      throw spec.error(
-        at: "metrics",
-        "unknown metric '\(metric)' (\(descriptor.name) reports \(descriptor.metrics.joined(separator: ", ")))"
-      )
-    }
-    for curve in spec.curves where !descriptor.series.contains(curve) {
-      throw spec.error(
-        at: "curves",
-        "unknown series '\(curve)' (\(descriptor.name) reports \(descriptor.series.joined(separator: ", ")))")
-    }
-    var runs = spec.expand()
-    var checked: Set<String> = []
-    for index in runs.indices {
-      runs[index].parameters = completed(runs[index].parameters, descriptor: descriptor)
-      guard checked.insert(runs[index].variant).inserted else { continue }
-      do {
-        try family.validate(parameters: runs[index].parameters)
-      } catch {
-        throw spec.error(at: "variants.\(runs[index].variant)", "\(error)")
-      }
-    }
-    return runs
   }
 
   /// `parameters` with every missing parameter set to its default and integers widened where a
@@ -84,19 +46,6 @@ public enum ExperimentCatalogue {
     return try family.runSegment(
       parameters: completed(parameters, descriptor: family.descriptor), seed: seed, checkpoint: checkpoint,
       maxSteps: maxSteps)
-  }
-
-  private static func check(
-    _ parameters: Parameters, against descriptor: ExperimentDescriptor, spec: SweepSpec, prefix: String
-  ) throws {
-    for name in parameters.keys.sorted() {
-      let path = "\(prefix).\(name)"
-      guard let p = descriptor.parameter(name) else {
-        let known = descriptor.parameters.map(\.name).joined(separator: ", ")
-        throw spec.error(at: path, "unknown parameter '\(name)' for \(descriptor.name) (known: \(known))")
-      }
-      if let problem = p.problem(with: parameters[name]!) { throw spec.error(at: path, problem) }
-    }
   }
 }
 

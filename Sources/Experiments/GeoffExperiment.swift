@@ -66,9 +66,23 @@ public enum GeoffExperiment: Experiment {
       ParameterDescriptor(
         "adam_epsilon", .double(0...1), default: .double(1e-8), "ε of Adam, outside the bias correction."),
     ],
-    metrics: (1...maximumStages).map { "error_task\($0)" } + (1...maximumStages).map { "u_drift_task\($0)" }
-      + (1...maximumStages).map { "w_drift_task\($0)" },
-    series: ["error", "u_drift", "w_drift"], seriesXLabel: "examples seen")
+    metrics: metricNames(stages: maximumStages), series: ["error", "u_drift", "w_drift"],
+    seriesXLabel: "examples seen")
+
+  /// The metrics a run of `stages` stages reports: `error_task1` to `error_taskN` (the error over
+  /// the last `tail_examples` of each stage), then `u_drift_task…` and `w_drift_task…` (how far the
+  /// input and output weights moved during each stage).
+  public static func metricNames(stages: Int) -> [String] {
+    ["error_task", "u_drift_task", "w_drift_task"].flatMap { stem in (1...stages).map { "\(stem)\($0)" } }
+  }
+
+  /// The per-stage metrics of the run's `stages`.
+  public static func metrics(for parameters: Parameters) -> [String] {
+    guard case .int(let stages) = parameters["stages"], (1...maximumStages).contains(stages) else {
+      return descriptor.metrics
+    }
+    return metricNames(stages: stages)
+  }
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
     let config = try GeoffConfig(parameters: parameters)

@@ -90,6 +90,22 @@ public enum LSTMMetaLearningExperiment: Experiment {
     _ = try LSTMMetaLearningConfig(parameters: parameters)
   }
 
+  /// Every series but the curves of a run too short for one point: `training_mse` needs
+  /// `curve_bin` steps, `validation_mse` needs `validation_every` steps (and is never made when
+  /// `validation_every` is 0).
+  public static func series(for parameters: Parameters) -> [String] {
+    guard case .int(let steps) = parameters["steps"], case .int(let bin) = parameters["curve_bin"],
+      case .int(let every) = parameters["validation_every"]
+    else { return descriptor.series }
+    return descriptor.series.filter { name in
+      switch name {
+      case "training_mse": steps >= bin
+      case "validation_mse": every > 0 && steps >= every
+      default: true
+      }
+    }
+  }
+
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
     let config = try LSTMMetaLearningConfig(parameters: parameters)
     let state = MetaTraining.train(

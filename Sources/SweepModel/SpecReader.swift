@@ -3,17 +3,26 @@ import Yams
 /// Reads the nodes of one composed sweep file into typed values, recording where each field was set.
 ///
 /// Every failure is a ``SpecError`` located at the node that caused it; nothing here traps on input.
+/// Functions that read one value throw; functions that read a collection (a mapping's pairs,
+/// parameters, variants, a list) report each wrong entry to ``problems``, leave it out and go on.
 struct SpecReader {
   /// The file name used in messages.
   let file: String
   /// Where each field was set, keyed by dotted path; filled as fields are read.
   var locations: [String: SourceLocation] = [:]
+  /// What was found wrong so far, in the order found.
+  var problems: [SpecError] = []
 
   init(file: String) {
     self.file = file
   }
 
   // MARK: - Errors and locations
+
+  /// Notes a problem and goes on reading.
+  mutating func report(_ problem: SpecError) {
+    problems.append(problem)
+  }
 
   /// The error for `field`, located at `node` (or nowhere when the node carries no mark).
   func error(_ field: String, at node: Node?, _ message: String) -> SpecError {
@@ -25,9 +34,9 @@ struct SpecReader {
     node.mark.map { SourceLocation(line: $0.line, column: $0.column) }
   }
 
-  /// Records that `path` was set by the key `keyNode`.
-  mutating func record(_ path: String, at keyNode: Node) {
-    if let location = Self.location(of: keyNode) { locations[path] = location }
+  /// Records that `path` was set at `node` (the key of a field, or an item of a list).
+  mutating func record(_ path: String, at node: Node) {
+    if let location = Self.location(of: node) { locations[path] = location }
   }
 
   // MARK: - Node shapes
@@ -59,8 +68,9 @@ struct SpecReader {
   }
 
   /// The pairs of a mapping node, with YAML merge keys (`<<: *base`) folded in: keys written in the
-  /// mapping win over merged ones, and an earlier merged mapping wins over a later one.
-  func pairs(of mapping: Node.Mapping, field: String) throws(SpecError) -> [(key: Node, value: Node)] {
+  /// mapping win over merged ones, and an earlier merged mapping wins over a later one. A merge of
+  /// something other than mappings is reported and left out.
+  mutating func pairs(of mapping: Node.Mapping, field: String) -> [(key: Node, value: Node)] {
     var own: [(key: Node, value: Node)] = []
     var merged: [(key: Node, value: Node)] = []
     for (key, value) in mapping {
@@ -73,12 +83,14 @@ struct SpecReader {
       case .mapping: sources = [value]
       case .sequence(let list): sources = Array(list)
       default:
-        throw error(
-          field, at: value, "'<<' merges a mapping: write '<<: *anchor', got \(Self.describe(value))")
+        report(
+          error(field, at: value, "'<<' merges a mapping: write '<<: *anchor', got \(Self.describe(value))"))
+        continue
       }
       for source in sources {
         guard case .mapping(let sourceMapping) = source else {
-          throw error(field, at: source, "'<<' merges mappings only, got \(Self.describe(source))")
+          report(error(field, at: source, "'<<' merges mappings only, got \(Self.describe(source))"))
+          continue
         }
         for (k, v) in sourceMapping where !Self.isMergeKey(k) { merged.append((k, v)) }
       }
@@ -198,27 +210,33 @@ struct SpecReader {
     throw error(field, at: node, "must be a word like \(example), got \(Self.describe(node))")
   }
 
-  /// A list of distinct, non-empty strings; nothing (`metrics:`) is an empty list.
-  func stringList(_ node: Node, field: String, example: String) throws(SpecError) -> [String] {
+  /// A list of distinct, non-empty strings; nothing (`metrics:`) is an empty list. Each item's place
+  /// is recorded as `field.item` (`metrics.error_task1`); a wrong item is reported and left out.
+  mutating func stringList(_ node: Node, field: String, example: String) -> [String] {
     let items: [Node]
     switch node {
     case .sequence(let list): items = Array(list)
     case .scalar(let scalar):
-      guard case .null = Self.classify(scalar) else {
-        throw error(field, at: node, "must be a list like [\(example)], got \(Self.describe(node))")
-      }
+      if case .null = Self.classify(scalar) { return [] }
+      report(error(field, at: node, "must be a list like [\(example)], got \(Self.describe(node))"))
       return []
     default:
-      throw error(field, at: node, "must be a list like [\(example)], got \(Self.describe(node))")
+      report(error(field, at: node, "must be a list like [\(example)], got \(Self.describe(node))"))
+      return []
     }
     var out: [String] = []
     for item in items {
-      let text = try string(item, field: field, example: example)
-      guard !text.isEmpty else { throw error(field, at: item, "names must not be empty") }
-      guard !out.contains(text) else {
-        throw error(field, at: item, "'\(Self.excerpt(text))' is listed twice")
+      do throws(SpecError) {
+        let text = try string(item, field: field, example: example)
+        guard !text.isEmpty else { throw error(field, at: item, "names must not be empty") }
+        guard !out.contains(text) else {
+          throw error(field, at: item, "'\(Self.excerpt(text))' is listed twice")
+        }
+        out.append(text)
+        record("\(field).\(text)", at: item)
+      } catch {
+        report(error)
       }
-      out.append(text)
     }
     return out
   }

@@ -7,6 +7,7 @@ import Yams
 /// name: crossprop-geoff          # [A-Za-z0-9._-]+, not starting with '.'; names the results folder
 /// experiment: geoff              # the experiment family
 /// seeds: 0..<30                  # 0..<30, 5...9, [0, 3, 7], or 30 (meaning 0..<30)
+///                                # (at most 100,000 seeds and 1,000,000 runs: variants × seeds)
 /// fixed:                         # optional: parameters shared by every variant
 ///   examples_per_task: 5000
 /// variants:                      # required, in the order runs and tables use
@@ -32,48 +33,182 @@ extension SweepSpec {
   /// The most seeds one sweep may list; a guard against typos like `0..<3000000000`.
   public static let maximumSeedCount = 100_000
 
+  /// The most runs (variants × seeds) one sweep may have, checked before anything is expanded.
+  ///
+  /// What a sweep this size costs before its first run (10 noop variants × 100,000 seeds, release
+  /// build, the 2-core development VM): 12 s and 750 MB peak RSS to validate, expand and journal
+  /// it, 13 s and 1.1 GB once the coordinator serves, and a 460 MB journal; 6 s to prepare it
+  /// again on resuming. Past the limit, time and memory grow in proportion with nothing printed
+  /// meanwhile (issue 11 saw 40 s of silence and 4 GB for 10 M runs), so a bigger grid is better
+  /// split into several sweeps, each with its own name and results folder.
+  public static let maximumRunCount = 1_000_000
+
   /// Reads the sweep file at `path`.
   ///
-  /// - Throws: ``SpecError`` when the file is missing, unreadable, not UTF-8, or not a valid sweep.
-  public static func load(path: String) throws(SpecError) -> SweepSpec {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw SpecError(
-        file: path, location: nil, field: "", message: "no such file; check the path to the sweep file")
-    }
-    guard !isDirectory.boolValue else {
-      throw SpecError(
-        file: path, location: nil, field: "", message: "is a directory; pass the sweep file inside it")
-    }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw SpecError(
-        file: path, location: nil, field: "", message: "cannot read the file; check its permissions")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw SpecError(file: path, location: nil, field: "", message: "is not UTF-8 text; save it as UTF-8")
+  /// - Throws: ``SpecProblems``: one when the file is missing, unreadable or not UTF-8 (see
+  ///   ``readText(path:)``), else every problem of the sweep (see ``read(yaml:file:)``).
+  public static func load(path: String) throws(SpecProblems) -> SweepSpec {
+    let text: String
+    do {
+      text = try readText(path: path)
+    } catch {
+      throw SpecProblems(error)
     }
     return try parse(yaml: text, file: path)
   }
 
+  /// The text of the sweep file at `path`: the one place a sweep file's bytes become text.
+  ///
+  /// - Throws: ``SpecError`` saying whether the path is missing, a directory or unreadable, or
+  ///   locating the first byte that is not UTF-8 (text is never repaired: a replaced byte would
+  ///   silently change a parameter's name or value).
+  public static func readText(path: String) throws(SpecError) -> String {
+    func refusal(_ message: String, at location: SourceLocation? = nil) -> SpecError {
+      SpecError(file: path, location: location, field: "", message: message)
+    }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw refusal("no such file; check the path to the sweep file")
+    }
+    guard !isDirectory.boolValue else {
+      throw refusal("is a directory, not a sweep file; pass the sweep file inside it")
+    }
+    let bytes: [UInt8]
+    switch contents(ofFileAt: path) {
+    case .success(let read): bytes = read
+    case .failure(let failure):
+      let hint = failure.code == EACCES || failure.code == EPERM ? "; check its permissions" : ""
+      throw refusal("cannot read the file (\(failure))\(hint)")
+    }
+    if let (location, byte) = firstInvalidUTF8(in: bytes) {
+      throw refusal(
+        "the file is not UTF-8 text (byte \(String(format: "0x%02X", byte)) here); save it as UTF-8",
+        at: location)
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  /// The bytes of the file at `path`, or why they cannot be read (the system's words, like
+  /// "Permission denied").
+  private static func contents(ofFileAt path: String) -> Result<[UInt8], ReadFailure> {
+    guard let stream = fopen(path, "rb") else { return .failure(ReadFailure(errno)) }
+    defer { fclose(stream) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, stream) }
+      out.append(contentsOf: chunk[..<count])
+      if count < chunk.count {
+        return ferror(stream) != 0 ? .failure(ReadFailure(errno)) : .success(out)
+      }
+    }
+  }
+
+  /// An `errno` from reading a file, described in the system's words.
+  private struct ReadFailure: Error, CustomStringConvertible {
+    var code: Int32
+    init(_ code: Int32) { self.code = code }
+    var description: String { String(cString: strerror(code)) }
+  }
+
+  /// The place and value of the first byte of `bytes` that does not belong to well-formed UTF-8
+  /// (the first byte of an ill-formed sequence), or nil when all of it is UTF-8.
+  ///
+  /// Lines are 1-based and end at LF, CR LF or CR. Columns are 1-based and count the Unicode scalars
+  /// (code points) before the byte on its line: the unit libyaml's marks use, so the column means
+  /// the same in this message as in a YAML syntax error.
+  static func firstInvalidUTF8(in bytes: [UInt8]) -> (SourceLocation, UInt8)? {
+    var parser = Unicode.UTF8.ForwardParser()
+    var iterator = bytes.makeIterator()
+    var offset = 0
+    var line = 1
+    var column = 1
+    var afterCarriageReturn = false
+    while true {
+      switch parser.parseScalar(from: &iterator) {
+      case .valid(let scalar):
+        offset += scalar.count
+        let byte = scalar.count == 1 ? scalar.first : nil
+        if byte == UInt8(ascii: "\n") && afterCarriageReturn {
+          // The LF of a CR LF pair: the CR already started the line.
+        } else if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+          line += 1
+          column = 1
+        } else {
+          column += 1
+        }
+        afterCarriageReturn = byte == UInt8(ascii: "\r")
+      case .emptyInput:
+        return nil
+      case .error:
+        return (SourceLocation(line: line, column: column), bytes[offset])
+      }
+    }
+  }
+
+  /// A sweep file read as far as its mistakes allow: what ``SweepSpec/read(yaml:file:)`` returns,
+  /// so that checks against the experiment family can add their problems to the file's.
+  public struct Reading: Sendable {
+    /// The spec without the values that were wrong (a wrong or missing name or seeds is left
+    /// empty), or nil when the file is not YAML, not a mapping, or has no usable `experiment` or
+    /// `variants`, so nothing more can be checked.
+    public var spec: SweepSpec?
+    /// What is wrong, in the order it was found; empty when the file is a valid sweep.
+    public var problems: [SpecError]
+    /// Variants that lack a parameter the file set wrongly (all of them when `fixed` has one):
+    /// checks that need every parameter of a run skip them rather than report a mistake twice.
+    public var incompleteVariants: Set<String>
+    /// Whether a variant was left out of ``spec`` altogether (its name was wrong), so checks over
+    /// all runs of the sweep ("no run reports this metric") cannot be made.
+    public var isMissingVariants: Bool
+
+    public init(
+      spec: SweepSpec?, problems: [SpecError] = [], incompleteVariants: Set<String> = [],
+      isMissingVariants: Bool = false
+    ) {
+      self.spec = spec
+      self.problems = problems
+      self.incompleteVariants = incompleteVariants
+      self.isMissingVariants = isMissingVariants
+    }
+  }
+
   /// Parses the text of a sweep file; `file` names it in locations and messages.
   ///
-  /// - Throws: ``SpecError`` locating the first problem, with a message that says what to write.
-  public static func parse(yaml: String, file: String) throws(SpecError) -> SweepSpec {
+  /// - Throws: ``SpecProblems`` listing every problem (see ``read(yaml:file:)``).
+  public static func parse(yaml: String, file: String) throws(SpecProblems) -> SweepSpec {
+    let reading = read(yaml: yaml, file: file)
+    guard reading.problems.isEmpty, let spec = reading.spec else { throw SpecProblems(reading.problems) }
+    return spec
+  }
+
+  /// Reads the text of a sweep file, collecting every problem rather than stopping at the first: a
+  /// wrong field, variant, parameter or list item is reported and left out, and reading goes on. A
+  /// YAML syntax error ends reading, since nothing after it can be trusted.
+  public static func read(yaml: String, file: String) -> Reading {
     let root: Node
     switch compose(yaml: yaml, file: file) {
     case .success(let node?): root = node
     case .success(nil):
-      throw SpecError(
-        file: file, location: nil, field: "",
-        message: "the file is empty; write at least name, experiment, seeds and variants, e.g. "
-          + "'name: demo', 'experiment: geoff', 'seeds: 0..<10', 'variants: {baseline: {}}'")
-    case .failure(let error): throw error
+      return Reading(
+        spec: nil,
+        problems: [
+          SpecError(
+            file: file, location: nil, field: "",
+            message: "the file is empty; write at least name, experiment, seeds and variants, e.g. "
+              + "'name: demo', 'experiment: geoff', 'seeds: 0..<10', 'variants: {baseline: {}}'")
+        ])
+    case .failure(let error): return Reading(spec: nil, problems: [error])
     }
     guard case .mapping(let top) = root else {
-      throw SpecError(
-        file: file, location: SpecReader.location(of: root), field: "",
-        message: "the file must be a mapping of keys (name:, experiment:, seeds:, variants:), got "
-          + SpecReader.describe(root))
+      return Reading(
+        spec: nil,
+        problems: [
+          SpecError(
+            file: file, location: SpecReader.location(of: root), field: "",
+            message: "the file must be a mapping of keys (name:, experiment:, seeds:, variants:), got "
+              + SpecReader.describe(root))
+        ])
     }
 
     var reader = SpecReader(file: file)
@@ -81,64 +216,100 @@ extension SweepSpec {
     var experiment: String?
     var seeds: [UInt64]?
     var fixed = Parameters()
-    var variants: [Variant]?
+    var isFixedComplete = true
+    var variants: SpecReader.Variants?
     var metrics: [String] = []
     var curves: [String] = []
     var segmentSteps: Int?
+    // Keys the file has, right or wrong: a wrong one is reported as wrong, not also as missing.
+    var written: Set<String> = []
 
-    for (keyNode, value) in try reader.pairs(of: top, field: "") {
-      let key = try reader.keyText(keyNode, in: "")
-      guard topLevelKeys.contains(key) else {
-        var message =
-          "unknown key '\(SpecReader.excerpt(key))' (expected one of \(topLevelKeys.joined(separator: ", ")))"
-        if let guess = closestKey(to: key) { message += "; did you mean '\(guess)'?" }
-        throw reader.error("", at: keyNode, message)
-      }
-      reader.record(key, at: keyNode)
-      switch key {
-      case "name": name = try reader.sweepName(value)
-      case "experiment":
-        let text = try reader.string(value, field: key, example: "geoff")
-        guard !text.isEmpty else {
-          throw reader.error(key, at: value, "must name an experiment family, like geoff")
+    for (keyNode, value) in reader.pairs(of: top, field: "") {
+      do throws(SpecError) {
+        let key = try reader.keyText(keyNode, in: "")
+        guard topLevelKeys.contains(key) else {
+          var message =
+            "unknown key '\(SpecReader.excerpt(key))' (expected one of \(topLevelKeys.joined(separator: ", ")))"
+          if let guess = closestKey(to: key) {
+            message += "; did you mean '\(guess)'?"
+            // Saying so is enough: 'seed: 3' should not also report seeds as missing.
+            written.insert(guess)
+          }
+          throw reader.error("", at: keyNode, message)
         }
-        experiment = text
-      case "seeds": seeds = try reader.seeds(value)
-      case "fixed": fixed = try reader.parameters(value, path: key, what: "fixed")
-      case "variants": variants = try reader.variants(value)
-      case "metrics":
-        metrics = try reader.stringList(value, field: key, example: "error_task1, u_drift_task1")
-      case "curves": curves = try reader.stringList(value, field: key, example: "error")
-      case "segment_steps":
-        guard case .scalar(let scalar) = value, case .value(.int(let n)) = SpecReader.classify(scalar), n > 0
-        else {
-          throw reader.error(
-            key, at: value,
-            "must be a positive whole number of steps per segment, like 1000, got \(SpecReader.describe(value))"
-          )
+        written.insert(key)
+        reader.record(key, at: keyNode)
+        switch key {
+        case "name": name = try reader.sweepName(value)
+        case "experiment":
+          let text = try reader.string(value, field: key, example: "geoff")
+          guard !text.isEmpty else {
+            throw reader.error(key, at: value, "must name an experiment family, like geoff")
+          }
+          experiment = text
+        case "seeds": seeds = try reader.seeds(value)
+        case "fixed": (fixed, isFixedComplete) = reader.parameters(value, path: key, what: "fixed")
+        case "variants": variants = reader.variants(value)
+        case "metrics":
+          metrics = reader.stringList(value, field: key, example: "error_task1, u_drift_task1")
+        case "curves": curves = reader.stringList(value, field: key, example: "error")
+        case "segment_steps":
+          guard case .scalar(let scalar) = value, case .value(.int(let n)) = SpecReader.classify(scalar),
+            n > 0
+          else {
+            throw reader.error(
+              key, at: value,
+              "must be a positive whole number of steps per segment, like 1000, got \(SpecReader.describe(value))"
+            )
+          }
+          segmentSteps = n
+        default:
+          // `description` is free text for people; only its shape is checked, to catch mis-indented keys.
+          guard case .scalar = value else {
+            throw reader.error(
+              key, at: value,
+              "must be text, got \(SpecReader.describe(value)); for several lines write 'description: |' "
+                + "and indent the lines below it (check that no other key is indented under it)")
+          }
         }
-        segmentSteps = n
-      default:
-        // `description` is free text for people; only its shape is checked, to catch mis-indented keys.
-        guard case .scalar = value else {
-          throw reader.error(
-            key, at: value,
-            "must be text, got \(SpecReader.describe(value)); for several lines write 'description: |' "
-              + "and indent the lines below it (check that no other key is indented under it)")
-        }
+      } catch {
+        reader.report(error)
       }
     }
 
-    func missing(_ key: String, _ example: String) -> SpecError {
-      reader.error(key, at: root, "missing; add a line like '\(example)'")
+    for (key, example) in [
+      ("name", "name: crossprop-geoff"), ("experiment", "experiment: geoff"), ("seeds", "seeds: 0..<30"),
+      ("variants", "variants: {baseline: {}}"),
+    ] where !written.contains(key) {
+      reader.report(reader.error(key, at: root, "missing; add a line like '\(example)'"))
     }
-    guard let name else { throw missing("name", "name: crossprop-geoff") }
-    guard let experiment else { throw missing("experiment", "experiment: geoff") }
-    guard let seeds else { throw missing("seeds", "seeds: 0..<30") }
-    guard let variants else { throw missing("variants", "variants: {baseline: {}}") }
-    return SweepSpec(
-      name: name, experiment: experiment, seeds: seeds, fixed: fixed, variants: variants, metrics: metrics,
-      curves: curves, segmentSteps: segmentSteps, locations: reader.locations, file: file)
+    guard let experiment, let variants else { return Reading(spec: nil, problems: reader.problems) }
+    let spec = SweepSpec(
+      name: name ?? "", experiment: experiment, seeds: seeds ?? [], fixed: fixed, variants: variants.read,
+      metrics: metrics, curves: curves, segmentSteps: segmentSteps, locations: reader.locations, file: file)
+    if let problem = spec.runCountProblem() { reader.report(problem) }
+    return Reading(
+      spec: spec, problems: reader.problems,
+      incompleteVariants: isFixedComplete ? variants.incomplete : Set(variants.read.map(\.name)),
+      isMissingVariants: variants.isMissingSome)
+  }
+
+  /// The problem with a sweep of more than ``maximumRunCount`` runs, or nil: counted from the
+  /// numbers of variants and seeds, without expanding.
+  func runCountProblem() -> SpecError? {
+    // Seeds are at most `maximumSeedCount`, so the product fits in an Int.
+    let count = variants.count * seeds.count
+    guard count > Self.maximumRunCount else { return nil }
+    let seedsPerSweep = Self.maximumRunCount / max(variants.count, 1)
+    let example =
+      seedsPerSweep > 0
+      ? "e.g. \(seedsPerSweep) seeds in each file"
+      : "e.g. at most \(Self.maximumRunCount) variants in each file"
+    return error(
+      at: "seeds",
+      "\(variants.count) variants × \(seeds.count) seeds make \(count) runs, "
+        + "more than the \(Self.maximumRunCount) one sweep may have; split it into sweeps of at most "
+        + "\(Self.maximumRunCount) runs (\(example), each with its own name)")
   }
 
   /// The YAML tree of `yaml`, or its syntax error as a ``SpecError``.
@@ -342,62 +513,96 @@ extension SpecReader {
     return nil
   }
 
+  /// The variants of a sweep file as far as they could be read.
+  struct Variants {
+    /// The variants with a usable name, in file order.
+    var read: [SweepSpec.Variant]
+    /// Variants missing a parameter that was wrong.
+    var incomplete: Set<String>
+    /// Whether a variant was left out because its name was wrong.
+    var isMissingSome: Bool
+  }
+
   /// The variants in file order; each body is a mapping of parameters (`{}` or nothing for none).
-  mutating func variants(_ node: Node) throws(SpecError) -> [SweepSpec.Variant] {
+  /// Nil, with the problem reported, when `node` holds no variants at all.
+  mutating func variants(_ node: Node) -> Variants? {
     let example = "variants: {baseline: {}, adam: {step_size: 0.001}}"
     guard case .mapping(let mapping) = node else {
       if case .scalar(let scalar) = node, case .null = Self.classify(scalar) {
-        throw error("variants", at: node, "needs at least one variant, like '\(example)'")
+        report(error("variants", at: node, "needs at least one variant, like '\(example)'"))
+      } else {
+        report(
+          error(
+            "variants", at: node,
+            "must map variant names to parameters, like '\(example)'; got \(Self.describe(node))"))
       }
-      throw error(
-        "variants", at: node,
-        "must map variant names to parameters, like '\(example)'; got \(Self.describe(node))")
+      return nil
     }
-    var out: [SweepSpec.Variant] = []
-    for (keyNode, body) in try pairs(of: mapping, field: "variants") {
-      let name = try keyText(keyNode, in: "variants")
-      guard !name.isEmpty else { throw error("variants", at: keyNode, "a variant name must not be empty") }
-      guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-        throw error("variants", at: keyNode, "a variant name must be one line without control characters")
-      }
-      guard !out.contains(where: { $0.name == name }) else {
-        throw error("variants", at: keyNode, "variant '\(Self.excerpt(name))' appears twice; rename one")
+    let entries = pairs(of: mapping, field: "variants")
+    guard !entries.isEmpty else {
+      report(error("variants", at: node, "needs at least one variant, like '\(example)'"))
+      return nil
+    }
+    var out = Variants(read: [], incomplete: [], isMissingSome: false)
+    for (keyNode, body) in entries {
+      let name: String
+      do throws(SpecError) {
+        name = try keyText(keyNode, in: "variants")
+        guard !name.isEmpty else { throw error("variants", at: keyNode, "a variant name must not be empty") }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+          throw error("variants", at: keyNode, "a variant name must be one line without control characters")
+        }
+        guard !out.read.contains(where: { $0.name == name }) else {
+          throw error("variants", at: keyNode, "variant '\(Self.excerpt(name))' appears twice; rename one")
+        }
+      } catch {
+        report(error)
+        out.isMissingSome = true
+        continue
       }
       let path = "variants.\(name)"
       record(path, at: keyNode)
-      out.append(
-        SweepSpec.Variant(name: name, parameters: try parameters(body, path: path, what: "variant '\(name)'"))
-      )
-    }
-    guard !out.isEmpty else {
-      throw error("variants", at: node, "needs at least one variant, like '\(example)'")
+      let (parameters, isComplete) = self.parameters(body, path: path, what: "variant '\(name)'")
+      out.read.append(SweepSpec.Variant(name: name, parameters: parameters))
+      if !isComplete { out.incomplete.insert(name) }
     }
     return out
   }
 
   /// A mapping of parameter names (`[a-z0-9_]+`) to scalar values; nothing means no parameters.
-  mutating func parameters(_ node: Node, path: String, what: String) throws(SpecError) -> Parameters {
+  /// Each wrong entry is reported and left out, and the result is then marked incomplete.
+  mutating func parameters(_ node: Node, path: String, what: String) -> (
+    parameters: Parameters, isComplete: Bool
+  ) {
     guard case .mapping(let mapping) = node else {
-      if case .scalar(let scalar) = node, case .null = Self.classify(scalar) { return [:] }
-      throw error(
-        path, at: node,
-        "\(what) must be a mapping of parameters like {step_size: 0.001} (or {} for none), got \(Self.describe(node))"
-      )
+      if case .scalar(let scalar) = node, case .null = Self.classify(scalar) { return ([:], true) }
+      report(
+        error(
+          path, at: node,
+          "\(what) must be a mapping of parameters like {step_size: 0.001} (or {} for none), got \(Self.describe(node))"
+        ))
+      return ([:], false)
     }
     var out = Parameters()
-    for (keyNode, value) in try pairs(of: mapping, field: path) {
-      let name = try keyText(keyNode, in: path)
-      guard !name.isEmpty, name.utf8.allSatisfy(Self.isParameterNameByte) else {
-        throw error(
-          path, at: keyNode,
-          "parameter name '\(Self.excerpt(name))' must use only a-z, 0-9 and '_' (e.g. step_size)")
+    var isComplete = true
+    for (keyNode, value) in pairs(of: mapping, field: path) {
+      do throws(SpecError) {
+        let name = try keyText(keyNode, in: path)
+        guard !name.isEmpty, name.utf8.allSatisfy(Self.isParameterNameByte) else {
+          throw error(
+            path, at: keyNode,
+            "parameter name '\(Self.excerpt(name))' must use only a-z, 0-9 and '_' (e.g. step_size)")
+        }
+        let field = "\(path).\(name)"
+        guard out[name] == nil else { throw error(field, at: keyNode, "set twice; keep one") }
+        record(field, at: keyNode)
+        out[name] = try parameterValue(value, field: field)
+      } catch {
+        report(error)
+        isComplete = false
       }
-      let field = "\(path).\(name)"
-      guard out[name] == nil else { throw error(field, at: keyNode, "set twice; keep one") }
-      record(field, at: keyNode)
-      out[name] = try parameterValue(value, field: field)
     }
-    return out
+    return (out, isComplete)
   }
 
   private static func isParameterNameByte(_ byte: UInt8) -> Bool {

@@ -29,7 +29,8 @@ public struct SweepSpec: Sendable, Equatable {
   /// Meta-steps per segment of a chained run (nil: every run in one piece). Not part of any run
   /// key: a chained run's results are bit-identical whatever the segment length.
   public var segmentSteps: Int?
-  /// Where each field came from, keyed by its dotted path (`variants.adam.step_size`).
+  /// Where each field came from, keyed by its dotted path (`variants.adam.step_size`), and where
+  /// each name in `metrics` and `curves` was written (`metrics.error_task1`).
   public var locations: [String: SourceLocation]
   /// The file the spec was read from, for messages.
   public var file: String

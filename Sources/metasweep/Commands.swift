@@ -252,3 +252,8 @@ extension JournalError: UserFacingError {
     }
   }
 }
+
+extension SpecProblems: UserFacingError {
+  var userMessage: String { description }
+  var exitCode: Int32 { 2 }
+}

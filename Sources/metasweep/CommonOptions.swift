@@ -60,8 +60,8 @@ struct ServeOptions: ParsableArguments {
   }
 }
 
-/// Runs `body`, turning our errors into one readable line and an exit code: 2 for bad input
-/// (sweep files, parameters), 1 for everything else. Users never see a stack trace.
+/// Runs `body`, turning our errors into readable lines, each starting `error: `, and an exit code:
+/// 2 for bad input (sweep files, parameters), 1 for everything else. Users never see a stack trace.
 func withErrorFunnel<T>(_ body: () throws -> T) throws -> T {
   do {
     return try body()
@@ -70,7 +70,9 @@ func withErrorFunnel<T>(_ body: () throws -> T) throws -> T {
   } catch let error as CleanExit {
     throw error
   } catch let error as any UserFacingError {
-    FileHandle.standardError.write(Data("error: \(error.userMessage)\n".utf8))
+    // One line per problem (a sweep file's ``SpecProblems``), each one greppable on its own.
+    let lines = error.userMessage.split(separator: "\n", omittingEmptySubsequences: false)
+    FileHandle.standardError.write(Data(lines.map { "error: \($0)\n" }.joined().utf8))
     throw ExitCode(error.exitCode)
   } catch {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))

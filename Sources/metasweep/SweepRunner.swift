@@ -9,20 +9,13 @@ import ZeroMQ
 
 /// Reading sweep files for the commands.
 enum SweepFile {
-  /// The text of the sweep file at `path`.
-  static func read(_ path: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw SpecError(
-        file: path, location: nil, field: "", message: "cannot read the sweep file (does it exist?)")
-    }
-    return String(decoding: data, as: UTF8.self)
-  }
-
-  /// The sweep file at `path`: parsed, checked against its experiment, and expanded into runs.
+  /// The sweep file at `path`: read (``SweepSpec/readText(path:)`` says what is wrong with a path
+  /// or its bytes), parsed, checked against its experiment, and expanded into runs. Every problem
+  /// of the file and of the checks is thrown together (``SpecProblems``).
   static func load(_ path: String) throws -> (sweep: SweepSpec, text: String, runs: [RunSpec]) {
-    let text = try read(path)
-    let sweep = try SweepSpec.parse(yaml: text, file: path)
-    return (sweep, text, try ExperimentCatalogue.validate(sweep))
+    let text = try SweepSpec.readText(path: path)
+    let (sweep, runs) = try ExperimentCatalogue.validate(SweepSpec.read(yaml: text, file: path))
+    return (sweep, text, runs)
   }
 }
 

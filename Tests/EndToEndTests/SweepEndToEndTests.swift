@@ -210,6 +210,98 @@ private func cleanReport() throws -> [String: Data] {
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results").path))
   }
 
+  /// Sweep files that `run` and `coordinator` must refuse, each with the place it must name.
+  static let refusedFiles = [
+    (
+      "name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {algorithm: backprop}\n  b: {algorithm: backprop}\n",
+      "sweep.yaml:6:3: variants.b: has the same parameters as variant 'a' (line 5)"
+    ),
+    (
+      "name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {}\n  b: {algorithm: backprop}\n",
+      "sweep.yaml:6:3:"
+    ),
+    ("name: x\nexperiment: geoff\nseeds: 0..<2\nvariants:\n  a: {algorithm: sgd}\n", "sweep.yaml:5:"),
+    ("name: x\nexperiment: geoff\nseeds: [0, 1\nvariants:\n  a: {}\n", "sweep.yaml:"),
+  ]
+
+  @Test(arguments: [["run", "--workers", "1"], ["coordinator", "--bind", "tcp://127.0.0.1:0"]])
+  func refusedSweepFile_exits2_withItsPlace_andCreatesNoOutputFolder(command: [String]) throws {
+    for (spec, expected) in Self.refusedFiles {
+      let dir = try makeScratchDirectory()
+      try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+      let out = dir.appendingPathComponent("fresh/out")
+      let result = try Binary.run(
+        [command[0], "sweep.yaml", "--out", out.path] + command.dropFirst(), in: dir, timeout: 60)
+      #expect(result.status == 2, "\(command[0]) \(spec): \(result.stderr)")
+      #expect(result.stderr.contains(expected), "\(result.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("fresh").path), "\(spec)")
+    }
+  }
+
+  @Test func sweepFileThatIsNotUTF8_orNotAFile_exits2_sayingWhich() throws {
+    let dir = try makeScratchDirectory()
+    var bytes = Array("name: x\nexperiment: geoff\nseeds: 0..<2\nfixed:\n  mom".utf8)
+    bytes += [0xE9] + Array("ntum: 0.9\nvariants: {a: {}}\n".utf8)
+    try Data(bytes).write(to: dir.appendingPathComponent("sweep.yaml"))
+    try FileManager.default.createDirectory(
+      at: dir.appendingPathComponent("sweeps"), withIntermediateDirectories: true)
+    for (path, expected) in [
+      (
+        "sweep.yaml", "error: sweep.yaml:5:6: the file is not UTF-8 text (byte 0xE9 here); save it as UTF-8\n"
+      ),
+      ("sweeps", "error: sweeps: is a directory, not a sweep file; pass the sweep file inside it\n"),
+      ("nope.yaml", "error: nope.yaml: no such file; check the path to the sweep file\n"),
+    ] {
+      let result = try Binary.run(["run", path, "--workers", "1", "--out", "out"], in: dir)
+      #expect(result.status == 2, "\(result.stderr)")
+      #expect(result.stderr == expected)
+      #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+  }
+
+  @Test func sweepFileWithSeveralMistakes_exits2_withOneLinePerProblem_inFileOrder() throws {
+    let dir = try makeScratchDirectory()
+    let spec = """
+      name: many
+      experiment: geoff
+      seeds: 0..<2
+      variants:
+        a: {algorithm: sgd}
+        b: {eta: 7}
+      workers: 3
+      metrics: [error_task1, error_rate]
+      """
+    try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let result = try Binary.run(["run", "sweep.yaml", "--workers", "1", "--out", "out"], in: dir)
+    #expect(result.status == 2, "\(result.stderr)")
+    let lines = result.stderr.split(separator: "\n").map(String.init)
+    #expect(lines.count == 4, "\(result.stderr)")
+    #expect(lines.allSatisfy { $0.hasPrefix("error: sweep.yaml:") }, "\(result.stderr)")
+    #expect(
+      lines.map { $0.split(separator: ":").prefix(4).joined(separator: ":") } == [
+        "error: sweep.yaml:5:7", "error: sweep.yaml:6:7", "error: sweep.yaml:7:1", "error: sweep.yaml:8:24",
+      ], "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+  }
+
+  @Test func sweepOfTenMillionRuns_isRefusedAtOnce_withExit2_andNoFolder() throws {
+    let dir = try makeScratchDirectory()
+    let variants = (1...100).map { "  v\($0): {value: \($0)}" }.joined(separator: "\n")
+    let spec = "name: huge\nexperiment: noop\nseeds: 0..<100000\nvariants:\n\(variants)\n"
+    try spec.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+    let started = Date()
+    // Before the limit, this spent minutes and gigabytes preparing 10 M runs: stop it after 60 s.
+    let result = try Binary.run(
+      ["run", "sweep.yaml", "--workers", "1", "--out", "out"], in: dir, timeout: 60)
+    #expect(Date().timeIntervalSince(started) < 30)
+    #expect(result.status == 2, "\(result.stderr)")
+    #expect(
+      result.stderr.hasPrefix(
+        "error: sweep.yaml:3:1: seeds: 100 variants × 100000 seeds make 10000000 runs, more than the 1000000"),
+      "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+  }
+
   @Test func runOne_givesBitIdenticalMetrics_inTwoProcesses() throws {
     let dir = try makeScratchDirectory()
     let arguments = [

@@ -6,18 +6,23 @@ import Testing
 // MARK: - Helpers
 
 /// The spec in `yaml`, read as `sweep.yaml`.
-private func parse(_ yaml: String) throws(SpecError) -> SweepSpec {
+private func parse(_ yaml: String) throws(SpecProblems) -> SweepSpec {
   try SweepSpec.parse(yaml: yaml, file: "sweep.yaml")
 }
 
-/// The error `yaml` gives, or nil when it parses.
-private func specError(_ yaml: String) -> SpecError? {
+/// The problems `yaml` has, in file order (empty when it parses).
+private func problems(_ yaml: String) -> [SpecError] {
   do {
     _ = try parse(yaml)
-    return nil
+    return []
   } catch {
-    return error
+    return error.problems
   }
+}
+
+/// The first problem `yaml` has, or nil when it parses.
+private func specError(_ yaml: String) -> SpecError? {
+  problems(yaml).first
 }
 
 /// A valid file whose `variants` body is `variants`, for error tests that only vary one part.
@@ -103,7 +108,10 @@ private let fullExample = """
     "variants.alpha.offset": at(18, 5),
     "variants.defaults": at(19, 3),
     "metrics": at(20, 1),
+    "metrics.error_task1": at(20, 11),
+    "metrics.u_drift_task1": at(20, 24),
     "curves": at(21, 1),
+    "curves.error": at(22, 5),
   ]
   #expect(spec.locations == expected)
 }
@@ -228,10 +236,13 @@ private func expectError(
   _ yaml: String, field: String, line: Int, _ fragment: String,
   sourceLocation: Testing.SourceLocation = #_sourceLocation
 ) {
-  guard let error = specError(yaml) else {
+  let found = problems(yaml)
+  guard let error = found.first else {
     Issue.record("expected an error at \(field):\(line)", sourceLocation: sourceLocation)
     return
   }
+  // One mistake, one problem: nothing reported twice, and no knock-on problems.
+  #expect(found.count == 1, "\(found)", sourceLocation: sourceLocation)
   #expect(error.field == field, "\(error)", sourceLocation: sourceLocation)
   #expect(error.location?.line == line, "\(error)", sourceLocation: sourceLocation)
   #expect(error.message.contains(fragment), "\(error)", sourceLocation: sourceLocation)
@@ -386,13 +397,17 @@ private func expectError(
 }
 
 @Test func misIndentedDescription_isCaught() {
-  expectError(
+  let found = problems(
     """
     name: demo
     description:
       seeds: 3
     experiment: geoff
-    """, field: "description", line: 3, "must be text")
+    """)
+  // Seeds and variants are missing too: the seeds line belongs to the description.
+  #expect(
+    found.map(\.field) == ["seeds", "variants", "description"]
+      && found[2].location?.line == 3 && found[2].message.contains("must be text"), "\(found)")
 }
 
 @Test func yamlSyntaxErrors_becomeSpecErrorsWithLineAndColumn() {
@@ -471,18 +486,84 @@ private func expectError(
   #expect(spec.variants.count == 3)
 
   let missing = directory.appendingPathComponent("nope.yaml").path
-  #expect(throws: SpecError.self) { try SweepSpec.load(path: missing) }
+  #expect(throws: SpecProblems.self) { try SweepSpec.load(path: missing) }
   do {
     _ = try SweepSpec.load(path: missing)
   } catch {
-    #expect(error.file == missing)
+    #expect(error.problems.map(\.file) == [missing])
     #expect(error.description.hasPrefix(missing + ": no such file"))
   }
   do {
     _ = try SweepSpec.load(path: directory.path)
     Issue.record("a directory should not load")
   } catch {
-    #expect(error.message.contains("directory"))
+    #expect(error.description.contains("directory"))
+  }
+}
+
+/// The first error loading `bytes` as a sweep file gives, or nil when it loads.
+private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "sweepspec-\(UUID().uuidString).yaml"
+  )
+  .path
+  try Data(bytes).write(to: URL(fileURLWithPath: path))
+  defer { try? FileManager.default.removeItem(atPath: path) }
+  do {
+    _ = try SweepSpec.load(path: path)
+    return nil
+  } catch {
+    #expect(error.problems.map(\.file) == [path])
+    return error.problems.first
+  }
+}
+
+@Test func load_rejectsBytesThatAreNotUTF8_atTheFirstOnesLineAndColumn() throws {
+  // Latin-1 'é' (0xE9) where UTF-8 needs two bytes: the summary would show 'mom\u{FFFD}ntum'.
+  let latin1 = Array("name: x\nexperiment: geoff\nseeds: 2\nfixed:\n  momentum_\u{E9}: 0.9\n".utf8)
+    .map { $0 == 0xC3 ? 0xE9 : $0 }.filter { $0 != 0xA9 }
+  let error = try #require(try loadError(latin1))
+  #expect(error.location == SourceLocation(line: 5, column: 12), "\(error)")
+  #expect(error.field == "")
+  #expect(error.message == "the file is not UTF-8 text (byte 0xE9 here); save it as UTF-8")
+  #expect(
+    error.description.hasSuffix(".yaml:5:12: the file is not UTF-8 text (byte 0xE9 here); save it as UTF-8"))
+
+  // Columns count code points ("é" is one), and CR LF ends a line once.
+  let crlf = Array("name: x\r\nexperiment: geoff\r\n# \u{E9}t\u{E9} ".utf8) + [0xFF] + Array("\r\n".utf8)
+  #expect(try loadError(crlf)?.location == SourceLocation(line: 3, column: 7))
+  // A sequence cut short at the end of the file is located at its first byte.
+  #expect(try loadError(Array("name: x\n".utf8) + [0xC3])?.location == SourceLocation(line: 2, column: 1))
+  #expect(try loadError(Array("name: x\n".utf8) + [0xC3])?.message.contains("byte 0xC3") == true)
+  // An encoded surrogate (ED A0 80) is not UTF-8 either.
+  #expect(
+    try loadError(Array("a: ".utf8) + [0xED, 0xA0, 0x80])?.location == SourceLocation(line: 1, column: 4))
+}
+
+@Test func load_saysWhyAFileCannotBeRead() throws {
+  // Permission bits stop everyone but root; for root, a file that opens but fails to read.
+  let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "sweepspec-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: directory) }
+  var path = directory.appendingPathComponent("locked.yaml").path
+  try fullExample.write(toFile: path, atomically: true, encoding: .utf8)
+  try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: path)
+  if FileManager.default.isReadableFile(atPath: path) {
+    #if os(Linux)
+      path = "/proc/self/mem"
+    #else
+      return
+    #endif
+  }
+  do {
+    _ = try SweepSpec.load(path: path)
+    Issue.record("\(path) should not load")
+  } catch {
+    #expect(error.description.hasPrefix(path + ": cannot read the file ("), "\(error)")
+    #expect(
+      error.description.contains("Permission denied") || error.description.contains("Input/output error"),
+      "\(error)")
   }
 }
 
@@ -502,4 +583,93 @@ private func expectError(
       return message.hasPrefix("sweep.yaml:5:16: segment_steps: must be a positive whole number")
     }
   }
+}
+
+// MARK: - Several problems
+
+@Test func severalMistakes_areAllReported_oneLineEach_inFileOrder() {
+  let yaml = """
+    name: my sweep
+    experiment: geoff
+    seed: 0..<3
+    fixed:
+      examples_per_task: 100
+      Hidden: 3
+    variants:
+      b: {step_size: .nan, eta: [1, 2]}
+      "": {}
+      a: 7
+    metrics: [error_task1, error_task1]
+    segment_steps: 0
+    """
+  var lines: [String] = []
+  do {
+    _ = try SweepSpec.parse(yaml: yaml, file: "sweep.yaml")
+  } catch {
+    lines = "\(error)".split(separator: "\n").map(String.init)
+  }
+  #expect(
+    lines == [
+      "sweep.yaml:1:7: name: 'my sweep' becomes a folder name, so use only letters, digits, '.', '_' and '-' "
+        + "(e.g. crossprop-geoff)",
+      "sweep.yaml:3:1: unknown key 'seed' (expected one of name, experiment, seeds, fixed, variants, metrics, "
+        + "curves, segment_steps, description); did you mean 'seeds'?",
+      "sweep.yaml:6:3: fixed: parameter name 'Hidden' must use only a-z, 0-9 and '_' (e.g. step_size)",
+      "sweep.yaml:8:18: variants.b.step_size: must be a finite number, got '.nan'",
+      "sweep.yaml:8:29: variants.b.eta: must be a single value (a number, true/false or a word), got a list; "
+        + "give each setting its own variant instead of a list",
+      "sweep.yaml:9:3: variants: a variant name must not be empty",
+      "sweep.yaml:10:6: variants.a: variant 'a' must be a mapping of parameters like {step_size: 0.001} (or {} "
+        + "for none), got '7'",
+      "sweep.yaml:11:24: metrics: 'error_task1' is listed twice",
+      "sweep.yaml:12:16: segment_steps: must be a positive whole number of steps per segment, like 1000, got '0'",
+    ], "\(lines.joined(separator: "\n"))")
+}
+
+@Test func moreThanTwentyMistakes_listTwenty_thenCountTheRest() throws {
+  let variants = (1...25).map { "  v\($0): {step_size: .inf}" }.joined(separator: "\n")
+  var lines: [String] = []
+  do {
+    _ = try SweepSpec.parse(yaml: sweep(variants: variants), file: "sweep.yaml")
+  } catch {
+    lines = "\(error)".split(separator: "\n").map(String.init)
+  }
+  try #require(lines.count == 21)
+  #expect(lines.first == "sweep.yaml:5:19: variants.v1.step_size: must be a finite number, got '.inf'")
+  #expect(lines[19] == "sweep.yaml:24:20: variants.v20.step_size: must be a finite number, got '.inf'")
+  #expect(lines.last == "sweep.yaml: and 5 more problems; fix these and run again to see them")
+}
+
+@Test func yamlSyntaxError_endsReading_andIsTheOnlyProblem() {
+  let found = problems(
+    """
+    name: demo
+    workers: 3
+    seeds: [0, 1
+    variants: {v: {}}
+    """)
+  #expect(found.count == 1, "\(found)")
+  #expect(found.first?.message.hasPrefix("invalid YAML:") == true, "\(found)")
+}
+
+// MARK: - Size
+
+@Test func tooManyRuns_areRefusedBeforeExpanding_namingTheCountTheLimitAndWhatToDo() throws {
+  let hundred = (1...100).map { "  v\($0): {step_size: 0.\($0)}" }.joined(separator: "\n")
+  var message = ""
+  do {
+    let spec = try SweepSpec.parse(yaml: sweep(variants: hundred, seeds: "0..<100000"), file: "sweep.yaml")
+    message = "accepted \(spec.variants.count) x \(spec.seeds.count)"
+  } catch {
+    message = "\(error)"
+  }
+  #expect(
+    message
+      == "sweep.yaml:3:1: seeds: 100 variants × 100000 seeds make 10000000 runs, more than the 1000000 one "
+      + "sweep may have; split it into sweeps of at most 1000000 runs (e.g. 10000 seeds in each file, each "
+      + "with its own name)")
+  // Exactly at the limit is fine.
+  let ten = (1...10).map { "  v\($0): {step_size: 0.\($0)}" }.joined(separator: "\n")
+  let spec = try parse(sweep(variants: ten, seeds: "0..<100000"))
+  #expect(spec.variants.count * spec.seeds.count == 1_000_000)
 }

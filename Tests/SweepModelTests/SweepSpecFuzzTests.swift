@@ -98,11 +98,17 @@ private func mutate(_ text: [Character], using random: inout SplitMix64) -> [Cha
       _ = spec.expand()
     } catch {
       rejected += 1
-      #expect(!error.message.isEmpty, "\(yaml)")
-      #expect(error.file == "fuzz.yaml")
-      if let location = error.location {
-        #expect(location.line >= 1 && location.column >= 1, "\(error) for:\n\(yaml)")
+      #expect(!error.problems.isEmpty, "\(yaml)")
+      for problem in error.problems {
+        #expect(!problem.message.isEmpty, "\(yaml)")
+        #expect(problem.file == "fuzz.yaml")
+        if let location = problem.location {
+          #expect(location.line >= 1 && location.column >= 1, "\(problem) for:\n\(yaml)")
+        }
       }
+      // In file order, as printed.
+      let places = error.problems.map { ($0.location?.line ?? 0, $0.location?.column ?? 0) }
+      #expect(zip(places, places.dropFirst()).allSatisfy { $0 <= $1 }, "\(error)")
     }
   }
   // Both outcomes must be exercised, or the mutations are too gentle or too harsh to mean anything.
@@ -123,7 +129,7 @@ private func mutate(_ text: [Character], using random: inout SplitMix64) -> [Cha
     String(repeating: "a: 1\n", count: 3),
   ]
   for yaml in inputs {
-    #expect(throws: SpecError.self, "\(yaml.prefix(40))") {
+    #expect(throws: SpecProblems.self, "\(yaml.prefix(40))") {
       try SweepSpec.parse(yaml: yaml, file: "odd.yaml")
     }
   }
