@@ -1,12 +1,13 @@
 extension SummaryTable {
-  /// `summary.csv`: the header `variant,metric,mean,se,n`, then one line per row, numbers in their
-  /// shortest round-tripping form (`NaN` where undefined), fields quoted only when they must be.
+  /// `summary.csv`: the header `variant,metric,mean,se,n,not_finite`, then one line per row, numbers
+  /// in their shortest round-tripping form (`NaN` where undefined), fields quoted only when they must
+  /// be. `n` counts the runs with a finite value; `not_finite` those with NaN or an infinity.
   public var csv: String {
-    var out = "variant,metric,mean,se,n\n"
+    var out = "variant,metric,mean,se,n,not_finite\n"
     for row in rows {
       out += csvField(row.variant) + "," + csvField(row.metric) + ","
       out += ReportNumber.exact(row.estimate.mean) + "," + ReportNumber.exact(row.estimate.standardError)
-      out += "," + String(row.estimate.count) + "\n"
+      out += "," + String(row.estimate.count) + "," + String(row.estimate.nonFinite) + "\n"
     }
     return out
   }

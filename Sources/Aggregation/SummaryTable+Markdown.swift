@@ -61,14 +61,16 @@ extension SummaryTable {
     return groups
   }
 
+  /// `0.25 ± 0.013 (n=30)`; runs that reported NaN or an infinity are named beside n:
+  /// `0.25 ± 0.013 (n=28, 2 not finite)`, `— (n=0, 5 not finite)`.
   static func cell(_ e: Estimate) -> String {
+    let n = e.nonFinite > 0 ? "(n=\(e.count), \(e.nonFinite) not finite)" : "(n=\(e.count))"
     switch e.count {
-    case 0: return "— (n=0)"
-    case 1: return ReportNumber.short(e.mean, significant: 4) + " (n=1)"
+    case 0: return "— " + n
+    case 1: return ReportNumber.short(e.mean, significant: 4) + " " + n
     default:
       return ReportNumber.short(e.mean, significant: 4) + " ± "
-        + ReportNumber.short(e.standardError, significant: 2)
-        + " (n=\(e.count))"
+        + ReportNumber.short(e.standardError, significant: 2) + " " + n
     }
   }
 }

@@ -6,9 +6,14 @@
 /// With fewer than two values the spread is unknown, so ``variance``, ``standardDeviation`` and
 /// ``standardError`` are NaN (never a misleading 0); with none, ``mean`` is NaN too. Tables print such
 /// a cell as the mean alone with its `n=1`, curves draw no band there, and the CSV writes `NaN`.
-/// A NaN value (a diverged run) is counted and makes the mean NaN: divergence must show, not vanish.
+/// A value that is not finite (NaN or infinite: a diverged run, a metric that does not apply) does
+/// not enter the mean or n; it is counted in ``nonFinite``, which every table shows beside n, so
+/// divergence shows without hiding the runs that converged.
 public struct Welford: Sendable, Equatable {
+  /// How many finite values were added.
   public private(set) var count: Int = 0
+  /// How many values were NaN or infinite (left out of the mean and of ``count``).
+  public private(set) var nonFinite: Int = 0
   private var runningMean: Double = 0
   /// Sum of squared differences from the current mean.
   public private(set) var m2: Double = 0
@@ -20,6 +25,10 @@ public struct Welford: Sendable, Equatable {
   }
 
   public mutating func add(_ x: Double) {
+    guard x.isFinite else {
+      nonFinite += 1
+      return
+    }
     count += 1
     let delta = x - runningMean
     runningMean += delta / Double(count)
@@ -39,7 +48,9 @@ public struct Welford: Sendable, Equatable {
   public var standardError: Double { count < 2 ? .nan : standardDeviation / Double(count).squareRoot() }
 
   /// Mean, standard error and n as one value.
-  public var estimate: Estimate { Estimate(mean: mean, standardError: standardError, count: count) }
+  public var estimate: Estimate {
+    Estimate(mean: mean, standardError: standardError, count: count, nonFinite: nonFinite)
+  }
 }
 
 /// A mean over seeds with its standard error and the number of seeds it rests on.
@@ -48,18 +59,21 @@ public struct Estimate: Sendable, Equatable {
   public var mean: Double
   /// Sample standard deviation (n − 1) over √n; NaN when ``count`` < 2.
   public var standardError: Double
-  /// How many runs reported the value.
+  /// How many runs reported a finite value.
   public var count: Int
+  /// How many runs reported NaN or an infinity (not in ``mean`` or ``count``).
+  public var nonFinite: Int
 
-  public init(mean: Double, standardError: Double, count: Int) {
+  public init(mean: Double, standardError: Double, count: Int, nonFinite: Int = 0) {
     self.mean = mean
     self.standardError = standardError
     self.count = count
+    self.nonFinite = nonFinite
   }
 
   public static func == (a: Estimate, b: Estimate) -> Bool {
     // NaN cells are equal when they are NaN in the same places: tables compare as data.
-    a.count == b.count && a.mean.bitPattern == b.mean.bitPattern
+    a.count == b.count && a.nonFinite == b.nonFinite && a.mean.bitPattern == b.mean.bitPattern
       && a.standardError.bitPattern == b.standardError.bitPattern
   }
 }

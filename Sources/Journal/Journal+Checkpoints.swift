@@ -33,9 +33,13 @@ extension Journal {
       checkpointsMayExist = true
       try db.execute(
         sql: """
-          INSERT INTO checkpoints (run_key, attempt_id, steps_done, data, created_at, build_id)
-          VALUES (?, ?, ?, ?, ?, ?)
-          """, arguments: [key.hex, id, Int64(stepsDone), Data(data), time, buildID])
+          INSERT INTO checkpoints (run_key, attempt_id, steps_done, data, created_at, build_id, checksum)
+          VALUES (?, ?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          key.hex, id, Int64(stepsDone), Data(data), time, buildID,
+          Data(RecordChecksum.checkpoint(key: key.hex, stepsDone: Int64(stepsDone), data: Data(data))),
+        ])
       try db.execute(
         sql: "DELETE FROM checkpoints WHERE run_key = ? AND steps_done < ?",
         arguments: [key.hex, Int64(stepsDone)])
@@ -56,7 +60,8 @@ extension Journal {
       let rows = try Row.fetchAll(
         db,
         sql: """
-          SELECT c.run_key, c.attempt_id, c.steps_done, c.data FROM checkpoints c JOIN runs r ON r.key = c.run_key
+          SELECT c.run_key, c.attempt_id, c.steps_done, c.data, c.checksum
+          FROM checkpoints c JOIN runs r ON r.key = c.run_key
           WHERE r.status = 'pending' AND r.ordinal IS NOT NULL
             AND c.steps_done = (SELECT max(steps_done) FROM checkpoints WHERE run_key = c.run_key)
           """)
@@ -64,6 +69,12 @@ extension Journal {
         let steps: Int64 = row["steps_done"]
         let attempt: Int64 = row["attempt_id"]
         let data: Data = row["data"]
+        // A damaged checkpoint is never continued from (``quarantineDamaged(at:)`` removes it).
+        let checksum = row["checksum"] as Data?
+        guard
+          checksum.map({ [UInt8]($0) })
+            == RecordChecksum.checkpoint(key: row["run_key"], stepsDone: steps, data: data)
+        else { continue }
         out[RunKey(hex: row["run_key"])] = JournalCheckpoint(
           attempt: UInt64(bitPattern: attempt), stepsDone: UInt64(steps), data: [UInt8](data))
       }

@@ -39,6 +39,7 @@ extension Journal {
       texts.append(text)
     }
     return try write("prepare sweep '\(sweepName)'") { db in
+      try Self.mendRunRows(db)
       if let existing = try String.fetchOne(db, sql: "SELECT name FROM sweep WHERE id = 1") {
         guard existing == sweepName else {
           throw JournalError(
@@ -57,14 +58,26 @@ extension Journal {
             """, arguments: [sweepName, experiment, specHash, specText, now, now])
       }
       // Only rows that change are written: resuming a sweep of 100k runs rewrites nothing.
-      var attached: [String: (ordinal: Int, variant: String)] = [:]
+      // A stored row whose experiment, parameters or seed differ from what its key stands for was
+      // damaged on disk: it is rewritten from the spec (its leases would carry the damage).
+      var attached:
+        [String: (ordinal: Int, variant: String, experiment: String, parameters: String, seed: Int64)] =
+          [:]
       let rows = try Row.fetchCursor(
-        db, sql: "SELECT key, ordinal, variant FROM runs WHERE ordinal IS NOT NULL")
-      while let row = try rows.next() { attached[row[0]] = (row[1], row[2]) }
+        db,
+        sql:
+          "SELECT key, ordinal, variant, experiment, parameters_json, seed FROM runs WHERE ordinal IS NOT NULL"
+      )
+      while let row = try rows.next() { attached[row[0]] = (row[1], row[2], row[3], row[4], row[5]) }
       var changed: [Int] = []
       for (index, run) in runs.enumerated() {
         let stored = attached.removeValue(forKey: keys[index].hex)
-        if stored?.ordinal != run.ordinal || stored?.variant != run.variant { changed.append(index) }
+        if stored?.ordinal != run.ordinal || stored?.variant != run.variant
+          || stored?.experiment != run.experiment || stored?.parameters != texts[index]
+          || stored?.seed != Int64(bitPattern: run.seed)
+        {
+          changed.append(index)
+        }
       }
       // Ordinals are unique: every row that leaves its ordinal gives it up before any is taken.
       let detach = try db.makeStatement(sql: "UPDATE runs SET ordinal = NULL WHERE key = ?")
@@ -82,6 +95,12 @@ extension Journal {
         upsert.bind(6, Int64(bitPattern: run.seed))
         try upsert.execute()
       }
+      // A run inserted again in place of a damaged row may have its outcome already.
+      try db.execute(
+        sql: """
+          UPDATE runs SET status = 'done', error = NULL
+          WHERE ordinal IS NOT NULL AND status <> 'done' AND EXISTS (SELECT 1 FROM outcomes WHERE run_key = runs.key)
+          """)
       let counts = try Self.counts(db)
       return PrepareSummary(
         total: counts.total, alreadyDone: counts.done, failed: counts.failed, pending: counts.pending)
@@ -115,34 +134,9 @@ extension Journal {
     }
   }
 
-  /// Finished runs of the current spec with their outcome, in ordinal order.
-  public func finishedRuns() throws -> [FinishedRun] {
-    try read("finished runs") { db in
-      // Read in storage (key) order, which is sequential on disk, and sorted here: in ordinal
-      // order every row is on another page (`metasweep report` of 60k runs made 170k page reads).
-      let rows = try Row.fetchCursor(
-        db,
-        sql: """
-          SELECT \(Self.runColumns), outcomes.attempt_id, outcomes.worker, outcomes.seconds, outcomes.finished_at,
-            outcomes.metrics, outcomes.series
-          FROM runs JOIN outcomes ON outcomes.run_key = runs.key
-          WHERE runs.ordinal IS NOT NULL AND runs.status = 'done'
-          ORDER BY runs.key
-          """)
-      var finished: [FinishedRun] = []
-      var parsed: [String: Parameters] = [:]
-      while let row = try rows.next() {
-        let attempt: Int64 = row[6]
-        finished.append(
-          FinishedRun(
-            run: try runSpec(row, parsed: &parsed),
-            outcome: Outcome(
-              metrics: try OutcomeBlob.decodeMetrics(row[10]), series: try OutcomeBlob.decodeSeries(row[11])),
-            worker: row[7], attempt: UInt64(bitPattern: attempt), seconds: row[8], finishedAt: row[9]))
-      }
-      return finished.sorted { $0.run.ordinal < $1.run.ordinal }
-    }
-  }
+  /// Finished runs of the current spec with their intact outcome, in ordinal order (damaged ones
+  /// are left out: ``readFinishedRuns()`` names them).
+  public func finishedRuns() throws -> [FinishedRun] { try readFinishedRuns().finished }
 
   /// Runs of the current spec that exhausted their retries, in ordinal order.
   public func failedRuns() throws -> [FailedRun] {
@@ -188,9 +182,10 @@ extension Journal {
   /// The variants of a sweep share their parameters across seeds, so each distinct parameters
   /// text is parsed once (`parsed` keeps them across the rows of one read).
   func runSpec(_ row: Row, parsed: inout [String: Parameters]) throws -> RunSpec {
-    let seed: Int64 = row[5]
-    let ordinal: Int? = row[1]
-    let json: String = row[4]
+    // Decoded with `try`: a column damaged on disk (a NULL where none may be) is an error, not a trap.
+    let seed: Int64 = try row.decode(atIndex: 5)
+    let ordinal: Int? = try row.decode(atIndex: 1)
+    let json: String = try row.decode(atIndex: 4)
     let parameters: Parameters
     if let known = parsed[json] {
       parameters = known
@@ -199,8 +194,34 @@ extension Journal {
       parsed[json] = parameters
     }
     return RunSpec(
-      ordinal: ordinal ?? -1, experiment: row[2], variant: row[3], parameters: parameters,
-      seed: UInt64(bitPattern: seed), storedKey: RunKey(hex: row[0]))
+      ordinal: ordinal ?? -1, experiment: try row.decode(atIndex: 2), variant: try row.decode(atIndex: 3),
+      parameters: parameters, seed: UInt64(bitPattern: seed),
+      storedKey: RunKey(hex: try row.decode(atIndex: 0)))
+  }
+
+  /// Mends run rows damaged on disk before a coordinator writes the journal (the schema's checks
+  /// refuse any update of a row that breaks one): a row whose key is not a key is deleted (no
+  /// attempt or outcome can name it; the spec's run is inserted again), other broken columns are
+  /// reset for `prepare` to rewrite from the spec, and every run's status is set from its outcome
+  /// where the two disagree (the outcome's own checksum is checked next, on resume).
+  static func mendRunRows(_ db: Database) throws {
+    try db.execute(
+      sql: "DELETE FROM runs WHERE NOT (length(key) = 64 AND key NOT GLOB '*[^0-9a-f]*') OR key IS NULL")
+    try db.execute(
+      sql: """
+        UPDATE runs SET
+          ordinal = CASE WHEN ordinal >= 0 THEN ordinal END,
+          parameters_json = CASE WHEN parameters_json GLOB '{*}' THEN parameters_json ELSE '{}' END,
+          experiment = coalesce(experiment, ''), variant = coalesce(variant, ''), seed = coalesce(seed, 0),
+          failures = CASE WHEN failures >= 0 THEN failures ELSE 0 END,
+          status = CASE WHEN EXISTS (SELECT 1 FROM outcomes WHERE run_key = runs.key) THEN 'done' ELSE 'pending' END,
+          error = NULL
+        WHERE NOT coalesce(
+            status IN ('pending', 'done', 'failed') AND (ordinal IS NULL OR ordinal >= 0)
+            AND parameters_json GLOB '{*}' AND failures >= 0 AND (status = 'failed') = (error IS NOT NULL)
+            AND experiment IS NOT NULL AND variant IS NOT NULL AND seed IS NOT NULL, 0)
+          OR (status = 'done') <> EXISTS (SELECT 1 FROM outcomes WHERE run_key = runs.key)
+        """)
   }
 
   /// The columns of a run that ``runSpec(_:parsed:)`` reads, in its order.

@@ -28,6 +28,28 @@ extension Journal {
       // restarted coordinator credits a late report of the attempt to that process only.
       try db.execute(sql: "ALTER TABLE attempts ADD COLUMN holder TEXT")
     }
+    migrator.registerMigration("v6-checksums") { db in
+      // A SHA-256 of every outcome and checkpoint with its identity (``RecordChecksum``), verified
+      // on every read. Rows already here get one from their present bytes: damage done before this
+      // migration cannot be told apart, damage after it can.
+      try db.execute(sql: "ALTER TABLE outcomes ADD COLUMN checksum BLOB")
+      try db.execute(sql: "ALTER TABLE checkpoints ADD COLUMN checksum BLOB")
+      let outcomes = try Row.fetchAll(
+        db, sql: "SELECT rowid, run_key, attempt_id, metrics, series FROM outcomes")
+      for row in outcomes {
+        let checksum = RecordChecksum.outcome(key: row[1], attempt: row[2], metrics: row[3], series: row[4])
+        try db.execute(
+          sql: "UPDATE outcomes SET checksum = ? WHERE rowid = ?",
+          arguments: [Data(checksum), row[0] as Int64])
+      }
+      let checkpoints = try Row.fetchAll(db, sql: "SELECT rowid, run_key, steps_done, data FROM checkpoints")
+      for row in checkpoints {
+        let checksum = RecordChecksum.checkpoint(key: row[1], stepsDone: row[2], data: row[3])
+        try db.execute(
+          sql: "UPDATE checkpoints SET checksum = ? WHERE rowid = ?",
+          arguments: [Data(checksum), row[0] as Int64])
+      }
+    }
     return migrator
   }
 

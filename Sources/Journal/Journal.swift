@@ -48,13 +48,14 @@ public final class Journal {
     case insertLease =
       "INSERT INTO attempts (id, run_key, worker, holder, started_at, state) VALUES (?, ?, ?, ?, ?, 'leased')"
     case insertOutcome = """
-      INSERT INTO outcomes (run_key, attempt_id, worker, seconds, finished_at, metrics, series)
-      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING
+      INSERT INTO outcomes (run_key, attempt_id, worker, seconds, finished_at, metrics, series, checksum)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING
       """
     case markRunDone = "UPDATE runs SET status = 'done', error = NULL WHERE key = ?"
     case upsertRun = """
       INSERT INTO runs (key, ordinal, experiment, variant, parameters_json, seed) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (key) DO UPDATE SET ordinal = excluded.ordinal, variant = excluded.variant
+      ON CONFLICT (key) DO UPDATE SET ordinal = excluded.ordinal, variant = excluded.variant,
+        experiment = excluded.experiment, parameters_json = excluded.parameters_json, seed = excluded.seed
       """
     case markAttemptSucceeded =
       "UPDATE attempts SET state = 'succeeded', ended_at = ?, message = NULL WHERE id = ?"
@@ -134,6 +135,10 @@ public final class Journal {
       try Self.migrator.migrate(dbQueue)
     } catch let error as JournalError {
       throw error
+    } catch let error as DatabaseError
+      where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+    {
+      throw Self.damagedFile(path, cannot: "open it", cause: error)
     } catch {
       throw JournalError(
         .cannotOpen,
@@ -165,12 +170,26 @@ public final class Journal {
       return try dbQueue.write(body)
     } catch let error as JournalError {
       throw error
+    } catch let error as DatabaseError
+      where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+    {
+      throw damagedFile(path, cannot: what(), cause: error)
     } catch {
       throw JournalError(
         .database,
         "Cannot \(what()) in the journal \(path). If the disk is full or the file is locked by another "
           + "coordinator, fix that and run `metasweep resume`.", cause: error)
     }
+  }
+
+  /// The error for a journal file SQLite finds damaged in its own structure (not just in a record,
+  /// which the checksums catch): nothing can mend that here.
+  static func damagedFile(_ path: String, cannot what: String, cause: any Error) -> JournalError {
+    JournalError(
+      .corruptData,
+      "The journal \(path) is damaged where SQLite keeps its tables, so MetaSweep cannot \(what). `metasweep "
+        + "verify` says how much; restore the file from a backup, or rerun the sweep in a new folder.",
+      cause: cause)
   }
 
   /// `what` names the write in an error message; it is only built for one.
@@ -218,6 +237,10 @@ public final class Journal {
       return try dbQueue.read(body)
     } catch let error as JournalError {
       throw error
+    } catch let error as DatabaseError
+      where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+    {
+      throw Self.damagedFile(path, cannot: "read \(what)", cause: error)
     } catch {
       throw JournalError(
         .database, "Cannot read \(what) from the journal \(path). Is the file damaged or locked?",

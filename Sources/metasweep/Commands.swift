@@ -81,7 +81,9 @@ struct ReportCommand: ParsableCommand {
     try withErrorFunnel {
       let (sweep, _) = try SweepRunner.storedSpec(in: directory)
       let written = try ReportBuilder(directory: directory).write(sweep: sweep)
-      print(written)
+      print(written.text)
+      // Tables short of damaged records are written, but a script must not take them as whole.
+      if !written.problems.isEmpty { throw ExitCode(3) }
     }
   }
 }

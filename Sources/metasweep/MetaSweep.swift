@@ -15,7 +15,7 @@ struct MetaSweep: ParsableCommand {
     subcommands: [
       RunCommand.self, ResumeCommand.self, ReportCommand.self, StatusCommand.self, RunOneCommand.self,
       ExperimentsCommand.self,
-      CoordinatorCommand.self, WorkerCommand.self, KeysCommand.self, AuditCommand.self,
+      CoordinatorCommand.self, WorkerCommand.self, KeysCommand.self, AuditCommand.self, VerifyCommand.self,
     ])
 
   /// Checks that this host can run the training core before any of it runs, then parses the
@@ -31,7 +31,17 @@ struct MetaSweep: ParsableCommand {
           """.utf8))
       Foundation.exit(2)
     }
-    main(nil)
+    do {
+      var command = try parseAsRoot(nil)
+      try command.run()
+    } catch {
+      // A bad option is bad input: exit 2, as for a bad sweep file (ArgumentParser's own code is 64).
+      if exitCode(for: error) == .validationFailure {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(2)
+      }
+      exit(withError: error)
+    }
   }
 }
 

@@ -8,14 +8,23 @@ import SweepModel
 struct ReportBuilder {
   var directory: String
 
-  /// Reads the journal (read-only) and writes the report; returns a short description of it.
-  func write(sweep: SweepSpec) throws -> String {
+  /// What a report said, and the damaged records it left out.
+  struct Written {
+    /// The tables as markdown and the files written.
+    var text: String
+    /// What is wrong with the journal: damaged records (not tabulated; `metasweep resume` runs them
+    /// again) and runs of the sweep that its journal has lost track of.
+    var problems: [String]
+  }
+
+  /// Reads the journal (read-only) and writes the report.
+  func write(sweep: SweepSpec) throws -> Written {
     try write(sweep: sweep, journal: Journal(path: SweepRunner.journalPath(directory), readOnly: true))
   }
 
-  /// Writes the report of `sweep` from `journal`; returns a short description of it.
-  func write(sweep: SweepSpec, journal: Journal) throws -> String {
-    let finished = try journal.finishedRuns()
+  /// Writes the report of `sweep` from `journal`: tables of the intact outcomes only.
+  func write(sweep: SweepSpec, journal: Journal) throws -> Written {
+    let (finished, damaged) = try journal.readFinishedRuns()
     let counts = try journal.counts()
     let info = try journal.sweepInfo()
     let records = finished.map {
@@ -36,7 +45,21 @@ struct ReportBuilder {
     text += "\nWrote \(directory)/summary.csv, summary.md, curves/, figures/, MANIFEST.json"
     for table in paperTables { text += ", \(table)" }
     text += " (\(counts.done) of \(counts.total) runs done, \(counts.failed) failed)."
-    return text
+    var problems = damaged.map(\.description)
+    let expected = sweep.variants.count * sweep.seeds.count
+    if counts.total != expected {
+      problems.append(
+        "the sweep has \(expected) runs, but the journal's current spec holds \(counts.total): run rows are damaged"
+      )
+    }
+    if !problems.isEmpty {
+      text += "\nThe journal is damaged; left out of the tables (`metasweep resume` runs them again):"
+      for problem in problems.prefix(20) { text += "\n  \(problem)" }
+      if problems.count > 20 {
+        text += "\n  and \(problems.count - 20) more (`metasweep verify` lists them all)"
+      }
+    }
+    return Written(text: text, problems: problems)
   }
 
   /// The commit of the working directory's git checkout, or "unknown".

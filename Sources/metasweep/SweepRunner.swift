@@ -59,9 +59,23 @@ struct SweepRunner {
     let lock = try ResultsFolderLock(directory: directory)
     defer { withExtendedLifetime(lock) {} }
     let journal = try Journal(path: Self.journalPath(directory))
-    let prepared = try journal.prepare(
+    for problem in try journal.repairIndexes() {
+      logger.warning("The journal's index was damaged, and is rebuilt from its tables: \(problem)")
+    }
+    var prepared = try journal.prepare(
       sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText,
       runs: runs)
+    // Outcomes and checkpoints whose bytes no longer match their checksums are set aside, and
+    // their runs run again; nothing damaged is ever tabulated or continued from.
+    let damaged = try journal.quarantineDamaged()
+    for record in damaged {
+      logger.warning("Damaged in the journal, so run again: \(record)")
+    }
+    if !damaged.isEmpty {
+      let counts = try journal.counts()
+      prepared = PrepareSummary(
+        total: counts.total, alreadyDone: counts.done, failed: counts.failed, pending: counts.pending)
+    }
     let pending = try journal.pendingRuns(inKeyOrder: true)
     let foreign = try journal.checkpointBuilds().filter { $0 != BuildInfo.buildID }
     if !foreign.isEmpty && !serve.allowOtherBuild {
@@ -152,7 +166,7 @@ struct SweepRunner {
     }
 
     let report = try ReportBuilder(directory: directory).write(sweep: sweep, journal: journal)
-    if !quiet { print(report) }
+    if !quiet { print(report.text) }
     if ending == .interrupted {
       FileHandle.standardError.write(
         Data("Stopped: finished runs are journaled. Continue with: metasweep resume \(directory)\n".utf8))

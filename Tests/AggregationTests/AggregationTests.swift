@@ -52,11 +52,11 @@ func record(_ variant: String, _ seed: UInt64, _ metrics: [(String, Double)], se
   let se = (2 / 3.0.squareRoot()).description
   #expect(
     table.csv == """
-      variant,metric,mean,se,n
-      a,err,4.0,\(se),3
-      a,drift,0.5,NaN,1
-      b,err,2.0,1.0,2
-      b,drift,15.0,5.0,2
+      variant,metric,mean,se,n,not_finite
+      a,err,4.0,\(se),3,0
+      a,drift,0.5,NaN,1,0
+      b,err,2.0,1.0,2,0
+      b,drift,15.0,5.0,2,0
 
       """)
   // Every metric reported when none are named, in order of first appearance.
@@ -64,7 +64,22 @@ func record(_ variant: String, _ seed: UInt64, _ metrics: [(String, Double)], se
   // A variant of the spec with no finished run still gets its rows, with n = 0.
   let withEmpty = SummaryTable(records: records, variants: ["a", "b", "c"], metrics: ["err"])
   #expect(withEmpty.estimate(variant: "c", metric: "err")?.count == 0)
-  #expect(withEmpty.csv.hasSuffix("c,err,NaN,NaN,0\n"))
+  #expect(withEmpty.csv.hasSuffix("c,err,NaN,NaN,0,0\n"))
+}
+
+/// Issue 11.11: NaN metrics were counted in n (`NaN ± NaN (n=5)`).
+@Test func nonFiniteValues_areLeftOutOfTheMeanAndN_andCountedBesideIt() {
+  let records = [
+    record("a", 0, [("err", 1)]), record("a", 1, [("err", .nan)]), record("a", 2, [("err", 3)]),
+    record("a", 3, [("err", .infinity)]), record("b", 0, [("err", .nan)]), record("b", 1, [("err", .nan)]),
+  ]
+  let table = SummaryTable(records: records, variants: ["a", "b"], metrics: ["err"])
+  let a = table.estimate(variant: "a", metric: "err")
+  #expect(a == Estimate(mean: 2, standardError: 1, count: 2, nonFinite: 2))
+  #expect(table.csv.contains("a,err,2.0,1.0,2,2\n") && table.csv.contains("b,err,NaN,NaN,0,2\n"))
+  let md = table.markdown(title: "t")
+  #expect(
+    md.contains("| a | 2 ± 1 (n=2, 2 not finite) |") && md.contains("| b | — (n=0, 2 not finite) |"), "\(md)")
 }
 
 @Test func summaryMarkdown_groupsMetricsByPrefix_andShowsN() {
@@ -171,7 +186,7 @@ func demoManifest() -> ReportManifest {
       try names.map { try Data(contentsOf: URL(fileURLWithPath: base + "/" + copy + "/" + $0)) })
   }
   #expect(contents[0] == contents[1])
-  #expect(String(decoding: contents[0][1], as: UTF8.self).hasPrefix("variant,metric,mean,se,n\n"))
+  #expect(String(decoding: contents[0][1], as: UTF8.self).hasPrefix("variant,metric,mean,se,n,not_finite\n"))
   #expect(
     String(decoding: contents[0][0], as: UTF8.self) == """
       {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Journal
 import SweepModel
 import Testing
@@ -71,9 +72,9 @@ private func cleanReport() throws -> [String: Data] {
     #expect(Set(finished.map(\.run.key)).count == 8)
     let csv = try String(contentsOf: out.appendingPathComponent("summary.csv"), encoding: .utf8)
     let lines = csv.split(separator: "\n")
-    #expect(lines.first == "variant,metric,mean,se,n")
+    #expect(lines.first == "variant,metric,mean,se,n,not_finite")
     #expect(lines.count == 1 + 2 * 3)
-    #expect(lines.dropFirst().allSatisfy { $0.hasSuffix(",4") })
+    #expect(lines.dropFirst().allSatisfy { $0.hasSuffix(",4,0") })
     for file in ["summary.md", "curves/error.csv", "figures/u_drift.svg", "MANIFEST.json"] {
       #expect(
         FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
@@ -97,6 +98,98 @@ private func cleanReport() throws -> [String: Data] {
     let journal = try Journal(path: out.appendingPathComponent("journal.sqlite").path)
     #expect(try journal.finishedRuns().count == 8)
     #expect(reportBytes(out) == clean)
+  }
+
+  /// Issue 11.4: eight garbage bytes in journal.sqlite gave silently different curves, exit 0.
+  @Test func damagedOutcome_isNamedByReportAndVerify_neverTabulated_andResumeRedoesIt() throws {
+    let clean = try cleanReport()
+    let dir = try makeScratchDirectory()
+    let spec = try writeSpec(smallSweep, in: dir)
+    let out = dir.appendingPathComponent("out")
+    #expect(try Binary.run(["run", spec, "--workers", "2", "--out", "out"], in: dir).status == 0)
+    let path = out.appendingPathComponent("journal.sqlite").path
+    let victim = try #require(try Journal(path: path, readOnly: true).finishedRuns().last)
+    // Eight bytes in the middle of its error series, where SQLite keeps the blob.
+    let blob = [UInt8](OutcomeBlob.encode(series: victim.outcome.series)).prefix(4000)
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let needle = Array(blob.suffix(64))
+    let start = try #require(
+      (0...(bytes.count - needle.count)).first { bytes[$0..<$0 + needle.count].elementsEqual(needle) })
+    for offset in 0..<8 {
+      bytes[start + 20 + offset] = [0xDE, 0xAD, 0xBE, 0xEF, 0x13, 0x37, 0x42, 0x99][offset]
+    }
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+
+    let report = try Binary.run(["report", out.path], in: dir)
+    #expect(report.status == 3, "\(report.stderr)")
+    #expect(
+      report.stdout.contains("outcome of run \(victim.run.key.short)")
+        && report.stdout.contains("checksum mismatch"))
+    #expect(reportBytes(out) != clean)  // n = 3 for its variant: honest, and said so
+    let verify = try Binary.run(["verify", out.path], in: dir)
+    #expect(verify.status == 3 && verify.stdout.contains(victim.run.key.short), "\(verify.stdout)")
+
+    let resumed = try Binary.run(["resume", out.path, "--workers", "2"], in: dir)
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(
+      resumed.stderr.contains("Damaged in the journal, so run again") && resumed.stderr.contains("1 to run"))
+    #expect(reportBytes(out) == clean)
+    #expect(try Binary.run(["verify", out.path], in: dir).status == 0)
+  }
+
+  /// Issue 11.12: a bad option exited 64, a damaged journal printed SQL, a read-only folder
+  /// printed Foundation's error domain and code.
+  @Test func errors_reachTheUserAsOneReadableLine_withExit2ForBadInput() throws {
+    let dir = try makeScratchDirectory()
+    let spec = try writeSpec(smallSweep, in: dir)
+    let badOption = try Binary.run(["run", spec, "--workers", "0"], in: dir)
+    #expect(
+      badOption.status == 2 && badOption.stderr.contains("--workers must be at least 1"),
+      "\(badOption.stderr)")
+
+    #expect(try Binary.run(["run", spec, "--workers", "2", "--out", "out"], in: dir).status == 0)
+    let path = dir.appendingPathComponent("out/journal.sqlite").path
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    var state: UInt64 = 42
+    for index in (bytes.count / 3)..<min(bytes.count, bytes.count / 3 + 200_000) {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      bytes[index] = UInt8(truncatingIfNeeded: state >> 33)
+    }
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    for command in [["report", "out"], ["resume", "out", "--workers", "1"], ["status", "out"]] {
+      let result = try Binary.run(command, in: dir)
+      #expect(result.status == 2 || result.status == 3, "\(command): \(result.status) \(result.stderr)")
+      let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+      #expect(
+        !result.stderr.contains("SELECT") && !result.stderr.contains("Error Domain"), "\(result.stderr)")
+      #expect(errors.count <= 1 && (result.status == 3 || errors.count == 1), "\(command): \(result.stderr)")
+    }
+  }
+
+  @Test(.enabled(if: getuid() == 0, "mounting a read-only file system needs root"))
+  func readOnlyResultsFolder_isOneReadableLine() throws {
+    let dir = try makeScratchDirectory()
+    let spec = try writeSpec(smallSweep, in: dir)
+    let mount = dir.appendingPathComponent("ro").path
+    try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+    let mounted = Process()
+    mounted.executableURL = URL(fileURLWithPath: "/bin/mount")
+    mounted.arguments = ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", mount]
+    try mounted.run()
+    mounted.waitUntilExit()
+    try #require(mounted.terminationStatus == 0)
+    defer {
+      let unmount = Process()
+      unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+      unmount.arguments = [mount]
+      try? unmount.run()
+      unmount.waitUntilExit()
+    }
+    let result = try Binary.run(["run", spec, "--out", mount + "/out"], in: dir)
+    #expect(result.status == 2, "\(result.stderr)")
+    #expect(
+      result.stderr.contains("read only") && !result.stderr.contains("Error Domain"), "\(result.stderr)")
+    #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
   }
 
   @Test func killingTheCoordinator_thenResuming_runsOnlyWhatIsLeft_andTablesAreBitIdentical() throws {
@@ -357,14 +450,42 @@ private func cleanReport() throws -> [String: Data] {
     // Every run was re-run by the other worker.
     #expect(same.allSatisfy { $0.contains("local-0 and local-1") || $0.contains("local-1 and local-0") })
 
-    // Tamper with one journaled outcome: the audit must catch it.
-    let journal = try Journal(path: out + "/journal.sqlite")
-    try journal.executeRawSQL(
-      "UPDATE outcomes SET metrics = (SELECT o.metrics FROM outcomes o JOIN runs r ON r.key = o.run_key WHERE r.ordinal = 1) "
-        + "WHERE run_key = (SELECT key FROM runs WHERE ordinal = 0)")
+    // A wrong outcome with a valid checksum (a worker that computed something else): run 0 gets
+    // run 1's metrics, checksummed as the journal does (which also pins that format).
+    let queue = try DatabaseQueue(path: out + "/journal.sqlite")
+    try queue.write { db in
+      let victim = try #require(
+        try Row.fetchOne(
+          db,
+          sql: """
+            SELECT o.run_key, o.attempt_id, o.series, (SELECT o1.metrics FROM outcomes o1 JOIN runs r1
+              ON r1.key = o1.run_key WHERE r1.ordinal = 1) AS metrics
+            FROM outcomes o JOIN runs r ON r.key = o.run_key WHERE r.ordinal = 0
+            """))
+      let key: String = victim["run_key"]
+      let attempt: Int64 = victim["attempt_id"]
+      let metrics: Data = victim["metrics"]
+      let series: Data = victim["series"]
+      var input = Array("metasweep-outcome-v1\0".utf8) + Array(key.utf8)
+      input += withUnsafeBytes(of: UInt64(bitPattern: attempt).littleEndian) { Array($0) }
+      input += withUnsafeBytes(of: UInt64(metrics.count).littleEndian) { Array($0) } + metrics + series
+      try db.execute(
+        sql: "UPDATE outcomes SET metrics = ?, checksum = ? WHERE run_key = ?",
+        arguments: [metrics, Data(SHA256.digest(input)), key])
+    }
     let caught = try Binary.run(["audit", out, "--sample", "8", "--workers", "2"], in: dir)
     #expect(caught.status == 1, "\(caught.stderr)")
     #expect(caught.stdout.contains("DIFFERS backprop seed 0"), "\(caught.stdout)")
     #expect(caught.stdout.contains("7 bit-identical, 1 differ"))
+
+    // The same change without the checksum is damage, named before anything runs.
+    try queue.write { db in
+      try db.execute(
+        sql:
+          "UPDATE outcomes SET checksum = zeroblob(32) WHERE run_key = (SELECT key FROM runs WHERE ordinal = 0)"
+      )
+    }
+    let damaged = try Binary.run(["audit", out, "--sample", "8", "--workers", "2"], in: dir)
+    #expect(damaged.status == 1 && damaged.stdout.contains("DAMAGED outcome of run"), "\(damaged.stdout)")
   }
 }

@@ -66,7 +66,7 @@ import Testing
 @Test func migrations_areAppendOnly() throws {
   #expect(
     Journal.migrator.migrations == [
-      "v1", "v2", "v3-checkpoint-build", "v4-no-leased-index", "v5-attempt-holder",
+      "v1", "v2", "v3-checkpoint-build", "v4-no-leased-index", "v5-attempt-holder", "v6-checksums",
     ])
 }
 
