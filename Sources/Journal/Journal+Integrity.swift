@@ -37,12 +37,14 @@ public struct JournalVerification: Sendable, Equatable {
   public var sqliteProblems: [String]
   /// Records whose checksum or key does not match.
   public var damaged: [DamagedRecord]
+  /// Whether the stored copy of the sweep file no longer matches its hash.
+  public var isSweepFileDamaged = false
   public var runs = 0
   public var outcomes = 0
   public var checkpoints = 0
 
   /// Whether nothing is wrong.
-  public var isIntact: Bool { sqliteProblems.isEmpty && damaged.isEmpty }
+  public var isIntact: Bool { sqliteProblems.isEmpty && damaged.isEmpty && !isSweepFileDamaged }
 }
 
 /// Checksums of the journal's blobs: SHA-256 over a tag, the record's identity and its bytes, so a
@@ -51,10 +53,10 @@ enum RecordChecksum {
   /// The checksum of run `key`'s outcome written by attempt `attempt`.
   static func outcome(key: String, attempt: Int64, metrics: Data, series: Data) -> [UInt8] {
     var state = SHA256.State()
-    state.update(Array("metasweep-outcome-v1\0".utf8))
-    state.update(Array(key.utf8))
-    state.update(littleEndian(UInt64(bitPattern: attempt)))
-    state.update(littleEndian(UInt64(metrics.count)))
+    state.update(outcomeTag)
+    state.update(key.utf8)
+    update(&state, UInt64(bitPattern: attempt))
+    update(&state, UInt64(metrics.count))
     state.update(metrics)
     state.update(series)
     return state.finalize()
@@ -63,15 +65,18 @@ enum RecordChecksum {
   /// The checksum of run `key`'s checkpoint after `stepsDone` steps.
   static func checkpoint(key: String, stepsDone: Int64, data: Data) -> [UInt8] {
     var state = SHA256.State()
-    state.update(Array("metasweep-checkpoint-v1\0".utf8))
-    state.update(Array(key.utf8))
-    state.update(littleEndian(UInt64(bitPattern: stepsDone)))
+    state.update(checkpointTag)
+    state.update(key.utf8)
+    update(&state, UInt64(bitPattern: stepsDone))
     state.update(data)
     return state.finalize()
   }
 
-  private static func littleEndian(_ value: UInt64) -> [UInt8] {
-    withUnsafeBytes(of: value.littleEndian) { Array($0) }
+  private static let outcomeTag = Array("metasweep-outcome-v1\0".utf8)
+  private static let checkpointTag = Array("metasweep-checkpoint-v1\0".utf8)
+
+  private static func update(_ state: inout SHA256.State, _ value: UInt64) {
+    withUnsafeBytes(of: value.littleEndian) { state.update($0) }
   }
 }
 
@@ -81,6 +86,13 @@ extension Journal {
   /// Finished runs of the current spec whose records are intact, in ordinal order, and the runs
   /// whose outcome (or row) is damaged.
   public func readFinishedRuns() throws -> (finished: [FinishedRun], damaged: [DamagedRecord]) {
+    try scanFinishedRuns(decoding: true)
+  }
+
+  /// ``readFinishedRuns()``, or with `decoding` false only the damaged records (checksums, and runs
+  /// whose outcome is lost: what resuming needs, after `prepare` has checked every run row).
+  private func scanFinishedRuns(decoding: Bool) throws -> (finished: [FinishedRun], damaged: [DamagedRecord])
+  {
     try read("finished runs") { db in
       // Read in storage (key) order, which is sequential on disk, and sorted here: in ordinal
       // order every row is on another page (`metasweep report` of 60k runs made 170k page reads).
@@ -95,9 +107,10 @@ extension Journal {
           """)
       var finished: [FinishedRun] = []
       var damaged: [DamagedRecord] = []
+      var intact: Set<String> = []
       var parsed: [String: Parameters] = [:]
       while let row = try rows.next() {
-        if let problem = Self.runRowProblem(row) {
+        if decoding, let problem = Self.runRowProblem(row) {
           damaged.append(Self.damage(.run, row, attempt: nil, problem))
           continue
         }
@@ -113,20 +126,28 @@ extension Journal {
             damaged.append(Self.damage(.outcome, row, attempt: attempt, "checksum mismatch"))
             continue
           }
+          guard decoding else {
+            intact.insert(try row.decode(atIndex: 0))
+            continue
+          }
           finished.append(
             FinishedRun(
               run: try runSpec(row, parsed: &parsed),
               outcome: Outcome(
                 metrics: try OutcomeBlob.decodeMetrics(metrics), series: try OutcomeBlob.decodeSeries(series)),
-              worker: try row.decode(atIndex: 7), attempt: UInt64(bitPattern: try row.decode(atIndex: 6)),
-              seconds: try row.decode(atIndex: 8), finishedAt: try row.decode(atIndex: 9)))
+              // Who ran it and when is not checksummed, nor tabulated: damage there costs only the label.
+              worker: (try? row.decode(String.self, atIndex: 7)) ?? "?",
+              attempt: UInt64(bitPattern: try row.decode(atIndex: 6)),
+              seconds: (try? row.decode(Double.self, atIndex: 8)) ?? .nan,
+              finishedAt: (try? row.decode(Date.self, atIndex: 9)) ?? Date(timeIntervalSince1970: 0)))
         } catch {
-          damaged.append(Self.damage(.outcome, row, attempt: attempt, "does not decode: \(error)"))
+          damaged.append(Self.damage(.outcome, row, attempt: attempt, Self.undecodable(error)))
         }
       }
       // A run marked done whose outcome the join did not find: SQLite's index over the tables is
       // damaged (a scan of the table finds the run; the lookup of its outcome does not).
-      let found = Set(finished.map(\.run.key) + damaged.map(\.key))
+      intact.formUnion(finished.map(\.run.key.hex))
+      intact.formUnion(damaged.map(\.key.hex))
       let unreadable = try Row.fetchCursor(
         db,
         sql: """
@@ -140,7 +161,7 @@ extension Journal {
         db,
         sql: "SELECT \(Self.runColumns) FROM runs NOT INDEXED WHERE ordinal IS NOT NULL AND status = 'done'")
       while let row = try done.next() {
-        guard !found.contains(RunKey(hex: row[0])) else { continue }
+        guard let key = try? row.decode(String.self, atIndex: 0), !intact.contains(key) else { continue }
         damaged.append(
           Self.damage(
             .outcome, row, attempt: nil,
@@ -179,11 +200,11 @@ extension Journal {
   /// outcome's run goes back to pending (its attempt is marked discarded, saying why), a damaged
   /// checkpoint is deleted (the chain restarts from the beginning). Returns what was removed.
   public func quarantineDamaged(at time: Date = Date()) throws -> [DamagedRecord] {
-    var (_, damagedOutcomes) = try readFinishedRuns()
+    var (_, damagedOutcomes) = try scanFinishedRuns(decoding: false)
     if damagedOutcomes.contains(where: { $0.attempt == nil && $0.kind == .outcome }) {
       // The tables are checksummed and intact; an index that lost track of a row is rebuilt from them.
       try write("rebuild the journal's indexes") { db in try db.execute(sql: "REINDEX") }
-      damagedOutcomes = try readFinishedRuns().damaged
+      damagedOutcomes = try scanFinishedRuns(decoding: false).damaged
     }
     let damagedCheckpoints = try read("checkpoints") { db in
       try Row.fetchAll(
@@ -245,6 +266,12 @@ extension Journal {
         let problems = try String.fetchAll(db, sql: "PRAGMA integrity_check")
         if problems != ["ok"] { result.sqliteProblems += problems }
       }
+      check("the sweep table") {
+        if let row = try Row.fetchOne(db, sql: "SELECT spec_text, spec_hash FROM sweep WHERE id = 1") {
+          let text = try? row.decode(String.self, atIndex: 0)
+          result.isSweepFileDamaged = text.map(SHA256.hex) != (try? row.decode(String.self, atIndex: 1))
+        }
+      }
       check("the runs table") {
         let runs = try Row.fetchCursor(db, sql: "SELECT \(Self.runColumns) FROM runs NOT INDEXED")
         while let row = try runs.next() {
@@ -278,7 +305,7 @@ extension Journal {
             _ = try OutcomeBlob.decodeMetrics(metrics)
             _ = try OutcomeBlob.decodeSeries(series)
           } catch {
-            result.damaged.append(Self.damage(.outcome, row, attempt: attempt, "does not decode: \(error)"))
+            result.damaged.append(Self.damage(.outcome, row, attempt: attempt, Self.undecodable(error)))
           }
         }
       }
@@ -300,6 +327,13 @@ extension Journal {
       result.damaged.sort { ($0.key, $0.kind.rawValue) < ($1.key, $1.kind.rawValue) }
       return result
     }
+  }
+
+  /// What is wrong with a record whose checksum matched yet whose bytes do not decode, in a few
+  /// words (not the row or the statement, which GRDB's errors spell out).
+  static func undecodable(_ error: any Error) -> String {
+    if let error = error as? JournalError { return "its bytes do not decode (\(error.message))" }
+    return "its bytes do not decode"
   }
 
   /// Why a row whose first six columns are ``runColumns`` no longer belongs to its key, or nil.

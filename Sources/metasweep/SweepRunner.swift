@@ -48,6 +48,12 @@ struct SweepRunner {
     guard let info = try journal.sweepInfo() else {
       throw SpecError(file: path, location: nil, field: "", message: "the journal holds no sweep")
     }
+    guard SHA256.hex(info.specText) == info.specHash else {
+      throw JournalError(
+        .corruptData,
+        "The copy of the sweep file in \(path) is damaged (it no longer matches its hash). Continue with the "
+          + "original file: `metasweep run SWEEP.yaml --out \(directory)` stores it again.")
+    }
     return (try SweepSpec.parse(yaml: info.specText, file: "\(path) (stored sweep file)"), info.specText)
   }
 
@@ -58,16 +64,27 @@ struct SweepRunner {
     // Held until this returns: a second coordinator on the folder stops at once, naming this one.
     let lock = try ResultsFolderLock(directory: directory)
     defer { withExtendedLifetime(lock) {} }
+    var phase = ContinuousClock.now
+    /// Logs how long the step since the last call took (at debug level: `--log-level debug`).
+    func timed(_ step: String) {
+      let now = ContinuousClock.now
+      logger.debug("\(step) took \(String(format: "%.3f", (now - phase).inSeconds)) s")
+      phase = now
+    }
     let journal = try Journal(path: Self.journalPath(directory))
+    timed("Opening the journal")
     for problem in try journal.repairIndexes() {
       logger.warning("The journal's index was damaged, and is rebuilt from its tables: \(problem)")
     }
+    timed("SQLite's integrity check")
     var prepared = try journal.prepare(
       sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText,
       runs: runs)
+    timed("Preparing the runs")
     // Outcomes and checkpoints whose bytes no longer match their checksums are set aside, and
     // their runs run again; nothing damaged is ever tabulated or continued from.
     let damaged = try journal.quarantineDamaged()
+    timed("Checking every outcome's checksum")
     for record in damaged {
       logger.warning("Damaged in the journal, so run again: \(record)")
     }
@@ -165,7 +182,9 @@ struct SweepRunner {
       if ending == .complete { pool.waitForExit(seconds: 3) }
     }
 
+    phase = ContinuousClock.now
     let report = try ReportBuilder(directory: directory).write(sweep: sweep, journal: journal)
+    timed("Writing the report")
     if !quiet { print(report.text) }
     if ending == .interrupted {
       FileHandle.standardError.write(

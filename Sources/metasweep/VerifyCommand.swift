@@ -36,6 +36,11 @@ struct VerifyCommand: ParsableCommand {
         for problem in result.sqliteProblems.prefix(20) { print("  \(problem)") }
         print("  The file itself is damaged: restore it from a backup, or rerun the sweep in a new folder.")
       }
+      if result.isSweepFileDamaged {
+        print(
+          "The stored copy of the sweep file is damaged: `metasweep run SWEEP.yaml --out \(directory)` with the "
+            + "original file stores it again.")
+      }
       let counted = "\(result.runs) runs, \(result.outcomes) outcomes, \(result.checkpoints) checkpoints"
       if result.damaged.isEmpty {
         print("\(counted): every checksum and run key matches")
