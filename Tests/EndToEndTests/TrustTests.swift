@@ -140,16 +140,28 @@ private func log(_ running: Binary.Running) -> String {
       ["worker", "--connect", endpoint, "--slots", "1", "--name", "real"], directory: dir)
     let journalPath = dir.appendingPathComponent("out/journal.sqlite").path
     func done() -> Int { (try? Journal(path: journalPath, readOnly: true).counts().done) ?? 0 }
-    // The real worker is not starved: it runs most of the sweep at once.
-    #expect(waitUntil(timeout: 60) { done() >= 300 })
-    #expect(Date().timeIntervalSince(started) < 30)
-    // The hog keeps heartbeating; its runs come back after the stall deadline and the sweep ends.
-    while coordinator.process.isRunning {
+    // The hog heartbeats all along, so it is never given up on for silence.
+    var lastBeat = Date()
+    func heartbeat() {
+      guard Date().timeIntervalSince(lastBeat) > 0.2 else { return }
+      lastBeat = Date()
       _ = try? fake.send(frames: WireCodec.encode(.heartbeat), wait: false)
       while (try? fake.receiveMultipart(wait: false)) != nil {}
-      usleep(100_000)
     }
-    let served = coordinator.wait()
+    // The real worker is not starved: it runs most of the sweep at once.
+    #expect(
+      waitUntil(timeout: 60) {
+        heartbeat()
+        return done() >= 300
+      })
+    #expect(Date().timeIntervalSince(started) < 30)
+    // The hog keeps heartbeating; its runs come back after the stall deadline and the sweep ends.
+    let deadline = Date().addingTimeInterval(60)
+    while coordinator.process.isRunning && Date() < deadline {
+      heartbeat()
+      usleep(50_000)
+    }
+    let served = coordinator.wait(timeout: 1)
     #expect(served.status == 0, "\(served.stderr)")
     #expect(worker.wait(timeout: 30).status == 0)
     #expect(served.stderr.contains("Worker announced 4294967295 slots"), "\(served.stderr)")

@@ -27,7 +27,8 @@ func makeRuns(variants: [String], seeds: [UInt64]) -> [RunSpec] {
 func prepare(_ journal: Journal, _ runs: [RunSpec], name: String = "crossprop-geoff") throws -> PrepareSummary
 {
   try journal.prepare(
-    sweepName: name, experiment: "geoff", specHash: SHA256.hex("name: \(name)\n"), specText: "name: \(name)\n",
+    sweepName: name, experiment: "geoff", specHash: SHA256.hex("name: \(name)\n"),
+    specText: "name: \(name)\n",
     runs: runs)
 }
 

@@ -705,3 +705,78 @@ private func acks(_ directives: [Dispatcher.Directive]) -> [UInt64] {
   #expect(ended.filter { if case .journalExpired = $0 { true } else { false } }.count == 7)
   #expect(d.progress.leased == 0 && d.progress.running == 0 && d.progress.pending == 10)
 }
+
+@Test func forgedReports_forRealAttempts_underRandomInterleavings_neverReachTheJournal() {
+  // The random schedule of the exactly-one-outcome test, with a forger in the mix: it copies real
+  // attempt ids and run keys into results, segments, failures and acks, sent from a peer that never
+  // greeted and from other workers that did.
+  var state: UInt64 = 0x2545_F491_4F6C_DD1D
+  func next(_ n: Int) -> Int {
+    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    return Int((state >> 33) % UInt64(n))
+  }
+  for _ in 0..<30 {
+    var d = Dispatcher(pending: runs(20), settings: chained(segmentSteps: 10))
+    var now = t0
+    var inFlight: [(WorkerID, WireMessage.Lease)] = []
+    var holder: [UInt64: WorkerID] = [:]
+    var forged = 0
+    let ids = (0..<3).map { WorkerID([UInt8($0)]) }
+    let stranger = WorkerID(Array("stranger".utf8))
+    func absorb(_ out: [Dispatcher.Directive], from sender: WorkerID?, forged isForged: Bool) {
+      for directive in out {
+        switch directive {
+        case .journalOutcome(let r, let worker):
+          #expect(!isForged && worker == "w\(holder[r.attempt]!.bytes[0])")
+        case .journalFailure, .journalCheckpoint, .journalDiscarded:
+          #expect(!isForged)
+        case .send(.ack, let to):
+          #expect(!isForged && to == sender)
+        default: break
+        }
+      }
+      for (id, lease) in leases(out) { holder[lease.attempt] = id }
+      inFlight += leases(out)
+    }
+    for id in ids {
+      absorb(d.onMessage(hello("w\(id.bytes[0])", slots: 2), from: id, now: now), from: id, forged: false)
+    }
+    var steps = 0
+    while !d.isComplete && steps < 10_000 {
+      steps += 1
+      now = now + .milliseconds(100 * next(20))
+      guard !inFlight.isEmpty else {
+        absorb(d.onTick(now: now), from: nil, forged: false)
+        if d.progress.workers == 0 {
+          absorb(d.onMessage(hello("w0", slots: 2), from: ids[0], now: now), from: ids[0], forged: false)
+        }
+        continue
+      }
+      let (id, lease) = inFlight[next(inFlight.count)]
+      switch next(6) {
+      case 0, 1:
+        // A forger: a stranger, or a worker that did not get this lease.
+        let others = ids.filter { $0 != id }
+        let forger = next(2) == 0 ? stranger : others[next(others.count)]
+        let message: WireMessage =
+          switch next(4) {
+          case 0: result(lease, value: 9892)
+          case 1: segment(lease, steps: 10)
+          case 2: .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "forged"))
+          default: .ack(attempt: lease.attempt)
+          }
+        forged += 1
+        absorb(d.onMessage(message, from: forger, now: now), from: forger, forged: true)
+      case 2, 3:
+        inFlight.removeAll { $0.1.attempt == lease.attempt }
+        absorb(d.onMessage(result(lease), from: id, now: now), from: id, forged: false)
+      default:
+        for worker in ids {
+          absorb(d.onMessage(.heartbeat, from: worker, now: now), from: worker, forged: false)
+        }
+        absorb(d.onTick(now: now), from: nil, forged: false)
+      }
+    }
+    #expect(d.isComplete && forged > 0)
+  }
+}
