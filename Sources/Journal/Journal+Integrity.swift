@@ -99,9 +99,7 @@ extension Journal {
       let rows = try Row.fetchCursor(
         db,
         sql: """
-          SELECT \(Self.runColumns), outcomes.attempt_id, outcomes.worker, outcomes.seconds, outcomes.finished_at,
-            outcomes.metrics, outcomes.series, outcomes.checksum
-          FROM runs JOIN outcomes ON outcomes.run_key = runs.key
+          SELECT \(Self.outcomeColumns) FROM runs JOIN outcomes ON outcomes.run_key = runs.key
           WHERE runs.ordinal IS NOT NULL AND runs.status = 'done'
           ORDER BY runs.key
           """)
@@ -116,13 +114,7 @@ extension Journal {
         }
         let attempt = try? row.decode(Int64.self, atIndex: 6)
         do {
-          let metrics: Data = try row.decode(atIndex: 10)
-          let series: Data = try row.decode(atIndex: 11)
-          let checksum: Data? = try row.decode(atIndex: 12)
-          let expected = RecordChecksum.outcome(
-            key: try row.decode(atIndex: 0), attempt: try row.decode(atIndex: 6), metrics: metrics,
-            series: series)
-          guard checksum.map({ [UInt8]($0) }) == expected else {
+          guard let (metrics, series) = try Self.checkedOutcomeBlobs(row) else {
             damaged.append(Self.damage(.outcome, row, attempt: attempt, "checksum mismatch"))
             continue
           }
@@ -284,21 +276,12 @@ extension Journal {
       check("the outcomes table") {
         let outcomes = try Row.fetchCursor(
           db,
-          sql: """
-            SELECT \(Self.runColumns), o.attempt_id, o.metrics, o.series, o.checksum
-            FROM outcomes o JOIN runs ON runs.key = o.run_key
-            """)
+          sql: "SELECT \(Self.outcomeColumns) FROM outcomes JOIN runs ON runs.key = outcomes.run_key")
         while let row = try outcomes.next() {
           result.outcomes += 1
           let attempt = try? row.decode(Int64.self, atIndex: 6)
           do {
-            let metrics: Data = try row.decode(atIndex: 7)
-            let series: Data = try row.decode(atIndex: 8)
-            let checksum: Data? = try row.decode(atIndex: 9)
-            let expected = RecordChecksum.outcome(
-              key: try row.decode(atIndex: 0), attempt: try row.decode(atIndex: 6), metrics: metrics,
-              series: series)
-            guard checksum.map({ [UInt8]($0) }) == expected else {
+            guard let (metrics, series) = try Self.checkedOutcomeBlobs(row) else {
               result.damaged.append(Self.damage(.outcome, row, attempt: attempt, "checksum mismatch"))
               continue
             }
@@ -327,6 +310,23 @@ extension Journal {
       result.damaged.sort { ($0.key, $0.kind.rawValue) < ($1.key, $1.kind.rawValue) }
       return result
     }
+  }
+
+  /// A run and its outcome, in the order ``checkedOutcomeBlobs(_:)`` and ``readFinishedRuns()``
+  /// read them: ``runColumns``, then attempt, worker, seconds, time, metrics, series, checksum.
+  static let outcomeColumns =
+    "\(runColumns), outcomes.attempt_id, outcomes.worker, outcomes.seconds, outcomes.finished_at, "
+    + "outcomes.metrics, outcomes.series, outcomes.checksum"
+
+  /// The metrics and series blobs of a row of ``outcomeColumns`` when they match its checksum, or
+  /// nil; throws when a column the checksum covers cannot be read.
+  static func checkedOutcomeBlobs(_ row: Row) throws -> (metrics: Data, series: Data)? {
+    let metrics: Data = try row.decode(atIndex: 10)
+    let series: Data = try row.decode(atIndex: 11)
+    let checksum: Data? = try row.decode(atIndex: 12)
+    let expected = RecordChecksum.outcome(
+      key: try row.decode(atIndex: 0), attempt: try row.decode(atIndex: 6), metrics: metrics, series: series)
+    return checksum.map({ [UInt8]($0) }) == expected ? (metrics, series) : nil
   }
 
   /// What is wrong with a record whose checksum matched yet whose bytes do not decode, in a few

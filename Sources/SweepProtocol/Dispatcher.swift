@@ -646,7 +646,7 @@ public struct Dispatcher: Sendable {
   private mutating func reclaimLeases(of id: WorkerID, deadline: Duration) -> [Directive] {
     guard let state = workers[id] else { return [] }
     workers[id]!.isStalled = true
-    var out: [Directive] = [
+    let warning: [Directive] = [
       .log(
         LogEvent(
           .warning,
@@ -655,13 +655,7 @@ public struct Dispatcher: Sendable {
             + "workers, and it gets no more until it reports",
           [("worker", state.name)]))
     ]
-    for attempt in state.attempts.sorted() {
-      guard let lease = release(attempt) else { continue }
-      counters.reclaimed += 1
-      out.append(.journalExpired(attempt: attempt))
-      if !finished.contains(lease.key) { pending.append(lease.key) }
-    }
-    return out
+    return warning + returnLeases(state.attempts, counting: \.reclaimed)
   }
 
   // MARK: - Leasing
@@ -777,11 +771,20 @@ public struct Dispatcher: Sendable {
     workerOrder.removeAll { $0 == id }
     counters.workers = workerOrder.count
     if !state.isDraining { counters.slots -= state.slots }
+    return returnLeases(state.attempts, counting: \.expired)
+  }
+
+  /// Ends `attempts` (journaled as expired, counted in `counter`) and puts their unfinished runs
+  /// back at the front of the queue, in lease order so the queue's order is deterministic.
+  private mutating func returnLeases(
+    _ attempts: Set<UInt64>, counting counter: WritableKeyPath<Progress, Int>
+  )
+    -> [Directive]
+  {
     var out: [Directive] = []
-    // In lease order, so their runs go back to the queue in a deterministic order.
-    for attempt in state.attempts.sorted() {
+    for attempt in attempts.sorted() {
       guard let lease = release(attempt) else { continue }
-      counters.expired += 1
+      counters[keyPath: counter] += 1
       out.append(.journalExpired(attempt: attempt))
       if !finished.contains(lease.key) { pending.append(lease.key) }
     }
