@@ -132,7 +132,7 @@ for variant in variants where selected.isEmpty || selected.contains(variant.name
     let total = try fastest { outcome = try GeoffExperiment.run(parameters: parameters, seed: seed) }
     let settings = config.runSettings
     let task = GeoffTask(settings: settings.task, seed: seed)
-    let learner = Learner(settings: settings.learner, seed: seed)
+    let learner = GeoffLearner(settings: settings.learner, seed: seed)
     var record = GeoffRunRecord()
     let train = fastest { record = GeoffRun.run(settings: settings, task: task, learner: learner) }
     precondition(record.stageError.last == outcome.metric("error_task3"), "timed runs disagree")

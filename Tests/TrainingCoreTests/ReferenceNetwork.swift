@@ -18,7 +18,7 @@ struct ReferenceNetwork {
   var slot2: [Double] = []
   var step = 0
 
-  init(_ learner: Learner) {
+  init(_ learner: GeoffLearner) {
     let m = learner.settings.inputs
     let n = learner.settings.hiddenUnits
     inputs = m
@@ -64,7 +64,7 @@ struct ReferenceNetwork {
     b = p[p.count - 1]
   }
 
-  mutating func learn(_ x: UInt32, _ target: Double, settings s: LearnerSettings) {
+  mutating func learn(_ x: UInt32, _ target: Double, settings s: GeoffLearnerSettings) {
     let alpha = Double(s.stepSize)
     let eta = Double(s.eta)
     let xt = extended(x)

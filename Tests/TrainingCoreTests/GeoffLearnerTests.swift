@@ -2,9 +2,9 @@ import Testing
 import TrainingCore
 
 private func settings(_ algorithm: LearningAlgorithm, eta: Float = 0, form: EtaForm = .paper)
-  -> LearnerSettings
+  -> GeoffLearnerSettings
 {
-  var s = LearnerSettings()
+  var s = GeoffLearnerSettings()
   s.algorithm = algorithm
   s.eta = eta
   s.etaForm = form
@@ -12,11 +12,11 @@ private func settings(_ algorithm: LearningAlgorithm, eta: Float = 0, form: EtaF
 }
 
 /// Runs `steps` online steps of GEOFF data (seed 11) and returns the learner.
-private func trained(_ s: LearnerSettings, steps: Int, seed: UInt64 = 11) -> Learner {
+private func trained(_ s: GeoffLearnerSettings, steps: Int, seed: UInt64 = 11) -> GeoffLearner {
   var taskSettings = GeoffTaskSettings()
   taskSettings.examplesPerTask = steps
   let task = GeoffTask(settings: taskSettings, seed: seed)
-  var learner = Learner(settings: s, seed: seed)
+  var learner = GeoffLearner(settings: s, seed: seed)
   for k in 0..<steps { learner.learn(task.taskData[0].inputs[k], target: Float(task.taskData[0].targets[k])) }
   return learner
 }
@@ -25,7 +25,7 @@ private func sameBits(_ a: [Float], _ b: [Float]) -> Bool {
   a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0 == 0 && $1 == 0) }
 }
 
-private func sameWeights(_ a: Learner, _ b: Learner) -> Bool {
+private func sameWeights(_ a: GeoffLearner, _ b: GeoffLearner) -> Bool {
   sameBits(a.inputWeights, b.inputWeights) && sameBits(a.hiddenBiases, b.hiddenBiases)
     && sameBits(a.outputWeights, b.outputWeights) && a.outputBias == b.outputBias
 }
@@ -35,7 +35,7 @@ private func sameWeights(_ a: Learner, _ b: Learner) -> Bool {
   #expect(sameWeights(trained(settings(.crossprop, eta: 1), steps: 200), backprop))
   #expect(sameWeights(trained(settings(.crossprop, eta: 1, form: .code), steps: 200), backprop))
   // And it moved: the comparison is not between two untouched networks.
-  #expect(!sameWeights(backprop, Learner(settings: settings(.backprop), seed: 11)))
+  #expect(!sameWeights(backprop, GeoffLearner(settings: settings(.backprop), seed: 11)))
 }
 
 @Test func crosspropApprox_withEtaOne_isBitIdenticalToBackprop() {
@@ -57,10 +57,10 @@ private func sameWeights(_ a: Learner, _ b: Learner) -> Bool {
 }
 
 @Test func backpropGradient_agreesWithCentralFiniteDifferences() {
-  var s = LearnerSettings()
+  var s = GeoffLearnerSettings()
   s.inputs = 3
   s.hiddenUnits = 5
-  var reference = ReferenceNetwork(Learner(settings: s, seed: 3))
+  var reference = ReferenceNetwork(GeoffLearner(settings: s, seed: 3))
   // Scale U down so the units are not saturated and every derivative is exercised.
   for i in 0...reference.inputs { reference.u[i] = reference.u[i].map { $0 * 0.3 } }
   for x: UInt32 in [0b000, 0b101, 0b111] {
@@ -95,7 +95,7 @@ func learnerKernels_followTheDoubleReference(algorithm: LearningAlgorithm, eta: 
   s.inputs = 4
   s.hiddenUnits = 5
   s.stepSize = 0.01
-  var learner = Learner(settings: s, seed: 5)
+  var learner = GeoffLearner(settings: s, seed: 5)
   let start = ReferenceNetwork(learner)
   var reference = start
   var random = RandomStream(seed: 6)
@@ -120,15 +120,15 @@ func learnerKernels_followTheDoubleReference(algorithm: LearningAlgorithm, eta: 
 }
 
 @Test func learners_atTheSameSeed_startFromTheSameWeights() {
-  let a = Learner(settings: settings(.adam), seed: 21)
-  let b = Learner(settings: settings(.crossprop, eta: 0.5), seed: 21)
-  let c = Learner(settings: settings(.backprop), seed: 22)
+  let a = GeoffLearner(settings: settings(.adam), seed: 21)
+  let b = GeoffLearner(settings: settings(.crossprop, eta: 0.5), seed: 21)
+  let c = GeoffLearner(settings: settings(.backprop), seed: 22)
   #expect(sameWeights(a, b))
   #expect(!sameWeights(a, c))
 }
 
 @Test func initialWeights_areStandardNormal() {
-  let learner = Learner(settings: LearnerSettings(), seed: 1)
+  let learner = GeoffLearner(settings: GeoffLearnerSettings(), seed: 1)
   let all = learner.inputWeights + learner.hiddenBiases + learner.outputWeights
   let mean = all.reduce(0, +) / Float(all.count)
   let variance = all.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(all.count)

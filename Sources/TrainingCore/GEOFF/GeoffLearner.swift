@@ -1,4 +1,4 @@
-/// How a ``Learner`` updates its weights.
+/// How a ``GeoffLearner`` updates its weights.
 public enum LearningAlgorithm: String, Sendable, Equatable, CaseIterable {
   /// Backprop with plain SGD (``StochasticGradientDescent``).
   case backprop
@@ -15,7 +15,7 @@ public enum LearningAlgorithm: String, Sendable, Equatable, CaseIterable {
 }
 
 /// Settings of the single-hidden-layer learner; defaults are the paper's GEOFF learner.
-public struct LearnerSettings: Sendable, Equatable {
+public struct GeoffLearnerSettings: Sendable, Equatable {
   /// Binary inputs (20).
   public var inputs: Int = 20
   /// tanh hidden units, each with a bias (500).
@@ -54,9 +54,9 @@ public struct LearnerSettings: Sendable, Equatable {
 /// units whose weights stay exactly 0 (their φ is 0 and every update to them is 0). U is stored
 /// row-major [input][hidden] with the hidden biases as row `inputs`, so the pre-activation is the
 /// bias row plus the rows of the active inputs. A step allocates nothing.
-public struct Learner: Sendable {
+public struct GeoffLearner: Sendable {
   /// The settings the learner was built with.
-  public let settings: LearnerSettings
+  public let settings: GeoffLearnerSettings
   /// Chunks of eight hidden units per row.
   public let chunks: Int
   /// Steps taken so far (Adam's t is `step + 1` on the next step).
@@ -82,7 +82,7 @@ public struct Learner: Sendable {
   /// A learner with the given initial weights: `inputWeights` is inputs × hidden row-major,
   /// `hiddenBiases` hidden, `outputWeights` hidden, and `outputBias` one number.
   public init(
-    settings: LearnerSettings, inputWeights: [Float], hiddenBiases: [Float], outputWeights: [Float],
+    settings: GeoffLearnerSettings, inputWeights: [Float], hiddenBiases: [Float], outputWeights: [Float],
     outputBias: Float
   ) {
     let n = settings.hiddenUnits
@@ -118,7 +118,7 @@ public struct Learner: Sendable {
   /// A learner with N(0,1) initial weights from the run's "init" stream of root seed `seed`, drawn
   /// in the order U (row-major), hidden biases, output weights, output bias. The draw does not
   /// depend on the algorithm, so every algorithm starts from the same weights at a given seed.
-  public init(settings: LearnerSettings, seed: UInt64) {
+  public init(settings: GeoffLearnerSettings, seed: UInt64) {
     var random = RandomStream(rootSeed: seed, stream: "init")
     let n = settings.hiddenUnits
     let u = (0..<(settings.inputs * n)).map { _ in Float(random.normal()) }
@@ -148,7 +148,7 @@ public struct Learner: Sendable {
 
   /// Σ (U − U₀)² over the input weights (biases excluded) and Σ (w − w₀)² over the output weights
   /// (bias excluded), accumulated in `Double` in a fixed order.
-  public func squaredDrift(from initial: Learner) -> (input: Double, output: Double) {
+  public func squaredDrift(from initial: GeoffLearner) -> (input: Double, output: Double) {
     var input = SIMD8<Double>.zero
     var output = SIMD8<Double>.zero
     for k in 0..<(settings.inputs * chunks) {
@@ -210,7 +210,7 @@ public struct Learner: Sendable {
   /// φ, 1 − φ² into the scratch blocks; returns y. z = bias row + active rows, in row order.
   @inline(__always)
   private static func forward(
-    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: LearnerSettings
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: GeoffLearnerSettings
   ) -> Float {
     let chunks = layout.chunks
     return withUnsafeTemporaryAllocation(of: UnsafePointer<FloatLanes>.self, capacity: settings.inputs) {
@@ -278,7 +278,7 @@ public struct Learner: Sendable {
   /// Adds α·signal_j·(1 − φ_j²) to the bias row and the active input rows of U.
   @inline(__always)
   private static func updateActiveRows(
-    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: LearnerSettings
+    _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, layout: Layout, settings: GeoffLearnerSettings
   ) {
     let chunks = layout.chunks
     let signal = base + layout.signal
@@ -294,7 +294,7 @@ public struct Learner: Sendable {
   /// ½δ² times α).
   private static func backprop(
     _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout,
-    settings: LearnerSettings
+    settings: GeoffLearnerSettings
   ) {
     let w = base + layout.outputWeights
     let signal = base + layout.signal
@@ -309,7 +309,7 @@ public struct Learner: Sendable {
 
   private static func crosspropApprox(
     _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout,
-    settings: LearnerSettings
+    settings: GeoffLearnerSettings
   ) {
     withUnsafePointer(to: delta) { deltas in
       CrosspropApprox.backpropagate(
@@ -324,7 +324,7 @@ public struct Learner: Sendable {
 
   private static func crossprop(
     _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, layout: Layout,
-    settings: LearnerSettings
+    settings: GeoffLearnerSettings
   ) {
     let chunks = layout.chunks
     let rows = layout.rows
@@ -372,7 +372,7 @@ public struct Learner: Sendable {
   /// −δ·φ for w and −δ for the output bias; every parameter (and its optimiser state) steps.
   private static func optimise(
     _ base: UnsafeMutablePointer<FloatLanes>, _ x: UInt32, delta: Float, step: Int, layout: Layout,
-    settings: LearnerSettings
+    settings: GeoffLearnerSettings
   ) {
     let chunks = layout.chunks
     let rows = layout.rows

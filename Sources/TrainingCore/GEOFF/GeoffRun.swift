@@ -30,7 +30,7 @@ public struct GeoffRunSettings: Sendable, Equatable {
   /// The task generator.
   public var task = GeoffTaskSettings()
   /// The learner; its `inputs` must equal the task's.
-  public var learner = LearnerSettings()
+  public var learner = GeoffLearnerSettings()
   /// Examples per point of the binned curves (100); must divide `task.examplesPerTask`.
   public var binSize = 100
   /// The number of final examples of a stage averaged into its error metric (500).
@@ -67,12 +67,12 @@ public enum GeoffRun {
   /// Runs the trial of `settings` with root seed `seed`. A pure function of its arguments.
   public static func run(settings: GeoffRunSettings, seed: UInt64) -> GeoffRunRecord {
     let task = GeoffTask(settings: settings.task, seed: seed)
-    let learner = Learner(settings: settings.learner, seed: seed)
+    let learner = GeoffLearner(settings: settings.learner, seed: seed)
     return run(settings: settings, task: task, learner: learner)
   }
 
   /// Trains `learner` on `task` and records the run.
-  public static func run(settings: GeoffRunSettings, task: GeoffTask, learner initial: Learner)
+  public static func run(settings: GeoffRunSettings, task: GeoffTask, learner initial: GeoffLearner)
     -> GeoffRunRecord
   {
     precondition(settings.binSize > 0 && task.settings.examplesPerTask % settings.binSize == 0)
