@@ -9,63 +9,7 @@ public enum GeoffExperiment: Experiment {
 
   public static let descriptor = ExperimentDescriptor(
     name: "geoff", summary: "GEOFF continual regression (crossprop paper, Figs 1-3 left)",
-    parameters: [
-      ParameterDescriptor(
-        "algorithm", .choice(LearningAlgorithm.allCases.map(\.rawValue)), default: .string("backprop"),
-        "Update rule: backprop (SGD), momentum, rmsprop, adam (TF1 defaults), crossprop (eqn 7) or crossprop-approx (eqn 8)."
-      ),
-      ParameterDescriptor(
-        "eta", .double(0...1), default: .double(0),
-        "Crossprop's η: weight of backprop in the mix (1 is exactly backprop)."),
-      ParameterDescriptor(
-        "eta_form", .choice(EtaForm.allCases.map(\.rawValue)), default: .string("paper"),
-        "Where η enters the trace updates: paper (eqns 7, 8) or code (the authors' TensorFlow)."),
-      ParameterDescriptor(
-        "step_size", .double(1e-12...10), default: .double(0.0005), "α, the step size of every algorithm."),
-      ParameterDescriptor(
-        "examples_per_task", .int(1...10_000_000), default: .int(5000),
-        "Examples per stage; a multiple of bin_size."),
-      ParameterDescriptor(
-        "stages", .int(3...maximumStages), default: .int(3),
-        "Stages: 3 plays A, B, C; 4 to 6 replay stages 1 to 3 exactly (6 is the authors' script)."),
-      ParameterDescriptor(
-        "hidden_units", .int(1...100_000), default: .int(500), "tanh hidden units of the learner."),
-      ParameterDescriptor(
-        "target_features", .int(1...100_000), default: .int(1000),
-        "Linear threshold units of the target network."),
-      ParameterDescriptor(
-        "inputs", .int(1...32), default: .int(20), "Binary inputs (the target adds a bias input)."),
-      ParameterDescriptor(
-        "beta", .double(0...1), default: .double(0.6), "β of the LTU thresholds θ_j = β(m+1) − S_j."),
-      ParameterDescriptor(
-        "change_fraction", .double(0...1), default: .double(0.5),
-        "Fraction of the target's output weights redrawn at each task switch."),
-      ParameterDescriptor(
-        "noise_sd", .double(0...1000), default: .double(1.0), "SD of the Gaussian target noise."),
-      ParameterDescriptor(
-        "bin_size", .int(1...1_000_000), default: .int(100),
-        "Examples per point of the error and drift series."),
-      ParameterDescriptor(
-        "tail_examples", .int(1...10_000_000), default: .int(500),
-        "Final examples of each stage averaged into error_taskN; at most examples_per_task."),
-      ParameterDescriptor(
-        "error_convention", .choice(ErrorConvention.allCases.map(\.rawValue)), default: .string("squared"),
-        "Recorded error: squared (δ²) or half_squared (½δ², the authors' code)."),
-      ParameterDescriptor(
-        "norm_convention", .choice(NormConvention.allCases.map(\.rawValue)), default: .string("l2"),
-        "Weight drift: l2 (‖·‖) or squared (‖·‖², the authors' code)."),
-      ParameterDescriptor("momentum", .double(0...1), default: .double(0.9), "μ of momentum."),
-      ParameterDescriptor("rmsprop_decay", .double(0...1), default: .double(0.9), "ρ of RMSProp."),
-      ParameterDescriptor(
-        "rmsprop_epsilon", .double(0...1), default: .double(1e-10), "ε of RMSProp, inside the square root."),
-      ParameterDescriptor(
-        "rmsprop_initial_accumulator", .double(0...1000), default: .double(1.0),
-        "Initial RMSProp mean square (1 in TF1; 0 in Keras/PyTorch)."),
-      ParameterDescriptor("adam_beta1", .double(0...1), default: .double(0.9), "β₁ of Adam."),
-      ParameterDescriptor("adam_beta2", .double(0...1), default: .double(0.999), "β₂ of Adam."),
-      ParameterDescriptor(
-        "adam_epsilon", .double(0...1), default: .double(1e-8), "ε of Adam, outside the bias correction."),
-    ],
+    parameters: GeoffConfig.parameterDescriptors,
     metrics: metricNames(stages: maximumStages), series: ["error", "u_drift", "w_drift"],
     seriesXLabel: "examples seen")
 
@@ -109,128 +53,101 @@ public enum GeoffExperiment: Experiment {
   }
 }
 
-/// The validated settings of one GEOFF run, built from its parameters (each documented, with its
-/// default, in ``GeoffExperiment/descriptor``).
-public struct GeoffConfig: Sendable, Equatable {
-  /// The update rule (backprop).
-  public var algorithm: LearningAlgorithm
-  /// Crossprop's η (0).
-  public var eta: Double
-  /// Paper or code form of η (paper).
-  public var etaForm: EtaForm
-  /// α (0.0005).
-  public var stepSize: Double
-  /// Examples per stage (5000).
-  public var examplesPerTask: Int
-  /// Stages, 3 to 6 (3).
-  public var stages: Int
-  /// Hidden units of the learner (500).
-  public var hiddenUnits: Int
-  /// LTUs of the target (1000).
-  public var targetFeatures: Int
-  /// Binary inputs (20).
-  public var inputs: Int
-  /// β of the thresholds (0.6).
-  public var beta: Double
-  /// Fraction of W\* redrawn per switch (0.5).
-  public var changeFraction: Double
-  /// Target noise SD (1).
-  public var noiseSD: Double
-  /// Examples per series point (100).
-  public var binSize: Int
-  /// Examples at the end of a stage averaged into its error (500).
-  public var tailExamples: Int
-  /// δ² or ½δ² (δ²).
-  public var errorConvention: ErrorConvention
-  /// ‖·‖ or ‖·‖² (‖·‖).
-  public var normConvention: NormConvention
-  /// μ of momentum (0.9).
-  public var momentum: Double
-  /// ρ of RMSProp (0.9).
-  public var rmspropDecay: Double
-  /// ε of RMSProp (1e-10).
-  public var rmspropEpsilon: Double
-  /// Initial RMSProp accumulator (1).
-  public var rmspropInitialAccumulator: Double
-  /// β₁ of Adam (0.9).
-  public var adamBeta1: Double
-  /// β₂ of Adam (0.999).
-  public var adamBeta2: Double
-  /// ε of Adam (1e-8).
-  public var adamEpsilon: Double
+/// The validated settings of one GEOFF run: the training core's settings, filled in from the
+/// parameters declared (once each) in ``parameters``.
+public struct GeoffConfig: ExperimentConfig, Equatable {
+  /// The training core's settings for this configuration.
+  public var runSettings = GeoffRunSettings()
 
-  /// Reads and checks `parameters`; a missing parameter takes its default.
-  ///
-  /// - Throws: ``ExperimentError`` naming the parameter and what to change.
-  public init(parameters: Parameters) throws {
-    let checked = try CheckedParameters(parameters, descriptor: GeoffExperiment.descriptor)
-    let (double, int, word) = (checked.double, checked.int, checked.word)
-    algorithm = LearningAlgorithm(rawValue: word("algorithm"))!
-    eta = double("eta")
-    etaForm = EtaForm(rawValue: word("eta_form"))!
-    stepSize = double("step_size")
-    examplesPerTask = int("examples_per_task")
-    stages = int("stages")
-    hiddenUnits = int("hidden_units")
-    targetFeatures = int("target_features")
-    inputs = int("inputs")
-    beta = double("beta")
-    changeFraction = double("change_fraction")
-    noiseSD = double("noise_sd")
-    binSize = int("bin_size")
-    tailExamples = int("tail_examples")
-    errorConvention = ErrorConvention(rawValue: word("error_convention"))!
-    normConvention = NormConvention(rawValue: word("norm_convention"))!
-    momentum = double("momentum")
-    rmspropDecay = double("rmsprop_decay")
-    rmspropEpsilon = double("rmsprop_epsilon")
-    rmspropInitialAccumulator = double("rmsprop_initial_accumulator")
-    adamBeta1 = double("adam_beta1")
-    adamBeta2 = double("adam_beta2")
-    adamEpsilon = double("adam_epsilon")
-    if examplesPerTask % binSize != 0 {
-      throw ExperimentError(
-        message: "geoff: examples_per_task (\(examplesPerTask)) must be a multiple of bin_size (\(binSize)).")
-    }
-    if tailExamples > examplesPerTask {
+  public init() {}
+
+  public static let experimentName = "geoff"
+
+  public static let parameters: [ParameterDeclaration<GeoffConfig>] = [
+    .choice(
+      "algorithm", \.runSettings.learner.algorithm, default: .backprop,
+      "Update rule: backprop (SGD), momentum, rmsprop, adam (TF1 defaults), crossprop (eqn 7) or crossprop-approx (eqn 8)."
+    ),
+    .float(
+      "eta", \.runSettings.learner.eta, in: 0...1, default: 0,
+      "Crossprop's η: weight of backprop in the mix (1 is exactly backprop)."),
+    .choice(
+      "eta_form", \.runSettings.learner.etaForm, default: .paper,
+      "Where η enters the trace updates: paper (eqns 7, 8) or code (the authors' TensorFlow)."),
+    .float(
+      "step_size", \.runSettings.learner.stepSize, in: 1e-12...10, default: 0.0005,
+      "α, the step size of every algorithm."),
+    .int(
+      "examples_per_task", \.runSettings.task.examplesPerTask, in: 1...10_000_000, default: 5000,
+      "Examples per stage; a multiple of bin_size."),
+    .int(
+      "stages", \.runSettings.task.stages, in: 3...GeoffExperiment.maximumStages, default: 3,
+      "Stages: 3 plays A, B, C; 4 to 6 replay stages 1 to 3 exactly (6 is the authors' script)."),
+    .int(
+      "hidden_units", \.runSettings.learner.hiddenUnits, in: 1...100_000, default: 500,
+      "tanh hidden units of the learner."),
+    .int(
+      "target_features", \.runSettings.task.features, in: 1...100_000, default: 1000,
+      "Linear threshold units of the target network."),
+    .int(
+      "inputs", \.runSettings.task.inputs, \.runSettings.learner.inputs, in: 1...32, default: 20,
+      "Binary inputs (the target adds a bias input)."),
+    .double(
+      "beta", \.runSettings.task.beta, in: 0...1, default: 0.6, "β of the LTU thresholds θ_j = β(m+1) − S_j."),
+    .double(
+      "change_fraction", \.runSettings.task.changeFraction, in: 0...1, default: 0.5,
+      "Fraction of the target's output weights redrawn at each task switch."),
+    .double(
+      "noise_sd", \.runSettings.task.noiseStandardDeviation, in: 0...1000, default: 1.0,
+      "SD of the Gaussian target noise."),
+    .int(
+      "bin_size", \.runSettings.binSize, in: 1...1_000_000, default: 100,
+      "Examples per point of the error and drift series."),
+    .int(
+      "tail_examples", \.runSettings.tailExamples, in: 1...10_000_000, default: 500,
+      "Final examples of each stage averaged into error_taskN; at most examples_per_task."),
+    .choice(
+      "error_convention", \.runSettings.errorConvention, default: .squared,
+      "Recorded error: squared (δ²) or half_squared (½δ², the authors' code)."),
+    .choice(
+      "norm_convention", \.runSettings.normConvention, default: .l2,
+      "Weight drift: l2 (‖·‖) or squared (‖·‖², the authors' code)."),
+    .float("momentum", \.runSettings.learner.momentum, in: 0...1, default: 0.9, "μ of momentum."),
+    .float("rmsprop_decay", \.runSettings.learner.rmspropDecay, in: 0...1, default: 0.9, "ρ of RMSProp."),
+    .float(
+      "rmsprop_epsilon", \.runSettings.learner.rmspropEpsilon, in: 0...1, default: 1e-10,
+      "ε of RMSProp, inside the square root."),
+    .float(
+      "rmsprop_initial_accumulator", \.runSettings.learner.rmspropInitialAccumulator, in: 0...1000,
+      default: 1.0,
+      "Initial RMSProp mean square (1 in TF1; 0 in Keras/PyTorch)."),
+    .float("adam_beta1", \.runSettings.learner.adamBeta1, in: 0...1, default: 0.9, "β₁ of Adam."),
+    .float("adam_beta2", \.runSettings.learner.adamBeta2, in: 0...1, default: 0.999, "β₂ of Adam."),
+    .float(
+      "adam_epsilon", \.runSettings.learner.adamEpsilon, in: 0...1, default: 1e-8,
+      "ε of Adam, outside the bias correction."),
+  ]
+
+  public func check() throws {
+    let task = runSettings.task
+    if task.examplesPerTask % runSettings.binSize != 0 {
       throw ExperimentError(
         message:
-          "geoff: tail_examples (\(tailExamples)) must not exceed examples_per_task (\(examplesPerTask)).")
+          "geoff: examples_per_task (\(task.examplesPerTask)) must be a multiple of bin_size (\(runSettings.binSize))."
+      )
+    }
+    if runSettings.tailExamples > task.examplesPerTask {
+      throw ExperimentError(
+        message:
+          "geoff: tail_examples (\(runSettings.tailExamples)) must not exceed examples_per_task (\(task.examplesPerTask))."
+      )
     }
   }
 
+  /// Examples per series point.
+  public var binSize: Int { runSettings.binSize }
   /// Total examples of the run: stages × examples per task.
-  public var totalExamples: Int { stages * examplesPerTask }
+  public var totalExamples: Int { runSettings.task.stages * runSettings.task.examplesPerTask }
   /// Points in each series.
   public var binCount: Int { totalExamples / binSize }
-
-  /// The training core's settings for this configuration.
-  public var runSettings: GeoffRunSettings {
-    var settings = GeoffRunSettings()
-    settings.task.inputs = inputs
-    settings.task.features = targetFeatures
-    settings.task.beta = beta
-    settings.task.changeFraction = changeFraction
-    settings.task.noiseStandardDeviation = noiseSD
-    settings.task.examplesPerTask = examplesPerTask
-    settings.task.stages = stages
-    settings.learner.inputs = inputs
-    settings.learner.hiddenUnits = hiddenUnits
-    settings.learner.algorithm = algorithm
-    settings.learner.stepSize = Float(stepSize)
-    settings.learner.eta = Float(eta)
-    settings.learner.etaForm = etaForm
-    settings.learner.momentum = Float(momentum)
-    settings.learner.rmspropDecay = Float(rmspropDecay)
-    settings.learner.rmspropEpsilon = Float(rmspropEpsilon)
-    settings.learner.rmspropInitialAccumulator = Float(rmspropInitialAccumulator)
-    settings.learner.adamBeta1 = Float(adamBeta1)
-    settings.learner.adamBeta2 = Float(adamBeta2)
-    settings.learner.adamEpsilon = Float(adamEpsilon)
-    settings.binSize = binSize
-    settings.tailExamples = tailExamples
-    settings.errorConvention = errorConvention
-    settings.normConvention = normConvention
-    return settings
-  }
 }

@@ -26,62 +26,7 @@ public enum LSTMMetaLearningExperiment: Experiment {
     name: "lstm-metalearning",
     summary:
       "LSTM meta-trained by BPTT as a fixed-weight learner (Younger, Hochreiter, Conwell 2001, Table 1, Fig. 3)",
-    parameters: [
-      ParameterDescriptor(
-        "family", .choice(FunctionFamily.allCases.map(\.rawValue)), default: .string("boolean"),
-        "Function family: boolean (16 two-input functions), semilinear (½(1+tanh(w·x+w3))) or quadratic (rescaled to [0.2, 0.8])."
-      ),
-      ParameterDescriptor(
-        "boolean_functions", .choice(["all", "no-xor"]), default: .string("all"),
-        "Boolean functions drawn in meta-training: all 16, or no-xor (the B14 probe: XOR and XNOR left out; testing keeps all 16)."
-      ),
-      ParameterDescriptor(
-        "hidden_units", .int(1...1024), default: .int(12), "LSTM units H (24 for the quadratic row)."),
-      ParameterDescriptor(
-        "dense_units", .int(0...1024), default: .int(0),
-        "Units of a dense tanh layer after the LSTM; 0 for none (40 for quadratic)."),
-      ParameterDescriptor(
-        "readout", .choice(LSTMReadout.allCases.map(\.rawValue)), default: .string("sigmoid"),
-        "Output unit: sigmoid (the paper) or linear."),
-      ParameterDescriptor(
-        "sequence_length_train", .int(1...100_000), default: .int(64),
-        "Cycles per meta-training sequence, L_train."),
-      ParameterDescriptor("batch", .int(1...4096), default: .int(32), "Sequences per meta-training step, B."),
-      ParameterDescriptor(
-        "steps", .int(0...100_000_000), default: .int(8000), "Meta-training steps (the budget)."),
-      ParameterDescriptor("learning_rate", .double(1e-9...1), default: .double(0.003), "Adam's step size α."),
-      ParameterDescriptor(
-        "clip_norm", .double(1e-9...1e9), default: .double(1.0),
-        "Largest global gradient norm; larger gradients are scaled down."),
-      ParameterDescriptor(
-        "mode", .choice(SequenceMode.allCases.map(\.rawValue)), default: .string("episodic"),
-        "episodic (one function per sequence, state reset) or stream (function switches every segment, no reset)."
-      ),
-      ParameterDescriptor(
-        "segment_length", .int(1...1_000_000), default: .int(64),
-        "Stream mode: cycles per function in meta-training."),
-      ParameterDescriptor(
-        "test_segment_length", .int(1...1_000_000), default: .int(256),
-        "Stream mode: cycles per function at test."),
-      ParameterDescriptor("test_sequences", .int(1...1_000_000), default: .int(500), "Fresh test sequences."),
-      ParameterDescriptor(
-        "test_length", .int(1...1_000_000), default: .int(256), "Cycles per test sequence."),
-      ParameterDescriptor(
-        "validation_every", .int(0...100_000_000), default: .int(500),
-        "Steps between validations that keep the best-so-far parameters; 0 for none."),
-      ParameterDescriptor(
-        "validation_sequences", .int(1...100_000), default: .int(64),
-        "Validation sequences (length sequence_length_train)."),
-      ParameterDescriptor(
-        "test_parameters", .choice(["final", "best"]), default: .string("final"),
-        "Parameters tested: final (after the last step) or best (lowest validation MSE so far; final if never validated)."
-      ),
-      ParameterDescriptor(
-        "curve_bin", .int(1...1_000_000), default: .int(100), "Steps averaged into one training-curve point."),
-      ParameterDescriptor(
-        "threads", .int(1...256), default: .int(1),
-        "Threads for per-sequence gradients and testing; results do not depend on it."),
-    ],
+    parameters: LSTMMetaLearningConfig.parameterDescriptors,
     metrics: metricNames,
     series: ["training_mse", "validation_mse", "mean_abs_error_per_cycle", "mse_per_boolean_function"],
     seriesXLabel: "step (training, validation) / cycle / function number")
@@ -208,65 +153,127 @@ public enum LSTMMetaLearningExperiment: Experiment {
   }
 }
 
-/// The validated settings of one lstm-metalearning run, built from its parameters (each documented,
-/// with its default, in ``LSTMMetaLearningExperiment/descriptor``).
-public struct LSTMMetaLearningConfig: Sendable, Equatable {
-  /// Meta-training settings (family, network, optimiser, batch, validation, threads).
-  public var trainingSettings: MetaTrainingSettings
-  /// Meta-training steps (8000).
-  public var steps: Int
-  /// Test sequences (500).
-  public var testSequences: Int
-  /// Cycles per test sequence (256).
-  public var testLength: Int
-  /// Cycles per function at test in stream mode (256).
-  public var testSegmentLength: Int
-  /// Threads (1).
-  public var threads: Int
-  /// Whether the best-validation parameters are tested instead of the final ones (false).
-  public var testsBestParameters: Bool
+/// Which Boolean functions meta-training draws from.
+public enum BooleanFunctionSet: String, Sendable, Equatable, CaseIterable {
+  /// All 16.
+  case all
+  /// All but XOR and XNOR (the B14 probe; testing keeps all 16).
+  case noXor = "no-xor"
+}
 
-  /// Reads and checks `parameters`; a missing parameter takes its default.
-  ///
-  /// - Throws: ``ExperimentError`` naming the parameter and what to change.
-  public init(parameters: Parameters) throws {
-    let checked = try CheckedParameters(parameters, descriptor: LSTMMetaLearningExperiment.descriptor)
-    let (double, int, word) = (checked.double, checked.int, checked.word)
-    var settings = MetaTrainingSettings()
-    settings.sequences.family = FunctionFamily(rawValue: word("family"))!
-    settings.sequences.mode = SequenceMode(rawValue: word("mode"))!
-    settings.sequences.segmentLength = int("segment_length")
-    if word("boolean_functions") == "no-xor" {
-      guard settings.sequences.family == .boolean else {
-        throw ExperimentError(message: "lstm-metalearning: boolean_functions no-xor needs family boolean.")
-      }
+/// Which parameters an lstm-metalearning run tests.
+public enum TestedParameters: String, Sendable, Equatable, CaseIterable {
+  /// Those after the last step.
+  case final
+  /// Those of the lowest validation MSE so far (the final ones if never validated).
+  case best
+}
+
+/// The validated settings of one lstm-metalearning run, filled in from the parameters declared
+/// (once each) in ``parameters``.
+public struct LSTMMetaLearningConfig: ExperimentConfig, Equatable {
+  /// Meta-training settings as the parameters set them (the Boolean function mask aside:
+  /// ``trainingSettings`` applies ``booleanFunctions``).
+  public var training = MetaTrainingSettings()
+  /// Which Boolean functions meta-training draws (all).
+  public var booleanFunctions = BooleanFunctionSet.all
+  /// Meta-training steps (8000).
+  public var steps = 8000
+  /// Test sequences (500).
+  public var testSequences = 500
+  /// Cycles per test sequence (256).
+  public var testLength = 256
+  /// Cycles per function at test in stream mode (256).
+  public var testSegmentLength = 256
+  /// Which parameters are tested (final).
+  public var testedParameters = TestedParameters.final
+
+  public init() {}
+
+  public static let experimentName = "lstm-metalearning"
+
+  public static let parameters: [ParameterDeclaration<LSTMMetaLearningConfig>] = [
+    .choice(
+      "family", \.training.sequences.family, default: .boolean,
+      "Function family: boolean (16 two-input functions), semilinear (½(1+tanh(w·x+w3))) or quadratic (rescaled to [0.2, 0.8])."
+    ),
+    .choice(
+      "boolean_functions", \.booleanFunctions, default: .all,
+      "Boolean functions drawn in meta-training: all 16, or no-xor (the B14 probe: XOR and XNOR left out; testing keeps all 16)."
+    ),
+    .int(
+      "hidden_units", \.training.shape.hidden, in: 1...1024, default: 12,
+      "LSTM units H (24 for the quadratic row)."),
+    .int(
+      "dense_units", \.training.shape.dense, in: 0...1024, default: 0,
+      "Units of a dense tanh layer after the LSTM; 0 for none (40 for quadratic)."),
+    .choice(
+      "readout", \.training.shape.readout, default: .sigmoid, "Output unit: sigmoid (the paper) or linear."),
+    .int(
+      "sequence_length_train", \.training.trainingLength, in: 1...100_000, default: 64,
+      "Cycles per meta-training sequence, L_train."),
+    .int("batch", \.training.batchSize, in: 1...4096, default: 32, "Sequences per meta-training step, B."),
+    .int("steps", \.steps, in: 0...100_000_000, default: 8000, "Meta-training steps (the budget)."),
+    .float("learning_rate", \.training.learningRate, in: 1e-9...1, default: 0.003, "Adam's step size α."),
+    .float(
+      "clip_norm", \.training.clipNorm, in: 1e-9...1e9, default: 1.0,
+      "Largest global gradient norm; larger gradients are scaled down."),
+    .choice(
+      "mode", \.training.sequences.mode, default: .episodic,
+      "episodic (one function per sequence, state reset) or stream (function switches every segment, no reset)."
+    ),
+    .int(
+      "segment_length", \.training.sequences.segmentLength, in: 1...1_000_000, default: 64,
+      "Stream mode: cycles per function in meta-training."),
+    .int(
+      "test_segment_length", \.testSegmentLength, in: 1...1_000_000, default: 256,
+      "Stream mode: cycles per function at test."),
+    .int("test_sequences", \.testSequences, in: 1...1_000_000, default: 500, "Fresh test sequences."),
+    .int("test_length", \.testLength, in: 1...1_000_000, default: 256, "Cycles per test sequence."),
+    .int(
+      "validation_every", \.training.validationEvery, in: 0...100_000_000, default: 500,
+      "Steps between validations that keep the best-so-far parameters; 0 for none."),
+    .int(
+      "validation_sequences", \.training.validationSequences, in: 1...100_000, default: 64,
+      "Validation sequences (length sequence_length_train)."),
+    .choice(
+      "test_parameters", \.testedParameters, default: .final,
+      "Parameters tested: final (after the last step) or best (lowest validation MSE so far; final if never validated)."
+    ),
+    .int(
+      "curve_bin", \.training.curveBin, in: 1...1_000_000, default: 100,
+      "Steps averaged into one training-curve point."),
+    .int(
+      "threads", \.training.threads, in: 1...256, default: 1,
+      "Threads for per-sequence gradients and testing; results do not depend on it."),
+  ]
+
+  public func check() throws {
+    if booleanFunctions == .noXor && training.sequences.family != .boolean {
+      throw ExperimentError(message: "lstm-metalearning: boolean_functions no-xor needs family boolean.")
+    }
+  }
+
+  /// The meta-training settings of the run.
+  public var trainingSettings: MetaTrainingSettings {
+    var settings = training
+    if booleanFunctions == .noXor {
       settings.sequences.booleanFunctionMask =
         0xFFFF & ~(1 << UInt16(DrawnFunction.xorIndex)) & ~(1 << UInt16(DrawnFunction.xnorIndex))
     }
-    settings.shape = LSTMShape(
-      inputs: 3, hidden: int("hidden_units"), dense: int("dense_units"),
-      readout: LSTMReadout(rawValue: word("readout"))!)
-    settings.trainingLength = int("sequence_length_train")
-    settings.batchSize = int("batch")
-    settings.learningRate = Float(double("learning_rate"))
-    settings.clipNorm = Float(double("clip_norm"))
-    settings.curveBin = int("curve_bin")
-    settings.validationEvery = int("validation_every")
-    settings.validationSequences = int("validation_sequences")
-    settings.threads = int("threads")
-    trainingSettings = settings
-    steps = int("steps")
-    testSequences = int("test_sequences")
-    testLength = int("test_length")
-    testSegmentLength = int("test_segment_length")
-    threads = int("threads")
-    testsBestParameters = word("test_parameters") == "best"
+    return settings
   }
+
+  /// Threads for testing (the training threads).
+  public var threads: Int { training.threads }
+
+  /// Whether the best-validation parameters are tested instead of the final ones.
+  public var testsBestParameters: Bool { testedParameters == .best }
 
   /// Test sequences: the training family and mode with every Boolean function allowed, and the
   /// test segment length in stream mode.
   public var testSequenceSettings: SequenceSettings {
-    var s = trainingSettings.sequences
+    var s = training.sequences
     s.booleanFunctionMask = 0xFFFF
     s.segmentLength = testSegmentLength
     return s

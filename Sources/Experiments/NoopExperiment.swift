@@ -6,23 +6,34 @@ import SweepModel
 public enum NoopExperiment: Experiment {
   public static let descriptor = ExperimentDescriptor(
     name: "noop", summary: "Does nothing for `seconds` (dispatch benchmarks, failure tests)",
-    parameters: [
-      ParameterDescriptor("seconds", .double(0...3600), default: .double(0), "How long a run sleeps."),
-      ParameterDescriptor("fail", .bool, default: .bool(false), "Throw instead of finishing (a poison run)."),
-      ParameterDescriptor(
-        "value", .double(-1e300...1e300), default: .double(0), "Reported back as metric `value`."),
-    ],
-    metrics: ["value", "seed"], series: [])
+    parameters: NoopConfig.parameterDescriptors, metrics: ["value", "seed"], series: [])
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
-    if let seconds = parameters["seconds"]?.doubleValue, seconds > 0 {
-      Thread.sleep(forTimeInterval: seconds)
-    }
-    if parameters["fail"] == .bool(true) {
+    let config = try NoopConfig(parameters: parameters)
+    if config.seconds > 0 { Thread.sleep(forTimeInterval: config.seconds) }
+    if config.fails {
       throw ExperimentError(message: "noop run with seed \(seed) failed on purpose (fail: true)")
     }
-    return Outcome(metrics: [
-      Metric("value", parameters["value"]?.doubleValue ?? 0), Metric("seed", Double(seed)),
-    ])
+    return Outcome(metrics: [Metric("value", config.value), Metric("seed", Double(seed))])
   }
+}
+
+/// The settings of a noop run.
+public struct NoopConfig: ExperimentConfig {
+  /// How long the run sleeps, in seconds (0).
+  public var seconds = 0.0
+  /// Whether it throws instead of finishing (false).
+  public var fails = false
+  /// The `value` it reports (0).
+  public var value = 0.0
+
+  public init() {}
+
+  public static let experimentName = "noop"
+
+  public static let parameters: [ParameterDeclaration<NoopConfig>] = [
+    .double("seconds", \.seconds, in: 0...3600, default: 0, "How long a run sleeps."),
+    .bool("fail", \.fails, default: false, "Throw instead of finishing (a poison run)."),
+    .double("value", \.value, in: -1e300...1e300, default: 0, "Reported back as metric `value`."),
+  ]
 }
