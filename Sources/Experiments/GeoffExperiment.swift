@@ -65,17 +65,17 @@ public struct GeoffConfig: ExperimentConfig, Equatable {
 
   public static let parameters: [ParameterDeclaration<GeoffConfig>] = [
     .choice(
-      "algorithm", \.runSettings.learner.algorithm, default: .backprop,
+      "algorithm", \.runSettings.learner.rule.algorithm, default: .backprop,
       "Update rule: backprop (SGD), momentum, rmsprop, adam (TF1 defaults), crossprop (eqn 7) or crossprop-approx (eqn 8)."
     ),
     .float(
-      "eta", \.runSettings.learner.eta, in: 0...1, default: 0,
+      "eta", \.runSettings.learner.rule.eta, in: 0...1, default: 0,
       "Crossprop's η: weight of backprop in the mix (1 is exactly backprop)."),
     .choice(
-      "eta_form", \.runSettings.learner.etaForm, default: .paper,
+      "eta_form", \.runSettings.learner.rule.etaForm, default: .paper,
       "Where η enters the trace updates: paper (eqns 7, 8) or code (the authors' TensorFlow)."),
     .float(
-      "step_size", \.runSettings.learner.stepSize, in: 1e-12...10, default: 0.0005,
+      "step_size", \.runSettings.learner.rule.stepSize, in: 1e-12...10, default: 0.0005,
       "α, the step size of every algorithm."),
     .int(
       "examples_per_task", \.runSettings.task.examplesPerTask, in: 1...10_000_000, default: 5000,
@@ -112,19 +112,20 @@ public struct GeoffConfig: ExperimentConfig, Equatable {
     .choice(
       "norm_convention", \.runSettings.normConvention, default: .l2,
       "Weight drift: l2 (‖·‖) or squared (‖·‖², the authors' code)."),
-    .float("momentum", \.runSettings.learner.momentum, in: 0...1, default: 0.9, "μ of momentum."),
-    .float("rmsprop_decay", \.runSettings.learner.rmspropDecay, in: 0...1, default: 0.9, "ρ of RMSProp."),
+    .float("momentum", \.runSettings.learner.rule.momentum, in: 0...1, default: 0.9, "μ of momentum."),
     .float(
-      "rmsprop_epsilon", \.runSettings.learner.rmspropEpsilon, in: 0...1, default: 1e-10,
+      "rmsprop_decay", \.runSettings.learner.rule.rmspropDecay, in: 0...1, default: 0.9, "ρ of RMSProp."),
+    .float(
+      "rmsprop_epsilon", \.runSettings.learner.rule.rmspropEpsilon, in: 0...1, default: 1e-10,
       "ε of RMSProp, inside the square root."),
     .float(
-      "rmsprop_initial_accumulator", \.runSettings.learner.rmspropInitialAccumulator, in: 0...1000,
+      "rmsprop_initial_accumulator", \.runSettings.learner.rule.rmspropInitialAccumulator, in: 0...1000,
       default: 1.0,
       "Initial RMSProp mean square (1 in TF1; 0 in Keras/PyTorch)."),
-    .float("adam_beta1", \.runSettings.learner.adamBeta1, in: 0...1, default: 0.9, "β₁ of Adam."),
-    .float("adam_beta2", \.runSettings.learner.adamBeta2, in: 0...1, default: 0.999, "β₂ of Adam."),
+    .float("adam_beta1", \.runSettings.learner.rule.adamBeta1, in: 0...1, default: 0.9, "β₁ of Adam."),
+    .float("adam_beta2", \.runSettings.learner.rule.adamBeta2, in: 0...1, default: 0.999, "β₂ of Adam."),
     .float(
-      "adam_epsilon", \.runSettings.learner.adamEpsilon, in: 0...1, default: 1e-8,
+      "adam_epsilon", \.runSettings.learner.rule.adamEpsilon, in: 0...1, default: 1e-8,
       "ε of Adam, outside the bias correction."),
   ]
 

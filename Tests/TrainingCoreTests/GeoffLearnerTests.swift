@@ -5,9 +5,9 @@ private func settings(_ algorithm: LearningAlgorithm, eta: Float = 0, form: EtaF
   -> GeoffLearnerSettings
 {
   var s = GeoffLearnerSettings()
-  s.algorithm = algorithm
-  s.eta = eta
-  s.etaForm = form
+  s.rule.algorithm = algorithm
+  s.rule.eta = eta
+  s.rule.etaForm = form
   return s
 }
 
@@ -94,7 +94,7 @@ func learnerKernels_followTheDoubleReference(algorithm: LearningAlgorithm, eta: 
   var s = settings(algorithm, eta: eta, form: form)
   s.inputs = 4
   s.hiddenUnits = 5
-  s.stepSize = 0.01
+  s.rule.stepSize = 0.01
   var learner = GeoffLearner(settings: s, seed: 5)
   let start = ReferenceNetwork(learner)
   var reference = start

@@ -5,9 +5,9 @@ import TrainingCore
 
 @Test func geoffConfig_fromNoParameters_holdsEveryDeclaredDefault_inTheTrainingCoresSettings() throws {
   var expected = GeoffRunSettings()
-  expected.learner.stepSize = Float(0.0005)
-  expected.learner.rmspropEpsilon = Float(1e-10)
-  expected.learner.adamEpsilon = Float(1e-8)
+  expected.learner.rule.stepSize = Float(0.0005)
+  expected.learner.rule.rmspropEpsilon = Float(1e-10)
+  expected.learner.rule.adamEpsilon = Float(1e-8)
   #expect(try GeoffConfig(parameters: [:]).runSettings == expected)
   // Each declared default is what the descriptor lists and run keys are completed with.
   for declaration in GeoffConfig.parameters {
@@ -19,8 +19,8 @@ import TrainingCore
 @Test func parameterWrittenToTwoFields_fillsBoth_andAFloatIsTheSweepFilesNumberRoundedOnce() throws {
   let config = try GeoffConfig(parameters: ["inputs": .int(7), "step_size": .double(0.1), "eta": .int(1)])
   #expect(config.runSettings.task.inputs == 7 && config.runSettings.learner.inputs == 7)
-  #expect(config.runSettings.learner.stepSize == Float(0.1))
-  #expect(config.runSettings.learner.eta == 1)
+  #expect(config.runSettings.learner.rule.stepSize == Float(0.1))
+  #expect(config.runSettings.learner.rule.eta == 1)
 }
 
 @Test func parameterOutOfRange_orOfTheWrongKind_namesTheExperimentAndTheParameter() {

@@ -65,8 +65,8 @@ struct ReferenceNetwork {
   }
 
   mutating func learn(_ x: UInt32, _ target: Double, settings s: GeoffLearnerSettings) {
-    let alpha = Double(s.stepSize)
-    let eta = Double(s.eta)
+    let alpha = Double(s.rule.stepSize)
+    let eta = Double(s.rule.eta)
     let xt = extended(x)
     let (phi, y) = forward(x)
     let delta = target - y
@@ -75,38 +75,39 @@ struct ReferenceNetwork {
     var p = parameters
     if slot1.isEmpty {
       slot1 = Array(
-        repeating: s.algorithm == .rmsprop ? Double(s.rmspropInitialAccumulator) : 0, count: p.count)
+        repeating: s.rule.algorithm == .rmsprop ? Double(s.rule.rmspropInitialAccumulator) : 0, count: p.count
+      )
       slot2 = Array(repeating: 0, count: p.count)
     }
-    switch s.algorithm {
+    switch s.rule.algorithm {
     case .backprop:
       for k in p.indices { p[k] -= alpha * flatGradient[k] }
       setParameters(p)
     case .momentum:
       for k in p.indices {
-        slot1[k] = Double(s.momentum) * slot1[k] + flatGradient[k]
+        slot1[k] = Double(s.rule.momentum) * slot1[k] + flatGradient[k]
         p[k] -= alpha * slot1[k]
       }
       setParameters(p)
     case .rmsprop:
-      let rho = Double(s.rmspropDecay)
+      let rho = Double(s.rule.rmspropDecay)
       for k in p.indices {
         slot1[k] = rho * slot1[k] + (1 - rho) * flatGradient[k] * flatGradient[k]
-        p[k] -= alpha * flatGradient[k] / (slot1[k] + Double(s.rmspropEpsilon)).squareRoot()
+        p[k] -= alpha * flatGradient[k] / (slot1[k] + Double(s.rule.rmspropEpsilon)).squareRoot()
       }
       setParameters(p)
     case .adam:
-      let (b1, b2) = (Double(s.adamBeta1), Double(s.adamBeta2))
+      let (b1, b2) = (Double(s.rule.adamBeta1), Double(s.rule.adamBeta2))
       let t = Double(step + 1)
       let rate = alpha * (1 - pow(b2, t)).squareRoot() / (1 - pow(b1, t))
       for k in p.indices {
         slot1[k] = b1 * slot1[k] + (1 - b1) * flatGradient[k]
         slot2[k] = b2 * slot2[k] + (1 - b2) * flatGradient[k] * flatGradient[k]
-        p[k] -= rate * slot1[k] / (slot2[k].squareRoot() + Double(s.adamEpsilon))
+        p[k] -= rate * slot1[k] / (slot2[k].squareRoot() + Double(s.rule.adamEpsilon))
       }
       setParameters(p)
     case .crossprop:
-      let sign: Double = s.etaForm == .paper ? -1 : 1
+      let sign: Double = s.rule.etaForm == .paper ? -1 : 1
       for j in 0..<hidden {
         let dphi = 1 - phi[j] * phi[j]
         for i in 0...inputs {
@@ -126,7 +127,7 @@ struct ReferenceNetwork {
         for i in 0...inputs {
           u[i][j] += alpha * delta * ((1 - eta) * phi[j] * oldH + eta * w[j]) * dphi * xt[i]
         }
-        if s.etaForm == .paper {
+        if s.rule.etaForm == .paper {
           hApprox[j] =
             oldH * (1 - alpha * (1 - eta) * phi[j] * phi[j]) + alpha * (delta - eta * w[j] * phi[j])
         } else {

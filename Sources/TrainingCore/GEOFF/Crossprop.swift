@@ -1,12 +1,3 @@
-/// Where η enters crossprop's trace updates.
-public enum EtaForm: String, Sendable, Equatable, CaseIterable {
-  /// The paper's eqns 7 and 8: h uses (δ − η·w·φ) and the decay 1 − α(1−η)φ². The default.
-  case paper
-  /// The authors' TensorFlow code: crossprop's h uses (δ + η·w·φ) (a sign slip), and
-  /// crossprop-approx's h ignores η: h ← h(1 − αφ²) + αδ.
-  case code
-}
-
 /// Crossprop, the full meta-gradient rule of Veeriah, Zhang and Sutton (2017), "Crossprop:
 /// learning representations by stochastic meta-gradient descent in neural networks", eqn 7:
 ///

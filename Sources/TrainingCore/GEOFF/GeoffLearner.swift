@@ -1,47 +1,11 @@
-/// How a ``GeoffLearner`` updates its weights.
-public enum LearningAlgorithm: String, Sendable, Equatable, CaseIterable {
-  /// Backprop with plain SGD (``StochasticGradientDescent``).
-  case backprop
-  /// Backprop with TF1 momentum (``Momentum``).
-  case momentum
-  /// Backprop with TF1 RMSProp (``RMSProp``).
-  case rmsprop
-  /// Backprop with TF1 Adam (``Adam``).
-  case adam
-  /// Crossprop, eqn 7 (``Crossprop``), with LMS on the output layer.
-  case crossprop
-  /// Crossprop-approx, eqn 8 (``CrosspropApprox``), with LMS on the output layer.
-  case crosspropApprox = "crossprop-approx"
-}
-
 /// Settings of the single-hidden-layer learner; defaults are the paper's GEOFF learner.
 public struct GeoffLearnerSettings: Sendable, Equatable {
   /// Binary inputs (20).
   public var inputs: Int = 20
   /// tanh hidden units, each with a bias (500).
   public var hiddenUnits: Int = 500
-  /// The update rule (backprop).
-  public var algorithm: LearningAlgorithm = .backprop
-  /// α, the step size of every algorithm (0.0005).
-  public var stepSize: Float = 0.0005
-  /// η, the crossprop mix of backprop into the meta-gradient (0; 1 is exactly backprop).
-  public var eta: Float = 0
-  /// Paper or authors'-code form of η in the trace updates (paper).
-  public var etaForm: EtaForm = .paper
-  /// μ of momentum (0.9).
-  public var momentum: Float = 0.9
-  /// ρ of RMSProp (0.9).
-  public var rmspropDecay: Float = 0.9
-  /// ε of RMSProp, inside the square root (1e-10).
-  public var rmspropEpsilon: Float = 1e-10
-  /// The initial RMSProp accumulator (1, TF1's quirk).
-  public var rmspropInitialAccumulator: Float = 1
-  /// β₁ of Adam (0.9).
-  public var adamBeta1: Float = 0.9
-  /// β₂ of Adam (0.999).
-  public var adamBeta2: Float = 0.999
-  /// ε of Adam, outside the bias correction (1e-8).
-  public var adamEpsilon: Float = 1e-8
+  /// The update rule and its settings (backprop, α = 0.0005, TF1 defaults).
+  public var rule = UpdateRule()
 
   public init() {}
 }
@@ -101,10 +65,10 @@ public struct GeoffLearner: Sendable {
     }
     for j in 0..<n { slab[layout.outputWeights + j / 8][j % 8] = outputWeights[j] }
     slab[layout.outputBias][0] = outputBias
-    if settings.algorithm == .rmsprop {
+    if settings.rule.algorithm == .rmsprop {
       // s starts at the TF1 value on real weights only; padding lanes keep s = 0 (their gradient
       // is 0, so the update is 0 either way) so that they never decay into slow denormals.
-      let start = settings.rmspropInitialAccumulator
+      let start = settings.rule.rmspropInitialAccumulator
       for k in 0..<layout.parameters {
         for lane in 0..<8 {
           let isReal: Bool
@@ -193,7 +157,7 @@ public struct GeoffLearner: Sendable {
     return slab.withUnsafeMutableBufferPointer { buffer -> Float in
       let base = buffer.baseAddress!
       let delta = target - Self.forward(base, x, layout: layout, settings: settings)
-      switch settings.algorithm {
+      switch settings.rule.algorithm {
       case .backprop:
         Self.backprop(base, x, delta: delta, layout: layout, settings: settings)
       case .crosspropApprox:
@@ -283,7 +247,7 @@ public struct GeoffLearner: Sendable {
     let chunks = layout.chunks
     let signal = base + layout.signal
     let derivative = base + layout.derivatives
-    for c in 0..<chunks { signal[c] = settings.stepSize * (signal[c] * derivative[c]) }
+    for c in 0..<chunks { signal[c] = settings.rule.stepSize * (signal[c] * derivative[c]) }
     for i in 0...settings.inputs where i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
       let row = base + i * chunks
       for c in 0..<chunks { row[c] += signal[c] }
@@ -304,7 +268,7 @@ public struct GeoffLearner: Sendable {
       signal[c] = s
     }
     updateActiveRows(base, x, layout: layout, settings: settings)
-    updateOutputLayer(base, delta: delta, layout: layout, stepSize: settings.stepSize)
+    updateOutputLayer(base, delta: delta, layout: layout, stepSize: settings.rule.stepSize)
   }
 
   private static func crosspropApprox(
@@ -316,10 +280,10 @@ public struct GeoffLearner: Sendable {
         outputs: 1, chunks: layout.chunks, deltas: deltas, activations: base + layout.activations,
         outputWeights: base + layout.outputWeights, traces: base + layout.firstSlot,
         signal: base + layout.signal,
-        eta: settings.eta, form: settings.etaForm, stepSize: settings.stepSize)
+        eta: settings.rule.eta, form: settings.rule.etaForm, stepSize: settings.rule.stepSize)
     }
     updateActiveRows(base, x, layout: layout, settings: settings)
-    updateOutputLayer(base, delta: delta, layout: layout, stepSize: settings.stepSize)
+    updateOutputLayer(base, delta: delta, layout: layout, stepSize: settings.rule.stepSize)
   }
 
   private static func crossprop(
@@ -332,7 +296,7 @@ public struct GeoffLearner: Sendable {
     let derivative = base + layout.derivatives
     let w = base + layout.outputWeights
     let traces = base + layout.firstSlot
-    let alpha = settings.stepSize
+    let alpha = settings.rule.stepSize
     // The coefficients of every chunk first, then the rows in memory order: each (row, chunk)
     // update is independent of the others, so the order does not change any result, and streaming
     // through U and h row by row is much faster than a column at a time (stride `chunks`).
@@ -344,7 +308,8 @@ public struct GeoffLearner: Sendable {
       let off = k + chunks
       for c in 0..<chunks {
         let coefficient = Crossprop.coefficients(
-          delta: delta, eta: settings.eta, form: settings.etaForm, stepSize: alpha, activation: phi[c],
+          delta: delta, eta: settings.rule.eta, form: settings.rule.etaForm, stepSize: alpha,
+          activation: phi[c],
           outputWeight: w[c], derivative: derivative[c])
         var zeroInput = coefficient
         zeroInput.direct = coefficient.direct * 0
@@ -388,89 +353,23 @@ public struct GeoffLearner: Sendable {
     }
     var biasGradient = FloatLanes.zero
     biasGradient[0] = -delta
-    // Every slot of parameter k sits a fixed distance after it: `apply` and the row loops take
-    // pointers to the parameters and reach the optimiser state at these offsets.
+    // Every slot of parameter k sits a fixed distance after it, where the optimiser finds it.
     let first = layout.firstSlot
     let second = layout.secondSlot
-    let outputs = base + layout.outputWeights
-    let outputBias = base + layout.outputBias
-    // Rows of inactive inputs have gradient exactly 0; their loops drop the terms that are then
-    // exactly 0 (g, g², and RMSProp's change), which leaves every result bit-identical.
-    switch settings.algorithm {
-    case .momentum:
-      let optimiser = Momentum(learningRate: settings.stepSize, momentum: settings.momentum)
-      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
-        let next = optimiser.update(gradient: g, state: Momentum.State(accumulator: p[first]))
-        p[first] = next.state.accumulator
-        p.pointee += next.change
+    let optimiser = OptimiserRows(rule: settings.rule, step: step)
+    for i in 0..<rows {
+      let row = base + i * chunks
+      if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
+        optimiser.step(row, first: first, second: second, gradients: gradients, count: chunks)
+      } else {
+        // Inactive inputs have gradient exactly 0.
+        optimiser.stepWithoutGradient(row, first: first, second: second, count: chunks)
       }
-      for i in 0..<rows {
-        let row = base + i * chunks
-        if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
-          for c in 0..<chunks { apply(row + c, gradients[c]) }
-        } else {
-          let accumulators = row + first
-          for c in 0..<chunks {
-            let a = flushingSubnormals(optimiser.momentum * accumulators[c])
-            accumulators[c] = a
-            row[c] += -(optimiser.learningRate * a)
-          }
-        }
-      }
-      for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(outputBias, biasGradient)
-    case .rmsprop:
-      let optimiser = RMSProp(
-        learningRate: settings.stepSize, decay: settings.rmspropDecay, epsilon: settings.rmspropEpsilon,
-        initialAccumulator: settings.rmspropInitialAccumulator)
-      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
-        let next = optimiser.update(gradient: g, state: RMSProp.State(meanSquare: p[first]))
-        p[first] = next.state.meanSquare
-        p.pointee += next.change
-      }
-      for i in 0..<rows {
-        let row = base + i * chunks
-        if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
-          for c in 0..<chunks { apply(row + c, gradients[c]) }
-        } else {
-          let meanSquares = row + first
-          for c in 0..<chunks { meanSquares[c] = flushingSubnormals(optimiser.decay * meanSquares[c]) }
-        }
-      }
-      for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(outputBias, biasGradient)
-    case .adam:
-      let optimiser = Adam(
-        learningRate: settings.stepSize, beta1: settings.adamBeta1, beta2: settings.adamBeta2,
-        epsilon: settings.adamEpsilon)
-      let rate = optimiser.correctedLearningRate(step: step)
-      @inline(__always) func apply(_ p: UnsafeMutablePointer<FloatLanes>, _ g: FloatLanes) {
-        let next = optimiser.update(
-          correctedLearningRate: rate, gradient: g, state: Adam.State(mean: p[first], meanSquare: p[second]))
-        p[first] = next.state.mean
-        p[second] = next.state.meanSquare
-        p.pointee += next.change
-      }
-      for i in 0..<rows {
-        let row = base + i * chunks
-        if i == settings.inputs || (x >> UInt32(i)) & 1 == 1 {
-          for c in 0..<chunks { apply(row + c, gradients[c]) }
-        } else {
-          let means = row + first
-          let meanSquares = row + second
-          for c in 0..<chunks {
-            let m = flushingSubnormals(optimiser.beta1 * means[c])
-            let v = flushingSubnormals(optimiser.beta2 * meanSquares[c])
-            means[c] = m
-            meanSquares[c] = v
-            row[c] += -(rate * m / (DeterministicMath.squareRoot(v) + optimiser.epsilon))
-          }
-        }
-      }
-      for c in 0..<chunks { apply(outputs + c, -(delta * phi[c])) }
-      apply(outputBias, biasGradient)
-    case .backprop, .crossprop, .crosspropApprox:
-      preconditionFailure("optimise handles optimiser-based backprop only")
     }
+    let outputs = base + layout.outputWeights
+    for c in 0..<chunks {
+      optimiser.step(outputs + c, first: first, second: second, gradient: -(delta * phi[c]))
+    }
+    optimiser.step(base + layout.outputBias, first: first, second: second, gradient: biasGradient)
   }
 }
