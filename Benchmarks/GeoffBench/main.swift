@@ -10,6 +10,7 @@ import TrainingCore
 //     swift run -c release metasweep-bench lstm [steps]     # LSTM meta-training steps/second only
 //     swift run -c release metasweep-bench journal [runs] [batch] [repeats]   # journal µs per run
 //     swift run -c release metasweep-bench runkeys [keys] [repeats]   # run-key hashing µs per key
+//     swift run -c release metasweep-bench classifier [steps] [repeats] [algorithm ...]   # 784-1024-10 µs/example
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -58,6 +59,13 @@ if arguments.first == "journal" {
   let rest = arguments.dropFirst().compactMap { Int($0) }
   try benchmarkJournal(
     runs: rest.first ?? 20000, batch: rest.dropFirst().first ?? 16, repeats: rest.dropFirst(2).first ?? 3)
+  exit(0)
+}
+if arguments.first == "classifier" {
+  let rest = Array(arguments.dropFirst())
+  benchmarkClassifier(
+    steps: rest.first.flatMap { Int($0) } ?? 2000, repeats: rest.dropFirst().first.flatMap { Int($0) } ?? 3,
+    algorithms: rest.dropFirst(2).compactMap { LearningAlgorithm(rawValue: $0) })
   exit(0)
 }
 if arguments.first == "runkeys" {

@@ -63,20 +63,17 @@ public struct GeoffConfig: ExperimentConfig, Equatable {
 
   public static let experimentName = "geoff"
 
-  public static let parameters: [ParameterDeclaration<GeoffConfig>] = [
-    .choice(
-      "algorithm", \.runSettings.learner.rule.algorithm, default: .backprop,
+  public static let parameters: [ParameterDeclaration<GeoffConfig>] =
+    ruleParameters + runParameters
+    + ParameterDeclaration<GeoffConfig>.optimiserSettings(at: \.runSettings.learner.rule)
+
+  private static let ruleParameters = ParameterDeclaration<GeoffConfig>.updateRule(
+    at: \.runSettings.learner.rule,
+    algorithmDoc:
       "Update rule: backprop (SGD), momentum, rmsprop, adam (TF1 defaults), crossprop (eqn 7) or crossprop-approx (eqn 8)."
-    ),
-    .float(
-      "eta", \.runSettings.learner.rule.eta, in: 0...1, default: 0,
-      "Crossprop's η: weight of backprop in the mix (1 is exactly backprop)."),
-    .choice(
-      "eta_form", \.runSettings.learner.rule.etaForm, default: .paper,
-      "Where η enters the trace updates: paper (eqns 7, 8) or code (the authors' TensorFlow)."),
-    .float(
-      "step_size", \.runSettings.learner.rule.stepSize, in: 1e-12...10, default: 0.0005,
-      "α, the step size of every algorithm."),
+  )
+
+  private static let runParameters: [ParameterDeclaration<GeoffConfig>] = [
     .int(
       "examples_per_task", \.runSettings.task.examplesPerTask, in: 1...10_000_000, default: 5000,
       "Examples per stage; a multiple of bin_size."),
@@ -93,7 +90,8 @@ public struct GeoffConfig: ExperimentConfig, Equatable {
       "inputs", \.runSettings.task.inputs, \.runSettings.learner.inputs, in: 1...32, default: 20,
       "Binary inputs (the target adds a bias input)."),
     .double(
-      "beta", \.runSettings.task.beta, in: 0...1, default: 0.6, "β of the LTU thresholds θ_j = β(m+1) − S_j."),
+      "beta", \.runSettings.task.beta, in: 0...1, default: 0.6,
+      "β of the LTU thresholds θ_j = β(m+1) − S_j."),
     .double(
       "change_fraction", \.runSettings.task.changeFraction, in: 0...1, default: 0.5,
       "Fraction of the target's output weights redrawn at each task switch."),
@@ -112,21 +110,6 @@ public struct GeoffConfig: ExperimentConfig, Equatable {
     .choice(
       "norm_convention", \.runSettings.normConvention, default: .l2,
       "Weight drift: l2 (‖·‖) or squared (‖·‖², the authors' code)."),
-    .float("momentum", \.runSettings.learner.rule.momentum, in: 0...1, default: 0.9, "μ of momentum."),
-    .float(
-      "rmsprop_decay", \.runSettings.learner.rule.rmspropDecay, in: 0...1, default: 0.9, "ρ of RMSProp."),
-    .float(
-      "rmsprop_epsilon", \.runSettings.learner.rule.rmspropEpsilon, in: 0...1, default: 1e-10,
-      "ε of RMSProp, inside the square root."),
-    .float(
-      "rmsprop_initial_accumulator", \.runSettings.learner.rule.rmspropInitialAccumulator, in: 0...1000,
-      default: 1.0,
-      "Initial RMSProp mean square (1 in TF1; 0 in Keras/PyTorch)."),
-    .float("adam_beta1", \.runSettings.learner.rule.adamBeta1, in: 0...1, default: 0.9, "β₁ of Adam."),
-    .float("adam_beta2", \.runSettings.learner.rule.adamBeta2, in: 0...1, default: 0.999, "β₂ of Adam."),
-    .float(
-      "adam_epsilon", \.runSettings.learner.rule.adamEpsilon, in: 0...1, default: 1e-8,
-      "ε of Adam, outside the bias correction."),
   ]
 
   public func check() throws {
