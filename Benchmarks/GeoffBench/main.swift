@@ -11,6 +11,7 @@ import TrainingCore
 //     swift run -c release metasweep-bench journal [runs] [batch] [repeats]   # journal µs per run
 //     swift run -c release metasweep-bench runkeys [keys] [repeats]   # run-key hashing µs per key
 //     swift run -c release metasweep-bench classifier [steps] [repeats] [algorithm ...]   # 784-1024-10 µs/example
+//     swift run -c release metasweep-bench tsne [points] [hidden] [seed] [csv]   # t-SNE seconds
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -71,6 +72,14 @@ if arguments.first == "classifier" {
 if arguments.first == "runkeys" {
   let rest = arguments.dropFirst().compactMap { Int($0) }
   benchmarkRunKeys(count: rest.first ?? 100_000, repeats: rest.dropFirst().first ?? 5)
+  exit(0)
+}
+if arguments.first == "tsne" {
+  let rest = Array(arguments.dropFirst())
+  benchmarkEmbedding(
+    count: rest.first.flatMap { Int($0) } ?? 2500,
+    hiddenUnits: rest.dropFirst().first.flatMap { Int($0) } ?? 1024,
+    seed: rest.dropFirst(2).first.flatMap { UInt64($0) } ?? 1, csvPath: rest.dropFirst(3).first)
   exit(0)
 }
 if arguments.first == "lstm" {
