@@ -36,8 +36,8 @@ public struct LabelShiftRunSettings: Sendable, Equatable {
   public var tailExamples = 5000
   /// Drift as ‖·‖ or ‖·‖² (‖·‖).
   public var normConvention = NormConvention.l2
-  /// Training images whose hidden activations are kept after the first stage, for Fig. 4's t-SNE
-  /// (0, none; the paper uses 2,500).
+  /// Training images (the first, in file order) whose hidden activations are kept after every
+  /// stage, for Fig. 4's t-SNE (0, none; the paper uses 2,500).
   public var embeddingImages = 0
 
   public init() {}
@@ -68,9 +68,9 @@ public struct LabelShiftRunRecord: Sendable, Equatable {
   public var stageOutputWeightDrift: [Double] = []
   /// Test-set accuracy at the end of each stage (outer) under each task's labelling (inner).
   public var testAccuracy: [[Double]] = []
-  /// Hidden activations of the first `embeddingImages` training images after the first stage,
+  /// Hidden activations of the first `embeddingImages` training images after each stage (outer),
   /// image-major (images × hidden units); empty when none were asked for.
-  public var hiddenActivations: [Float] = []
+  public var hiddenActivations: [[Float]] = []
 }
 
 /// The crossprop paper's continual classification: one classifier learns task A, then B, then C
@@ -128,11 +128,14 @@ public enum LabelShiftRun {
         record.stageOutputWeightDrift.append(record.outputWeightDrift[record.outputWeightDrift.count - 1])
         record.testAccuracy.append(
           accuracies(of: &classifier, on: test, tasks: settings.distinctTasks, classes: classes))
-        if stage == 0 && settings.embeddingImages > 0 {
+        if settings.embeddingImages > 0 {
+          var activations: [Float] = []
+          activations.reserveCapacity(settings.embeddingImages * settings.classifier.hiddenUnits)
           for index in 0..<settings.embeddingImages {
             let image = UnsafeBufferPointer(rebasing: pixels[(index * perImage)..<((index + 1) * perImage)])
-            record.hiddenActivations += classifier.hiddenActivations(image)
+            activations += classifier.hiddenActivations(image)
           }
+          record.hiddenActivations.append(activations)
         }
       }
     }

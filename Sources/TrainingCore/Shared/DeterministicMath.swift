@@ -121,28 +121,4 @@ public enum DeterministicMath {
 
   /// σ(x) = ½(1 + tanh(x/2)) of a `Double`.
   public static func sigmoid(_ x: Double) -> Double { 0.5 * (1 + tanh(0.5 * x)) }
-
-  /// eˣ of a `Double` at most 0 (a softmax's logits minus their maximum), within a few ulp; 0
-  /// below −745, where eˣ is below the smallest subnormal.
-  ///
-  /// k = round(x/ln 2), r = x − k·ln 2 in two parts (|r| ≤ ln2/2), eʳ by its Taylor polynomial to
-  /// r¹⁴ (truncation below 2⁻⁵⁵ relative), then 2ᵏ·eʳ in two exact scalings (2ᵏ alone underflows
-  /// below 2⁻¹⁰²²).
-  public static func exp(_ x: Double) -> Double {
-    precondition(x <= 0 || x.isNaN, "exp takes x ≤ 0 (logits minus their maximum)")
-    guard x >= -745 else { return x.isNaN ? x : 0 }
-    let k = (x * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
-    let r = (x - k * 0.693_147_180_369_123_816_49) - k * 1.908_214_929_270_587_700_02e-10
-    var p = 1.0 / 87_178_291_200  // 1/14!
-    var factorial = 87_178_291_200.0
-    for n in stride(from: 13, through: 1, by: -1) {
-      factorial /= Double(n + 1)
-      p = p * r + 1 / factorial
-    }
-    p = p * r + 1
-    let half = Int(k) / 2
-    let first = Double(sign: .plus, exponent: half, significand: 1)
-    let second = Double(sign: .plus, exponent: Int(k) - half, significand: 1)
-    return (p * first) * second
-  }
 }
