@@ -51,7 +51,7 @@ extension ImageDataset {
         "images are \(test.rows) × \(test.columns) but those in \(fileName(paths[.trainImages]!)) are \(train.rows) × \(train.columns): are both from the same dataset?"
       )
     }
-    return ImageDataset(
+    return try ImageDataset(
       name: name, rows: train.rows, columns: train.columns, classes: classes, train: train.split,
       test: test.split)
   }

@@ -8,8 +8,8 @@ public struct ImageSplit: Sendable, Equatable {
   /// One class index per image, each below the dataset's ``ImageDataset/classes``.
   public let labels: [UInt8]
 
-  /// A split of `labels.count` images; `images.count` must be a multiple of it (checked by
-  /// ``ImageDataset/init(name:rows:columns:classes:train:test:)``).
+  /// A split of `labels.count` images; ``ImageDataset/init(name:rows:columns:classes:train:test:)``
+  /// checks that the images fill them.
   public init(images: [UInt8], labels: [UInt8]) {
     self.images = images
     self.labels = labels
@@ -47,16 +47,32 @@ public struct ImageDataset: Sendable, Equatable {
   /// `mnist` has the hash of the generated dataset.
   public let sha256: String
 
-  /// The dataset with these splits. Preconditions (the loaders check them first and throw a
-  /// ``DatasetError`` that names the file): positive `rows`, `columns` and `classes` (at most
-  /// 256), each split's images fill exactly its count of rows × columns, and every label is below
-  /// `classes`.
-  public init(name: String, rows: Int, columns: Int, classes: Int, train: ImageSplit, test: ImageSplit) {
-    precondition(rows > 0 && columns > 0, "images need at least one pixel")
-    precondition(classes > 0 && classes <= 256, "labels are bytes: 1 to 256 classes")
-    for split in [train, test] {
-      precondition(split.images.count == split.count * rows * columns, "a split's images must fill its count")
-      precondition(split.labels.allSatisfy { Int($0) < classes }, "every label must be below the class count")
+  /// The dataset with these splits, checked: `rows`, `columns` and `classes` positive (classes at
+  /// most 256: labels are bytes), each split's images exactly its count of rows × columns, and
+  /// every label below `classes`. A failed check throws a ``DatasetError`` without a path (the
+  /// loaders check files first and name them).
+  public init(name: String, rows: Int, columns: Int, classes: Int, train: ImageSplit, test: ImageSplit)
+    throws(DatasetError)
+  {
+    guard rows > 0 && columns > 0 && classes > 0 && classes <= 256 else {
+      throw DatasetError(
+        .invalidSetting, path: nil, field: .dimensions,
+        "\(name): \(rows) × \(columns) images in \(classes) classes: images need a pixel, and 1 to 256 classes"
+      )
+    }
+    for (splitName, split) in [("train", train), ("test", test)] {
+      guard split.images.count == split.count * rows * columns else {
+        throw DatasetError(
+          .shapeMismatch, path: nil, field: .dimensions,
+          "\(name): \(split.images.count) \(splitName) pixels are not \(split.count) images of \(rows) × \(columns)"
+        )
+      }
+      if let index = split.labels.firstIndex(where: { Int($0) >= classes }) {
+        throw DatasetError(
+          .invalidLabels, path: nil, field: .labels,
+          "\(name): \(splitName) label \(split.labels[index]) of image \(index) is not one of the \(classes) classes"
+        )
+      }
     }
     self.name = name
     self.rows = rows

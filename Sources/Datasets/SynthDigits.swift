@@ -94,7 +94,7 @@ public enum SynthDigits {
     }
     let train = makeSplit(0, count: settings.trainCount, settings: settings)
     let test = makeSplit(1, count: settings.testCount, settings: settings)
-    return ImageDataset(
+    return try ImageDataset(
       name: name, rows: settings.side, columns: settings.side, classes: classes, train: train, test: test)
   }
 

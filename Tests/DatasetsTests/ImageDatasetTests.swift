@@ -114,3 +114,20 @@ import Testing
   #expect(unknown?.code == .unknownDataset)
   #expect(unknown?.message.contains("fashion-mnist, mnist, synth-digits") == true)
 }
+
+@Test func imageDataset_refusesPixelsThatDoNotFillItsImages_andLabelsOutsideItsClasses() throws {
+  let images = ImageSplit(images: Array(repeating: 0, count: 8), labels: [0, 1])
+  let fits = try ImageDataset(name: "t", rows: 2, columns: 2, classes: 2, train: images, test: images)
+  #expect(fits.train.count == 2 && fits.sha256.count == 64)
+  let short = ImageSplit(images: Array(repeating: 0, count: 7), labels: [0, 1])
+  let shape = datasetError {
+    try ImageDataset(name: "t", rows: 2, columns: 2, classes: 2, train: images, test: short)
+  }
+  #expect(shape?.code == .shapeMismatch)
+  #expect(shape?.message.contains("7 test pixels") == true)
+  let label = datasetError {
+    try ImageDataset(name: "t", rows: 2, columns: 2, classes: 1, train: images, test: images)
+  }
+  #expect(label?.code == .invalidLabels)
+  #expect(label?.field == .labels)
+}

@@ -17,8 +17,15 @@ func smallSettings(seed: UInt64, train: Int = 600, test: Int = 200) -> SynthDigi
   let c = try SynthDigits.makeDataset(smallSettings(seed: 8))
   #expect(a == b)
   #expect(a.sha256 == b.sha256)
-  #expect(a.train.images != c.train.images)
   #expect(a.train.labels != c.train.labels)
+  // Images of one digit at one index differ too: the seed reaches the drawing, not only the labels.
+  let pixels = a.pixelsPerImage
+  let sameDigit = (0..<a.train.count).filter { a.train.labels[$0] == c.train.labels[$0] }
+  #expect(sameDigit.count > 20)
+  for index in sameDigit {
+    let range = (index * pixels)..<((index + 1) * pixels)
+    #expect(a.train.images[range] != c.train.images[range])
+  }
   #expect(a.test.images != c.test.images)
   #expect(a.sha256 != c.sha256)
   // Train and test are different draws, not one copied into the other.
