@@ -101,7 +101,7 @@ let package = Package(
     // MARK: - Benchmarks (a release-built executable; run through tools/bench)
     .executableTarget(
       name: "metasweep-bench",
-      dependencies: ["TrainingCore", "Experiments", "SweepModel", "Journal"],
+      dependencies: ["TrainingCore", "Experiments", "SweepModel", "Journal", "Datasets"],
       path: "Benchmarks/GeoffBench", swiftSettings: hotCode),
 
     // MARK: - Tests

@@ -1,3 +1,4 @@
+import Datasets
 import Experiments
 import Foundation
 import Journal
@@ -10,6 +11,7 @@ import TrainingCore
 //     swift run -c release metasweep-bench lstm [steps]     # LSTM meta-training steps/second only
 //     swift run -c release metasweep-bench journal [runs] [batch] [repeats]   # journal µs per run
 //     swift run -c release metasweep-bench runkeys [keys] [repeats]   # run-key hashing µs per key
+//     swift run -c release metasweep-bench datasets [repeats] [folder]   # dataset load and generation ms
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -63,6 +65,12 @@ if arguments.first == "journal" {
 if arguments.first == "runkeys" {
   let rest = arguments.dropFirst().compactMap { Int($0) }
   benchmarkRunKeys(count: rest.first ?? 100_000, repeats: rest.dropFirst().first ?? 5)
+  exit(0)
+}
+if arguments.first == "datasets" {
+  let repeats = arguments.dropFirst().first.flatMap { Int($0) } ?? 5
+  let folder = arguments.dropFirst(2).first ?? DatasetSource.defaultFashionMNISTDirectory
+  try benchmarkDatasets(directory: folder, repeats: max(1, repeats))
   exit(0)
 }
 if arguments.first == "lstm" {
