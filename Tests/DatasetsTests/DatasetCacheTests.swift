@@ -48,6 +48,7 @@ func onThreadsAtOnce(_ count: Int, _ body: @escaping @Sendable () -> Void) {
     return try source.load()
   }
   let directory = try makeTemporaryDirectory("cache")
+  defer { removeDirectory(directory) }
   // Not there yet: the error is returned, not remembered.
   let error = datasetError { try cache.dataset(.mnist(directory: directory)) }
   #expect(error?.code == .missingFile)

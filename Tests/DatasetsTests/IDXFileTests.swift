@@ -4,6 +4,7 @@ import Testing
 
 @Test func idxFile_readsImagesAndLabels_writtenByHand() throws {
   let directory = try makeTemporaryDirectory("idx")
+  defer { removeDirectory(directory) }
   let pixels: [UInt8] = (0..<24).map { UInt8($0 * 10) }
   writeFile("\(directory)/images", idxBytes(magic: 0x803, dimensions: [2, 3, 4], values: pixels))
   writeFile("\(directory)/labels", idxBytes(magic: 0x801, dimensions: [2], values: [7, 3]))
@@ -16,6 +17,7 @@ import Testing
 
 @Test func gzippedAndPlainCopies_readToTheSameArrays_whicheverToolGzippedThem() throws {
   let directory = try makeTemporaryDirectory("idx-gz")
+  defer { removeDirectory(directory) }
   let plain = "\(directory)/train-images-idx3-ubyte"
   // 300 images of 28 × 28: several zlib output chunks, not one short block.
   let pixels = (0..<(300 * 28 * 28)).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
@@ -36,6 +38,7 @@ import Testing
 
 @Test func idxWriter_plainOutput_isByteForByteTheHandWrittenFile() throws {
   let directory = try makeTemporaryDirectory("idx-write")
+  defer { removeDirectory(directory) }
   let array = IDXArray(dimensions: [2, 2, 3], values: Array(0..<12))
   try IDXFile.write(array, to: "\(directory)/written")
   #expect(
@@ -46,6 +49,7 @@ import Testing
 
 @Test func wrongMagic_throws_namingTheFileAndTheMagicField() throws {
   let directory = try makeTemporaryDirectory("idx-magic")
+  defer { removeDirectory(directory) }
   let path = "\(directory)/images"
   writeFile(path, [0x12, 0x34] + idxBytes(magic: 0x803, dimensions: [1, 1, 1], values: [0]).dropFirst(2))
   let error = datasetError { try IDXFile.read(.images, at: path) }
@@ -57,6 +61,7 @@ import Testing
 
 @Test func labelsFileReadAsImages_throws_sayingTheFilesMayBeSwapped() throws {
   let directory = try makeTemporaryDirectory("idx-swapped")
+  defer { removeDirectory(directory) }
   let path = "\(directory)/labels"
   writeFile(path, idxBytes(magic: 0x801, dimensions: [2], values: [1, 2]))
   let error = datasetError { try IDXFile.read(.images, at: path) }
@@ -66,6 +71,7 @@ import Testing
 
 @Test func nonByteElementType_isRejected_namingTheType() throws {
   let directory = try makeTemporaryDirectory("idx-type")
+  defer { removeDirectory(directory) }
   let path = "\(directory)/images"
   writeFile(path, idxBytes(magic: 0x0D03, dimensions: [1, 1, 1], values: [0, 0, 0, 0]))
   let error = datasetError { try IDXFile.read(.images, at: path) }
@@ -76,6 +82,7 @@ import Testing
 
 @Test func truncatedFile_throws_namingTheFileAndTheSizeField_plainOrGzipped() throws {
   let directory = try makeTemporaryDirectory("idx-truncated")
+  defer { removeDirectory(directory) }
   let path = "\(directory)/train-images-idx3-ubyte"
   let whole = idxBytes(magic: 0x803, dimensions: [3, 4, 4], values: Array(repeating: 9, count: 48))
   writeFile(path, Array(whole.dropLast()))
@@ -107,6 +114,7 @@ import Testing
 
 @Test func fileLongerThanItsHeaderAnnounces_throws_plainOrGzipped() throws {
   let directory = try makeTemporaryDirectory("idx-long")
+  defer { removeDirectory(directory) }
   let path = "\(directory)/labels"
   writeFile(path, idxBytes(magic: 0x801, dimensions: [2], values: [1, 2, 3]))
   let plain = datasetError { try IDXFile.read(.labels, at: path) }
@@ -120,6 +128,7 @@ import Testing
 
 @Test func damagedGzipData_throwsBadCompression_notACrash() throws {
   let directory = try makeTemporaryDirectory("idx-damaged")
+  defer { removeDirectory(directory) }
   let path = "\(directory)/images"
   writeFile(path, idxBytes(magic: 0x803, dimensions: [10, 8, 8], values: (0..<640).map { UInt8($0 % 251) }))
   try gzipWithSystemTool(path)
@@ -134,6 +143,7 @@ import Testing
 
 @Test func gzipHeaderAnnouncingAbsurdSize_isRefused_beforeAllocating() throws {
   let directory = try makeTemporaryDirectory("idx-absurd")
+  defer { removeDirectory(directory) }
   let path = "\(directory)/images"
   // 4 billion images of 28 × 28 (3 TB) announced by a file of a few dozen bytes.
   writeFile(path, idxBytes(magic: 0x803, dimensions: [4_000_000_000, 28, 28], values: []))
@@ -146,7 +156,9 @@ import Testing
 }
 
 @Test func missingFile_throws_missingFile_namingThePath() throws {
-  let path = "\(try makeTemporaryDirectory("idx-missing"))/nothing-here"
+  let directory = try makeTemporaryDirectory("idx-missing")
+  defer { removeDirectory(directory) }
+  let path = "\(directory)/nothing-here"
   let error = datasetError { try IDXFile.read(.labels, at: path) }
   #expect(error?.code == .missingFile)
   #expect(error?.path == path)

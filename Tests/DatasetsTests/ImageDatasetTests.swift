@@ -4,6 +4,7 @@ import Testing
 
 @Test func idxFolder_readsBothSplits_inFileOrder() throws {
   let directory = try makeTemporaryDirectory("folder")
+  defer { removeDirectory(directory) }
   writeTinyIDXFolder(directory, count: 12)
   let dataset = try ImageDataset.readIDX(name: "mnist", from: directory)
   #expect(dataset.name == "mnist")
@@ -17,8 +18,10 @@ import Testing
 
 @Test func gzippedFolder_readsToTheSameDataset_andSameHash_asPlainFolder() throws {
   let plain = try makeTemporaryDirectory("folder-plain")
+  defer { removeDirectory(plain) }
   writeTinyIDXFolder(plain, count: 40)
   let gzipped = try makeTemporaryDirectory("folder-gz")
+  defer { removeDirectory(gzipped) }
   for file in ImageDataset.IDXFileName.allCases {
     try FileManager.default.copyItem(
       atPath: "\(plain)/\(file.rawValue)", toPath: "\(gzipped)/\(file.rawValue)")
@@ -33,6 +36,7 @@ import Testing
 
 @Test func labelCountUnlikeImageCount_throws_namingTheLabelsFileAndTheImagesFile() throws {
   let directory = try makeTemporaryDirectory("folder-count")
+  defer { removeDirectory(directory) }
   writeTinyIDXFolder(directory, count: 12)
   let labels = "\(directory)/train-labels-idx1-ubyte"
   writeFile(labels, idxBytes(magic: 0x801, dimensions: [11], values: Array(repeating: 1, count: 11)))
@@ -47,6 +51,7 @@ import Testing
 
 @Test func labelOfTenOrMore_throws_namingTheFileTheLabelAndItsIndex() throws {
   let directory = try makeTemporaryDirectory("folder-label")
+  defer { removeDirectory(directory) }
   writeTinyIDXFolder(directory, count: 12)
   let labels = "\(directory)/t10k-labels-idx1-ubyte"
   writeFile(labels, idxBytes(magic: 0x801, dimensions: [6], values: [0, 1, 2, 10, 4, 5]))
@@ -61,6 +66,7 @@ import Testing
 
 @Test func splitsOfDifferentImageShapes_throw_shapeMismatch() throws {
   let directory = try makeTemporaryDirectory("folder-shape")
+  defer { removeDirectory(directory) }
   writeTinyIDXFolder(directory, count: 12)
   let images = "\(directory)/t10k-images-idx3-ubyte"
   writeFile(images, idxBytes(magic: 0x803, dimensions: [6, 3, 4], values: Array(repeating: 0, count: 72)))
@@ -72,6 +78,7 @@ import Testing
 
 @Test func missingFileInFolder_throws_namingBothSpellingsAndWhatToDo() throws {
   let directory = try makeTemporaryDirectory("folder-missing")
+  defer { removeDirectory(directory) }
   writeTinyIDXFolder(directory)
   try? FileManager.default.removeItem(atPath: "\(directory)/t10k-images-idx3-ubyte")
   let error = datasetError { try DatasetSource.mnist(directory: directory).load() }

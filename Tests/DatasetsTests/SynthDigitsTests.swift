@@ -68,6 +68,7 @@ func smallSettings(seed: UInt64, train: Int = 600, test: Int = 200) -> SynthDigi
   let generated = try SynthDigits.makeDataset(smallSettings(seed: 5, train: 500, test: 120))
   for compression in IDXCompression.allCases {
     let directory = try makeTemporaryDirectory("synth-\(compression)")
+    defer { removeDirectory(directory) }
     try generated.writeIDX(to: directory, compression: compression)
     let suffix = compression == .gzip ? ".gz" : ""
     #expect(

@@ -12,6 +12,11 @@ func makeTemporaryDirectory(_ label: String) throws -> String {
   return path
 }
 
+/// Removes a folder made by ``makeTemporaryDirectory(_:)`` and everything in it.
+func removeDirectory(_ path: String) {
+  try? FileManager.default.removeItem(atPath: path)
+}
+
 /// The bytes of an IDX file written by hand, independently of ``IDXFile/write(_:to:compression:)``:
 /// the 4-byte magic and each size big-endian, then `values`.
 func idxBytes(magic: UInt32, dimensions: [Int], values: [UInt8]) -> [UInt8] {
