@@ -46,6 +46,7 @@ let package = Package(
     // MARK: - Leaves
     .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
     .systemLibrary(name: "CSQLiteTuning", providers: [.apt(["libsqlite3-dev"])]),
+    .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(
       name: "SweepModel",
       dependencies: [
@@ -55,6 +56,12 @@ let package = Package(
     // MARK: - Pure and wrapper layers
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
     .target(name: "TrainingCore", swiftSettings: hotCode),
+    // Image datasets from disk (IDX, gzipped through zlib) and generated ones (RandomStream);
+    // SHA-256 of their content. Never the protocol, journal or shells: workers load data locally.
+    .target(
+      name: "Datasets",
+      dependencies: ["CZlib", "TrainingCore", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: hotCode),
     .target(name: "SweepProtocol", dependencies: ["SweepModel"]),
     .target(
       name: "Journal",
@@ -93,13 +100,15 @@ let package = Package(
 
     // MARK: - Benchmarks (a release-built executable; run through tools/bench)
     .executableTarget(
-      name: "metasweep-bench", dependencies: ["TrainingCore", "Experiments", "SweepModel", "Journal"],
+      name: "metasweep-bench",
+      dependencies: ["TrainingCore", "Experiments", "SweepModel", "Journal", "Datasets"],
       path: "Benchmarks/GeoffBench", swiftSettings: hotCode),
 
     // MARK: - Tests
     .testTarget(name: "SweepModelTests", dependencies: ["SweepModel"]),
     .testTarget(name: "TrainingCoreTests", dependencies: ["TrainingCore", "Experiments", "SweepModel"]),
     .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+    .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
     .testTarget(name: "SweepProtocolTests", dependencies: ["SweepProtocol", "SweepModel"]),
     .testTarget(
       name: "JournalTests",

@@ -1,3 +1,4 @@
+import Datasets
 import Experiments
 import Foundation
 import Journal
@@ -12,6 +13,7 @@ import TrainingCore
 //     swift run -c release metasweep-bench runkeys [keys] [repeats]   # run-key hashing µs per key
 //     swift run -c release metasweep-bench classifier [steps] [repeats] [algorithm ...]   # 784-1024-10 µs/example
 //     swift run -c release metasweep-bench tsne [points] [hidden] [seed] [csv]   # t-SNE seconds
+//     swift run -c release metasweep-bench datasets [repeats] [folder]   # dataset load and generation ms
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -80,6 +82,12 @@ if arguments.first == "tsne" {
     count: rest.first.flatMap { Int($0) } ?? 2500,
     hiddenUnits: rest.dropFirst().first.flatMap { Int($0) } ?? 1024,
     seed: rest.dropFirst(2).first.flatMap { UInt64($0) } ?? 1, csvPath: rest.dropFirst(3).first)
+  exit(0)
+}
+if arguments.first == "datasets" {
+  let repeats = arguments.dropFirst().first.flatMap { Int($0) } ?? 5
+  let folder = arguments.dropFirst(2).first ?? DatasetSource.defaultFashionMNISTDirectory
+  try benchmarkDatasets(directory: folder, repeats: max(1, repeats))
   exit(0)
 }
 if arguments.first == "lstm" {
