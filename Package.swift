@@ -72,7 +72,8 @@ let package = Package(
     .target(name: "Aggregation", dependencies: ["SweepModel"]),
 
     // MARK: - Catalogue
-    .target(name: "Experiments", dependencies: ["TrainingCore", "SweepModel"], swiftSettings: hotCode),
+    .target(
+      name: "Experiments", dependencies: ["TrainingCore", "Datasets", "SweepModel"], swiftSettings: hotCode),
 
     // MARK: - Shells
     .target(
@@ -106,7 +107,8 @@ let package = Package(
 
     // MARK: - Tests
     .testTarget(name: "SweepModelTests", dependencies: ["SweepModel"]),
-    .testTarget(name: "TrainingCoreTests", dependencies: ["TrainingCore", "Experiments", "SweepModel"]),
+    .testTarget(
+      name: "TrainingCoreTests", dependencies: ["TrainingCore", "Experiments", "SweepModel", "Datasets"]),
     .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
     .testTarget(name: "SweepProtocolTests", dependencies: ["SweepProtocol", "SweepModel"]),

@@ -12,6 +12,11 @@ public protocol Experiment: Sendable {
   /// Checks what one parameter alone cannot (`tail_examples` at most `examples_per_task`), before
   /// anything runs. `parameters` are complete. Throws ``ExperimentError`` saying what to change.
   static func validate(parameters: Parameters) throws
+  /// The parameters runs are keyed and run with: `parameters` (complete and valid) with what the
+  /// coordinator settles once for every worker filled in, such as the hash of a dataset, so that a
+  /// worker whose copy differs refuses the run rather than computing another one. The default
+  /// returns `parameters` unchanged.
+  static func resolve(parameters: Parameters) throws -> Parameters
   /// The scalar metrics a run with these (complete, valid) parameters reports: some of
   /// ``ExperimentDescriptor/metrics``, in its order. A sweep may only ask for metrics that at least
   /// one of its runs reports. The default is all of the descriptor's.
@@ -39,6 +44,9 @@ extension Experiment {
   /// No constraints between parameters.
   public static func validate(parameters: Parameters) throws {}
 
+  /// Nothing to settle: `parameters` as they are.
+  public static func resolve(parameters: Parameters) throws -> Parameters { parameters }
+
   /// Every metric of the descriptor, whatever the parameters.
   public static func metrics(for parameters: Parameters) -> [String] { descriptor.metrics }
 
@@ -60,12 +68,17 @@ public struct ExperimentDescriptor: Sendable {
   public var series: [String]
   /// What the x of every series counts, for figure axes (`examples`). Default "step".
   public var seriesXLabel: String
+  /// Maps of points a run may report (a t-SNE of hidden activations), each as the series
+  /// `<name>_x`, `<name>_y` and `<name>_label` indexed by point. Reports draw them run by run and
+  /// never average them, so they are not among ``series``.
+  public var pointMaps: [String]
 
   public init(
     name: String, summary: String, parameters: [ParameterDescriptor], metrics: [String], series: [String],
-    seriesXLabel: String = "step"
+    seriesXLabel: String = "step", pointMaps: [String] = []
   ) {
     self.seriesXLabel = seriesXLabel
+    self.pointMaps = pointMaps
     self.name = name
     self.summary = summary
     self.parameters = parameters
@@ -89,6 +102,8 @@ public struct ParameterDescriptor: Sendable {
     case choice([String])
     /// `true` or `false`.
     case bool
+    /// Any string (a path, a hash); the family's checks say which are acceptable.
+    case text
   }
 
   public var name: String

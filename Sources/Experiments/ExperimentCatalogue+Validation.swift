@@ -15,7 +15,8 @@ extension ExperimentCatalogue {
   ///
   /// The checks: every parameter is one the family has, with a value it accepts; each variant's
   /// parameters, completed with defaults, pass the family's checks between parameters
-  /// (``Experiment/validate(parameters:)``) and differ from every other variant's (or their runs
+  /// (``Experiment/validate(parameters:)``), are resolved (``Experiment/resolve(parameters:)``:
+  /// a dataset's hash filled in) and differ from every other variant's (or their runs
   /// would be the same runs); every metric and curve asked for is one that at least one run of the
   /// sweep reports (``Experiment/metrics(for:)``, ``Experiment/series(for:)``).
   ///
@@ -51,15 +52,24 @@ extension ExperimentCatalogue {
     var variantWith: [Parameters: String] = [:]
     var reportedMetrics: Set<String> = []
     var reportedSeries: Set<String> = []
+    var resolveProblems: Set<String> = []
     for variant in spec.variants where !incomplete.contains(variant.name) {
-      let parameters = completed(
+      var parameters = completed(
         spec.fixed.merging(variant.parameters) { _, new in new }, descriptor: descriptor)
-      variantParameters.append(parameters)
       do {
         try family.validate(parameters: parameters)
+        do {
+          parameters = try family.resolve(parameters: parameters)
+        } catch {
+          // Said once, not for every variant that reads the same missing dataset.
+          if resolveProblems.insert("\(error)").inserted {
+            problems.append(spec.error(at: "variants.\(variant.name)", "\(error)"))
+          }
+        }
       } catch {
         problems.append(spec.error(at: "variants.\(variant.name)", "\(error)"))
       }
+      variantParameters.append(parameters)
       // Equal completed parameters make runs with equal keys. Values compare as numbers, so 0.0 and
       // -0.0 (different keys, the same runs in practice) count as equal too.
       if let first = variantWith[parameters] {
@@ -138,7 +148,7 @@ extension ExperimentCatalogue {
 
   /// `names` in a list for a message, with each run of three or more numbered names written as its
   /// ends: `error_task1..error_task3, u_drift_task1..u_drift_task3, seed`.
-  static func abbreviated(_ names: [String]) -> String {
+  public static func abbreviated(_ names: [String]) -> String {
     /// `("error_task", 3)` for `error_task3`.
     func split(_ name: String) -> (stem: Substring, number: Int)? {
       let digits = name.reversed().prefix { $0.isASCII && $0.isNumber }.count

@@ -5,7 +5,7 @@ import SweepModel
 public enum ExperimentCatalogue {
   /// The families, in the order `metasweep experiments` lists them.
   public static let all: [any Experiment.Type] = [
-    GeoffExperiment.self, LSTMMetaLearningExperiment.self, NoopExperiment.self,
+    GeoffExperiment.self, CrosspropMNISTExperiment.self, LSTMMetaLearningExperiment.self, NoopExperiment.self,
   ]
 
   /// The family called `name`.
@@ -63,11 +63,12 @@ extension ParameterDescriptor {
       return "must be in \(range.lowerBound)...\(range.upperBound), got \(value)"
     case (.choice(let words), .string(let s)):
       return words.contains(s) ? nil : "must be one of \(words.joined(separator: ", ")), got '\(s)'"
-    case (.bool, .bool):
+    case (.bool, .bool), (.text, .string):
       return nil
     case (.int, _): return "must be a whole number, got \(value)"
     case (.choice(let words), _): return "must be one of \(words.joined(separator: ", ")), got \(value)"
     case (.bool, _): return "must be true or false, got \(value)"
+    case (.text, _): return "must be text (in quotes), got \(value)"
     }
   }
 }

@@ -72,6 +72,16 @@ public struct ParameterDeclaration<Config>: Sendable {
     }
   }
 
+  /// Text, checked by the family's ``ExperimentConfig/check()``.
+  public static func text(
+    _ name: String, _ field: WritableKeyPath<Config, String> & Sendable, default value: String, _ doc: String
+  ) -> Self {
+    Self(ParameterDescriptor(name, .text, default: .string(value), doc)) { config, parameter in
+      guard case .string(let text) = parameter else { return }
+      config[keyPath: field] = text
+    }
+  }
+
   /// `true` or `false`.
   public static func bool(
     _ name: String, _ field: WritableKeyPath<Config, Bool> & Sendable, default value: Bool, _ doc: String

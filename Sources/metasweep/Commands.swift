@@ -162,6 +162,11 @@ struct ExperimentsCommand: ParsableCommand {
       }
       print("  metrics: \(d.metrics.joined(separator: ", "))")
       print("  series:  \(d.series.joined(separator: ", "))")
+      if !d.pointMaps.isEmpty {
+        print(
+          "  maps:    \(ExperimentCatalogue.abbreviated(d.pointMaps)) (per run, as <map>_x, <map>_y, <map>_label)"
+        )
+      }
     }
   }
 }
@@ -173,6 +178,7 @@ extension ParameterDescriptor.Kind {
     case .double(let r): "number in \(r.lowerBound)...\(r.upperBound)"
     case .choice(let words): "one of " + words.joined(separator: "|")
     case .bool: "true|false"
+    case .text: "text"
     }
   }
 }
