@@ -119,7 +119,7 @@ let package = Package(
     .testTarget(
       name: "EndToEndTests",
       dependencies: [
-        "SweepModel", "Journal", "Aggregation", "ZeroMQ", "SweepProtocol", "Coordinator",
+        "SweepModel", "Journal", "Aggregation", "ZeroMQ", "SweepProtocol", "Coordinator", "Datasets",
         .product(name: "GRDB", package: "GRDB.swift"),
       ]),
   ]

@@ -20,6 +20,9 @@ public struct ReportManifest: Sendable, Equatable {
   public var done: Int
   public var failed: Int
   public var pending: Int
+  /// The datasets the runs read, by name, with their content hashes (SHA-256 of the decoded
+  /// arrays); written only when there are some.
+  public var datasets: [String: [String]] = [:]
 
   public init(
     sweepName: String, specHash: String, commit: String, toolchain: String, host: String, date: Date,
@@ -39,13 +42,21 @@ public struct ReportManifest: Sendable, Equatable {
 
   /// The manifest as JSON with sorted keys, two-space indentation and a final newline.
   public var json: String {
-    let fields: [(String, String)] = [
+    var fields: [(String, String)] = [
       ("commit", jsonString(commit)),
       (
         "counts",
         "{\n    \"done\": \(done),\n    \"failed\": \(failed),\n    \"pending\": \(pending),\n    \"total\": \(total)\n  }"
       ),
       ("date", jsonString(Self.iso8601(date))),
+    ]
+    if !datasets.isEmpty {
+      let entries = datasets.sorted { $0.key < $1.key }.map { name, hashes in
+        "    \(jsonString(name)): [" + hashes.sorted().map(jsonString).joined(separator: ", ") + "]"
+      }
+      fields.append(("datasets", "{\n" + entries.joined(separator: ",\n") + "\n  }"))
+    }
+    fields += [
       ("host", jsonString(host)),
       ("spec_hash", jsonString(specHash)),
       ("sweep", jsonString(sweepName)),

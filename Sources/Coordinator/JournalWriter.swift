@@ -131,11 +131,13 @@ final class JournalWriter: @unchecked Sendable {
         seconds: result.seconds, at: time)
     case .journalDiscarded(let attempt, _, _):
       try journal.recordDiscarded(attempt: attempt, at: time)
-    case .journalFailure(let failure, _, _):
+    case .journalFailure(let failure, _, let isFinal):
       // The journal counts failures across resumes exactly as the dispatcher (seeded with the
-      // journal's counts) does, so both reach the same verdict.
+      // journal's counts) does, so both reach the same verdict; a run no worker can run fails at
+      // once, whatever its count.
       _ = try journal.recordFailure(
-        attempt: failure.attempt, key: failure.key, message: failure.message, retryLimit: retryLimit,
+        attempt: failure.attempt, key: failure.key, message: failure.message,
+        retryLimit: isFinal ? 1 : retryLimit,
         at: time)
     case .journalExpired(let attempt):
       try journal.recordExpired(attempt: attempt, at: time)

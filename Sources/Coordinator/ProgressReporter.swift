@@ -42,6 +42,7 @@ public final class ProgressReporter {
     text += " | \(p.workers) workers (\(p.slots) slots)"
     if p.failedAttempts > 0 { text += " | \(p.failedAttempts) attempts failed" }
     if p.expired > 0 { text += " | \(p.expired) leases expired" }
+    if p.refusedLeases > 0 { text += " | \(p.refusedLeases) leases refused (a worker's data differs)" }
     return text
   }
 

@@ -30,7 +30,7 @@ public enum SweepStatus {
       lines.append(
         "rate \(String(format: "%.2f", p.rate(over: elapsed))) runs/s, ETA \(p.eta(over: elapsed)); "
           + "\(workers.count) workers, \(workers.map(\.slots).reduce(0, +)) slots; \(p.expired) leases expired, "
-          + "\(p.failedAttempts) attempts failed")
+          + "\(p.failedAttempts) attempts failed, \(p.refusedLeases) refused")
       for worker in workers {
         lines.append("  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased")
       }

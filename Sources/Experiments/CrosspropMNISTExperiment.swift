@@ -72,7 +72,8 @@ public enum CrosspropMNISTExperiment: Experiment {
         message:
           "crossprop-mnist: \(config.datasetDescription) on host \(hostName()) has SHA-256 \(dataset.sha256), "
           + "but the sweep pinned \(config.datasetSHA256) (the coordinator's copy): give every worker the same "
-          + "files")
+          + "files",
+        isRefusal: true)
     }
     try config.check(against: dataset)
     var settings = config.run
@@ -132,6 +133,17 @@ public enum CrosspropMNISTExperiment: Experiment {
       series.append(Series(name: "\(name)_label", xStart: 0, xStep: 1, values: labels.map(Double.init)))
     }
     return Outcome(metrics: metrics, series: series)
+  }
+
+  /// The names of `dataset`'s classes, by label, for legends.
+  public static func classNames(dataset: String) -> [String] {
+    if dataset == ImageDatasetName.fashionMNIST.rawValue {
+      return [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+        "Ankle boot",
+      ]
+    }
+    return (0..<10).map { "\($0)" }
   }
 
   /// This machine's name, for messages that must say which worker has which files.

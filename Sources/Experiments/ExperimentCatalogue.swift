@@ -76,6 +76,12 @@ extension ParameterDescriptor {
 /// A run that cannot be carried out; the message says why.
 public struct ExperimentError: Error, Sendable, CustomStringConvertible {
   public var message: String
-  public init(message: String) { self.message = message }
+  /// Whether the fault is this process's, not the run's: its copy of an input (a dataset) differs
+  /// from the one the sweep pinned. A worker refuses such a run, and another worker may run it.
+  public var isRefusal: Bool
+  public init(message: String, isRefusal: Bool = false) {
+    self.message = message
+    self.isRefusal = isRefusal
+  }
   public var description: String { message }
 }

@@ -60,6 +60,11 @@ public struct Dispatcher: Sendable {
     public var requiredBuildID: String?
     /// Steps per lease of a chained run (nil: every run in one lease). Default nil.
     public var segmentSteps: Int?
+    /// What becomes of a run every connected worker has refused (their copies of its dataset
+    /// differ from the one the sweep pinned): it waits for a worker that can run it (true, for a
+    /// cluster, whose workers come and go) or fails at once (false, for local workers, which all
+    /// read the coordinator's disk). Default false.
+    public var waitsForCapableWorkers = false
 
     public init() {}
   }
@@ -133,6 +138,8 @@ public struct Dispatcher: Sendable {
     public var expired = 0
     /// Failed attempts, retried or final.
     public var failedAttempts = 0
+    /// Leases a worker refused because its copy of an input differs; the run goes to another worker.
+    public var refusedLeases = 0
     /// Reports refused: from a peer that has not greeted, or naming an attempt this sweep never
     /// leased to that worker (forged or corrupt). Never journaled, never acknowledged.
     public var refused = 0
@@ -195,6 +202,13 @@ public struct Dispatcher: Sendable {
   private var pending: [RunKey] = []
   private var finished: Set<RunKey> = []
   private var failures: [RunKey: Int] = [:]
+  /// The workers (by identity: a restarted process is a new one) that refused each run; it never
+  /// goes to them again.
+  private var refusals: [RunKey: Set<WorkerIdentity>] = [:]
+  /// Workers whose first refusal has been logged (later ones are logged at debug level).
+  private var refusingWorkers: Set<WorkerIdentity> = []
+  /// Whether a run left with no connected worker that can run it has been logged.
+  private var hasLoggedStrandedRun = false
   private var leases: [UInt64: LeaseState] = [:]
   /// Every attempt this sweep has issued, the run it was for and the process it went to: a report
   /// naming any other (attempt, run, process) is forged or corrupt and never reaches the journal.
@@ -298,7 +312,7 @@ public struct Dispatcher: Sendable {
     }
     if isStopping {
       switch message {
-      case .result, .failure, .segment:
+      case .result, .failure, .refusal, .segment:
         break  // still journaled: finished work is worth keeping
       case .statusRequest:
         return [.reportStatus(to: worker)]
@@ -317,6 +331,7 @@ public struct Dispatcher: Sendable {
     case .result(let result): return onResult(result, from: worker, peer: peer)
     case .segment(let segment): return onSegment(segment, from: worker, peer: peer)
     case .failure(let failure): return onFailure(failure, from: worker, peer: peer)
+    case .refusal(let refusal): return onRefusal(refusal, from: worker, peer: peer)
     case .goodbye(let reason):
       var out: [Directive] = [.log(LogEvent(.info, "Worker left: \(reason)", [("worker", name(of: worker))]))]
       out += removeWorker(worker)
@@ -587,6 +602,64 @@ public struct Dispatcher: Sendable {
     return out + fill()
   }
 
+  /// A worker cannot run a lease with what it has (its copy of the run's dataset differs from the
+  /// one the sweep pinned). The run never goes to that worker process again and does not count as
+  /// failed: it goes to the front of the queue for another worker. When no connected worker can
+  /// run it, it waits for one or fails (``Settings/waitsForCapableWorkers``).
+  private mutating func onRefusal(_ refusal: WireMessage.RunFailure, from id: WorkerID, peer: PeerInfo)
+    -> [Directive]
+  {
+    guard let isOurs = check(refusal.attempt, refusal.key, from: id, peer: peer) else {
+      return refuse("refusal", refusal.attempt, refusal.key, from: id, peer: peer)
+    }
+    guard !finished.contains(refusal.key), runs[refusal.key] != nil, let state = workers[id] else {
+      noteReport(from: id)
+      if isOurs { _ = release(refusal.attempt) }
+      return [.send(.ack(attempt: refusal.attempt), to: id)] + fill()
+    }
+    guard isOurs else { return refuse("refusal", refusal.attempt, refusal.key, from: id, peer: peer) }
+    noteReport(from: id)
+    _ = release(refusal.attempt)
+    counters.refusedLeases += 1
+    refusals[refusal.key, default: []].insert(state.identity)
+    let metadata = [("run", refusal.key.short), ("attempt", "\(refusal.attempt)"), ("worker", state.name)]
+    var out: [Directive] = [.send(.ack(attempt: refusal.attempt), to: id)]
+    if refusingWorkers.insert(state.identity).inserted {
+      out.append(
+        .log(
+          LogEvent(
+            .warning,
+            "Worker refused a run, which goes to another worker; it gets none it refuses: \(refusal.message)",
+            metadata)))
+    } else {
+      out.append(.log(LogEvent(.debug, "Worker refused a run: \(refusal.message)", metadata)))
+    }
+    let refusers = refusals[refusal.key]!
+    let someoneCan = workerOrder.contains { other in
+      workers[other].map { !refusers.contains($0.identity) } ?? false
+    }
+    if someoneCan || settings.waitsForCapableWorkers {
+      out.append(.journalExpired(attempt: refusal.attempt))
+      pending.append(refusal.key)
+      if !someoneCan && !hasLoggedStrandedRun {
+        hasLoggedStrandedRun = true
+        out.append(
+          .log(
+            LogEvent(
+              .error,
+              "Every connected worker refused a run; it waits for a worker that can run it: \(refusal.message)",
+              metadata)))
+      }
+    } else {
+      finished.insert(refusal.key)
+      counters.failed += 1
+      out.append(.journalFailure(refusal, worker: state.name, isFinal: true))
+      out.append(
+        .log(LogEvent(.error, "Run failed: no connected worker can run it: \(refusal.message)", metadata)))
+    }
+    return out + fill()
+  }
+
   /// Whether a report of `attempt` for run `key` from `id` names an attempt leased to the process
   /// behind `id`: true when it does, false when the attempt is unknown (the caller decides whether
   /// that is harmless), nil when it must be refused (a peer that has not greeted, a connection
@@ -669,8 +742,8 @@ public struct Dispatcher: Sendable {
       progressed = false
       for id in workerOrder {
         guard let name = nameIfRoom(id) else { continue }
-        guard let key = nextPendingKey(for: name) else {
-          if avoiding.isEmpty { return out }
+        guard let key = nextPendingKey(for: id, named: name) else {
+          if avoiding.isEmpty && refusals.isEmpty { return out }
           continue  // another worker may take what this one must not
         }
         out += lease(key, to: id, named: name)
@@ -683,10 +756,10 @@ public struct Dispatcher: Sendable {
   /// After a result only its worker has gained room (every event fills what it frees), so the
   /// common case costs no scan of all workers.
   private mutating func refill(_ id: WorkerID) -> [Directive] {
-    guard avoiding.isEmpty else { return fill() }
+    guard avoiding.isEmpty && refusals.isEmpty else { return fill() }
     guard !isStopping else { return [] }
     var out: [Directive] = []
-    while let name = nameIfRoom(id), let key = nextPendingKey(for: name) {
+    while let name = nameIfRoom(id), let key = nextPendingKey(for: id, named: name) {
       out += lease(key, to: id, named: name)
     }
     return out
@@ -743,17 +816,27 @@ public struct Dispatcher: Sendable {
     ]
   }
 
-  private mutating func nextPendingKey(for worker: String) -> RunKey? {
-    guard !avoiding.isEmpty else {
+  /// The next pending run worker `id` (called `worker`) may take: not one an audit keeps from it,
+  /// nor one it has refused. Entries for runs finished or leased meanwhile are dropped on the way.
+  private mutating func nextPendingKey(for id: WorkerID, named worker: String) -> RunKey? {
+    guard !avoiding.isEmpty || !refusals.isEmpty else {
       while let key = pending.popLast() {
         if !finished.contains(key) && leasedRuns[key] == nil { return key }
       }
       return nil
     }
-    // Audits are small: scan for the next run this worker may take, dropping stale entries.
-    pending.removeAll { finished.contains($0) || leasedRuns[$0] != nil }
-    guard let index = pending.lastIndex(where: { avoiding[$0] != worker }) else { return nil }
-    return pending.remove(at: index)
+    let identity = workers[id]?.identity
+    var index = pending.count - 1
+    while index >= 0 {
+      let key = pending[index]
+      if finished.contains(key) || leasedRuns[key] != nil {
+        pending.remove(at: index)
+      } else if avoiding[key] != worker && !(identity.map { refusals[key]?.contains($0) ?? false } ?? false) {
+        return pending.remove(at: index)
+      }
+      index -= 1
+    }
+    return nil
   }
 
   /// Forgets a lease; returns it if it was live.

@@ -33,7 +33,7 @@ public enum WireLimits {
 /// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
-  public static let protocolVersion: UInt16 = 2
+  public static let protocolVersion: UInt16 = 3
 
   /// The first four bytes of every header frame.
   public static let magic: [UInt8] = Array("MSWP".utf8)
@@ -48,6 +48,7 @@ public enum WireCodec {
     case segment = 0x06
     case statusRequest = 0x07
     case draining = 0x08
+    case refusal = 0x09
     case welcome = 0x11
     case reject = 0x12
     case lease = 0x13
@@ -102,8 +103,9 @@ public enum WireCodec {
       writer.write(segment.totalSteps)
       writer.write(segment.seconds)
       return [writer.bytes, clipped(segment.checkpoint)]
-    case .failure(let failure):
-      var writer = header(.failure, fields: 8 + runKeySize + 4 + stringSize(failure.message))
+    case .failure(let failure), .refusal(let failure):
+      let kind: Kind = if case .failure = message { .failure } else { .refusal }
+      var writer = header(kind, fields: 8 + runKeySize + 4 + stringSize(failure.message))
       writer.write(failure.attempt)
       write(failure.key, to: &writer)
       writer.write(string: failure.message, maxBytes: WireLimits.maxStringBytes)
@@ -353,6 +355,11 @@ public enum WireCodec {
       let key = try readRunKey(&reader, "failure.key")
       let text = try reader.readString("failure.message", maxBytes: WireLimits.maxStringBytes)
       message = .failure(.init(attempt: attempt, key: key, message: text))
+    case .refusal:
+      let attempt = try reader.readUInt64("refusal.attempt")
+      let key = try readRunKey(&reader, "refusal.key")
+      let text = try reader.readString("refusal.message", maxBytes: WireLimits.maxStringBytes)
+      message = .refusal(.init(attempt: attempt, key: key, message: text))
     case .goodbye:
       message = .goodbye(reason: try reader.readString("goodbye.reason", maxBytes: WireLimits.maxStringBytes))
     case .welcome:

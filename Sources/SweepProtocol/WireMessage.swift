@@ -22,6 +22,9 @@ public enum WireMessage: Sendable, Equatable {
   case draining
   /// A leased run threw; `message` is the error text.
   case failure(RunFailure)
+  /// The worker cannot run this lease with what it has (its copy of a dataset differs from the
+  /// one the sweep pinned); `message` says why. Another worker may: the run is not failed.
+  case refusal(RunFailure)
   /// The worker is leaving (drained or shutting down); its leases go back to pending.
   case goodbye(reason: String)
 

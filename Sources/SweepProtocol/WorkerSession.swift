@@ -144,7 +144,7 @@ public struct WorkerSession: Sendable {
       return leaveIfDrained()
     case .heartbeat:
       return []
-    case .hello, .result, .segment, .failure, .goodbye, .statusRequest, .status, .draining:
+    case .hello, .result, .segment, .failure, .refusal, .goodbye, .statusRequest, .status, .draining:
       return [.log(LogEvent(.warning, "Ignored a worker-only message from the coordinator"))]
     }
   }
@@ -155,7 +155,7 @@ public struct WorkerSession: Sendable {
     let attempt: UInt64
     switch report {
     case .result(let r): attempt = r.attempt
-    case .failure(let f): attempt = f.attempt
+    case .failure(let f), .refusal(let f): attempt = f.attempt
     case .segment(let s): attempt = s.attempt
     default: return []
     }

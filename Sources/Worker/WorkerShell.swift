@@ -204,6 +204,8 @@ public final class WorkerShell {
               attempt: lease.attempt, key: lease.key, checkpoint: bytes, stepsDone: UInt64(max(stepsDone, 0)),
               totalSteps: UInt64(max(totalSteps, stepsDone, 0)), seconds: seconds))
         }
+      } catch let error as ExperimentError where error.isRefusal {
+        report = .refusal(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
       } catch {
         report = .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
       }

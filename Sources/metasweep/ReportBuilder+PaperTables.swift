@@ -13,6 +13,10 @@ extension ReportBuilder {
       try Self.lstmTable1(sweep: sweep, finished: finished).write(
         toFile: path, atomically: true, encoding: .utf8)
       return ["table1.md"]
+    case "crossprop-mnist":
+      try Self.crosspropMNISTClaims(sweep: sweep, finished: finished).write(
+        toFile: directory + "/claims.md", atomically: true, encoding: .utf8)
+      return ["claims.md"] + (try writePointMaps(sweep: sweep, finished: finished))
     default:
       return []
     }

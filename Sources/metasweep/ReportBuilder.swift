@@ -30,11 +30,19 @@ struct ReportBuilder {
     let records = finished.map {
       AggregationRecord(variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome)
     }
-    let manifest = ReportManifest(
+    var manifest = ReportManifest(
       sweepName: sweep.name, specHash: info?.specHash ?? "", commit: Self.gitCommit(),
       toolchain: Self.toolchain(),
       host: ProcessInfo.processInfo.hostName, date: Date(), total: counts.total, done: counts.done,
       failed: counts.failed, pending: counts.pending)
+    for run in finished {
+      if case .string(let name) = run.run.parameters["dataset"],
+        case .string(let hash) = run.run.parameters["dataset_sha256"],
+        !(manifest.datasets[name]?.contains(hash) ?? false)
+      {
+        manifest.datasets[name, default: []].append(hash)
+      }
+    }
     let report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
       manifest: manifest)

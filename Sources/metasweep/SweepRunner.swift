@@ -117,6 +117,8 @@ struct SweepRunner {
       settings.dispatcher.prefetch = serve.prefetch
       settings.dispatcher.requiredBuildID = BuildInfo.buildID
       settings.dispatcher.segmentSteps = sweep.segmentSteps
+      // Workers that connect by themselves come and go; local ones read this host's disk.
+      settings.dispatcher.waitsForCapableWorkers = localWorkers == 0
       let dispatcher = Dispatcher(
         pending: pending, alreadyDone: prepared.alreadyDone, alreadyFailed: prepared.failed,
         firstAttempt: try journal.maxAttemptID() + 1, priorFailures: try journal.failureCounts(),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZeroMQ
 
 /// The real `metasweep` binary, run as a child process.
 struct Binary {
@@ -24,7 +25,8 @@ struct Binary {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ arguments: [String], directory: URL) throws {
+    /// Starts `metasweep arguments...` in `directory`, with `environment` added to this process's.
+    init(_ arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
       stdoutPath = directory.appendingPathComponent("stdout-\(UUID().uuidString).txt").path
       stderrPath = directory.appendingPathComponent("stderr-\(UUID().uuidString).txt").path
       _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -32,6 +34,9 @@ struct Binary {
       process.executableURL = URL(fileURLWithPath: Binary.path)
       process.arguments = arguments
       process.currentDirectoryURL = directory
+      if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+      }
       process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
       process.standardError = FileHandle(forWritingAtPath: stderrPath)
       process.standardInput = FileHandle.nullDevice
@@ -54,8 +59,10 @@ struct Binary {
   }
 
   /// Runs `metasweep arguments...` in `directory` to completion.
-  static func run(_ arguments: [String], in directory: URL, timeout: Double = 300) throws -> Result {
-    try Running(arguments, directory: directory).wait(timeout: timeout)
+  static func run(
+    _ arguments: [String], in directory: URL, environment: [String: String] = [:], timeout: Double = 300
+  ) throws -> Result {
+    try Running(arguments, directory: directory, environment: environment).wait(timeout: timeout)
   }
 }
 
@@ -87,4 +94,12 @@ func waitUntil(timeout: Double = 120, _ condition: () throws -> Bool) rethrows -
     usleep(20_000)
   }
   return false
+}
+
+/// A free loopback port: bind to port 0, read what the kernel chose, let it go.
+func freeLoopbackPort() throws -> Int {
+  let context = try ZMQContext()
+  let socket = try Socket(.router, context: context)
+  let endpoint = try socket.bind("tcp://127.0.0.1:0")
+  return Int(endpoint.split(separator: ":").last!)!
 }

@@ -15,19 +15,11 @@ private let sweep = """
     adam: {algorithm: adam}
   """
 
-/// A free loopback port: bind to port 0, read what the kernel chose, let it go.
-private func freePort() throws -> Int {
-  let context = try ZMQContext()
-  let socket = try Socket(.router, context: context)
-  let endpoint = try socket.bind("tcp://127.0.0.1:0")
-  return Int(endpoint.split(separator: ":").last!)!
-}
-
 @Suite(.serialized) struct ClusterPathTests {
   @Test func coordinatorAndSeparateWorkers_completeTheSweep_after100000GarbageFrames() throws {
     let dir = try makeScratchDirectory()
     try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     let coordinator = try Binary.Running(
       ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out"], directory: dir)
 
@@ -84,7 +76,7 @@ private func freePort() throws -> Int {
     let dir = try makeScratchDirectory()
     let slow = sweep.replacingOccurrences(of: "examples_per_task: 200", with: "examples_per_task: 2000")
     try slow.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     let serve = [
       "coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--heartbeat", "0.2",
       "--worker-timeout", "1",
@@ -139,7 +131,7 @@ private func freePort() throws -> Int {
     try FileManager.default.copyItem(
       at: dir.appendingPathComponent("keys/worker-a.pub"), to: allowed.appendingPathComponent("worker-a.pub"))
 
-    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     let coordinator = try Binary.Running(
       [
         "coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--curve-key",
@@ -178,7 +170,7 @@ private func freePort() throws -> Int {
     let dir = try makeScratchDirectory()
     let slow = sweep.replacingOccurrences(of: "examples_per_task: 200", with: "examples_per_task: 2000")
     try slow.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     let coordinator = try Binary.Running(
       ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--prefetch", "0"], directory: dir)
     let leaving = try Binary.Running(
@@ -206,7 +198,7 @@ private func freePort() throws -> Int {
   @Test func workerGreetingAnAbsentCoordinatorForLong_stillStopsOnSIGTERM_andIsWelcomedWhenItComes() throws {
     let dir = try makeScratchDirectory()
     try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     // A greeting a millisecond: 2 s of an absent coordinator queue more hellos than libzmq's
     // default send high-water mark (1000), as 17 minutes at the real interval of 1 s would.
     let patient = try Binary.Running(

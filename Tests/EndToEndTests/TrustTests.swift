@@ -6,14 +6,6 @@ import SweepProtocol
 import Testing
 import ZeroMQ
 
-/// A free loopback port: bind to port 0, read what the kernel chose, let it go.
-private func freePort() throws -> Int {
-  let context = try ZMQContext()
-  let socket = try Socket(.router, context: context)
-  let endpoint = try socket.bind("tcp://127.0.0.1:0")
-  return Int(endpoint.split(separator: ":").last!)!
-}
-
 /// The attempts the journal at `path` holds, with their runs (as a forger reading it would).
 private func journaledAttempts(_ path: String) -> [(attempt: UInt64, key: RunKey)] {
   guard
@@ -49,7 +41,7 @@ private func log(_ running: Binary.Running) -> String {
     variants:
       a: {}
     """.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     let coordinator = try Binary.Running(
       ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out"], directory: dir)
     let worker = try Binary.Running(
@@ -102,7 +94,7 @@ private func log(_ running: Binary.Running) -> String {
     variants:
       a: {}
     """.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     let coordinator = try Binary.Running(
       ["coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--stall-timeout", "3"],
       directory: dir)
@@ -189,7 +181,7 @@ private func log(_ running: Binary.Running) -> String {
       at: allowed, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     try FileManager.default.copyItem(
       at: dir.appendingPathComponent("keys/listed.pub"), to: allowed.appendingPathComponent("listed.pub"))
-    let endpoint = "tcp://127.0.0.1:\(try freePort())"
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     let coordinator = try Binary.Running(
       [
         "coordinator", "sweep.yaml", "--bind", endpoint, "--out", "out", "--curve-key",

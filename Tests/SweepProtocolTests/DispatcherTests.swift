@@ -780,3 +780,61 @@ private func acks(_ directives: [Dispatcher.Directive]) -> [UInt64] {
     #expect(d.isComplete && forged > 0)
   }
 }
+
+private func refusal(_ lease: WireMessage.Lease) -> WireMessage {
+  .refusal(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "data differs"))
+}
+
+@Test func refusedRun_goesToAnotherWorker_neverBackToTheRefuser_andIsNotAFailure() {
+  var settings = noPrefetch
+  settings.retryLimit = 1
+  var d = Dispatcher(pending: runs(3), settings: settings)
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  var queue = leases(d.onMessage(hello("bob"), from: bob, now: t0))
+  let out = d.onMessage(refusal(first), from: alice, now: t0)
+  #expect(out.contains(.send(.ack(attempt: first.attempt), to: alice)))
+  #expect(out.contains(.journalExpired(attempt: first.attempt)))
+  #expect(!out.contains { if case .journalFailure = $0 { true } else { false } })
+  #expect(out.contains { if case .log(let e) = $0 { e.level == .warning } else { false } })
+  // Alice, free again, gets another run; the refused one waits for Bob.
+  let next = leases(out)
+  #expect(next.count == 1 && next[0].0 == alice && next[0].1.key != first.key)
+  #expect(d.progress.failed == 0 && d.progress.failedAttempts == 0 && d.progress.refusedLeases == 1)
+  // Run everything to the end: the refused run is run by Bob.
+  queue += next
+  var holder: [RunKey: WorkerID] = [:]
+  while let (worker, lease) = queue.first {
+    queue.removeFirst()
+    holder[lease.key] = worker
+    queue += leases(d.onMessage(result(lease), from: worker, now: t0))
+  }
+  #expect(d.isComplete && d.progress.done == 3 && d.progress.failed == 0)
+  #expect(holder[first.key] == bob)
+}
+
+@Test func runEveryWorkerRefused_failsAtOnce_orWaitsForAWorkerThatCanRunIt() {
+  // Local workers (the default): nobody else will come, so the run fails, journaled as final.
+  var d = Dispatcher(pending: runs(1), settings: noPrefetch)
+  let lease = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let out = d.onMessage(refusal(lease), from: alice, now: t0)
+  #expect(out.contains { if case .journalFailure(_, "alice", true) = $0 { true } else { false } })
+  #expect(d.isComplete && d.progress.failed == 1 && leases(out).isEmpty)
+
+  // A cluster: the run waits, logged once, and goes to the first worker that can run it.
+  var settings = noPrefetch
+  settings.waitsForCapableWorkers = true
+  var w = Dispatcher(pending: runs(1), settings: settings)
+  let first = leases(w.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let waiting = w.onMessage(refusal(first), from: alice, now: t0)
+  #expect(waiting.contains { if case .log(let e) = $0 { e.level == .error } else { false } })
+  #expect(leases(waiting).isEmpty && leases(w.onTick(now: t0 + .seconds(1))).isEmpty)
+  #expect(!w.isComplete && w.progress.pending == 1)
+  let bobs = leases(w.onMessage(hello("bob"), from: bob, now: t0 + .seconds(1)))
+  #expect(bobs.count == 1 && bobs[0].0 == bob && bobs[0].1.key == first.key)
+  // A refusal naming an attempt leased to someone else is refused like a forged report.
+  let forged = w.onMessage(refusal(bobs[0].1), from: alice, now: t0 + .seconds(1))
+  #expect(!forged.contains { if case .journalExpired = $0 { true } else { false } })
+  #expect(w.progress.refused == 1)
+  _ = w.onMessage(result(bobs[0].1), from: bob, now: t0 + .seconds(1))
+  #expect(w.isComplete && w.progress.done == 1)
+}

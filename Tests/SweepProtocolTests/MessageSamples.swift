@@ -44,6 +44,7 @@ enum MessageSamples {
       .result(.init(attempt: 1, key: key, outcome: outcome, seconds: 12.5)),
       .result(.init(attempt: .max, key: key, outcome: Outcome(), seconds: 0)),
       .failure(.init(attempt: 3, key: key, message: "Fatal error: index out of range " + unicode)),
+      .refusal(.init(attempt: 4, key: key, message: "this host's copy of fashion-mnist differs " + unicode)),
       .goodbye(reason: "drained"),
       .goodbye(reason: ""),
       .welcome(.init(heartbeatIntervalMilliseconds: 250, peerTimeoutMilliseconds: 1000)),
@@ -131,7 +132,7 @@ enum MessageSamples {
   }
 
   static func random(_ rng: inout SplitMix64) -> WireMessage {
-    switch rng.below(14) {
+    switch rng.below(15) {
     case 0:
       .hello(
         .init(
@@ -164,6 +165,7 @@ enum MessageSamples {
     case 10: .statusRequest
     case 12: .draining
     case 11: .status(text: randomString(&rng))
+    case 13: .refusal(.init(attempt: rng.next(), key: randomKey(&rng), message: randomString(&rng)))
     default: .shutdown
     }
   }

@@ -17,7 +17,7 @@ import Testing
   for message in MessageSamples.all {
     let frames = WireCodec.encode(message)
     #expect(Array(frames[0].prefix(4)) == Array("MSWP".utf8))
-    #expect(frames[0][4] == 2 && frames[0][5] == 0)  // version 2, little-endian
+    #expect(frames[0][4] == 3 && frames[0][5] == 0)  // version 3, little-endian
     kinds.insert(frames[0][6])
     switch message {
     case .result, .segment: #expect(frames.count == 2)
@@ -25,7 +25,7 @@ import Testing
     default: #expect(frames.count == 1)
     }
   }
-  #expect(kinds.count == 14)
+  #expect(kinds.count == 15)
 }
 
 @Test func encode_isDeterministic_whateverTheDictionaryInsertionOrder() {
@@ -143,7 +143,8 @@ private func code(_ frames: [[UInt8]]) -> WireError.Code? {
 }
 
 private func header(_ kind: UInt8, _ fields: [UInt8] = []) -> [UInt8] {
-  Array("MSWP".utf8) + [2, 0, kind] + fields
+  Array("MSWP".utf8) + [UInt8(WireCodec.protocolVersion & 0xFF), UInt8(WireCodec.protocolVersion >> 8), kind]
+    + fields
 }
 
 private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
