@@ -1,17 +1,33 @@
+import Datasets
 import TrainingCore
 
-/// The crossprop paper's MNIST learner (784-1024-10) on `steps` images whose pixels are about half
-/// zero (Fashion-MNIST's share), one example a step: prints "classifier-ALGORITHM steps
-/// µs_per_example fingerprint" per rule (thread CPU time, fastest of `repeats`).
-func benchmarkClassifier(steps: Int, repeats: Int, algorithms: [LearningAlgorithm]) {
-  var random = RandomStream(rootSeed: 1, stream: "bench-images")
-  let images = (0..<steps).map { _ in
-    (0..<784).map { _ in random.bernoulli(0.5) ? 0 : UInt8(1 + random.uniformInt(below: 255)) }
-  }
-  let labels = (0..<steps).map { _ in random.uniformInt(below: 10) }
+/// The crossprop paper's image learner (784-1024-10) on the first `steps` Fashion-MNIST training
+/// images, one example a step (thread CPU time, fastest of `repeats`), with the memory-traffic
+/// bound of each step. Prints per rule:
+/// "classifier-ALGORITHM steps µs_per_example bound_µs bytes_per_step fingerprint".
+///
+/// The bound is the time the bytes a step cannot avoid moving take at the bandwidth this core gets
+/// from a streaming loop (a[i] = a[i]·s + b[i]) over a working set of the step's size (all the
+/// weights and slots, since each image touches other rows of U), so from the same cache level:
+/// - backprop and crossprop-approx: the U rows of the non-zero pixels and the bias row, read by
+///   the forward pass and read and written by the update (3 × 4 bytes a weight), and W (and
+///   crossprop-approx's h) likewise;
+/// - momentum, RMSProp, Adam (TF1 steps every parameter): the forward pass's reads, then each
+///   parameter and its 1 or 2 slots read and written (RMSProp: its slot only where x is 0).
+func benchmarkClassifier(steps: Int, repeats: Int, algorithms: [LearningAlgorithm]) throws {
+  let data = try DatasetSource.named("fashion-mnist").load()
+  let steps = min(steps, data.train.count)
+  let perImage = data.pixelsPerImage
+  let nonZero = Double(data.train.images.prefix(steps * perImage).filter { $0 != 0 }.count) / Double(steps)
   let chosen = algorithms.isEmpty ? [.backprop, .momentum, .rmsprop, .adam, .crosspropApprox] : algorithms
+  let (inputs, hidden, classes) = (perImage, 1024, data.classes)
+  let parameters = Double((inputs + 1) * hidden + (hidden + 1) * classes)
+  let activeWeights = (nonZero + 1) * Double(hidden)
+  print("# fashion-mnist, first \(steps) images, \(String(format: "%.1f", nonZero)) non-zero pixels an image")
   for algorithm in chosen {
     var settings = OnlineClassifierSettings()
+    settings.inputs = inputs
+    settings.classes = classes
     settings.rule.algorithm = algorithm
     let start = OnlineClassifier(settings: settings, seed: 1)
     var best = Double.infinity
@@ -19,12 +35,53 @@ func benchmarkClassifier(steps: Int, repeats: Int, algorithms: [LearningAlgorith
     for _ in 0..<max(repeats, 1) {
       var classifier = start
       let before = threadMicroseconds()
-      for (image, label) in zip(images, labels) {
-        image.withUnsafeBufferPointer { _ = classifier.learn($0, label: label) }
+      data.train.images.withUnsafeBufferPointer { pixels in
+        for index in 0..<steps {
+          let image = UnsafeBufferPointer(rebasing: pixels[(index * perImage)..<((index + 1) * perImage)])
+          _ = classifier.learn(image, label: Int(data.train.labels[index]))
+        }
       }
       best = min(best, (threadMicroseconds() - before) / Double(steps))
       fingerprint = classifier.outputBiases.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1.bitPattern) }
     }
-    print("classifier-\(algorithm.rawValue)  \(steps)  \(best)  \(String(fingerprint, radix: 16))")
+    let output = Double(hidden * classes)
+    let (bytes, workingSet): (Double, Double) =
+      switch algorithm {
+      case .backprop: (12 * (activeWeights + output), 4 * parameters)
+      case .crosspropApprox: (12 * (activeWeights + output) + 8 * output, 4 * (parameters + output))
+      case .momentum: (4 * activeWeights + 16 * parameters, 8 * parameters)
+      case .rmsprop: (4 * activeWeights + 8 * parameters + 8 * activeWeights, 8 * parameters)
+      case .adam: (4 * activeWeights + 24 * parameters, 12 * parameters)
+      case .crossprop: (.nan, .nan)
+      }
+    let bandwidth = streamingBandwidth(workingSetBytes: Int(workingSet), repeats: 20)
+    print(
+      "classifier-\(algorithm.rawValue)  \(steps)  \(best)  \(bytes / bandwidth)  \(Int(bytes))  "
+        + String(fingerprint, radix: 16))
   }
+}
+
+/// Bytes per µs a streaming loop a[i] = a[i]·s + b[i] moves (8 read, 4 written an element) over
+/// two arrays of `workingSetBytes` together: the fastest of `repeats` passes after a warm-up.
+func streamingBandwidth(workingSetBytes: Int, repeats: Int) -> Double {
+  let count = max(workingSetBytes / 8, 1024)
+  var a = [Float](repeating: 1, count: count)
+  let b = [Float](repeating: 0.5, count: count)
+  var best = Double.infinity
+  a.withUnsafeMutableBufferPointer { a in
+    b.withUnsafeBufferPointer { b in
+      for pass in 0...repeats {
+        let before = threadMicroseconds()
+        for i in 0..<count { a[i] = a[i] * 0.999 + b[i] }
+        if pass > 0 { best = min(best, threadMicroseconds() - before) }
+      }
+    }
+  }
+  blackHole(a[count / 2])
+  return Double(12 * count) / best
+}
+
+/// Keeps `value` alive so the loop that made it is not optimised away.
+@inline(never) func blackHole(_ value: Float) {
+  if value.isNaN { print("") }
 }

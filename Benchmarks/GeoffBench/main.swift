@@ -66,7 +66,7 @@ if arguments.first == "journal" {
 }
 if arguments.first == "classifier" {
   let rest = Array(arguments.dropFirst())
-  benchmarkClassifier(
+  try benchmarkClassifier(
     steps: rest.first.flatMap { Int($0) } ?? 2000, repeats: rest.dropFirst().first.flatMap { Int($0) } ?? 3,
     algorithms: rest.dropFirst(2).compactMap { LearningAlgorithm(rawValue: $0) })
   exit(0)
