@@ -34,10 +34,10 @@ extension ReportBuilder {
         let stage = map.drop { !$0.isNumber }
         let knn = run.outcome.metric("tsne_knn_stage\(stage)").map { String(format: "%.3f", $0) } ?? "?"
         let plot = ScatterPlot(
-          title: "\(sweep.name): \(variant), seed \(run.run.seed), hidden units after stage \(stage)",
+          title: "\(variant), seed \(run.run.seed): hidden units after stage \(stage)",
           subtitle:
-            "t-SNE of the first \(points.count) training images of \(dataset ?? "the dataset"), by true class; "
-            + "5-NN accuracy in the map \(knn)",
+            "\(sweep.name): t-SNE of the first \(points.count) training images of \(dataset ?? "the dataset") by "
+            + "true class; 5-NN accuracy \(knn)",
           classNames: CrosspropMNISTExperiment.classNames(dataset: dataset ?? ""), points: points)
         let name = "figures/\(map)_\(variant).svg"
         try plot.svg().write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
@@ -114,7 +114,7 @@ extension ReportBuilder {
           guard let a = values[first]?[name], let b = values[second]?[name] else { continue }
           let difference = PairedDifference(a, minus: b)
           let verdict = difference.verdict(expectNegative: expectNegative)
-          let label = "\(first) vs \(second), stage \(stage)"
+          let label = "\(first) vs \(second)\u{0}\(stage)"
           if verdict == .contradicted { failures.append(label) }
           if verdict == .unresolved { unresolved.append(label) }
           let interval =
@@ -191,15 +191,28 @@ extension ReportBuilder {
       } else {
         let held = count - failures.count - unresolved.count
         sentence += "holds in \(held) of \(count) comparisons"
-        if !failures.isEmpty { sentence += "; the opposite holds in " + failures.joined(separator: "; ") }
-        if !unresolved.isEmpty {
-          sentence += "; the interval contains 0 in " + unresolved.joined(separator: "; ")
-        }
+        if !failures.isEmpty { sentence += "; the opposite holds for " + Self.grouped(failures) }
+        if !unresolved.isEmpty { sentence += "; the interval contains 0 for " + Self.grouped(unresolved) }
         sentence += "."
       }
       lines.append(sentence)
     }
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// "a vs b (stages 1, 2), c vs d (stage 3)" from "comparison\0stage" entries, in their order.
+  private static func grouped(_ entries: [String]) -> String {
+    var order: [String] = []
+    var stages: [String: [String]] = [:]
+    for entry in entries {
+      let parts = entry.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+      if stages[parts[0]] == nil { order.append(parts[0]) }
+      stages[parts[0], default: []].append(parts.count > 1 ? parts[1] : "?")
+    }
+    return order.map { comparison in
+      let list = stages[comparison]!
+      return "\(comparison) (stage\(list.count > 1 ? "s" : "") \(list.joined(separator: ", ")))"
+    }.joined(separator: ", ")
   }
 
   /// `mean ± SE` in `format`, or the mean alone with one value.
