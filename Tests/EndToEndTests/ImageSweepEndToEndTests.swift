@@ -154,3 +154,61 @@ private func bits(_ outcome: Outcome) -> [UInt64] {
     }
   }
 }
+
+/// An MNIST-style folder written byte by byte: `count` training and 10 test images of 28 × 28,
+/// then `damage` applied to the named file's bytes.
+private func writeIDXFolder(
+  _ directory: URL, count: Int = 400, damage: (String, (inout [UInt8]) -> Void)? = nil
+) throws {
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  func bigEndian(_ word: Int) -> [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> $0) } }
+  func images(_ n: Int) -> [UInt8] {
+    bigEndian(0x0803) + bigEndian(n) + bigEndian(28) + bigEndian(28)
+      + (0..<(n * 784)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 24) }
+  }
+  func labels(_ n: Int) -> [UInt8] { bigEndian(0x0801) + bigEndian(n) + (0..<n).map { UInt8($0 % 10) } }
+  for (name, bytes) in [
+    ("train-images-idx3-ubyte", images(count)), ("train-labels-idx1-ubyte", labels(count)),
+    ("t10k-images-idx3-ubyte", images(10)), ("t10k-labels-idx1-ubyte", labels(10)),
+  ] {
+    var bytes = bytes
+    if let (file, change) = damage, file == name { change(&bytes) }
+    #expect(
+      FileManager.default.createFile(
+        atPath: directory.appendingPathComponent(name).path, contents: Data(bytes)))
+  }
+}
+
+@Test func damagedDatasetFiles_stopTheSweepBeforeItStarts_namingFileAndField_exit2() throws {
+  let dir = try makeScratchDirectory()
+  defer { try? FileManager.default.removeItem(at: dir) }
+  try sweep.write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
+  let cases: [(String, String, (inout [UInt8]) -> Void, String)] = [
+    ("magic", "train-images-idx3-ubyte", { $0[3] = 0x04 }, "magic"),
+    ("truncated", "train-images-idx3-ubyte", { $0.removeLast(1000) }, "size"),
+    (
+      "count", "train-labels-idx1-ubyte",
+      {
+        $0[7] = UInt8(399 & 0xFF); $0[6] = UInt8(399 >> 8); $0.removeLast()
+      }, "labels"
+    ),
+    ("label", "t10k-labels-idx1-ubyte", { $0[8 + 3] = 10 }, "labels"),
+  ]
+  for (name, file, damage, field) in cases {
+    let folder = dir.appendingPathComponent(name)
+    try writeIDXFolder(folder, damage: (file, damage))
+    let result = try Binary.run(
+      ["run", "sweep.yaml", "--workers", "1", "--out", "out-\(name)"], in: dir,
+      environment: ["METASWEEP_MNIST_DIR": folder.path])
+    #expect(result.status == 2, "\(name): \(result.stderr)")
+    #expect(result.stderr.contains(folder.appendingPathComponent(file).path), "\(name): \(result.stderr)")
+    #expect(result.stderr.contains(": \(field):"), "\(name): \(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out-\(name)").path))
+  }
+  // The undamaged folder passes the same checks.
+  try writeIDXFolder(dir.appendingPathComponent("intact"))
+  let intact = try Binary.run(
+    ["run", "sweep.yaml", "--workers", "1", "--out", "out-intact"], in: dir,
+    environment: ["METASWEEP_MNIST_DIR": dir.appendingPathComponent("intact").path])
+  #expect(intact.status == 0, "\(intact.stderr)")
+}
