@@ -8,7 +8,7 @@ import SweepModel
 ///
 /// Guarantees, whatever the order of events:
 /// - a run gets exactly one outcome: a result for a run that already has one is discarded;
-/// - a report (result, segment or failure) counts only from the worker process its attempt was
+/// - a report (result, segment, failure or refusal) counts only from the worker process its attempt was
 ///   leased to, over a connection that greeted (and, under CURVE, with the same key): anything
 ///   else is dropped unacknowledged, counted in ``Progress/refused`` and logged once per peer;
 /// - a result from an expired attempt is accepted while the run still has no outcome, so work a
@@ -21,6 +21,9 @@ import SweepModel
 ///   ``Settings/minimumStallTimeout``) loses them, and gets no more until it reports;
 /// - a run that throws is retried until it has failed ``Settings/retryLimit`` times, then marked
 ///   failed, so one poison run never stalls a sweep;
+/// - a run a worker refuses (its copy of the run's dataset differs) is never leased to that
+///   worker process again and does not count as a failure; when every connected worker has refused
+///   it, it fails or waits for a new worker (``Settings/waitsForCapableWorkers``);
 /// - a chained run (``Settings/segmentSteps``) is leased one segment at a time, each lease carrying
 ///   the run's latest checkpoint; a segment report is journaled, then the run goes back to the
 ///   front of the queue for whichever worker is free. Only the run's latest attempt may advance
