@@ -230,3 +230,26 @@ func imageGoldenRun_seed7_matchesRecordedFingerprint(algorithm: String, eta: Dou
   let text = bits(outcome).map { String($0, radix: 16) }.joined(separator: ",")
   #expect(SHA256.hex(text) == expected, "\(algorithm) η=\(eta)")
 }
+
+/// 40 hidden units: five chunks, so the forward pass runs its four-chunk blocks (where the last
+/// step's deferred update is applied while the rows are read) and its one-chunk tail. Recorded
+/// with the update applied eagerly, before the forward pass learned to apply it.
+@Test(arguments: [
+  ("backprop", 0.0, "2c5982465e22f4caa532a82ffdca6c4790e992730f75500a4463f6a8f185d660"),
+  ("crossprop-approx", 0.0, "eb37bc7ab29361f5e0705f0694a6065a7315935da50dcf102c03959e15de1abc"),
+])
+func imageGoldenRun_wideHiddenLayer_keepsItsBits(algorithm: String, eta: Double, expected: String) throws {
+  let (directory, _) = try writeDigits()
+  defer { try? FileManager.default.removeItem(atPath: directory) }
+  let outcome = try ExperimentCatalogue.run(
+    experiment: "crossprop-mnist",
+    parameters: small(
+      directory,
+      [
+        "algorithm": .string(algorithm), "eta": .double(eta), "hidden_units": .int(40),
+        "embedding_images": .int(70),
+      ]),
+    seed: 11)
+  let text = bits(outcome).map { String($0, radix: 16) }.joined(separator: ",")
+  #expect(SHA256.hex(text) == expected, "\(algorithm) η=\(eta)")
+}

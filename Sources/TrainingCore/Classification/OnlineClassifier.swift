@@ -43,6 +43,14 @@ public struct OnlineClassifier: Sendable {
   private var activeValues: [Float]
   /// How many pixels of the current image are non-zero (set by the forward pass).
   private var activeCount = 0
+  /// Backprop's and crossprop-approx's update of U from the last step, not yet applied: the rows
+  /// of its non-zero pixels (then its values), and α·s_j·(1 − φ_j²) in the slab's pending block.
+  /// The next forward pass applies it to each row as it reads the rows of the next image, so a
+  /// row both images share crosses the memory bus once instead of twice (see `learn`).
+  private var pendingRows: [Int]
+  private var pendingValues: [Float]
+  private var pendingCount = 0
+  private var hasPendingUpdate = false
   private let layout: Layout
 
   /// Offsets (in chunks) of the blocks of the slab.
@@ -63,7 +71,8 @@ public struct OnlineClassifier: Sendable {
     var derivatives: Int { activations + chunks }
     var signal: Int { derivatives + chunks }
     var deltas: Int { signal + chunks }  // classChunks
-    var total: Int { deltas + classChunks }
+    var pendingSignal: Int { deltas + classChunks }  // chunks
+    var total: Int { pendingSignal + chunks }
   }
 
   /// A classifier with the given initial weights: `inputWeights` inputs × hidden row-major,
@@ -92,6 +101,8 @@ public struct OnlineClassifier: Sendable {
     slab = [FloatLanes](repeating: .zero, count: layout.total)
     activeRows = [Int](repeating: 0, count: d)
     activeValues = [Float](repeating: 0, count: d)
+    pendingRows = [Int](repeating: 0, count: d)
+    pendingValues = [Float](repeating: 0, count: d)
     for i in 0...d {
       for j in 0..<n { slab[i * chunks + j / 8][j % 8] = i < d ? inputWeights[i * n + j] : hiddenBiases[j] }
     }
@@ -131,12 +142,14 @@ public struct OnlineClassifier: Sendable {
 
   /// U without the hidden biases, inputs × hidden row-major.
   public var inputWeights: [Float] {
+    guard !hasPendingUpdate else { return applyingPendingUpdate().inputWeights }
     let n = settings.hiddenUnits
     return (0..<(settings.inputs * n)).map { slab[($0 / n) * layout.chunks + ($0 % n) / 8][($0 % n) % 8] }
   }
   /// The hidden biases.
   public var hiddenBiases: [Float] {
-    (0..<settings.hiddenUnits).map { slab[settings.inputs * layout.chunks + $0 / 8][$0 % 8] }
+    guard !hasPendingUpdate else { return applyingPendingUpdate().hiddenBiases }
+    return (0..<settings.hiddenUnits).map { slab[settings.inputs * layout.chunks + $0 / 8][$0 % 8] }
   }
   /// W, hidden × classes row-major.
   public var outputWeights: [Float] {
@@ -152,8 +165,10 @@ public struct OnlineClassifier: Sendable {
   }
 
   /// Σ (U − U₀)² over the input weights (hidden biases excluded) and Σ (W − W₀)² over the output
-  /// weights (output biases excluded), accumulated in `Double` in a fixed order.
-  public func squaredDrift(from initial: OnlineClassifier) -> (input: Double, output: Double) {
+  /// weights (output biases excluded), accumulated in `Double` in a fixed order. Applies the last
+  /// step's deferred update first.
+  public mutating func squaredDrift(from initial: OnlineClassifier) -> (input: Double, output: Double) {
+    applyPendingUpdate()
     var input = SIMD8<Double>.zero
     var output = SIMD8<Double>.zero
     for index in 0..<(settings.inputs * layout.chunks) {
@@ -165,6 +180,36 @@ public struct OnlineClassifier: Sendable {
       output += d * d
     }
     return (Self.total(input), Self.total(output))
+  }
+
+  /// Applies the last step's deferred update of U (backprop's and crossprop-approx's) on its own.
+  private mutating func applyPendingUpdate() {
+    guard hasPendingUpdate else { return }
+    let (layout, count) = (self.layout, pendingCount)
+    pendingRows.withUnsafeBufferPointer { rows in
+      pendingValues.withUnsafeBufferPointer { values in
+        slab.withUnsafeMutableBufferPointer { buffer in
+          let base = buffer.baseAddress!
+          let chunks = layout.chunks
+          let signal = base + layout.pendingSignal
+          for a in 0..<count {
+            let x = values[a]
+            let row = base + rows[a] * chunks
+            for c in 0..<chunks { row[c] += x * signal[c] }
+          }
+          let biasRow = base + (layout.rows - 1) * chunks
+          for c in 0..<chunks { biasRow[c] += signal[c] }
+        }
+      }
+    }
+    hasPendingUpdate = false
+  }
+
+  /// A copy with the deferred update applied, for the non-mutating readers.
+  private func applyingPendingUpdate() -> OnlineClassifier {
+    var copy = self
+    copy.applyPendingUpdate()
+    return copy
   }
 
   @inline(__always) private static func total(_ v: SIMD8<Double>) -> Double {
@@ -216,7 +261,7 @@ public struct OnlineClassifier: Sendable {
           switch settings.rule.algorithm {
           case .backprop:
             Self.backpropagate(base, layout: layout)
-            Self.updateInputRows(base, rows, values, active, layout: layout, stepSize: settings.rule.stepSize)
+            Self.deferInputRowsUpdate(base, layout: layout, stepSize: settings.rule.stepSize)
             Self.updateOutputLayer(base, layout: layout, stepSize: settings.rule.stepSize)
           case .crosspropApprox:
             let rule = settings.rule
@@ -228,7 +273,7 @@ public struct OnlineClassifier: Sendable {
                 traces: base + layout.traces, signal: base + layout.signal, eta: rule.eta, form: rule.etaForm,
                 stepSize: rule.stepSize)
             }
-            Self.updateInputRows(base, rows, values, active, layout: layout, stepSize: rule.stepSize)
+            Self.deferInputRowsUpdate(base, layout: layout, stepSize: rule.stepSize)
             Self.updateOutputLayer(base, layout: layout, stepSize: rule.stepSize)
           case .momentum, .rmsprop, .adam:
             Self.optimise(base, rows, values, active, step: step, layout: layout, rule: settings.rule)
@@ -237,6 +282,13 @@ public struct OnlineClassifier: Sendable {
           }
         }
       }
+    }
+    if settings.rule.algorithm == .backprop || settings.rule.algorithm == .crosspropApprox {
+      // This image's rows are the next forward pass's pending update.
+      swap(&activeRows, &pendingRows)
+      swap(&activeValues, &pendingValues)
+      pendingCount = activeCount
+      hasPendingUpdate = true
     }
     return prediction
   }
@@ -258,20 +310,46 @@ public struct OnlineClassifier: Sendable {
     }
     activeCount = count
     let (layout, settings) = (self.layout, self.settings)
+    let pendingCount = hasPendingUpdate ? self.pendingCount : 0
+    let isPending = hasPendingUpdate
+    hasPendingUpdate = false
     return activeRows.withUnsafeBufferPointer { rows in
       activeValues.withUnsafeBufferPointer { values in
-        slab.withUnsafeMutableBufferPointer { buffer in
-          Self.forward(
-            buffer.baseAddress!, rows, values, count, label: label, layout: layout, settings: settings)
+        pendingRows.withUnsafeBufferPointer { pendingRows in
+          pendingValues.withUnsafeBufferPointer { pendingValues in
+            slab.withUnsafeMutableBufferPointer { buffer in
+              let base = buffer.baseAddress!
+              return Self.forward(
+                base, rows, values, count,
+                pending: isPending
+                  ? PendingUpdate(
+                    rows: pendingRows, values: pendingValues, count: pendingCount,
+                    signal: base + layout.pendingSignal) : nil,
+                label: label, layout: layout, settings: settings)
+            }
+          }
         }
       }
     }
   }
 
+  /// The last step's update of U, applied by the next forward pass as it goes.
+  private struct PendingUpdate {
+    var rows: UnsafeBufferPointer<Int>
+    var values: UnsafeBufferPointer<Float>
+    var count: Int
+    /// α·(s_j·(1 − φ_j²)).
+    var signal: UnsafeMutablePointer<FloatLanes>
+  }
+
+  /// The forward pass over the rows of the non-zero pixels (`rows`, `values`), first adding the
+  /// last step's `pending` update to each row it touches: rows of both images are updated, then
+  /// read at once; rows of the last image only are updated as the pass goes by them. Every weight
+  /// gets the same operations as an update before the pass would give it, so the bits are the same.
   private static func forward(
     _ base: UnsafeMutablePointer<FloatLanes>, _ rows: UnsafeBufferPointer<Int>,
     _ values: UnsafeBufferPointer<Float>,
-    _ active: Int, label: Int, layout: Layout, settings: OnlineClassifierSettings
+    _ active: Int, pending: PendingUpdate?, label: Int, layout: Layout, settings: OnlineClassifierSettings
   ) -> Prediction {
     let chunks = layout.chunks
     let biasRow = base + settings.inputs * chunks
@@ -285,7 +363,45 @@ public struct OnlineClassifier: Sendable {
     // Four chunks at a time, so each non-zero pixel's row is visited once per four chunks; every
     // z still adds the bias row and then the rows in pixel order.
     var c = 0
-    while c + 4 <= chunks {
+    while c + 4 <= chunks, let pending {
+      let (s0, s1, s2, s3) = (
+        pending.signal[c], pending.signal[c + 1], pending.signal[c + 2], pending.signal[c + 3]
+      )
+      biasRow[c] += s0
+      biasRow[c + 1] += s1
+      biasRow[c + 2] += s2
+      biasRow[c + 3] += s3
+      var (z0, z1, z2, z3) = (biasRow[c], biasRow[c + 1], biasRow[c + 2], biasRow[c + 3])
+      // Both lists of rows ascend: merge them, so each row is visited once.
+      var (p, a) = (0, 0)
+      while p < pending.count || a < active {
+        let pendingRow = p < pending.count ? pending.rows[p] : Int.max
+        let activeRow = a < active ? rows[a] : Int.max
+        let row = base + min(pendingRow, activeRow) * chunks + c
+        if pendingRow <= activeRow {
+          let x = pending.values[p]
+          row[0] += x * s0
+          row[1] += x * s1
+          row[2] += x * s2
+          row[3] += x * s3
+          p += 1
+        }
+        if activeRow <= pendingRow {
+          let x = values[a]
+          z0 += x * row[0]
+          z1 += x * row[1]
+          z2 += x * row[2]
+          z3 += x * row[3]
+          a += 1
+        }
+      }
+      finish(c, z0)
+      finish(c + 1, z1)
+      finish(c + 2, z2)
+      finish(c + 3, z3)
+      c += 4
+    }
+    while c + 4 <= chunks, pending == nil {
       var (z0, z1, z2, z3) = (biasRow[c], biasRow[c + 1], biasRow[c + 2], biasRow[c + 3])
       for a in 0..<active {
         let x = values[a]
@@ -302,6 +418,11 @@ public struct OnlineClassifier: Sendable {
       c += 4
     }
     while c < chunks {
+      if let pending {
+        let signal = pending.signal[c]
+        for p in 0..<pending.count { base[pending.rows[p] * chunks + c] += pending.values[p] * signal }
+        biasRow[c] += signal
+      }
       var z = biasRow[c]
       for a in 0..<active { z += values[a] * base[rows[a] * chunks + c] }
       finish(c, z)
@@ -356,24 +477,17 @@ public struct OnlineClassifier: Sendable {
     }
   }
 
-  /// u_ij += x_i·(α·(s_j·(1 − φ_j²))) on the rows of the non-zero pixels and the bias row (x = 1).
+  /// Readies u_ij += x_i·(α·(s_j·(1 − φ_j²))) on the rows of the non-zero pixels and the bias row
+  /// (x = 1): writes α·(s_j·(1 − φ_j²)) to the pending block, which the next forward pass (or
+  /// `applyPendingUpdate`) adds, row by row, with the same operations in the same order.
   @inline(__always)
-  private static func updateInputRows(
-    _ base: UnsafeMutablePointer<FloatLanes>, _ rows: UnsafeBufferPointer<Int>,
-    _ values: UnsafeBufferPointer<Float>,
-    _ active: Int, layout: Layout, stepSize: Float
+  private static func deferInputRowsUpdate(
+    _ base: UnsafeMutablePointer<FloatLanes>, layout: Layout, stepSize: Float
   ) {
-    let chunks = layout.chunks
     let signal = base + layout.signal
     let derivative = base + layout.derivatives
-    for c in 0..<chunks { signal[c] = stepSize * (signal[c] * derivative[c]) }
-    for a in 0..<active {
-      let x = values[a]
-      let row = base + rows[a] * chunks
-      for c in 0..<chunks { row[c] += x * signal[c] }
-    }
-    let biasRow = base + (layout.rows - 1) * chunks
-    for c in 0..<chunks { biasRow[c] += signal[c] }
+    let pending = base + layout.pendingSignal
+    for c in 0..<layout.chunks { pending[c] = stepSize * (signal[c] * derivative[c]) }
   }
 
   /// LMS on the output layer: w_kj += (α·δ_k)·φ_j, b_k += α·δ_k.
