@@ -122,8 +122,8 @@ extension ReportBuilder {
               "[" + String(format: format, $0.lowerBound) + ", " + String(format: format, $0.upperBound) + "]"
             } ?? "–"
           let cells = [
-            "\(first) − \(second)", "\(stage)", meanSE(Welford(a.values), format),
-            meanSE(Welford(b.values), format), meanSE(difference.differences, format), interval,
+            "\(first) − \(second)", "\(stage)", meanSE(Self.bySeed(a), format),
+            meanSE(Self.bySeed(b), format), meanSE(difference.differences, format), interval,
             "\(difference.count)", verdict.rawValue,
           ]
           lines.append("| " + cells.joined(separator: " | ") + " |")
@@ -153,6 +153,7 @@ extension ReportBuilder {
 
     // Fig. 4: both cluster by label, alike.
     let mapped = variants.filter { values[$0]?["tsne_knn_stage1"] != nil }
+    var mapSummary: String?
     if !mapped.isEmpty {
       lines += [
         "## Both learners' hidden units cluster the images by class (Fig. 4)", "",
@@ -164,7 +165,7 @@ extension ReportBuilder {
       ]
       for variant in mapped {
         let cells = stages.map { stage in
-          values[variant]?["tsne_knn_stage\(stage)"].map { meanSE(Welford($0.values), "%.3f") } ?? "–"
+          values[variant]?["tsne_knn_stage\(stage)"].map { meanSE(Self.bySeed($0), "%.3f") } ?? "–"
         }
         lines.append("| \(variant) | " + cells.joined(separator: " | ") + " |")
       }
@@ -179,6 +180,21 @@ extension ReportBuilder {
           return meanSE(difference.differences, "%.3f") + interval
         }
         lines.append("| \(mapped[0]) − \(mapped[1]) | " + cells.joined(separator: " | ") + " |")
+        let differing = stages.filter { stage in
+          guard let a = values[mapped[0]]?["tsne_knn_stage\(stage)"],
+            let b = values[mapped[1]]?["tsne_knn_stage\(stage)"]
+          else { return false }
+          return PairedDifference(a, minus: b).verdict(expectNegative: true) != .unresolved
+        }
+        let first = mapped.prefix(2).map { variant in
+          "\(variant) \(meanSE(Self.bySeed(values[variant]?["tsne_knn_stage1"] ?? [:]), "%.3f"))"
+        }
+        mapSummary =
+          "- **Both learners' hidden units cluster the images by class (Fig. 4)**: 5-NN accuracy in the stage-1 "
+          + "maps is \(first.joined(separator: " and ")), against 0.1 by chance; "
+          + (differing.isEmpty
+            ? "the interval of their difference contains 0 after every stage."
+            : "their difference is resolved after stage \(differing.map(String.init).joined(separator: ", ")).")
       }
       lines.append("")
     }
@@ -197,6 +213,7 @@ extension ReportBuilder {
       }
       lines.append(sentence)
     }
+    if let mapSummary { lines.append(mapSummary) }
     return lines.joined(separator: "\n") + "\n"
   }
 
@@ -213,6 +230,12 @@ extension ReportBuilder {
       let list = stages[comparison]!
       return "\(comparison) (stage\(list.count > 1 ? "s" : "") \(list.joined(separator: ", ")))"
     }.joined(separator: ", ")
+  }
+
+  /// The mean and spread of per-seed values, added in seed order (never a dictionary's order,
+  /// which differs between processes and would move the last bits).
+  private static func bySeed(_ values: [UInt64: Double]) -> Welford {
+    Welford(values.keys.sorted().map { values[$0]! })
   }
 
   /// `mean ± SE` in `format`, or the mean alone with one value.
