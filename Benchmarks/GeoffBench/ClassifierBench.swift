@@ -14,6 +14,12 @@ import TrainingCore
 ///   crossprop-approx's h) likewise;
 /// - momentum, RMSProp, Adam (TF1 steps every parameter): the forward pass's reads, then each
 ///   parameter and its 1 or 2 slots read and written (RMSProp: its slot only where x is 0).
+///
+/// RMSProp and Adam also divide by a square root for every weight they move (Adam: all of them;
+/// RMSProp: those with a gradient), and IEEE division and square root are the slowest lane
+/// operations there are. Their bound is the larger of the traffic bound and the time this core
+/// takes for that many eight-lane √ and ÷ on data in L1 (`divisionMicroseconds`); the last column
+/// says which one binds ("memory" or "divide").
 func benchmarkClassifier(steps: Int, repeats: Int, algorithms: [LearningAlgorithm]) throws {
   let data = try DatasetSource.named("fashion-mnist").load()
   let steps = min(steps, data.train.count)
@@ -55,9 +61,17 @@ func benchmarkClassifier(steps: Int, repeats: Int, algorithms: [LearningAlgorith
       case .crossprop: (.nan, .nan)
       }
     let bandwidth = streamingBandwidth(workingSetBytes: Int(workingSet), repeats: 20)
+    let divisions: Double =
+      switch algorithm {
+      case .adam: parameters
+      case .rmsprop: activeWeights + output + Double(classes)
+      default: 0
+      }
+    let traffic = bytes / bandwidth
+    let arithmetic = divisions * divisionMicroseconds(repeats: 20)
     print(
-      "classifier-\(algorithm.rawValue)  \(steps)  \(best)  \(bytes / bandwidth)  \(Int(bytes))  "
-        + String(fingerprint, radix: 16))
+      "classifier-\(algorithm.rawValue)  \(steps)  \(best)  \(max(traffic, arithmetic))  \(Int(bytes))  "
+        + String(fingerprint, radix: 16) + (arithmetic > traffic ? "  divide" : "  memory"))
   }
 }
 
@@ -79,6 +93,28 @@ func streamingBandwidth(workingSetBytes: Int, repeats: Int) -> Double {
   }
   blackHole(a[count / 2])
   return Double(12 * count) / best
+}
+
+/// µs per lane of Adam's division a·m/(√v + ε) on eight lanes at a time, over 4,096 `Float`s that
+/// stay in L1: the fastest of `repeats` passes after a warm-up.
+func divisionMicroseconds(repeats: Int) -> Double {
+  let count = 512
+  var m = [FloatLanes](repeating: FloatLanes(repeating: 0.25), count: count)
+  let v = [FloatLanes](repeating: FloatLanes(repeating: 0.5), count: count)
+  var best = Double.infinity
+  m.withUnsafeMutableBufferPointer { m in
+    v.withUnsafeBufferPointer { v in
+      for pass in 0...repeats {
+        let before = threadMicroseconds()
+        for _ in 0..<64 {
+          for i in 0..<count { m[i] = 0.999 * m[i] / (DeterministicMath.squareRoot(v[i]) + 1e-8) }
+        }
+        if pass > 0 { best = min(best, (threadMicroseconds() - before) / Double(64 * count * 8)) }
+      }
+    }
+  }
+  blackHole(m[count / 2][0])
+  return best
 }
 
 /// Keeps `value` alive so the loop that made it is not optimised away.

@@ -32,6 +32,8 @@ public struct OnlineClassifierSettings: Sendable, Equatable {
 ///   `inputs`, then W [class][hidden], then the output biases, then the optimiser's slots at fixed
 ///   distances (or crossprop-approx's traces h [class][hidden]), then scratch. A step allocates
 ///   nothing.
+/// - Steps and predictions compute with subnormal numbers flushed to zero, as TensorFlow 1's CPU
+///   kernels did (``SubnormalFlushing``).
 public struct OnlineClassifier: Sendable {
   /// The settings the classifier was built with.
   public let settings: OnlineClassifierSettings
@@ -186,19 +188,22 @@ public struct OnlineClassifier: Sendable {
   private mutating func applyPendingUpdate() {
     guard hasPendingUpdate else { return }
     let (layout, count) = (self.layout, pendingCount)
-    pendingRows.withUnsafeBufferPointer { rows in
-      pendingValues.withUnsafeBufferPointer { values in
-        slab.withUnsafeMutableBufferPointer { buffer in
-          let base = buffer.baseAddress!
-          let chunks = layout.chunks
-          let signal = base + layout.pendingSignal
-          for a in 0..<count {
-            let x = values[a]
-            let row = base + rows[a] * chunks
-            for c in 0..<chunks { row[c] += x * signal[c] }
+    // Flushed as in the forward pass that would otherwise have applied it, so the bits agree.
+    SubnormalFlushing.withSubnormalsFlushed {
+      pendingRows.withUnsafeBufferPointer { rows in
+        pendingValues.withUnsafeBufferPointer { values in
+          slab.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            let chunks = layout.chunks
+            let signal = base + layout.pendingSignal
+            for a in 0..<count {
+              let x = values[a]
+              let row = base + rows[a] * chunks
+              for c in 0..<chunks { row[c] += x * signal[c] }
+            }
+            let biasRow = base + (layout.rows - 1) * chunks
+            for c in 0..<chunks { biasRow[c] += signal[c] }
           }
-          let biasRow = base + (layout.rows - 1) * chunks
-          for c in 0..<chunks { biasRow[c] += signal[c] }
         }
       }
     }
@@ -233,13 +238,13 @@ public struct OnlineClassifier: Sendable {
   /// The class the classifier predicts for `pixels` (the first of equal largest logits), without
   /// learning: only the scratch space changes.
   public mutating func predictedClass(_ pixels: UnsafeBufferPointer<UInt8>) -> Int {
-    forward(pixels, label: 0).predictedClass
+    SubnormalFlushing.withSubnormalsFlushed { forward(pixels, label: 0).predictedClass }
   }
 
   /// The hidden activations φ of `pixels` (hidden units), without learning: only the scratch
   /// space changes.
   public mutating func hiddenActivations(_ pixels: UnsafeBufferPointer<UInt8>) -> [Float] {
-    _ = forward(pixels, label: 0)
+    _ = SubnormalFlushing.withSubnormalsFlushed { forward(pixels, label: 0) }
     return (0..<settings.hiddenUnits).map { slab[layout.activations + $0 / 8][$0 % 8] }
   }
 
@@ -250,6 +255,10 @@ public struct OnlineClassifier: Sendable {
   @discardableResult
   public mutating func learn(_ pixels: UnsafeBufferPointer<UInt8>, label: Int) -> Prediction {
     precondition(pixels.count == settings.inputs && (0..<settings.classes).contains(label))
+    return SubnormalFlushing.withSubnormalsFlushed { takeStep(pixels, label: label) }
+  }
+
+  private mutating func takeStep(_ pixels: UnsafeBufferPointer<UInt8>, label: Int) -> Prediction {
     let prediction = forward(pixels, label: label)
     let step = self.step
     self.step += 1
@@ -346,6 +355,11 @@ public struct OnlineClassifier: Sendable {
   /// last step's `pending` update to each row it touches: rows of both images are updated, then
   /// read at once; rows of the last image only are updated as the pass goes by them. Every weight
   /// gets the same operations as an update before the pass would give it, so the bits are the same.
+  ///
+  /// The pass walks whole rows in pixel order, accumulating z in the activations block: each row
+  /// is one contiguous stream the hardware prefetcher follows, where walking a few chunks of every
+  /// row at a time jumps a page per row and waits on each. Each z_j still adds the bias row and
+  /// then the rows in pixel order, so the order of the loops does not change a bit.
   private static func forward(
     _ base: UnsafeMutablePointer<FloatLanes>, _ rows: UnsafeBufferPointer<Int>,
     _ values: UnsafeBufferPointer<Float>,
@@ -353,81 +367,44 @@ public struct OnlineClassifier: Sendable {
   ) -> Prediction {
     let chunks = layout.chunks
     let biasRow = base + settings.inputs * chunks
-    let phiOut = base + layout.activations
+    let z = base + layout.activations
+    if let pending {
+      for c in 0..<chunks { biasRow[c] += pending.signal[c] }
+    }
+    for c in 0..<chunks { z[c] = biasRow[c] }
+    // Both lists of rows ascend: merge them, so each row is visited once.
+    let pendingCount = pending?.count ?? 0
+    var (p, a) = (0, 0)
+    while p < pendingCount || a < active {
+      let pendingRow = p < pendingCount ? pending!.rows[p] : Int.max
+      let activeRow = a < active ? rows[a] : Int.max
+      let row = base + min(pendingRow, activeRow) * chunks
+      if pendingRow == activeRow {
+        let (update, signal, x) = (pending!.values[p], pending!.signal, values[a])
+        for c in 0..<chunks {
+          let weights = row[c] + update * signal[c]
+          row[c] = weights
+          z[c] += x * weights
+        }
+        p += 1
+        a += 1
+      } else if pendingRow < activeRow {
+        let (update, signal) = (pending!.values[p], pending!.signal)
+        for c in 0..<chunks { row[c] += update * signal[c] }
+        p += 1
+      } else {
+        let x = values[a]
+        for c in 0..<chunks { z[c] += x * row[c] }
+        a += 1
+      }
+    }
     let derivativeOut = base + layout.derivatives
-    @inline(__always) func finish(_ c: Int, _ z: FloatLanes) {
-      let phi = DeterministicMath.tanh(z)
-      phiOut[c] = phi
+    for c in 0..<chunks {
+      let phi = DeterministicMath.tanh(z[c])
+      z[c] = phi
       derivativeOut[c] = 1 - phi * phi
     }
-    // Four chunks at a time, so each non-zero pixel's row is visited once per four chunks; every
-    // z still adds the bias row and then the rows in pixel order.
-    var c = 0
-    while c + 4 <= chunks, let pending {
-      let (s0, s1, s2, s3) = (
-        pending.signal[c], pending.signal[c + 1], pending.signal[c + 2], pending.signal[c + 3]
-      )
-      biasRow[c] += s0
-      biasRow[c + 1] += s1
-      biasRow[c + 2] += s2
-      biasRow[c + 3] += s3
-      var (z0, z1, z2, z3) = (biasRow[c], biasRow[c + 1], biasRow[c + 2], biasRow[c + 3])
-      // Both lists of rows ascend: merge them, so each row is visited once.
-      var (p, a) = (0, 0)
-      while p < pending.count || a < active {
-        let pendingRow = p < pending.count ? pending.rows[p] : Int.max
-        let activeRow = a < active ? rows[a] : Int.max
-        let row = base + min(pendingRow, activeRow) * chunks + c
-        if pendingRow <= activeRow {
-          let x = pending.values[p]
-          row[0] += x * s0
-          row[1] += x * s1
-          row[2] += x * s2
-          row[3] += x * s3
-          p += 1
-        }
-        if activeRow <= pendingRow {
-          let x = values[a]
-          z0 += x * row[0]
-          z1 += x * row[1]
-          z2 += x * row[2]
-          z3 += x * row[3]
-          a += 1
-        }
-      }
-      finish(c, z0)
-      finish(c + 1, z1)
-      finish(c + 2, z2)
-      finish(c + 3, z3)
-      c += 4
-    }
-    while c + 4 <= chunks, pending == nil {
-      var (z0, z1, z2, z3) = (biasRow[c], biasRow[c + 1], biasRow[c + 2], biasRow[c + 3])
-      for a in 0..<active {
-        let x = values[a]
-        let row = base + rows[a] * chunks + c
-        z0 += x * row[0]
-        z1 += x * row[1]
-        z2 += x * row[2]
-        z3 += x * row[3]
-      }
-      finish(c, z0)
-      finish(c + 1, z1)
-      finish(c + 2, z2)
-      finish(c + 3, z3)
-      c += 4
-    }
-    while c < chunks {
-      if let pending {
-        let signal = pending.signal[c]
-        for p in 0..<pending.count { base[pending.rows[p] * chunks + c] += pending.values[p] * signal }
-        biasRow[c] += signal
-      }
-      var z = biasRow[c]
-      for a in 0..<active { z += values[a] * base[rows[a] * chunks + c] }
-      finish(c, z)
-      c += 1
-    }
+    let phiOut = z
     // Logits in Float (chunks in order, then the lanes pairwise), softmax and loss in Double.
     let classes = layout.classes
     let w = base + layout.outputWeights

@@ -75,7 +75,7 @@ public enum DeterministicMath {
   /// and a branch to the library for negative input, which blocks vectorisation. On x86-64 this
   /// uses SSE's `sqrtps` (two instructions for eight lanes) instead; elsewhere the lane-wise form.
   @inline(__always)
-  static func squareRoot(_ x: SIMD8<Float>) -> SIMD8<Float> {
+  public static func squareRoot(_ x: SIMD8<Float>) -> SIMD8<Float> {
     #if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
       return SIMD8(lowHalf: _mm_sqrt_ps(x.lowHalf), highHalf: _mm_sqrt_ps(x.highHalf))
     #else
