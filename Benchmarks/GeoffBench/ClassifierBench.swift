@@ -9,11 +9,14 @@ import TrainingCore
 /// The bound is the time the bytes a step cannot avoid moving take at the bandwidth this core gets
 /// from a streaming loop (a[i] = a[i]·s + b[i]) over a working set of the step's size (all the
 /// weights and slots, since each image touches other rows of U), so from the same cache level:
-/// - backprop and crossprop-approx: the U rows of the non-zero pixels and the bias row, read by
-///   the forward pass and read and written by the update (3 × 4 bytes a weight), and W (and
-///   crossprop-approx's h) likewise;
-/// - momentum, RMSProp, Adam (TF1 steps every parameter): the forward pass's reads, then each
-///   parameter and its 1 or 2 slots read and written (RMSProp: its slot only where x is 0).
+/// - backprop and crossprop-approx: the U rows of the non-zero pixels and the bias row, each
+///   weight read once and written once (2 × 4 bytes: the forward pass that reads a row can apply
+///   the last update to it, as `OnlineClassifier` does), W likewise and crossprop-approx's h too;
+/// - momentum, RMSProp, Adam (TF1 steps every parameter): each parameter and its 1 or 2 slots read
+///   and written once (RMSProp: the weight itself only where x is not 0, its slot everywhere).
+/// It assumes a step's reads for the forward pass fuse with the last step's writes, so no real
+/// step can beat it by much; ratios below 1 mean the rows an image touches stayed in a nearer
+/// cache than the working set the streaming loop was timed on.
 ///
 /// RMSProp and Adam also divide by a square root for every weight they move (Adam: all of them;
 /// RMSProp: those with a gradient), and IEEE division and square root are the slowest lane
@@ -53,11 +56,11 @@ func benchmarkClassifier(steps: Int, repeats: Int, algorithms: [LearningAlgorith
     let output = Double(hidden * classes)
     let (bytes, workingSet): (Double, Double) =
       switch algorithm {
-      case .backprop: (12 * (activeWeights + output), 4 * parameters)
-      case .crosspropApprox: (12 * (activeWeights + output) + 8 * output, 4 * (parameters + output))
-      case .momentum: (4 * activeWeights + 16 * parameters, 8 * parameters)
-      case .rmsprop: (4 * activeWeights + 8 * parameters + 8 * activeWeights, 8 * parameters)
-      case .adam: (4 * activeWeights + 24 * parameters, 12 * parameters)
+      case .backprop: (8 * (activeWeights + output), 4 * parameters)
+      case .crosspropApprox: (8 * (activeWeights + output) + 8 * output, 4 * (parameters + output))
+      case .momentum: (16 * parameters, 8 * parameters)
+      case .rmsprop: (8 * parameters + 8 * activeWeights, 8 * parameters)
+      case .adam: (24 * parameters, 12 * parameters)
       case .crossprop: (.nan, .nan)
       }
     let bandwidth = streamingBandwidth(workingSetBytes: Int(workingSet), repeats: 20)
