@@ -15,7 +15,7 @@
 /// Results stay a pure function of the inputs: the modes are part of the arithmetic's definition,
 /// the same on every x86-64 host.
 ///
-/// Only x86-64 is switched; elsewhere `body` runs with the platform's default arithmetic (results
+/// Only x86-64 Linux is switched; elsewhere `body` runs with the platform's default arithmetic (results
 /// are bit-identical per machine type, not across architectures).
 public enum SubnormalFlushing {
   /// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6) flags.
