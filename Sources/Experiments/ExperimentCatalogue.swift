@@ -33,7 +33,16 @@ public enum ExperimentCatalogue {
     guard let family = family(named: experiment) else {
       throw ExperimentError(message: "This worker cannot run experiment '\(experiment)'.")
     }
-    return try family.run(parameters: completed(parameters, descriptor: family.descriptor), seed: seed)
+    return try checked(
+      family.run(parameters: completed(parameters, descriptor: family.descriptor), seed: seed), experiment)
+  }
+
+  /// `outcome`, when its artifacts can travel and be stored (``Artifact/problem(with:)``).
+  private static func checked(_ outcome: Outcome, _ experiment: String) throws -> Outcome {
+    if let problem = Artifact.problem(with: outcome.artifacts) {
+      throw ExperimentError(message: "Experiment '\(experiment)' made an unusable outcome: \(problem).")
+    }
+    return outcome
   }
 
   /// Runs one segment of a trial of `experiment` in this process (see ``Experiment/runSegment(parameters:seed:checkpoint:maxSteps:)``).
@@ -43,9 +52,11 @@ public enum ExperimentCatalogue {
     guard let family = family(named: experiment) else {
       throw ExperimentError(message: "This worker cannot run experiment '\(experiment)'.")
     }
-    return try family.runSegment(
+    let segment = try family.runSegment(
       parameters: completed(parameters, descriptor: family.descriptor), seed: seed, checkpoint: checkpoint,
       maxSteps: maxSteps)
+    if case .finished(let outcome) = segment { return .finished(try checked(outcome, experiment)) }
+    return segment
   }
 }
 

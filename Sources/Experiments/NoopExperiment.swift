@@ -1,8 +1,10 @@
 import Foundation
 import SweepModel
+import TrainingCore
 
 /// An experiment that does nothing for a set time: for measuring dispatch, and for testing
-/// failure handling (`fail: true` throws, a poison run).
+/// failure handling (`fail: true` throws, a poison run) and artifacts (`artifact_bytes` makes an
+/// artifact `data` of that many bytes drawn from the seed).
 public enum NoopExperiment: Experiment {
   public static let descriptor = ExperimentDescriptor(
     name: "noop", summary: "Does nothing for `seconds` (dispatch benchmarks, failure tests)",
@@ -14,7 +16,18 @@ public enum NoopExperiment: Experiment {
     if config.fails {
       throw ExperimentError(message: "noop run with seed \(seed) failed on purpose (fail: true)")
     }
-    return Outcome(metrics: [Metric("value", config.value), Metric("seed", Double(seed))])
+    var artifacts: [Artifact] = []
+    if config.artifactBytes > 0 {
+      var random = RandomStream(rootSeed: seed, stream: "artifact")
+      var bytes: [UInt8] = []
+      bytes.reserveCapacity(config.artifactBytes + 7)
+      while bytes.count < config.artifactBytes {
+        withUnsafeBytes(of: random.next().littleEndian) { bytes.append(contentsOf: $0) }
+      }
+      artifacts.append(Artifact(name: "data", bytes: Array(bytes.prefix(config.artifactBytes))))
+    }
+    return Outcome(
+      metrics: [Metric("value", config.value), Metric("seed", Double(seed))], artifacts: artifacts)
   }
 }
 
@@ -26,6 +39,8 @@ public struct NoopConfig: ExperimentConfig {
   public var fails = false
   /// The `value` it reports (0).
   public var value = 0.0
+  /// The size of the artifact `data` it makes, in bytes (0: none).
+  public var artifactBytes = 0
 
   public init() {}
 
@@ -35,5 +50,8 @@ public struct NoopConfig: ExperimentConfig {
     .double("seconds", \.seconds, in: 0...3600, default: 0, "How long a run sleeps."),
     .bool("fail", \.fails, default: false, "Throw instead of finishing (a poison run)."),
     .double("value", \.value, in: -1e300...1e300, default: 0, "Reported back as metric `value`."),
+    .int(
+      "artifact_bytes", \.artifactBytes, in: 0...(64 << 20), default: 0,
+      "Size of an artifact `data` of seeded random bytes the run makes (0: none)."),
   ]
 }

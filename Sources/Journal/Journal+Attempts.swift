@@ -93,6 +93,7 @@ extension Journal {
   ) throws -> Bool {
     let metrics = OutcomeBlob.encode(metrics: outcome.metrics)
     let series = OutcomeBlob.encode(series: outcome.series)
+    let artifacts = try storeArtifacts(outcome.artifacts)
     return try write("record the outcome of attempt \(attempt)", lettingRowsWait: true) { db in
       if uninsertedIDs.contains(attempt) { try insertLeases(db) }
       let id = Int64(bitPattern: attempt)
@@ -126,6 +127,10 @@ extension Journal {
             arguments: [time, "run already has the outcome of attempt \(UInt64(bitPattern: winner))", id])
         }
         return false
+      }
+      if !artifacts.isEmpty {
+        try db.execute(sql: "DELETE FROM artifacts WHERE run_key = ?", arguments: [key.hex])
+        try insertArtifactRows(db, key: key, artifacts)
       }
       // A finished chain needs no checkpoint any more.
       if try mayHaveCheckpoints(db) {

@@ -13,6 +13,8 @@ public struct DamagedRecord: Sendable, Equatable, CustomStringConvertible {
     case checkpoint
     /// A run's row (experiment, parameters, seed) no longer hashes to its key.
     case run
+    /// An artifact of a run's outcome: its row, or its file in the store, missing or damaged.
+    case artifact
   }
 
   public var kind: Kind
@@ -42,6 +44,8 @@ public struct JournalVerification: Sendable, Equatable {
   public var runs = 0
   public var outcomes = 0
   public var checkpoints = 0
+  /// Artifacts of the outcomes, each checked against its row and its file in the store.
+  public var artifacts = 0
 
   /// Whether nothing is wrong.
   public var isIntact: Bool { sqliteProblems.isEmpty && damaged.isEmpty && !isSweepFileDamaged }
@@ -107,6 +111,8 @@ extension Journal {
       var damaged: [DamagedRecord] = []
       var intact: Set<String> = []
       var parsed: [String: Parameters] = [:]
+      let artifacts = try Self.checkedArtifacts(db, keys: nil)
+      let store = artifactStore
       while let row = try rows.next() {
         if decoding, let problem = Self.runRowProblem(row) {
           damaged.append(Self.damage(.run, row, attempt: nil, problem))
@@ -116,6 +122,11 @@ extension Journal {
         do {
           guard let (metrics, series) = try Self.checkedOutcomeBlobs(row) else {
             damaged.append(Self.damage(.outcome, row, attempt: attempt, "checksum mismatch"))
+            continue
+          }
+          let made = artifacts[try row.decode(String.self, atIndex: 0)]
+          if let made, let problem = made.1 ?? Self.fileProblem(made.0, in: store) {
+            damaged.append(Self.damage(.artifact, row, attempt: attempt, problem))
             continue
           }
           guard decoding else {
@@ -131,7 +142,8 @@ extension Journal {
               worker: (try? row.decode(String.self, atIndex: 7)) ?? "?",
               attempt: UInt64(bitPattern: try row.decode(atIndex: 6)),
               seconds: (try? row.decode(Double.self, atIndex: 8)) ?? .nan,
-              finishedAt: (try? row.decode(Date.self, atIndex: 9)) ?? Date(timeIntervalSince1970: 0)))
+              finishedAt: (try? row.decode(Date.self, atIndex: 9)) ?? Date(timeIntervalSince1970: 0),
+              artifacts: made?.0 ?? []))
         } catch {
           damaged.append(Self.damage(.outcome, row, attempt: attempt, Self.undecodable(error)))
         }
@@ -217,6 +229,7 @@ extension Journal {
     try write("set damaged records aside") { db in
       for record in damagedOutcomes {
         try db.execute(sql: "DELETE FROM outcomes WHERE run_key = ?", arguments: [record.key.hex])
+        try db.execute(sql: "DELETE FROM artifacts WHERE run_key = ?", arguments: [record.key.hex])
         try db.execute(
           sql: "UPDATE runs SET status = 'pending', error = NULL WHERE key = ?", arguments: [record.key.hex])
         if let attempt = record.attempt {
@@ -273,6 +286,9 @@ extension Journal {
           }
         }
       }
+      var artifacts: [String: ([StoredArtifact], String?)] = [:]
+      let store = artifactStore
+      check("the artifacts table") { artifacts = try Self.checkedArtifacts(db, keys: nil) }
       check("the outcomes table") {
         let outcomes = try Row.fetchCursor(
           db,
@@ -287,6 +303,12 @@ extension Journal {
             }
             _ = try OutcomeBlob.decodeMetrics(metrics)
             _ = try OutcomeBlob.decodeSeries(series)
+            if let made = artifacts[try row.decode(String.self, atIndex: 0)] {
+              result.artifacts += made.0.count
+              if let problem = made.1 ?? Self.fileProblem(made.0, in: store) {
+                result.damaged.append(Self.damage(.artifact, row, attempt: attempt, problem))
+              }
+            }
           } catch {
             result.damaged.append(Self.damage(.outcome, row, attempt: attempt, Self.undecodable(error)))
           }

@@ -50,6 +50,10 @@ extension Journal {
           arguments: [Data(checksum), row[0] as Int64])
       }
     }
+    migrator.registerMigration("v7-artifacts") { db in
+      // The artifacts outcomes carry: their bytes live in the store beside the journal.
+      try db.execute(sql: Self.schemaArtifacts)
+    }
     return migrator
   }
 

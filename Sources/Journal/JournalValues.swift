@@ -77,6 +77,9 @@ public struct FinishedRun: Sendable, Equatable {
   /// Wall-clock seconds the worker spent on the run.
   public var seconds: Double
   public var finishedAt: Date
+  /// The artifacts the run made (checked: their rows and files are intact), in name order; the
+  /// outcome itself carries none, their bytes stay in the store.
+  public var artifacts: [StoredArtifact] = []
 }
 
 /// A run of the current spec that exhausted its retries.

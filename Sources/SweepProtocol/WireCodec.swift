@@ -15,6 +15,11 @@ public enum WireLimits {
   public static let maxSeriesValues = 1 << 28
   /// The largest checkpoint of a chained run a lease or segment report carries, in bytes (256 MiB).
   public static let maxCheckpointBytes = 256 << 20
+  /// The most artifacts in one outcome.
+  public static let maxArtifacts = Artifact.maxPerOutcome
+  /// The largest artifact in one outcome, in bytes (256 MiB; the socket's byte limit binds first
+  /// for the sum).
+  public static let maxArtifactBytes = Artifact.maxBytes
   /// The length of a hello's session bytes.
   public static let sessionBytes = 16
 }
@@ -26,14 +31,15 @@ public enum WireLimits {
 /// are a UInt32 byte count plus UTF-8, run keys are the 32 raw bytes of their hex digest, and
 /// parameters are a UInt32 count plus (name, type tag, value) entries in ascending UTF-8 byte order
 /// of name. Frame 1 of `.result`: the outcome (metrics: count + (name, Float64); series:
-/// count + (name, xStart, xStep, count, Float64 values)). Frame 1 of `.segment`, and of a `.lease`
+/// count + (name, xStart, xStep, count, Float64 values); artifacts: count + (name, UInt32 length,
+/// bytes), names valid and unique (``Artifact/isValidName(_:)``)). Frame 1 of `.segment`, and of a `.lease`
 /// whose header says it has one: the checkpoint's raw bytes.
 ///
 /// Encoding is deterministic and canonical: decoding accepts only what encoding produces, so
 /// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
-  public static let protocolVersion: UInt16 = 3
+  public static let protocolVersion: UInt16 = 4
 
   /// The first four bytes of every header frame.
   public static let magic: [UInt8] = Array("MSWP".utf8)
@@ -167,6 +173,10 @@ public enum WireCodec {
     for curve in series {
       size += 4 + stringSize(curve.name) + 8 + 8 + 4 + 8 * min(curve.values.count, WireLimits.maxSeriesValues)
     }
+    size += 4
+    for artifact in outcome.artifacts.prefix(WireLimits.maxArtifacts) {
+      size += 4 + stringSize(artifact.name) + 4 + min(artifact.bytes.count, WireLimits.maxArtifactBytes)
+    }
     var writer = ByteWriter(capacity: size)
     writer.write(UInt32(truncatingIfNeeded: metrics.count))
     for metric in metrics {
@@ -185,6 +195,14 @@ public enum WireCodec {
         writer.write(UInt32(truncatingIfNeeded: WireLimits.maxSeriesValues))
         writer.write(float64s: Array(curve.values.prefix(WireLimits.maxSeriesValues)))
       }
+    }
+    let artifacts = outcome.artifacts.prefix(WireLimits.maxArtifacts)
+    writer.write(UInt32(truncatingIfNeeded: artifacts.count))
+    for artifact in artifacts {
+      writer.write(string: artifact.name, maxBytes: WireLimits.maxStringBytes)
+      let bytes = artifact.bytes.prefix(WireLimits.maxArtifactBytes)
+      writer.write(UInt32(truncatingIfNeeded: bytes.count))
+      writer.write(contentsOf: Array(bytes))
     }
     return writer.bytes
   }
@@ -511,7 +529,22 @@ public enum WireCodec {
       let values = try reader.readFloat64s(count, "outcome.series values")
       series.append(Series(name: name, xStart: xStart, xStep: xStep, values: values))
     }
+    // An artifact takes at least a name length, one name byte and a byte count.
+    let artifactCount = try reader.readCount(
+      "outcome.artifacts count", max: WireLimits.maxArtifacts, minimumElementSize: 9)
+    var artifacts: [Artifact] = []
+    artifacts.reserveCapacity(artifactCount)
+    for _ in 0..<artifactCount {
+      let name = try reader.readString("outcome.artifacts name", maxBytes: 64)
+      guard Artifact.isValidName(name), !artifacts.contains(where: { $0.name == name }) else {
+        throw WireError(
+          code: .malformed, message: "Malformed message: outcome.artifacts name is invalid or repeated.")
+      }
+      let range = try reader.readLengthPrefixed(
+        "outcome.artifacts bytes", maxBytes: WireLimits.maxArtifactBytes)
+      artifacts.append(Artifact(name: name, bytes: Array(reader.bytes[range])))
+    }
     try reader.expectEnd("the outcome")
-    return Outcome(metrics: metrics, series: series)
+    return Outcome(metrics: metrics, series: series, artifacts: artifacts)
   }
 }

@@ -82,7 +82,9 @@ struct AuditCommand: ParsableCommand {
       var differing = 0
       for first in chosen {
         guard let second = byKey[first.run.key] else { continue }
-        if let difference = Self.firstDifference(first.outcome, second.outcome) {
+        if let difference = Self.firstDifference(first.outcome, second.outcome)
+          ?? Self.artifactDifference(first.artifacts, second.artifacts)
+        {
           differing += 1
           print(
             "DIFFERS \(first.run.variant) seed \(first.run.seed) (run \(first.run.key.short)): \(difference); "
@@ -108,6 +110,15 @@ struct AuditCommand: ParsableCommand {
       $0.rank < $1.rank
     }
     return ranked.prefix(count).map(\.run).sorted { $0.run.ordinal < $1.run.ordinal }
+  }
+
+  /// Which artifact two runs made differently (by content hash), or nil when they made the same.
+  static func artifactDifference(_ a: [StoredArtifact], _ b: [StoredArtifact]) -> String? {
+    guard a.map(\.name) == b.map(\.name) else { return "they make different artifacts" }
+    for (x, y) in zip(a, b) where x.reference != y.reference {
+      return "artifact \(x.name) is \(x.reference) then \(y.reference)"
+    }
+    return nil
   }
 
   /// Where two outcomes first differ in any bit, or nil when they are bit-identical.

@@ -41,7 +41,8 @@ struct VerifyCommand: ParsableCommand {
           "The stored copy of the sweep file is damaged: `metasweep run SWEEP.yaml --out \(directory)` with the "
             + "original file stores it again.")
       }
-      let counted = "\(result.runs) runs, \(result.outcomes) outcomes, \(result.checkpoints) checkpoints"
+      var counted = "\(result.runs) runs, \(result.outcomes) outcomes, \(result.checkpoints) checkpoints"
+      if result.artifacts > 0 { counted += ", \(result.artifacts) artifacts" }
       if result.damaged.isEmpty {
         print("\(counted): every checksum and run key matches")
       } else {

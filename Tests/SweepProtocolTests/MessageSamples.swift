@@ -27,6 +27,9 @@ enum MessageSamples {
     series: [
       Series(name: "error", xStart: 100, xStep: 100, values: [0.5, 0.25, 0.125]),
       Series(name: "empty", xStart: 0, xStep: 1, values: []),
+    ],
+    artifacts: [
+      Artifact(name: "network.weights", bytes: [0, 1, 2, 255]), Artifact(name: "empty_1-a", bytes: []),
     ])
 
   /// One message of every kind, plus edge cases.
@@ -117,7 +120,10 @@ enum MessageSamples {
         name: randomString(&rng), xStart: randomDouble(&rng), xStep: randomDouble(&rng),
         values: (0..<rng.below(20)).map { _ in randomDouble(&rng) })
     }
-    return Outcome(metrics: metrics, series: series)
+    let artifacts = (0..<rng.below(3)).map { index in
+      Artifact(name: "artifact-\(index).\(rng.below(1000))", bytes: randomBytes(&rng))
+    }
+    return Outcome(metrics: metrics, series: series, artifacts: artifacts)
   }
 
   static func randomBytes(_ rng: inout SplitMix64) -> [UInt8] {

@@ -17,7 +17,7 @@ import Testing
   for message in MessageSamples.all {
     let frames = WireCodec.encode(message)
     #expect(Array(frames[0].prefix(4)) == Array("MSWP".utf8))
-    #expect(frames[0][4] == 3 && frames[0][5] == 0)  // version 3, little-endian
+    #expect(frames[0][4] == 4 && frames[0][5] == 0)  // version 4, little-endian
     kinds.insert(frames[0][6])
     switch message {
     case .result, .segment: #expect(frames.count == 2)
@@ -101,7 +101,7 @@ import Testing
   let frames = WireCodec.encode(message)
   #expect(
     frames[1].count == 8 + 10_000 * 12 + metrics.reduce(0) { $0 + $1.name.utf8.count } + 8
-      * (4 + 6 + 20 + 8 * 250_000))
+      * (4 + 6 + 20 + 8 * 250_000) + 4)  // + the artifact count, 0
   #expect(try WireCodec.decode(frames) == message)
 }
 
@@ -283,4 +283,27 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
     .segment(
       .init(attempt: 1, key: MessageSamples.key, checkpoint: [], stepsDone: 0, totalSteps: .max, seconds: 1)))
   #expect(code(huge) == .malformed)
+}
+
+@Test func outcomeArtifacts_travelIntact_andABadOrRepeatedNameIsMalformed() throws {
+  let key = RunKey(hex: String(repeating: "ab", count: 32))
+  let artifacts = [Artifact(name: "net", bytes: Array(0...255)), Artifact(name: "pool.member-3", bytes: [])]
+  let message = WireMessage.result(
+    .init(attempt: 7, key: key, outcome: Outcome(metrics: [Metric("m", 1)], artifacts: artifacts), seconds: 2)
+  )
+  let frames = WireCodec.encode(message)
+  #expect(try WireCodec.decode(frames) == message)
+  for bad in ["Net", ".hidden", "", String(repeating: "a", count: 65), "a/b"] {
+    let forged = WireMessage.result(
+      .init(attempt: 7, key: key, outcome: Outcome(artifacts: [Artifact(name: bad, bytes: [1])]), seconds: 2))
+    #expect(throws: WireError.self, "artifact name '\(bad)'") {
+      try WireCodec.decode(WireCodec.encode(forged))
+    }
+  }
+  let repeated = WireMessage.result(
+    .init(
+      attempt: 7, key: key,
+      outcome: Outcome(artifacts: [Artifact(name: "net", bytes: [1]), Artifact(name: "net", bytes: [2])]),
+      seconds: 2))
+  #expect(throws: WireError.self) { try WireCodec.decode(WireCodec.encode(repeated)) }
 }

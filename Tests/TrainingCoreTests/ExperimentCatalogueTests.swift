@@ -59,7 +59,10 @@ private func rejection(_ yaml: String) -> String? {
     "name: ok\nexperiment: noop\nseeds: 0..<3\nvariants:\n  a: {}\n  b: {value: 0.5}\n  c: {value: -1}\n")
   #expect(runs.count == 9)
   #expect(Set(runs.map(\.key)).count == 9)
-  #expect(runs[0].parameters == ["seconds": .double(0), "fail": .bool(false), "value": .double(0)])
+  #expect(
+    runs[0].parameters == [
+      "seconds": .double(0), "fail": .bool(false), "value": .double(0), "artifact_bytes": .int(0),
+    ])
   #expect(runs[4].parameters["value"] == .double(0.5))
   #expect(runs.map(\.variant) == ["a", "a", "a", "b", "b", "b", "c", "c", "c"])
 }
