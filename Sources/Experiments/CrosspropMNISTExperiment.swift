@@ -56,25 +56,14 @@ public enum CrosspropMNISTExperiment: Experiment {
   /// have them.
   public static func resolve(parameters: Parameters) throws -> Parameters {
     let config = try CrosspropMNISTConfig(parameters: parameters)
-    guard config.datasetSHA256.isEmpty else { return parameters }
-    let dataset = try config.loadDataset()
-    try config.check(against: dataset)
-    var resolved = parameters
-    resolved["dataset_sha256"] = .string(dataset.sha256)
+    let (resolved, dataset) = try config.data.resolved(parameters)
+    if let dataset { try config.check(against: dataset) }
     return resolved
   }
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
     let config = try CrosspropMNISTConfig(parameters: parameters)
-    let dataset = try config.loadDataset()
-    guard config.datasetSHA256.isEmpty || dataset.sha256 == config.datasetSHA256 else {
-      throw ExperimentError(
-        message:
-          "crossprop-mnist: \(config.datasetDescription) on host \(hostName()) has SHA-256 \(dataset.sha256), "
-          + "but the sweep pinned \(config.datasetSHA256) (the coordinator's copy): give every worker the same "
-          + "files",
-        isRefusal: true)
-    }
+    let dataset = try config.data.loadPinned(experiment: descriptor.name)
     try config.check(against: dataset)
     var settings = config.run
     settings.classifier.inputs = dataset.pixelsPerImage
@@ -146,22 +135,6 @@ public enum CrosspropMNISTExperiment: Experiment {
     return (0..<10).map { "\($0)" }
   }
 
-  /// This machine's name, for messages that must say which worker has which files.
-  static func hostName() -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "(unknown)" }
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }
-}
-
-/// The datasets `crossprop-mnist` reads.
-public enum ImageDatasetName: String, CaseIterable, Sendable {
-  /// The official Fashion-MNIST IDX files (Debian's `dataset-fashion-mnist` installs them).
-  case fashionMNIST = "fashion-mnist"
-  /// MNIST's IDX files, from `data_dir` or `$METASWEEP_MNIST_DIR`.
-  case mnist
-  /// The synthetic digits of notes/meta-experiments.md, generated in memory.
-  case synthDigits = "synth-digits"
 }
 
 /// The validated settings of one `crossprop-mnist` run.
@@ -170,11 +143,8 @@ public struct CrosspropMNISTConfig: ExperimentConfig, Equatable {
   public var run = LabelShiftRunSettings()
   /// The t-SNE of the hidden activations kept after each stage.
   public var tsne = TSNESettings()
-  public var dataset = ImageDatasetName.fashionMNIST
-  /// Where the IDX files are ("": the dataset's standard place).
-  public var dataDirectory = ""
-  /// The hex SHA-256 of the dataset the runs use ("": not pinned yet).
-  public var datasetSHA256 = ""
+  /// The images, and the hash the sweep pinned them to.
+  public var data = PinnedImageData()
 
   public init() {}
 
@@ -186,23 +156,8 @@ public struct CrosspropMNISTConfig: ExperimentConfig, Equatable {
       algorithmDoc:
         "Update rule: backprop (SGD), momentum, rmsprop, adam (TF1 defaults) or crossprop-approx (eqn 8); "
         + "full crossprop is not run on images.")
-    + dataParameters + runParameters
+    + ParameterDeclaration<CrosspropMNISTConfig>.imageData(at: \.data) + runParameters
     + ParameterDeclaration<CrosspropMNISTConfig>.optimiserSettings(at: \.run.classifier.rule)
-
-  private static let dataParameters: [ParameterDeclaration<CrosspropMNISTConfig>] = [
-    .choice(
-      "dataset", \.dataset, default: .fashionMNIST,
-      "Images: fashion-mnist (/usr/share/datasets/fashion-mnist), mnist (data_dir or $METASWEEP_MNIST_DIR) or "
-        + "synth-digits (generated)."),
-    .text(
-      "data_dir", \.dataDirectory, default: "",
-      "Absolute path of the folder holding the four IDX files (.gz or not); empty for the dataset's standard place."
-    ),
-    .text(
-      "dataset_sha256", \.datasetSHA256, default: "",
-      "SHA-256 of the dataset; empty to let the coordinator read its copy and pin it. Workers refuse other data."
-    ),
-  ]
 
   private static let runParameters: [ParameterDeclaration<CrosspropMNISTConfig>] = [
     .int(
@@ -250,21 +205,7 @@ public struct CrosspropMNISTConfig: ExperimentConfig, Equatable {
         "embedding_images (\(run.embeddingImages)) must exceed 3 × tsne_perplexity (\(tsne.perplexity)) for a "
           + "t-SNE map, or be 0.")
     }
-    if !dataDirectory.isEmpty && !dataDirectory.hasPrefix("/") {
-      throw problem(
-        "data_dir '\(dataDirectory)' must be an absolute path: every worker, wherever it runs, reads it as given."
-      )
-    }
-    if !datasetSHA256.isEmpty
-      && (datasetSHA256.utf8.count != 64 || !datasetSHA256.utf8.allSatisfy { Self.isLowercaseHex($0) })
-    {
-      throw problem("dataset_sha256 must be 64 lowercase hex digits (or empty), got '\(datasetSHA256)'.")
-    }
-  }
-
-  private static func isLowercaseHex(_ byte: UInt8) -> Bool {
-    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-      || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+    try data.check(experiment: Self.experimentName)
   }
 
   /// What must hold between these settings and `dataset`'s size.
@@ -288,18 +229,6 @@ public struct CrosspropMNISTConfig: ExperimentConfig, Equatable {
     }
   }
 
-  /// Where the dataset comes from.
-  func source() throws -> DatasetSource {
-    try DatasetSource.named(dataset.rawValue, dataDirectory: dataDirectory.isEmpty ? nil : dataDirectory)
-  }
-
-  /// The dataset, read once a process.
-  func loadDataset() throws -> ImageDataset {
-    try DatasetCache.shared.dataset(source())
-  }
-
   /// The dataset and where it comes from, for messages.
-  var datasetDescription: String {
-    (try? source().description) ?? dataset.rawValue
-  }
+  var datasetDescription: String { data.description }
 }

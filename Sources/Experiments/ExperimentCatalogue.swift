@@ -5,7 +5,9 @@ import SweepModel
 public enum ExperimentCatalogue {
   /// The families, in the order `metasweep experiments` lists them.
   public static let all: [any Experiment.Type] = [
-    GeoffExperiment.self, CrosspropMNISTExperiment.self, LSTMMetaLearningExperiment.self, NoopExperiment.self,
+    GeoffExperiment.self, CrosspropMNISTExperiment.self, ImagePretrainExperiment.self,
+    LSTMMetaLearningExperiment.self,
+    NoopExperiment.self,
   ]
 
   /// The family called `name`.

@@ -18,6 +18,21 @@ public struct LabeledImages: Sendable {
 
   /// How many images there are.
   public var count: Int { labels.count }
+
+  /// The images of `classes` only, in their order here, relabelled by their place in `classes`
+  /// (with classes [5, 6, 7, 8, 9], class 7 becomes label 2).
+  public func restricted(to classes: [UInt8]) -> LabeledImages {
+    var newLabel = [UInt8?](repeating: nil, count: 256)
+    for (index, label) in classes.enumerated() { newLabel[Int(label)] = UInt8(index) }
+    var pixels: [UInt8] = []
+    var labels: [UInt8] = []
+    for index in 0..<count {
+      guard let label = newLabel[Int(self.labels[index])] else { continue }
+      labels.append(label)
+      pixels += self.pixels[(index * pixelsPerImage)..<((index + 1) * pixelsPerImage)]
+    }
+    return LabeledImages(pixels: pixels, labels: labels, pixelsPerImage: pixelsPerImage)
+  }
 }
 
 /// Everything one label-shift run needs besides its data and seed; defaults are the crossprop
