@@ -15,7 +15,7 @@ public enum ImagePretrainExperiment: Experiment {
     name: "image-pretrain",
     summary: "trains a pool member on some classes of an image dataset; makes the artifact `network`",
     parameters: ImagePretrainConfig.parameterDescriptors,
-    metrics: ["test_accuracy", "tail_error", "tail_loss"], series: ["error_rate"],
+    metrics: ["test_accuracy", "readout_accuracy", "tail_error", "tail_loss"], series: ["error_rate"],
     seriesXLabel: "examples seen")
 
   public static func validate(parameters: Parameters) throws {
@@ -67,15 +67,46 @@ public enum ImagePretrainExperiment: Experiment {
         if classifier.predictedClass(image) == Int(test.labels[index]) { correct += 1 }
       }
     }
+    var metrics = [Metric("test_accuracy", Double(correct) / Double(test.count))]
+    if config.readoutImages > 0 {
+      metrics.append(
+        Metric("readout_accuracy", readoutAccuracy(of: &classifier, train: train, test: test, config)))
+    }
     let bin = Double(config.binSize)
     return Outcome(
-      metrics: [
-        Metric("test_accuracy", Double(correct) / Double(test.count)),
+      metrics: metrics + [
         Metric("tail_error", Double(tailErrors) / Double(config.tailExamples)),
         Metric("tail_loss", tailLoss / Double(config.tailExamples)),
       ],
       series: [Series(name: "error_rate", xStart: bin, xStep: bin, values: errorRate)],
       artifacts: [Artifact(name: "network", bytes: classifier.networkBytes())])
+  }
+
+  /// The test accuracy of a linear readout (``LinearReadout``) of `classifier`'s hidden units,
+  /// trained on the first `readout_images` training images: how well the representation alone
+  /// separates the classes, the measure forgetting is judged by.
+  static func readoutAccuracy(
+    of classifier: inout OnlineClassifier, train: LabeledImages, test: LabeledImages,
+    _ config: ImagePretrainConfig
+  ) -> Double {
+    func features(_ images: LabeledImages, count: Int) -> [Float] {
+      images.pixels.withUnsafeBufferPointer { pixels in
+        var out: [Float] = []
+        out.reserveCapacity(count * classifier.settings.hiddenUnits)
+        for index in 0..<count {
+          out += classifier.hiddenActivations(
+            UnsafeBufferPointer(
+              rebasing: pixels[(index * images.pixelsPerImage)..<((index + 1) * images.pixelsPerImage)]))
+        }
+        return out
+      }
+    }
+    let count = min(config.readoutImages, train.count)
+    let readout = LinearReadout.train(
+      features: features(train, count: count), labels: train.labels.prefix(count).map(Int.init),
+      dimensions: classifier.settings.hiddenUnits, classes: classifier.settings.classes,
+      settings: config.readout)
+    return readout.accuracy(features: features(test, count: test.count), labels: test.labels.map(Int.init))
   }
 }
 
@@ -93,6 +124,11 @@ public struct ImagePretrainConfig: ExperimentConfig, Equatable {
   public var tailExamples = 5000
   /// Steps per point of the `error_rate` series (1,000).
   public var binSize = 1000
+  /// Training images (the first of the classes learnt) a linear readout of the hidden units is
+  /// trained on for `readout_accuracy` (2,000; 0 for none).
+  public var readoutImages = 2000
+  /// How that readout is trained.
+  public var readout = LinearReadoutSettings()
 
   public init() {}
 
@@ -117,6 +153,16 @@ public struct ImagePretrainConfig: ExperimentConfig, Equatable {
         "Final steps averaged into tail_error and tail_loss; at most examples."),
       .int(
         "bin_size", \.binSize, in: 1...10_000_000, default: 1000, "Steps per point of the error_rate series."),
+      .int(
+        "readout_images", \.readoutImages, in: 0...1_000_000, default: 2000,
+        "Training images a linear readout of the hidden units learns from, for readout_accuracy on the test "
+          + "images; 0 for none."),
+      .int(
+        "readout_steps", \.readout.steps, in: 1...100_000, default: 500,
+        "Full-batch Adam steps of the readout (from zero weights, so it is deterministic)."),
+      .float(
+        "readout_step_size", \.readout.learningRate, in: 1e-6...10, default: 0.1,
+        "Adam's step size for the readout."),
     ] + ParameterDeclaration<ImagePretrainConfig>.optimiserSettings(at: \.classifier.rule)
 
   public func check() throws {

@@ -102,7 +102,8 @@ private func pretrain(_ overrides: Parameters = [:], seed: UInt64 = 1) throws ->
   var parameters: Parameters = [
     "dataset": .string("mnist"), "data_dir": .string(try digitsFolder.get()), "classes": .string("0-4"),
     "hidden_units": .int(32), "examples": .int(2000), "tail_examples": .int(500), "bin_size": .int(500),
-    "algorithm": .string("backprop"), "step_size": .double(0.05),
+    "algorithm": .string("backprop"), "step_size": .double(0.05), "readout_images": .int(300),
+    "readout_steps": .int(200),
   ]
   parameters.merge(overrides) { _, new in new }
   let resolved = try ImagePretrainExperiment.resolve(parameters: parameters)
@@ -119,6 +120,8 @@ private func pretrain(_ overrides: Parameters = [:], seed: UInt64 = 1) throws ->
   let accuracy = try #require(outcome.metric("test_accuracy"))
   #expect(accuracy > 0.5, "five synthetic digit classes after 2,000 SGD steps: \(accuracy)")
   #expect(outcome.series(named: "error_rate")?.values.count == 4)
+  let readout = try #require(outcome.metric("readout_accuracy"))
+  #expect(readout > 0.4, "a linear readout of the 32 hidden units, trained on 300 images: \(readout)")
   #expect(try pretrain() == outcome)
   #expect(try pretrain(seed: 2).artifacts != outcome.artifacts)
   #expect(try pretrain(["classes": .string("5,6,7,8,9")]).artifacts != outcome.artifacts)
