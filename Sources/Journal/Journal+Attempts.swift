@@ -110,7 +110,10 @@ extension Journal {
         insert.bind(6, metrics)
         insert.bind(7, series)
         insert.bind(
-          8, Data(RecordChecksum.outcome(key: key.hex, attempt: id, metrics: metrics, series: series)))
+          8,
+          Data(
+            RecordChecksum.outcome(
+              key: key.hex, attempt: id, metrics: metrics, series: series, artifacts: artifacts)))
         inserted = try insert.execute() == 1
       } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
         try requireAttempt(db, attempt, of: key)

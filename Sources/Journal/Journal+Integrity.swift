@@ -54,8 +54,12 @@ public struct JournalVerification: Sendable, Equatable {
 /// Checksums of the journal's blobs: SHA-256 over a tag, the record's identity and its bytes, so a
 /// damaged blob, or an intact blob moved to another row, is caught on every read.
 enum RecordChecksum {
-  /// The checksum of run `key`'s outcome written by attempt `attempt`.
-  static func outcome(key: String, attempt: Int64, metrics: Data, series: Data) -> [UInt8] {
+  /// The checksum of run `key`'s outcome written by attempt `attempt`, covering its artifacts'
+  /// names, hashes and sizes too (in name order; none leaves the checksum as it was before
+  /// artifacts existed), so an artifact row that goes missing is caught.
+  static func outcome(
+    key: String, attempt: Int64, metrics: Data, series: Data, artifacts: [StoredArtifact] = []
+  ) -> [UInt8] {
     var state = SHA256.State()
     state.update(outcomeTag)
     state.update(key.utf8)
@@ -63,6 +67,11 @@ enum RecordChecksum {
     update(&state, UInt64(metrics.count))
     state.update(metrics)
     state.update(series)
+    for artifact in artifacts.sorted(by: { $0.name < $1.name }) {
+      state.update(Array(artifact.name.utf8) + [0])
+      state.update(artifact.reference.sha256.utf8)
+      update(&state, UInt64(artifact.reference.size))
+    }
     return state.finalize()
   }
 
@@ -120,12 +129,17 @@ extension Journal {
         }
         let attempt = try? row.decode(Int64.self, atIndex: 6)
         do {
-          guard let (metrics, series) = try Self.checkedOutcomeBlobs(row) else {
-            damaged.append(Self.damage(.outcome, row, attempt: attempt, "checksum mismatch"))
+          let made = artifacts[try row.decode(String.self, atIndex: 0)]
+          if let problem = made?.1 {
+            damaged.append(Self.damage(.artifact, row, attempt: attempt, problem))
             continue
           }
-          let made = artifacts[try row.decode(String.self, atIndex: 0)]
-          if let made, let problem = made.1 ?? Self.fileProblem(made.0, in: store) {
+          guard let (metrics, series) = try Self.checkedOutcomeBlobs(row, artifacts: made?.0 ?? []) else {
+            damaged.append(
+              Self.damage(.outcome, row, attempt: attempt, "checksum mismatch"))
+            continue
+          }
+          if let made, let problem = Self.fileProblem(made.0, in: store) {
             damaged.append(Self.damage(.artifact, row, attempt: attempt, problem))
             continue
           }
@@ -297,17 +311,21 @@ extension Journal {
           result.outcomes += 1
           let attempt = try? row.decode(Int64.self, atIndex: 6)
           do {
-            guard let (metrics, series) = try Self.checkedOutcomeBlobs(row) else {
-              result.damaged.append(Self.damage(.outcome, row, attempt: attempt, "checksum mismatch"))
+            let made = artifacts[try row.decode(String.self, atIndex: 0)]
+            result.artifacts += made?.0.count ?? 0
+            if let problem = made?.1 {
+              result.damaged.append(Self.damage(.artifact, row, attempt: attempt, problem))
+              continue
+            }
+            guard let (metrics, series) = try Self.checkedOutcomeBlobs(row, artifacts: made?.0 ?? []) else {
+              result.damaged.append(
+                Self.damage(.outcome, row, attempt: attempt, "checksum mismatch"))
               continue
             }
             _ = try OutcomeBlob.decodeMetrics(metrics)
             _ = try OutcomeBlob.decodeSeries(series)
-            if let made = artifacts[try row.decode(String.self, atIndex: 0)] {
-              result.artifacts += made.0.count
-              if let problem = made.1 ?? Self.fileProblem(made.0, in: store) {
-                result.damaged.append(Self.damage(.artifact, row, attempt: attempt, problem))
-              }
+            if let made, let problem = Self.fileProblem(made.0, in: store) {
+              result.damaged.append(Self.damage(.artifact, row, attempt: attempt, problem))
             }
           } catch {
             result.damaged.append(Self.damage(.outcome, row, attempt: attempt, Self.undecodable(error)))
@@ -342,12 +360,15 @@ extension Journal {
 
   /// The metrics and series blobs of a row of ``outcomeColumns`` when they match its checksum, or
   /// nil; throws when a column the checksum covers cannot be read.
-  static func checkedOutcomeBlobs(_ row: Row) throws -> (metrics: Data, series: Data)? {
+  static func checkedOutcomeBlobs(_ row: Row, artifacts: [StoredArtifact]) throws -> (
+    metrics: Data, series: Data
+  )? {
     let metrics: Data = try row.decode(atIndex: 10)
     let series: Data = try row.decode(atIndex: 11)
     let checksum: Data? = try row.decode(atIndex: 12)
     let expected = RecordChecksum.outcome(
-      key: try row.decode(atIndex: 0), attempt: try row.decode(atIndex: 6), metrics: metrics, series: series)
+      key: try row.decode(atIndex: 0), attempt: try row.decode(atIndex: 6), metrics: metrics, series: series,
+      artifacts: artifacts)
     return checksum.map({ [UInt8]($0) }) == expected ? (metrics, series) : nil
   }
 

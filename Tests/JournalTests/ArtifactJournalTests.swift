@@ -109,3 +109,15 @@ private func journalWithArtifacts(runs count: Int) throws -> (Journal, [RunSpec]
   #expect(try journal.readFinishedRuns().finished.isEmpty)
   #expect(!FileManager.default.fileExists(atPath: journal.artifactStore.folder))
 }
+
+@Test func aLostArtifactRow_isCaughtByItsOutcomesChecksum() throws {
+  let (journal, runs, _) = try journalWithArtifacts(runs: 3)
+  try journal.dbQueue.write { db in
+    try db.execute(sql: "DELETE FROM artifacts WHERE run_key = ?", arguments: [runs[1].key.hex])
+  }
+  let (finished, damaged) = try journal.readFinishedRuns()
+  #expect(finished.map(\.run.seed) == [0, 2])
+  #expect(damaged.map(\.kind) == [.outcome] && damaged.first?.seed == 1)
+  #expect(try journal.verify().damaged.map(\.seed) == [1])
+  #expect(try journal.quarantineDamaged(at: t0).map(\.seed) == [1])
+}
