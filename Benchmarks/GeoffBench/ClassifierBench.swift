@@ -51,7 +51,9 @@ func benchmarkClassifier(steps: Int, repeats: Int, algorithms: [LearningAlgorith
         }
       }
       best = min(best, (threadMicroseconds() - before) / Double(steps))
-      fingerprint = classifier.outputBiases.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1.bitPattern) }
+      // The network's record ends with an FNV-1a 64 checksum of every weight: equal for bit-identical
+      // networks, so builds can be compared at full length.
+      fingerprint = classifier.networkBytes().suffix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
     let output = Double(hidden * classes)
     let (bytes, workingSet): (Double, Double) =
