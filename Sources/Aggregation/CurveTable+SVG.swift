@@ -60,18 +60,11 @@ extension CurveTable {
     }
     if isLog { subtitle += ", log scale" }
 
-    var out = """
-      <?xml version="1.0" encoding="UTF-8"?>
-      <svg xmlns="http://www.w3.org/2000/svg" width="\(c(width))" height="\(c(height))" \
-      viewBox="0 0 \(c(width)) \(c(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
-      <title>\(xmlEscaped(title))</title>
-      <rect x="0" y="0" width="\(c(width))" height="\(c(height))" fill="#ffffff"/>
-      <defs><clipPath id="plot-area"><rect x="\(c(plot.left))" y="\(c(plot.top))" \
-      width="\(c(plot.right - plot.left))" height="\(c(plot.bottom - plot.top))"/></clipPath></defs>
-      <text x="\(c(plot.left))" y="24" font-size="16" font-weight="bold" fill="#222222">\(xmlEscaped(title))</text>
-      <text x="\(c(plot.left))" y="42" fill="#555555">\(xmlEscaped(subtitle))</text>
-
-      """
+    var out = SVGFigure.opening(
+      width: width, height: height, title: title, subtitle: subtitle, left: plot.left,
+      definitions: "<defs><clipPath id=\"plot-area\"><rect x=\"\(c(plot.left))\" y=\"\(c(plot.top))\" "
+        + "width=\"\(c(plot.right - plot.left))\" height=\"\(c(plot.bottom - plot.top))\"/></clipPath></defs>"
+    )
 
     // Grid and ticks.
     out += "<g class=\"grid\" stroke=\"#e4e4e4\" stroke-width=\"1\">\n"

@@ -50,18 +50,8 @@ extension ScatterPlot {
       classNames.indices.contains(label) ? Self.palette[label % Self.palette.count] : Self.otherColour
     }
 
-    var out = """
-      <?xml version="1.0" encoding="UTF-8"?>
-      <svg xmlns="http://www.w3.org/2000/svg" width="\(c(width))" height="\(c(height))" \
-      viewBox="0 0 \(c(width)) \(c(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
-      <title>\(xmlEscaped(title))</title>
-      <rect x="0" y="0" width="\(c(width))" height="\(c(height))" fill="#ffffff"/>
-      <text x="\(c(frame.left))" y="24" font-size="16" font-weight="bold" fill="#222222">\(xmlEscaped(title))</text>
-
-      """
-    if let subtitle {
-      out += "<text x=\"\(c(frame.left))\" y=\"42\" fill=\"#555555\">\(xmlEscaped(subtitle))</text>\n"
-    }
+    var out = SVGFigure.opening(
+      width: width, height: height, title: title, subtitle: subtitle, left: frame.left)
     out +=
       "<rect class=\"frame\" x=\"\(c(frame.left))\" y=\"\(c(frame.top))\" width=\"\(c(frameWidth))\" "
       + "height=\"\(c(frameHeight))\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>\n"

@@ -36,6 +36,18 @@ def initial(np):
     return [rng.standard_normal(shape).astype(np.float32) for shape in ((784, HIDDEN), (HIDDEN,), (HIDDEN, CLASSES), (CLASSES,))]
 
 
+def hidden_signal(algorithm, phi, delta, w, h):
+    """The hidden units' error signal s_j (1 - phi_j^2), and crossprop-approx's next traces h
+    (h unchanged otherwise); numpy or JAX arrays alike."""
+    derivative = 1 - phi * phi
+    if algorithm == "crossprop-approx":
+        signal = (h @ delta) * phi
+        h = h * (1 - ALPHA * phi * phi)[:, None] + ALPHA * delta[None, :]
+    else:
+        signal = w @ delta
+    return signal * derivative, h
+
+
 def run_numpy(steps, algorithms):
     import numpy as np
 
@@ -56,13 +68,7 @@ def run_numpy(steps, algorithms):
             p /= p.sum()
             delta = -p
             delta[y] += 1
-            derivative = 1 - phi * phi
-            if algorithm == "crossprop-approx":
-                signal = (h @ delta) * phi
-                h = h * (1 - ALPHA * phi * phi)[:, None] + ALPHA * delta[None, :]
-            else:
-                signal = w @ delta
-            g_hidden = signal * derivative
+            g_hidden, h = hidden_signal(algorithm, phi, delta, w, h)
             if algorithm == "adam":
                 grads = (-np.outer(x, g_hidden), -g_hidden, -np.outer(phi, delta), -delta)
                 rate = ALPHA * np.sqrt(1 - BETA2 ** (t + 1)) / (1 - BETA1 ** (t + 1))
@@ -98,13 +104,7 @@ def run_jax(steps, algorithms):
             logits = phi @ w + c
             p = jax.nn.softmax(logits)
             delta = jax.nn.one_hot(y, CLASSES, dtype=jnp.float32) - p
-            derivative = 1 - phi * phi
-            if algorithm == "crossprop-approx":
-                signal = (h @ delta) * phi
-                h = h * (1 - ALPHA * phi * phi)[:, None] + ALPHA * delta[None, :]
-            else:
-                signal = w @ delta
-            g_hidden = signal * derivative
+            g_hidden, h = hidden_signal(algorithm, phi, delta, w, h)
             if algorithm == "adam":
                 grads = (-jnp.outer(x, g_hidden), -g_hidden, -jnp.outer(phi, delta), -delta)
                 t = t + 1
