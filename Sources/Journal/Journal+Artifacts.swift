@@ -89,6 +89,8 @@ extension Journal {
     [StoredArtifact], String?
   )] {
     var out: [String: ([StoredArtifact], String?)] = [:]
+    // A journal no coordinator has migrated to v7 yet, read by `report` or `verify`: no artifacts.
+    guard try db.tableExists("artifacts") else { return out }
     let rows = try Row.fetchCursor(
       db, sql: "SELECT run_key, name, sha256, size, checksum FROM artifacts ORDER BY run_key, name")
     while let row = try rows.next() {

@@ -121,3 +121,27 @@ private func journalWithArtifacts(runs count: Int) throws -> (Journal, [RunSpec]
   #expect(try journal.verify().damaged.map(\.seed) == [1])
   #expect(try journal.quarantineDamaged(at: t0).map(\.seed) == [1])
 }
+
+@Test func aJournalFromBeforeArtifacts_isReadAsItWas_untilACoordinatorMigratesIt() throws {
+  let path = makeTemporaryFolder() + "/journal.sqlite"
+  let runs = makeRuns(variants: ["a"], seeds: [0, 1])
+  do {
+    let journal = try Journal(path: path)
+    _ = try prepare(journal, runs)
+    for (index, run) in runs.enumerated() {
+      try journal.recordLease(attempt: UInt64(index + 1), key: run.key, worker: "w", at: t0)
+      _ = try journal.recordOutcome(
+        attempt: UInt64(index + 1), key: run.key, worker: "w", outcome: Outcome(metrics: [Metric("m", 1)]),
+        seconds: 1, at: t0)
+    }
+    // As a v6 journal was: no artifacts table, its migration not applied.
+    try journal.dbQueue.write { db in
+      try db.execute(sql: "DROP TABLE artifacts")
+      try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v7-artifacts'")
+    }
+  }
+  let reader = try Journal(path: path, readOnly: true)
+  #expect(try reader.readFinishedRuns().finished.count == 2)
+  #expect(try reader.verify().isIntact)
+  #expect(try Journal(path: path).readFinishedRuns().finished.count == 2)
+}
