@@ -36,8 +36,9 @@ extension ReportBuilder {
         let plot = ScatterPlot(
           title: "\(variant), seed \(run.run.seed): hidden units after stage \(stage)",
           subtitle:
-            "\(sweep.name): t-SNE of the first \(points.count) training images of \(dataset ?? "the dataset") by "
-            + "true class; 5-NN accuracy \(knn)",
+            // No sweep name: a long one pushed the accuracy past the right edge (the folder names the sweep).
+            "t-SNE of the first \(points.count) training images of \(dataset ?? "the dataset") by true class; "
+            + "5-NN accuracy \(knn)",
           classNames: CrosspropMNISTExperiment.classNames(dataset: dataset ?? ""), points: points)
         let name = "figures/\(map)_\(variant).svg"
         try plot.svg().write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
