@@ -45,6 +45,16 @@ public final class CoordinatorShell {
   private let logger: Logger
   private let onProgress: (Dispatcher.Progress) -> Void
   private let started = ContinuousClock.now
+  /// Adds a sweep graph's runs as the outcomes they consume are journaled (nil: a plain sweep).
+  private let feeder: RunFeeder?
+  /// Where workers fetch run inputs from (nil: no artifact is served).
+  private let artifactStore: ArtifactStore?
+  /// Artifacts whose stored bytes were checked against their hash, with their sizes: each is read
+  /// whole once, at its first request, so a damaged file is never sent.
+  private var checkedArtifacts: [String: Int] = [:]
+  /// Artifact bytes sent to workers, and the requests answered.
+  public private(set) var artifactBytesSent = 0
+  public private(set) var artifactChunksSent = 0
   /// Messages that failed to decode (dropped, never fatal).
   public private(set) var malformedMessages = 0
   /// CURVE handshakes refused (unknown key, wrong mechanism).
@@ -65,9 +75,12 @@ public final class CoordinatorShell {
   /// `authenticator` the socket was made a CURVE server with.
   public init(
     socket: Socket, authenticator: ZAPAuthenticator? = nil, journal: Journal, dispatcher: Dispatcher,
-    settings: Settings = Settings(), logger: Logger,
+    settings: Settings = Settings(), logger: Logger, feeder: RunFeeder? = nil,
+    artifactStore: ArtifactStore? = nil,
     onProgress: @escaping (Dispatcher.Progress) -> Void = { _ in }
   ) {
+    self.feeder = feeder
+    self.artifactStore = artifactStore
     self.socket = socket
     self.authenticator = authenticator
     self.journal = journal
@@ -148,6 +161,13 @@ public final class CoordinatorShell {
       try step()
       var directives = try receiveAll(now: clock.now)
       directives += dispatcher.onTick(now: clock.now)
+      if let feeder {
+        // A graph's consumers join in the same batch as the outcome that completes their inputs.
+        for case .journalOutcome(let result, _) in directives {
+          let ready = feeder.runs(after: result.key, outcome: result.outcome)
+          directives += dispatcher.add(pending: ready.pending, done: ready.done, failed: ready.failed)
+        }
+      }
       try perform(directives)
       if clock.now - lastProgress >= .milliseconds(200) {
         lastProgress = clock.now
@@ -213,10 +233,54 @@ public final class CoordinatorShell {
         continue
       }
       received += 1
+      if case .artifactRequest(let request) = message {
+        try serve(request, to: worker)
+        continue
+      }
       directives += dispatcher.onMessage(
         message, from: worker, now: now, peer: peer(of: message, from: worker))
     }
     return directives
+  }
+
+  /// Answers a worker's request for bytes of an artifact from the store: only a worker that
+  /// greeted is served, only an artifact whose stored bytes match its hash, at most the bytes asked.
+  private func serve(_ request: WireMessage.ArtifactRequest, to worker: WorkerID) throws {
+    guard dispatcher.isRegistered(worker) else { return }
+    func missing(_ reason: String) throws {
+      _ = try socket.send(
+        frames: [worker.bytes] + WireCodec.encode(.artifactMissing(sha256: request.sha256, reason: reason)),
+        wait: false)
+    }
+    guard let store = artifactStore else { return try missing("this coordinator serves no artifacts") }
+    let path = store.path(of: request.sha256)
+    let size: Int
+    if let known = checkedArtifacts[request.sha256] {
+      size = known
+    } else {
+      guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+        let bytes = (attributes[.size] as? NSNumber)?.intValue
+      else { return try missing("the coordinator's store has no artifact \(request.sha256.prefix(12))") }
+      if let problem = store.problem(with: ArtifactStore.Reference(sha256: request.sha256, size: bytes)) {
+        logger.error("A stored artifact is damaged; its run is redone on resume: \(problem)")
+        return try missing("the coordinator's copy of \(request.sha256.prefix(12)) is damaged: \(problem)")
+      }
+      checkedArtifacts[request.sha256] = bytes
+      size = bytes
+    }
+    let start = Int(min(request.offset, UInt64(size)))
+    let count = min(Int(request.length), size - start)
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      return try missing("the coordinator cannot open \(path)")
+    }
+    defer { try? handle.close() }
+    try handle.seek(toOffset: UInt64(start))
+    let bytes = count > 0 ? [UInt8](try handle.read(upToCount: count) ?? Data()) : []
+    let chunk = WireMessage.ArtifactChunk(
+      sha256: request.sha256, offset: UInt64(start), totalBytes: UInt64(size), bytes: bytes)
+    _ = try socket.send(frames: [worker.bytes] + WireCodec.encode(.artifactChunk(chunk)), wait: false)
+    artifactBytesSent += bytes.count
+    artifactChunksSent += 1
   }
 
   /// What the transport knows of the sender of the message just received: its address (for a
@@ -290,14 +354,21 @@ public final class CoordinatorShell {
           states: try reader.runStates(),
           coordinator: .live(
             progress: dispatcher.progress, workers: dispatcher.workerSummaries,
-            elapsed: ContinuousClock.now - started))
+            elapsed: ContinuousClock.now - started, artifactBytesSent: artifactBytesSent))
         _ = try socket.send(frames: [client.bytes] + WireCodec.encode(.status(text: text)), wait: false)
       case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
-        .journalCheckpoint:
+        .journalCheckpoint, .journalRuns:
         break
       }
     }
   }
+}
+
+/// Adds runs to a sweep while it is served: a sweep graph's consumers, as their inputs are journaled.
+public protocol RunFeeder: AnyObject {
+  /// The runs the outcome of `key` (just accepted, journaled in the same batch) makes ready:
+  /// `pending` to run, `done` and `failed` ones the journal already has an outcome for.
+  func runs(after key: RunKey, outcome: Outcome) -> (pending: [RunSpec], done: [RunSpec], failed: [RunSpec])
 }
 
 extension Int {
@@ -317,7 +388,7 @@ extension Dispatcher.Directive {
   var isJournalRecord: Bool {
     switch self {
     case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
-      .journalCheckpoint:
+      .journalCheckpoint, .journalRuns:
       true
     case .send, .log, .reportStatus: false
     }

@@ -141,6 +141,8 @@ final class JournalWriter: @unchecked Sendable {
         at: time)
     case .journalExpired(let attempt):
       try journal.recordExpired(attempt: attempt, at: time)
+    case .journalRuns(let runs):
+      try journal.attach(runs: runs)
     case .journalCheckpoint(let attempt, let key, let bytes, let stepsDone):
       try journal.recordCheckpoint(
         attempt: attempt, key: key, data: bytes, stepsDone: stepsDone, buildID: buildID, at: time)

@@ -8,7 +8,9 @@ public enum SweepStatus {
   /// Who serves the sweep, as far as the caller can tell.
   public enum Coordinator {
     /// The coordinator itself answers (`status --connect`): it knows what runs and what waits.
-    case live(progress: Dispatcher.Progress, workers: [Dispatcher.WorkerSummary], elapsed: Duration)
+    case live(
+      progress: Dispatcher.Progress, workers: [Dispatcher.WorkerSummary], elapsed: Duration,
+      artifactBytesSent: Int = 0)
     /// A coordinator holds the results folder (`status DIR`); `holder` says which.
     case running(holder: String)
     /// No coordinator holds the folder: leases the journal still shows belong to a stopped one, and
@@ -23,7 +25,7 @@ public enum SweepStatus {
     var lines: [String] = []
     var states = states
     switch coordinator {
-    case .live(let p, let workers, let elapsed):
+    case .live(let p, let workers, let elapsed, let artifactBytes):
       lines.append(
         "\(name): \(p.done)/\(p.total) done, \(p.failed) failed, \(p.running) running, \(p.queued) queued, "
           + "\(p.pending) pending")
@@ -33,6 +35,11 @@ public enum SweepStatus {
           + "\(p.failedAttempts) attempts failed, \(p.refusedLeases) refused")
       for worker in workers {
         lines.append("  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased")
+      }
+      if artifactBytes > 0 {
+        lines.append(
+          "artifacts: \(String(format: "%.1f", Double(artifactBytes) / 1e6)) MB sent to workers that lacked a run's inputs"
+        )
       }
     case .running(let holder):
       lines.append(
@@ -49,8 +56,27 @@ public enum SweepStatus {
     return lines.joined(separator: "\n")
   }
 
-  /// One line per variant (in sweep order), one character per seed.
+  /// One line per variant (in sweep order), one character per seed; a sweep graph's variants
+  /// (`stage/variant`) under a line per stage.
   public static func grid(_ states: [RunState]) -> String {
+    guard states.contains(where: { $0.variant.contains("/") }) else { return plainGrid(states) }
+    var stages: [String] = []
+    var byStage: [String: [RunState]] = [:]
+    for run in states {
+      let stage = run.variant.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+      if byStage[stage] == nil { stages.append(stage) }
+      var local = run
+      local.variant = String(run.variant.dropFirst(stage.count + 1))
+      byStage[stage, default: []].append(local)
+    }
+    return stages.map { stage in
+      "stage \(stage):\n"
+        + plainGrid(byStage[stage]!).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+    }.joined(separator: "\n")
+  }
+
+  /// One line per variant (in sweep order), one character per seed.
+  static func plainGrid(_ states: [RunState]) -> String {
     var variants: [String] = []
     var rows: [String: String] = [:]
     for run in states {

@@ -30,6 +30,10 @@ public protocol Experiment: Sendable {
   /// experiments that cannot be chained, ignores `maxSteps` and the checkpoint and calls `run`.
   static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int) throws
     -> SegmentOutcome
+  /// Runs one trial that consumes artifacts of other runs (a stage of a sweep graph): `inputs`
+  /// holds the bytes of every artifact its ``ParameterDescriptor/Kind/artifact(isList:)``
+  /// parameters name, verified against their hashes. The default ignores them and calls `run`.
+  static func run(parameters: Parameters, seed: UInt64, inputs: ArtifactInputs) throws -> Outcome
 }
 
 extension Experiment {
@@ -39,6 +43,11 @@ extension Experiment {
     -> SegmentOutcome
   {
     .finished(try run(parameters: parameters, seed: seed))
+  }
+
+  /// No inputs to read: the trial as ``run(parameters:seed:)`` runs it.
+  public static func run(parameters: Parameters, seed: UInt64, inputs: ArtifactInputs) throws -> Outcome {
+    try run(parameters: parameters, seed: seed)
   }
 
   /// No constraints between parameters.
@@ -72,11 +81,14 @@ public struct ExperimentDescriptor: Sendable {
   /// `<name>_x`, `<name>_y` and `<name>_label` indexed by point. Reports draw them run by run and
   /// never average them, so they are not among ``series``.
   public var pointMaps: [String]
+  /// The artifacts its runs make (`network`), which stages of a sweep graph may consume.
+  public var artifacts: [String]
 
   public init(
     name: String, summary: String, parameters: [ParameterDescriptor], metrics: [String], series: [String],
-    seriesXLabel: String = "step", pointMaps: [String] = []
+    seriesXLabel: String = "step", pointMaps: [String] = [], artifacts: [String] = []
   ) {
+    self.artifacts = artifacts
     self.seriesXLabel = seriesXLabel
     self.pointMaps = pointMaps
     self.name = name
@@ -88,6 +100,11 @@ public struct ExperimentDescriptor: Sendable {
 
   /// The descriptor of the parameter called `name`.
   public func parameter(_ name: String) -> ParameterDescriptor? { parameters.first { $0.name == name } }
+
+  /// The parameters that take other runs' artifacts, which only a sweep graph's `inputs` can set.
+  public var inputParameters: [ParameterDescriptor] {
+    parameters.filter { if case .artifact = $0.kind { true } else { false } }
+  }
 }
 
 /// One parameter of an experiment family: its type, allowed values, default and meaning.
@@ -104,6 +121,9 @@ public struct ParameterDescriptor: Sendable {
     case bool
     /// Any string (a path, a hash); the family's checks say which are acceptable.
     case text
+    /// The SHA-256 of another run's artifact (a list of them, comma-separated, with `isList`), set
+    /// by a sweep graph's `inputs`; the run gets the bytes in its ``ArtifactInputs``.
+    case artifact(isList: Bool)
   }
 
   public var name: String

@@ -33,6 +33,17 @@ extension ExperimentCatalogue {
       throw SpecProblems(problems)
     }
     let descriptor = family.descriptor
+    // Inputs come from other stages' artifacts: only a graph binds them (``validate(_:)-(SweepGraph.Reading)``
+    // sets them in `fixed` before these checks).
+    let unbound = descriptor.inputParameters.map(\.name).filter { spec.fixed[$0] == nil }
+    if !unbound.isEmpty {
+      problems.append(
+        spec.error(
+          at: "experiment",
+          "\(descriptor.name) consumes other runs' artifacts (input \(unbound.joined(separator: ", "))): run it as a "
+            + "stage of a sweep graph and bind it under the stage's inputs in a sweep graph"))
+      throw SpecProblems(problems)
+    }
 
     // Parameters one at a time. A variant with a wrong parameter (or all, for a wrong fixed one)
     // is left out of the checks below, which would otherwise report the same mistake again.

@@ -6,8 +6,9 @@ public enum ExperimentCatalogue {
   /// The families, in the order `metasweep experiments` lists them.
   public static let all: [any Experiment.Type] = [
     GeoffExperiment.self, CrosspropMNISTExperiment.self, ImagePretrainExperiment.self,
+    ImageFinetuneExperiment.self,
     LSTMMetaLearningExperiment.self,
-    NoopExperiment.self,
+    NoopExperiment.self, NoopDigestExperiment.self,
   ]
 
   /// The family called `name`.
@@ -39,6 +40,16 @@ public enum ExperimentCatalogue {
       family.run(parameters: completed(parameters, descriptor: family.descriptor), seed: seed), experiment)
   }
 
+  /// The SHA-256 of every artifact a run of `experiment` with `parameters` consumes, in parameter
+  /// order (empty for an unknown experiment or one without inputs): what a worker must hold first.
+  public static func inputHashes(experiment: String, parameters: Parameters) -> [String] {
+    guard let family = family(named: experiment) else { return [] }
+    return family.descriptor.inputParameters.flatMap { descriptor -> [String] in
+      guard case .string(let text) = parameters[descriptor.name] else { return [] }
+      return text.split(separator: ",").map(String.init)
+    }
+  }
+
   /// `outcome`, when its artifacts can travel and be stored (``Artifact/problem(with:)``).
   private static func checked(_ outcome: Outcome, _ experiment: String) throws -> Outcome {
     if let problem = Artifact.problem(with: outcome.artifacts) {
@@ -47,12 +58,19 @@ public enum ExperimentCatalogue {
     return outcome
   }
 
-  /// Runs one segment of a trial of `experiment` in this process (see ``Experiment/runSegment(parameters:seed:checkpoint:maxSteps:)``).
+  /// Runs one segment of a trial of `experiment` in this process (see ``Experiment/runSegment(parameters:seed:checkpoint:maxSteps:)``);
+  /// a run with artifact inputs runs whole (``Experiment/run(parameters:seed:inputs:)``).
   public static func runSegment(
-    experiment: String, parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int
+    experiment: String, parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int,
+    inputs: ArtifactInputs = ArtifactInputs()
   ) throws -> SegmentOutcome {
     guard let family = family(named: experiment) else {
       throw ExperimentError(message: "This worker cannot run experiment '\(experiment)'.")
+    }
+    if !family.descriptor.inputParameters.isEmpty {
+      let outcome = try family.run(
+        parameters: completed(parameters, descriptor: family.descriptor), seed: seed, inputs: inputs)
+      return .finished(try checked(outcome, experiment))
     }
     let segment = try family.runSegment(
       parameters: completed(parameters, descriptor: family.descriptor), seed: seed, checkpoint: checkpoint,
@@ -82,6 +100,18 @@ extension ParameterDescriptor {
     case (.choice(let words), _): return "must be one of \(words.joined(separator: ", ")), got \(value)"
     case (.bool, _): return "must be true or false, got \(value)"
     case (.text, _): return "must be text (in quotes), got \(value)"
+    case (.artifact(let isList), .string(let text)):
+      let hashes = text.split(separator: ",", omittingEmptySubsequences: false)
+      guard hashes.allSatisfy(SHA256.isDigestHex),
+        isList || hashes.count == 1
+      else {
+        return
+          "takes another stage's artifact: bind it under the stage's inputs in a sweep graph (it holds "
+          + (isList ? "SHA-256 hashes, comma-separated" : "one SHA-256") + ", got '\(text.prefix(80))')"
+      }
+      return nil
+    case (.artifact, _):
+      return "takes another stage's artifact: bind it under the stage's inputs in a sweep graph"
     }
   }
 }

@@ -16,7 +16,7 @@ public enum ImagePretrainExperiment: Experiment {
     summary: "trains a pool member on some classes of an image dataset; makes the artifact `network`",
     parameters: ImagePretrainConfig.parameterDescriptors,
     metrics: ["test_accuracy", "readout_accuracy", "tail_error", "tail_loss"], series: ["error_rate"],
-    seriesXLabel: "examples seen")
+    seriesXLabel: "examples seen", artifacts: ["network"])
 
   public static func validate(parameters: Parameters) throws {
     _ = try ImagePretrainConfig(parameters: parameters)
@@ -70,7 +70,11 @@ public enum ImagePretrainExperiment: Experiment {
     var metrics = [Metric("test_accuracy", Double(correct) / Double(test.count))]
     if config.readoutImages > 0 {
       metrics.append(
-        Metric("readout_accuracy", readoutAccuracy(of: &classifier, train: train, test: test, config)))
+        Metric(
+          "readout_accuracy",
+          readoutAccuracy(
+            of: &classifier, train: train, test: test, images: config.readoutImages, settings: config.readout)
+        ))
     }
     let bin = Double(config.binSize)
     return Outcome(
@@ -83,30 +87,36 @@ public enum ImagePretrainExperiment: Experiment {
   }
 
   /// The test accuracy of a linear readout (``LinearReadout``) of `classifier`'s hidden units,
-  /// trained on the first `readout_images` training images: how well the representation alone
-  /// separates the classes, the measure forgetting is judged by.
+  /// trained on the first `images` training images: how well the representation alone separates
+  /// the classes, the measure forgetting is judged by.
   static func readoutAccuracy(
-    of classifier: inout OnlineClassifier, train: LabeledImages, test: LabeledImages,
-    _ config: ImagePretrainConfig
+    of classifier: inout OnlineClassifier, train: LabeledImages, test: LabeledImages, images: Int,
+    settings: LinearReadoutSettings
   ) -> Double {
-    func features(_ images: LabeledImages, count: Int) -> [Float] {
-      images.pixels.withUnsafeBufferPointer { pixels in
-        var out: [Float] = []
-        out.reserveCapacity(count * classifier.settings.hiddenUnits)
-        for index in 0..<count {
-          out += classifier.hiddenActivations(
-            UnsafeBufferPointer(
-              rebasing: pixels[(index * images.pixelsPerImage)..<((index + 1) * images.pixelsPerImage)]))
-        }
-        return out
-      }
-    }
-    let count = min(config.readoutImages, train.count)
+    let classes = Int(max(train.labels.max() ?? 0, test.labels.max() ?? 0)) + 1
+    let count = min(images, train.count)
     let readout = LinearReadout.train(
-      features: features(train, count: count), labels: train.labels.prefix(count).map(Int.init),
-      dimensions: classifier.settings.hiddenUnits, classes: classifier.settings.classes,
-      settings: config.readout)
-    return readout.accuracy(features: features(test, count: test.count), labels: test.labels.map(Int.init))
+      features: hiddenFeatures(of: &classifier, train, count: count),
+      labels: train.labels.prefix(count).map(Int.init), dimensions: classifier.settings.hiddenUnits,
+      classes: classes, settings: settings)
+    return readout.accuracy(
+      features: hiddenFeatures(of: &classifier, test, count: test.count), labels: test.labels.map(Int.init))
+  }
+
+  /// The hidden activations of the first `count` images, one row each.
+  static func hiddenFeatures(of classifier: inout OnlineClassifier, _ images: LabeledImages, count: Int)
+    -> [Float]
+  {
+    images.pixels.withUnsafeBufferPointer { pixels in
+      var out: [Float] = []
+      out.reserveCapacity(count * classifier.settings.hiddenUnits)
+      for index in 0..<count {
+        out += classifier.hiddenActivations(
+          UnsafeBufferPointer(
+            rebasing: pixels[(index * images.pixelsPerImage)..<((index + 1) * images.pixelsPerImage)]))
+      }
+      return out
+    }
   }
 }
 
@@ -169,7 +179,7 @@ public struct ImagePretrainConfig: ExperimentConfig, Equatable {
     func problem(_ message: String) -> ExperimentError {
       ExperimentError(message: "image-pretrain: " + message)
     }
-    _ = try classListChecked()
+    _ = try ClassSubset.parse(classes, experiment: Self.experimentName)
     if tailExamples > examples {
       throw problem("tail_examples (\(tailExamples)) must not exceed examples (\(examples)).")
     }
@@ -180,51 +190,11 @@ public struct ImagePretrainConfig: ExperimentConfig, Equatable {
   }
 
   /// The classes learnt, in order (valid after ``check()``).
-  public var classList: [UInt8] { (try? classListChecked()) ?? [] }
-
-  /// `classes` read: comma-separated classes or ranges `a-b`, each 0-255, distinct, at least two.
-  func classListChecked() throws -> [UInt8] {
-    func problem() -> ExperimentError {
-      ExperimentError(
-        message:
-          "image-pretrain: classes '\(classes)' must list two or more distinct classes, as \"0-4\" or \"0,2,4\"."
-      )
-    }
-    var list: [UInt8] = []
-    for part in classes.split(separator: ",", omittingEmptySubsequences: false) {
-      let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map {
-        UInt8(String($0.filter { !$0.isWhitespace }))
-      }
-      guard (1...2).contains(bounds.count), let low = bounds.first!, let high = bounds.last!, low <= high
-      else {
-        throw problem()
-      }
-      list += Array(low...high)
-    }
-    guard list.count >= 2, Set(list).count == list.count else { throw problem() }
-    return list
-  }
+  public var classList: [UInt8] { (try? ClassSubset.parse(classes, experiment: Self.experimentName)) ?? [] }
 
   /// The training and test images of the classes learnt, relabelled.
   func subsets(of dataset: ImageDataset) throws -> (train: LabeledImages, test: LabeledImages) {
-    let list = classList
-    if let missing = list.first(where: { Int($0) >= dataset.classes }) {
-      throw ExperimentError(
-        message:
-          "image-pretrain: class \(missing) is not among the \(dataset.classes) classes of \(data.description)."
-      )
-    }
-    let train = LabeledImages(
-      pixels: dataset.train.images, labels: dataset.train.labels, pixelsPerImage: dataset.pixelsPerImage
-    ).restricted(to: list)
-    let test = LabeledImages(
-      pixels: dataset.test.images, labels: dataset.test.labels, pixelsPerImage: dataset.pixelsPerImage
-    ).restricted(to: list)
-    guard train.count > 0, test.count > 0 else {
-      throw ExperimentError(
-        message:
-          "image-pretrain: \(data.description) has no training or no test images of classes \(classes).")
-    }
-    return (train, test)
+    try ClassSubset.images(
+      of: dataset, classes: classList, written: classes, data: data, experiment: Self.experimentName)
   }
 }

@@ -43,7 +43,11 @@ extension Journal {
       throw JournalError(.invalidArgument, "Cannot record the outcome: \(problem).")
     }
     let store = artifactStore
-    return try artifacts.map { StoredArtifact(name: $0.name, reference: try store.store($0.bytes)) }
+    do {
+      return try artifacts.map { StoredArtifact(name: $0.name, reference: try store.store($0.bytes)) }
+    } catch let error as ArtifactStoreError {
+      throw JournalError(.cannotOpen, error.message, cause: error)
+    }
   }
 
   /// Records the rows of run `key`'s artifacts, in the transaction that records its outcome.
@@ -80,7 +84,11 @@ extension Journal {
     guard let artifact = try artifacts(of: key).first(where: { $0.name == name }) else {
       throw JournalError(.unknownRun, "Run \(key.short) made no artifact named '\(name)'.")
     }
-    return try artifactStore.read(artifact.reference)
+    do {
+      return try artifactStore.read(artifact.reference)
+    } catch let error as ArtifactStoreError {
+      throw JournalError(.corruptData, error.message, cause: error)
+    }
   }
 
   /// The artifacts of the runs in `keys` (all runs when nil), by run key, each with the first
@@ -120,6 +128,36 @@ extension Journal {
       }
     }
     return nil
+  }
+
+  /// Every run of the journal, of any version of the sweep, with an outcome (and the artifacts it
+  /// made, by name to SHA-256) or failed for good: what a sweep graph's runs are resolved against,
+  /// so an unchanged upstream stage is reused whatever the journal's current spec.
+  public func outcomeArtifacts() throws -> (done: [RunKey: [String: String]], failed: Set<RunKey>) {
+    try read("finished runs' artifacts") { db in
+      var done: [RunKey: [String: String]] = [:]
+      let rows = try Row.fetchCursor(
+        db,
+        sql: """
+          SELECT runs.key, artifacts.name, artifacts.sha256 FROM runs
+          JOIN outcomes ON outcomes.run_key = runs.key
+          LEFT JOIN artifacts ON artifacts.run_key = runs.key
+          WHERE runs.status = 'done'
+          """)
+      while let row = try rows.next() {
+        guard let key = try? row.decode(String.self, atIndex: 0), Self.isRunKeyText(key) else { continue }
+        var made = done[RunKey(hex: key), default: [:]]
+        if let name = try? row.decode(String.self, atIndex: 1),
+          let hash = try? row.decode(String.self, atIndex: 2)
+        {
+          made[name] = hash
+        }
+        done[RunKey(hex: key)] = made
+      }
+      let failed = try String.fetchAll(db, sql: "SELECT key FROM runs WHERE status = 'failed'")
+        .filter(Self.isRunKeyText).map(RunKey.init(hex:))
+      return (done, Set(failed))
+    }
   }
 }
 

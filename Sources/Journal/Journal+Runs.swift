@@ -121,6 +121,29 @@ extension Journal {
     }
   }
 
+  /// Attaches runs to the current spec while it is served (a sweep graph's runs whose inputs now
+  /// exist), at their ordinals: a run already in the journal keeps its status and outcome, a new
+  /// one is added as pending. Nothing else changes (unlike ``prepare(sweepName:experiment:specHash:specText:runs:now:)``,
+  /// no run is detached).
+  public func attach(runs: [RunSpec]) throws {
+    guard !runs.isEmpty else { return }
+    try write("attach \(runs.count) runs") { db in
+      let upsert = try hot(db, .upsertRun)
+      let detach = try db.makeStatement(sql: "UPDATE runs SET ordinal = NULL WHERE ordinal = ? AND key <> ?")
+      for run in runs {
+        // A run of an earlier resolution of the slot (its inputs have changed since) gives it up.
+        try detach.execute(arguments: [run.ordinal, run.key.hex])
+        upsert.bind(1, run.key.hex)
+        upsert.bind(2, Int64(run.ordinal))
+        upsert.bind(3, run.experiment)
+        upsert.bind(4, run.variant)
+        upsert.bind(5, CanonicalJSON.parameters(run.parameters))
+        upsert.bind(6, Int64(bitPattern: run.seed))
+        try upsert.execute()
+      }
+    }
+  }
+
   /// The journal's sweep row, or nil before the first ``prepare(sweepName:experiment:specHash:specText:runs:now:)``.
   public func sweepInfo() throws -> SweepInfo? {
     try read("the sweep") { db in

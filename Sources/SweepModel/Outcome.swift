@@ -79,6 +79,9 @@ public struct Artifact: Sendable, Equatable {
   }
 
   /// The most artifacts one outcome may carry.
+  /// The SHA-256 of ``bytes`` (lower-case hex): the artifact's identity in stores and run keys.
+  public var sha256: String { SHA256.hexString(SHA256.digest(bytes)) }
+
   public static let maxPerOutcome = 256
   /// The largest artifact, in bytes (256 MiB).
   public static let maxBytes = 256 << 20

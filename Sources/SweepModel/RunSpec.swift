@@ -10,6 +10,9 @@ public struct RunSpec: Sendable, Equatable {
   public var parameters: Parameters { didSet { storedKey = nil } }
   /// The run's root seed.
   public var seed: UInt64 { didSet { storedKey = nil } }
+  /// The SHA-256 of every artifact the run consumes (a sweep graph's inputs, which its parameters
+  /// name too): the dispatcher prefers workers that hold them. Not part of the key or of equality.
+  public var inputs: [String] = []
   /// The key this run was stored under, while the three fields above are as they were read.
   private var storedKey: RunKey?
 

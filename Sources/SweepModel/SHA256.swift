@@ -10,6 +10,11 @@ public enum SHA256 {
     return state.finalize()
   }
 
+  /// Whether `text` is a digest as ``hexString(_:)`` writes it: 64 lower-case hexadecimal digits.
+  public static func isDigestHex(_ text: some StringProtocol) -> Bool {
+    text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+  }
+
   /// The digest of the UTF-8 text, as lower-case hex.
   public static func hex(_ text: String) -> String {
     var text = text

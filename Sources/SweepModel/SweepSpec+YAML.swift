@@ -30,6 +30,13 @@ extension SweepSpec {
     "name", "experiment", "seeds", "fixed", "variants", "metrics", "curves", "segment_steps", "description",
   ]
 
+  /// The keys a stage of a sweep graph may have (besides `inputs` and `held_out`, which the
+  /// graph reads).
+  public static let stageKeys = [
+    "experiment", "seeds", "fixed", "variants", "inputs", "held_out", "metrics", "curves", "segment_steps",
+    "description",
+  ]
+
   /// The most seeds one sweep may list; a guard against typos like `0..<3000000000`.
   public static let maximumSeedCount = 100_000
 
@@ -211,6 +218,13 @@ extension SweepSpec {
         ])
     }
 
+    return readBody(top: top, root: root, file: file, stage: nil)
+  }
+
+  /// Reads the fields of a sweep, or of one stage of a sweep graph (`stage` names it: it then has
+  /// no `name`, its seeds may come from its inputs, and without variants it has one named after it).
+  static func readBody(top: Node.Mapping, root: Node, file: String, stage: String?) -> Reading {
+    let allowed = stage == nil ? topLevelKeys : stageKeys
     var reader = SpecReader(file: file)
     var name: String?
     var experiment: String?
@@ -227,9 +241,9 @@ extension SweepSpec {
     for (keyNode, value) in reader.pairs(of: top, field: "") {
       do throws(SpecError) {
         let key = try reader.keyText(keyNode, in: "")
-        guard topLevelKeys.contains(key) else {
+        guard allowed.contains(key) else {
           var message =
-            "unknown key '\(SpecReader.excerpt(key))' (expected one of \(topLevelKeys.joined(separator: ", ")))"
+            "unknown key '\(SpecReader.excerpt(key))' (expected one of \(allowed.joined(separator: ", ")))"
           if let guess = closestKey(to: key) {
             message += "; did you mean '\(guess)'?"
             // Saying so is enough: 'seed: 3' should not also report seeds as missing.
@@ -263,6 +277,8 @@ extension SweepSpec {
             )
           }
           segmentSteps = n
+        case "inputs", "held_out":
+          break  // a stage's links to other stages: the graph reads them
         default:
           // `description` is free text for people; only its shape is checked, to catch mis-indented keys.
           guard case .scalar = value else {
@@ -277,15 +293,23 @@ extension SweepSpec {
       }
     }
 
-    for (key, example) in [
-      ("name", "name: crossprop-geoff"), ("experiment", "experiment: geoff"), ("seeds", "seeds: 0..<30"),
-      ("variants", "variants: {baseline: {}}"),
-    ] where !written.contains(key) {
+    let required =
+      stage == nil
+      ? [
+        ("name", "name: crossprop-geoff"), ("experiment", "experiment: geoff"), ("seeds", "seeds: 0..<30"),
+        ("variants", "variants: {baseline: {}}"),
+      ] : [("experiment", "experiment: image-pretrain")]
+    for (key, example) in required where !written.contains(key) {
       reader.report(reader.error(key, at: root, "missing; add a line like '\(example)'"))
+    }
+    if let stage, variants == nil, !written.contains("variants") {
+      variants = SpecReader.Variants(
+        read: [Variant(name: stage, parameters: [:])], incomplete: [], isMissingSome: false)
     }
     guard let experiment, let variants else { return Reading(spec: nil, problems: reader.problems) }
     let spec = SweepSpec(
-      name: name ?? "", experiment: experiment, seeds: seeds ?? [], fixed: fixed, variants: variants.read,
+      name: stage ?? name ?? "", experiment: experiment, seeds: seeds ?? [], fixed: fixed,
+      variants: variants.read,
       metrics: metrics, curves: curves, segmentSteps: segmentSteps, locations: reader.locations, file: file)
     if let problem = spec.runCountProblem() { reader.report(problem) }
     return Reading(
@@ -313,7 +337,7 @@ extension SweepSpec {
   }
 
   /// The YAML tree of `yaml`, or its syntax error as a ``SpecError``.
-  private static func compose(yaml: String, file: String) -> Result<Node?, SpecError> {
+  static func compose(yaml: String, file: String) -> Result<Node?, SpecError> {
     do {
       // UTF-8 explicitly: Yams' default encoding consults the environment.
       return .success(try Yams.compose(yaml: yaml, .default, .default, .utf8))

@@ -101,6 +101,9 @@ public struct Dispatcher: Sendable {
     case journalCheckpoint(attempt: UInt64, key: RunKey, bytes: [UInt8], stepsDone: UInt64)
     /// Journal that an attempt's lease expired (worker lost or gone).
     case journalExpired(attempt: UInt64)
+    /// Journal runs added while the sweep is served (a sweep graph's runs whose inputs now exist),
+    /// before any of them is leased.
+    case journalRuns([RunSpec])
     /// Log an event.
     case log(LogEvent)
     /// Send the sweep's status (progress, workers, grid) to a status client.
@@ -181,6 +184,8 @@ public struct Dispatcher: Sendable {
     var waitingSince: ContinuousClock.Instant
     /// Its leases were taken back for want of reports; it gets none until it reports again.
     var isStalled = false
+    /// The input artifacts (SHA-256) of runs leased to it: it has fetched them, or is fetching.
+    var holdings: Set<String> = []
   }
 
   /// An attempt this sweep issued: its run, and the worker process it was leased to (nil for an
@@ -247,6 +252,10 @@ public struct Dispatcher: Sendable {
   private var runSeconds: Double?
   private var isStopping = false
   private var counters = Progress()
+  /// Whether some run consumes artifacts: leasing then looks for runs whose inputs a worker holds.
+  private var hasRunsWithInputs = false
+  /// How far from the front of the queue leasing looks for a run whose inputs the worker holds.
+  private static let holderLookahead = 64
 
   /// The sweep's counters, with leases split into running and queued.
   public var progress: Progress {
@@ -288,6 +297,7 @@ public struct Dispatcher: Sendable {
     // A run key is a SHA-256 of canonical JSON: compute each once.
     let keys = pending.map(\.key)
     for (key, run) in zip(keys, pending) { runs[key] = run }
+    hasRunsWithInputs = pending.contains { !$0.inputs.isEmpty }
     self.pending = keys.reversed()
     counters.total = pending.count + alreadyDone + alreadyFailed
     counters.done = alreadyDone
@@ -350,7 +360,9 @@ public struct Dispatcher: Sendable {
         .log(
           LogEvent(.info, "Worker is draining: finishing its runs, taking no more", [("worker", state.name)]))
       ]
-    case .welcome, .reject, .lease, .shutdown, .ack, .status:
+    case .artifactRequest:
+      return []  // served by the shell, which holds the artifact store
+    case .welcome, .reject, .lease, .shutdown, .ack, .status, .artifactChunk, .artifactMissing:
       return [
         .log(
           LogEvent(.warning, "Ignored a coordinator-only message from a worker", [("worker", "\(worker)")]))
@@ -427,6 +439,38 @@ public struct Dispatcher: Sendable {
   public mutating func stop() -> [Directive] {
     isStopping = true
     return workerOrder.map { .send(.shutdown, to: $0) }
+  }
+
+  /// Runs that became known while the sweep is served (a sweep graph's runs whose inputs now
+  /// exist): `pending` ones are queued ahead of older runs (a consumer starts as soon as its inputs
+  /// exist), `done` and `failed` ones (already journaled with that outcome) only count. Every one
+  /// is journaled first; runs the dispatcher knows already are left alone.
+  public mutating func add(pending newRuns: [RunSpec], done: [RunSpec] = [], failed: [RunSpec] = [])
+    -> [Directive]
+  {
+    var journaled: [RunSpec] = []
+    for run in done + failed {
+      let key = run.key
+      guard runs[key] == nil, !finished.contains(key) else { continue }
+      finished.insert(key)
+      counters.total += 1
+      if done.contains(where: { $0.key == key }) { counters.done += 1 } else { counters.failed += 1 }
+      journaled.append(run)
+    }
+    var queued: [RunKey] = []
+    for run in newRuns {
+      let key = run.key
+      guard runs[key] == nil, !finished.contains(key) else { continue }
+      runs[key] = run
+      if !run.inputs.isEmpty { hasRunsWithInputs = true }
+      counters.total += 1
+      queued.append(key)
+      journaled.append(run)
+    }
+    guard !journaled.isEmpty else { return [] }
+    // `pending.last` goes first: the first of the new runs is leased first.
+    pending += queued.reversed()
+    return [.journalRuns(journaled)] + fill()
   }
 
   // MARK: - Handlers
@@ -806,6 +850,7 @@ public struct Dispatcher: Sendable {
     latestAttempts[key] = attempt
     if workers[id]!.attempts.isEmpty, let lastEvent { workers[id]!.waitingSince = lastEvent }
     workers[id]!.attempts.insert(attempt)
+    if !run.inputs.isEmpty { workers[id]!.holdings.formUnion(run.inputs) }
     counters.leased += 1
     return [
       .journalLease(attempt: attempt, key: key, worker: name, holder: holder),
@@ -822,6 +867,7 @@ public struct Dispatcher: Sendable {
   /// The next pending run worker `id` (called `worker`) may take: not one an audit keeps from it,
   /// nor one it has refused. Entries for runs finished or leased meanwhile are dropped on the way.
   private mutating func nextPendingKey(for id: WorkerID, named worker: String) -> RunKey? {
+    if hasRunsWithInputs, let key = pendingKeyWithHeldInputs(for: id, named: worker) { return key }
     guard !avoiding.isEmpty || !refusals.isEmpty else {
       while let key = pending.popLast() {
         if !finished.contains(key) && leasedRuns[key] == nil { return key }
@@ -835,6 +881,25 @@ public struct Dispatcher: Sendable {
       if finished.contains(key) || leasedRuns[key] != nil {
         pending.remove(at: index)
       } else if avoiding[key] != worker && !(identity.map { refusals[key]?.contains($0) ?? false } ?? false) {
+        return pending.remove(at: index)
+      }
+      index -= 1
+    }
+    return nil
+  }
+
+  /// Among the first ``holderLookahead`` runs of the queue, the first that consumes artifacts worker
+  /// `id` holds already (so it need not fetch them), and that it may take.
+  private mutating func pendingKeyWithHeldInputs(for id: WorkerID, named worker: String) -> RunKey? {
+    guard let state = workers[id], !state.holdings.isEmpty else { return nil }
+    var index = pending.count - 1
+    let end = max(pending.count - Self.holderLookahead, 0)
+    while index >= end {
+      let key = pending[index]
+      if !finished.contains(key), leasedRuns[key] == nil, let run = runs[key], !run.inputs.isEmpty,
+        run.inputs.allSatisfy(state.holdings.contains), avoiding[key] != worker,
+        !(refusals[key]?.contains(state.identity) ?? false)
+      {
         return pending.remove(at: index)
       }
       index -= 1

@@ -22,6 +22,8 @@ public enum WireLimits {
   public static let maxArtifactBytes = Artifact.maxBytes
   /// The length of a hello's session bytes.
   public static let sessionBytes = 16
+  /// The most bytes one artifact chunk carries (16 MiB); a fetch asks for 1 MiB at a time.
+  public static let maxChunkBytes = 16 << 20
 }
 
 /// Encodes and decodes ``WireMessage`` to and from ZeroMQ frames.
@@ -39,7 +41,7 @@ public enum WireLimits {
 /// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
-  public static let protocolVersion: UInt16 = 4
+  public static let protocolVersion: UInt16 = 5
 
   /// The first four bytes of every header frame.
   public static let magic: [UInt8] = Array("MSWP".utf8)
@@ -55,12 +57,15 @@ public enum WireCodec {
     case statusRequest = 0x07
     case draining = 0x08
     case refusal = 0x09
+    case artifactRequest = 0x0A
     case welcome = 0x11
     case reject = 0x12
     case lease = 0x13
     case shutdown = 0x14
     case ack = 0x15
     case status = 0x16
+    case artifactChunk = 0x17
+    case artifactMissing = 0x18
   }
 
   /// Parameter value type tags.
@@ -160,6 +165,23 @@ public enum WireCodec {
     case .status(let text):
       var writer = header(.status, fields: 4 + stringSize(text))
       writer.write(string: text, maxBytes: WireLimits.maxStringBytes)
+      return [writer.bytes]
+    case .artifactRequest(let request):
+      var writer = header(.artifactRequest, fields: runKeySize + 8 + 4)
+      write(RunKey(hex: request.sha256), to: &writer)
+      writer.write(request.offset)
+      writer.write(request.length)
+      return [writer.bytes]
+    case .artifactChunk(let chunk):
+      var writer = header(.artifactChunk, fields: runKeySize + 8 + 8)
+      write(RunKey(hex: chunk.sha256), to: &writer)
+      writer.write(chunk.offset)
+      writer.write(chunk.totalBytes)
+      return [writer.bytes, Array(chunk.bytes.prefix(WireLimits.maxChunkBytes))]
+    case .artifactMissing(let sha256, let reason):
+      var writer = header(.artifactMissing, fields: runKeySize + 4 + stringSize(reason))
+      write(RunKey(hex: sha256), to: &writer)
+      writer.write(string: reason, maxBytes: WireLimits.maxStringBytes)
       return [writer.bytes]
     }
   }
@@ -320,7 +342,7 @@ public enum WireCodec {
     // A lease has a second frame exactly when its header says so (checked once that is read).
     let expectedFrames =
       switch kind {
-      case .result, .segment: 2
+      case .result, .segment, .artifactChunk: 2
       case .lease: min(max(frames.count, 1), 2)
       default: 1
       }
@@ -421,6 +443,34 @@ public enum WireCodec {
       message = .draining
     case .status:
       message = .status(text: try reader.readString("status.text", maxBytes: WireLimits.maxStringBytes))
+    case .artifactRequest:
+      let sha256 = try readRunKey(&reader, "artifactRequest.sha256").hex
+      let offset = try reader.readUInt64("artifactRequest.offset")
+      let length = try reader.readUInt32("artifactRequest.length")
+      guard length > 0, Int(length) <= WireLimits.maxChunkBytes, offset <= UInt64(WireLimits.maxArtifactBytes)
+      else {
+        throw WireError(
+          code: .malformed,
+          message: "Malformed message: an artifact request for \(length) bytes at \(offset).")
+      }
+      message = .artifactRequest(.init(sha256: sha256, offset: offset, length: length))
+    case .artifactChunk:
+      let sha256 = try readRunKey(&reader, "artifactChunk.sha256").hex
+      let offset = try reader.readUInt64("artifactChunk.offset")
+      let total = try reader.readUInt64("artifactChunk.totalBytes")
+      let bytes = frames[1]
+      guard bytes.count <= WireLimits.maxChunkBytes, total <= UInt64(WireLimits.maxArtifactBytes),
+        offset <= total, UInt64(bytes.count) <= total - offset
+      else {
+        throw WireError(
+          code: .malformed,
+          message: "Malformed message: an artifact chunk of \(bytes.count) bytes at \(offset) of \(total).")
+      }
+      message = .artifactChunk(.init(sha256: sha256, offset: offset, totalBytes: total, bytes: bytes))
+    case .artifactMissing:
+      let sha256 = try readRunKey(&reader, "artifactMissing.sha256").hex
+      let reason = try reader.readString("artifactMissing.reason", maxBytes: WireLimits.maxStringBytes)
+      message = .artifactMissing(sha256: sha256, reason: reason)
     }
     try reader.expectEnd("the header fields")
     return message

@@ -27,6 +27,8 @@ public enum WireMessage: Sendable, Equatable {
   case refusal(RunFailure)
   /// The worker is leaving (drained or shutting down); its leases go back to pending.
   case goodbye(reason: String)
+  /// "Send me these bytes of this artifact": a worker fetching a run's input it does not hold.
+  case artifactRequest(ArtifactRequest)
 
   // MARK: Coordinator to worker
 
@@ -43,6 +45,10 @@ public enum WireMessage: Sendable, Equatable {
   case status(text: String)
   /// No more work will come; finish nothing further and exit.
   case shutdown
+  /// Bytes of an artifact, answering an ``artifactRequest`` (frame 1 holds them).
+  case artifactChunk(ArtifactChunk)
+  /// The coordinator cannot serve the artifact (unknown, or damaged in its store); `reason` says which.
+  case artifactMissing(sha256: String, reason: String)
 
   /// Sent by a worker as its first message.
   public struct Hello: Sendable, Equatable {
@@ -102,6 +108,34 @@ public enum WireMessage: Sendable, Equatable {
       self.seed = seed
       self.checkpoint = checkpoint
       self.maxSteps = maxSteps
+    }
+  }
+
+  /// A request for `length` bytes of the artifact `sha256` from `offset` (at most
+  /// ``WireLimits/maxChunkBytes``).
+  public struct ArtifactRequest: Sendable, Equatable {
+    /// The artifact's SHA-256 (lower-case hex; 32 bytes on the wire).
+    public var sha256: String
+    public var offset: UInt64
+    public var length: UInt32
+    public init(sha256: String, offset: UInt64, length: UInt32) {
+      self.sha256 = sha256
+      self.offset = offset
+      self.length = length
+    }
+  }
+
+  /// Bytes `offset..<offset + bytes.count` of the artifact `sha256`, `totalBytes` long in all.
+  public struct ArtifactChunk: Sendable, Equatable {
+    public var sha256: String
+    public var offset: UInt64
+    public var totalBytes: UInt64
+    public var bytes: [UInt8]
+    public init(sha256: String, offset: UInt64, totalBytes: UInt64, bytes: [UInt8]) {
+      self.sha256 = sha256
+      self.offset = offset
+      self.totalBytes = totalBytes
+      self.bytes = bytes
     }
   }
 

@@ -144,7 +144,10 @@ public struct WorkerSession: Sendable {
       return leaveIfDrained()
     case .heartbeat:
       return []
-    case .hello, .result, .segment, .failure, .refusal, .goodbye, .statusRequest, .status, .draining:
+    case .artifactChunk, .artifactMissing:
+      return []  // the shell's artifact fetcher takes these
+    case .hello, .result, .segment, .failure, .refusal, .goodbye, .statusRequest, .status, .draining,
+      .artifactRequest:
       return [.log(LogEvent(.warning, "Ignored a worker-only message from the coordinator"))]
     }
   }

@@ -29,6 +29,13 @@ public final class WorkerShell {
     public var finishOnStop = false
     /// CURVE: this worker's key pair and the coordinator's public key (nil: plaintext).
     public var curve: (keyPair: CurveKeyPair, serverPublicKey: String)?
+    /// A store of artifacts on this disk to read run inputs from before fetching them (a local
+    /// worker reads its coordinator's). Default nil.
+    public var localStore: String?
+    /// Where fetched artifacts are kept. Default `$TMPDIR/metasweep-artifacts-<uid>`.
+    public var cacheFolder = NSTemporaryDirectory() + "/metasweep-artifacts-\(getuid())"
+    /// The most bytes the cache keeps, least recently used out first. Default 4 GiB.
+    public var cacheBytes = 4 << 30
 
     public init(endpoint: String) { self.endpoint = endpoint }
   }
@@ -82,6 +89,29 @@ public final class WorkerShell {
     var session = WorkerSession(settings: settings.session)
     var exitCode: Int32?
     var isStopping = false
+    let fetcher = ArtifactFetcher(
+      localStore: settings.localStore, cacheFolder: settings.cacheFolder, cacheBytes: settings.cacheBytes)
+    func fetch(_ steps: [ArtifactFetcher.Step]) throws {
+      for step in steps {
+        switch step {
+        case .request(let request):
+          _ = try dealer.send(frames: WireCodec.encode(.artifactRequest(request)), wait: false)
+        case .start(let lease, let inputs):
+          queue.push(Job(lease: lease, inputs: ArtifactInputs(bytes: inputs)))
+        case .fetched(let sha256, let bytes, let after):
+          let seconds = max(after.inSeconds, 1e-9)
+          logger.info(
+            "Fetched artifact \(sha256.prefix(12)): \(bytes) bytes in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", Double(bytes) / seconds / 1e6)) MB/s)"
+          )
+        case .fail(let lease, let reason):
+          logger.warning("\(reason)", metadata: ["run": "\(lease.key.short)"])
+          try perform(
+            session.onRunFinished(
+              .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: reason)),
+              now: clock.now))
+        }
+      }
+    }
     func perform(_ directives: [WorkerSession.Directive]) throws {
       for directive in directives {
         switch directive {
@@ -90,7 +120,14 @@ public final class WorkerShell {
           // wait forever, deaf to signals and to --give-up-after. A message that finds no
           // connection is dropped; the session greets again and resends unacknowledged reports.
           _ = try dealer.send(frames: WireCodec.encode(message), wait: false)
-        case .startRun(let lease): queue.push(lease)
+        case .startRun(let lease):
+          let hashes = ExperimentCatalogue.inputHashes(
+            experiment: lease.experiment, parameters: lease.parameters)
+          if hashes.isEmpty {
+            queue.push(Job(lease: lease, inputs: ArtifactInputs()))
+          } else {
+            try fetch(fetcher.onLease(lease, hashes: hashes, now: clock.now))
+          }
         case .exit(let code, let reason):
           logger.log(level: code == 0 ? .info : .error, "\(reason)")
           exitCode = code
@@ -128,7 +165,12 @@ public final class WorkerShell {
           maxFrames: 16, maxBytes: settings.maxMessageBytes, wait: false)
         {
           do {
-            try perform(session.onMessage(try WireCodec.decode(frames), now: clock.now))
+            switch try WireCodec.decode(frames) {
+            case .artifactChunk(let chunk): try fetch(fetcher.onChunk(chunk, now: clock.now))
+            case .artifactMissing(let sha256, let reason):
+              try fetch(fetcher.onMissing(sha256: sha256, reason: reason))
+            case let message: try perform(session.onMessage(message, now: clock.now))
+            }
           } catch let error as WireError {
             logger.warning("Dropped a malformed message from the coordinator: \(error)")
           }
@@ -148,6 +190,10 @@ public final class WorkerShell {
         }
       }
       try perform(session.onTick(now: clock.now))
+      try fetch(fetcher.onTick(now: clock.now))
+    }
+    if fetcher.bytesFetched > 0 {
+      logger.info("Fetched \(fetcher.bytesFetched) bytes of artifacts from the coordinator")
     }
     return exitCode ?? 0
   }
@@ -185,13 +231,14 @@ public final class WorkerShell {
     guard let push = try? Socket(.push, context: context), (try? push.connect(endpoint)) != nil else {
       return
     }
-    while let lease = queue.pop() {
+    while let job = queue.pop() {
+      let lease = job.lease
       let start = ContinuousClock.now
       let report: WireMessage
       do {
         let segment = try ExperimentCatalogue.runSegment(
           experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed,
-          checkpoint: lease.checkpoint, maxSteps: Int(clamping: lease.maxSteps))
+          checkpoint: lease.checkpoint, maxSteps: Int(clamping: lease.maxSteps), inputs: job.inputs)
         let elapsed = ContinuousClock.now - start
         let seconds = elapsed.inSeconds
         switch segment {
@@ -214,25 +261,31 @@ public final class WorkerShell {
   }
 }
 
+/// A lease and the bytes of its inputs, for a training thread.
+struct Job: Sendable {
+  var lease: WireMessage.Lease
+  var inputs: ArtifactInputs
+}
+
 /// Leases waiting for a training thread; thread-safe.
 final class LeaseQueue: Sendable {
-  private let state = Mutex<(leases: [WireMessage.Lease], isClosed: Bool)>(([], false))
+  private let state = Mutex<(leases: [Job], isClosed: Bool)>(([], false))
   private let available = DispatchSemaphore(value: 0)
   /// How many threads may wait in `pop`: `close` wakes each of them.
   private let threads: Int
 
   init(threads: Int) { self.threads = threads }
 
-  func push(_ lease: WireMessage.Lease) {
-    state.withLock { $0.leases.append(lease) }
+  func push(_ job: Job) {
+    state.withLock { $0.leases.append(job) }
     available.signal()
   }
 
   /// The next lease, waiting for one; nil once closed.
-  func pop() -> WireMessage.Lease? {
+  func pop() -> Job? {
     while true {
       available.wait()
-      let next: WireMessage.Lease?? = state.withLock {
+      let next: Job?? = state.withLock {
         if $0.isClosed { return .some(nil) }
         return $0.leases.isEmpty ? nil : .some($0.leases.removeFirst())
       }

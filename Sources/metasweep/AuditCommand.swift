@@ -53,7 +53,7 @@ struct AuditCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.audit")
     let code = try withErrorFunnel {
-      let (sweep, text) = try SweepRunner.storedSpec(in: directory)
+      let (document, text, _) = try SweepRunner.storedDocument(in: directory)
       let (original, damaged) = try Journal(path: SweepRunner.journalPath(directory), readOnly: true)
         .readFinishedRuns()
       // A damaged record fails the audit at once: there is no outcome to compare.
@@ -69,13 +69,15 @@ struct AuditCommand: ParsableCommand {
       var runner = SweepRunner(
         directory: auditDirectory, serve: serve, logger: logger, localWorkers: bind == nil ? workers : 0)
       if let bind { runner.bind = bind }
+      // A graph's runs consume artifacts: they are served from the audited sweep's store.
+      runner.artifactStore = ArtifactStore(journalPath: SweepRunner.journalPath(directory))
       runner.avoiding = Dictionary(uniqueKeysWithValues: chosen.map { ($0.run.key, $0.worker) })
       let runs = chosen.enumerated().map { index, finished in
         var run = finished.run
         run.ordinal = index
         return run
       }
-      let served = try runner.run(sweep: sweep, specText: text, runs: runs, quiet: true)
+      let served = try runner.run(document: document, specText: text, runs: runs, quiet: true)
       guard served == 0 else { return served }
       let audited = try Journal(path: SweepRunner.journalPath(auditDirectory), readOnly: true).finishedRuns()
       let byKey = Dictionary(uniqueKeysWithValues: audited.map { ($0.run.key, $0) })

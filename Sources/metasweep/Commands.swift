@@ -34,10 +34,10 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.coordinator")
     let code = try withErrorFunnel {
-      let (sweep, text, runs) = try SweepFile.load(spec)
+      let (document, text, runs) = try SweepFile.load(spec)
       let runner = SweepRunner(
-        directory: out ?? "results/\(sweep.name)", serve: serve, logger: logger, localWorkers: workers)
-      return try runner.run(sweep: sweep, specText: text, runs: runs)
+        directory: out ?? "results/\(document.name)", serve: serve, logger: logger, localWorkers: workers)
+      return try runner.run(document: document, specText: text, runs: runs)
     }
     if code != 0 { throw ExitCode(code) }
   }
@@ -60,10 +60,9 @@ struct ResumeCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.coordinator")
     let code = try withErrorFunnel {
-      let (sweep, text) = try SweepRunner.storedSpec(in: directory)
-      let runs = try ExperimentCatalogue.validate(sweep)
+      let (document, text, runs) = try SweepRunner.storedDocument(in: directory)
       let runner = SweepRunner(directory: directory, serve: serve, logger: logger, localWorkers: workers)
-      return try runner.run(sweep: sweep, specText: text, runs: runs)
+      return try runner.run(document: document, specText: text, runs: runs)
     }
     if code != 0 { throw ExitCode(code) }
   }
@@ -79,8 +78,8 @@ struct ReportCommand: ParsableCommand {
 
   func run() throws {
     try withErrorFunnel {
-      let (sweep, _) = try SweepRunner.storedSpec(in: directory)
-      let written = try ReportBuilder(directory: directory).write(sweep: sweep)
+      let (document, _, _) = try SweepRunner.storedDocument(in: directory)
+      let written = try ReportBuilder(directory: directory).write(document: document)
       print(written.text)
       // Tables short of damaged records are written, but a script must not take them as whole.
       if !written.problems.isEmpty { throw ExitCode(3) }
@@ -130,16 +129,17 @@ struct CoordinatorCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.coordinator")
     let code = try withErrorFunnel {
-      let (sweep, text, runs) = try SweepFile.load(spec)
+      let (document, text, runs) = try SweepFile.load(spec)
       var runner = SweepRunner(
-        directory: out ?? "results/\(sweep.name)", serve: serve, logger: logger, localWorkers: 0, bind: bind)
+        directory: out ?? "results/\(document.name)", serve: serve, logger: logger, localWorkers: 0,
+        bind: bind)
       if let curveKey, let allow {
         let allowList = try AllowList.load(directory: allow)
         for problem in allowList.problems { logger.warning("Skipped a public key file: \(problem)") }
         logger.notice("CURVE on: \(allowList.entries.count) workers allowed", metadata: ["allow": "\(allow)"])
         runner.security = (try CurveKeyFile.loadKeyPair(path: curveKey), allowList)
       }
-      return try runner.run(sweep: sweep, specText: text, runs: runs)
+      return try runner.run(document: document, specText: text, runs: runs)
     }
     if code != 0 { throw ExitCode(code) }
   }
@@ -162,6 +162,11 @@ struct ExperimentsCommand: ParsableCommand {
       }
       print("  metrics: \(d.metrics.joined(separator: ", "))")
       print("  series:  \(d.series.joined(separator: ", "))")
+      if !d.artifacts.isEmpty {
+        print(
+          "  makes:   \(d.artifacts.joined(separator: ", ")) (artifacts later stages of a sweep graph may consume)"
+        )
+      }
       if !d.pointMaps.isEmpty {
         print(
           "  maps:    \(ExperimentCatalogue.abbreviated(d.pointMaps)) (per run, as <map>_x, <map>_y, <map>_label)"
@@ -179,6 +184,8 @@ extension ParameterDescriptor.Kind {
     case .choice(let words): "one of " + words.joined(separator: "|")
     case .bool: "true|false"
     case .text: "text"
+    case .artifact(let isList):
+      isList ? "input: artifacts of another stage" : "input: another stage's artifact"
     }
   }
 }

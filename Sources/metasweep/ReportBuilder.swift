@@ -22,6 +22,19 @@ struct ReportBuilder {
     try write(sweep: sweep, journal: Journal(path: SweepRunner.journalPath(directory), readOnly: true))
   }
 
+  /// Reads the journal (read-only) and writes the report of a sweep or a graph.
+  func write(document: SweepDocument) throws -> Written {
+    try write(document: document, journal: Journal(path: SweepRunner.journalPath(directory), readOnly: true))
+  }
+
+  /// Writes the report of a sweep or a graph (a folder per stage, ``writeGraph(_:journal:)``).
+  func write(document: SweepDocument, journal: Journal) throws -> Written {
+    switch document {
+    case .sweep(let sweep): try write(sweep: sweep, journal: journal)
+    case .graph(let plan): try writeGraph(plan, journal: journal)
+    }
+  }
+
   /// Writes the report of `sweep` from `journal`: tables of the intact outcomes only.
   func write(sweep: SweepSpec, journal: Journal) throws -> Written {
     let (finished, damaged) = try journal.readFinishedRuns()

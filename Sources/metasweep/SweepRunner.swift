@@ -7,15 +7,53 @@ import SweepModel
 import SweepProtocol
 import ZeroMQ
 
+/// What a sweep file holds: one sweep, or a graph of stages consuming each other's artifacts.
+enum SweepDocument {
+  case sweep(SweepSpec)
+  case graph(GraphPlan)
+
+  /// The sweep's or graph's name.
+  var name: String {
+    switch self {
+    case .sweep(let sweep): sweep.name
+    case .graph(let plan): plan.graph.name
+    }
+  }
+
+  /// What the journal's sweep row calls the experiment (`graph` for a graph of several).
+  var experiment: String {
+    switch self {
+    case .sweep(let sweep): sweep.experiment
+    case .graph: "graph"
+    }
+  }
+
+  /// Steps per lease of chained runs (a graph's stages run whole).
+  var segmentSteps: Int? {
+    if case .sweep(let sweep) = self { return sweep.segmentSteps }
+    return nil
+  }
+
+  /// The text of a sweep file parsed and checked: a graph when it has `stages:`, else a sweep,
+  /// with its runs (a graph's runs depend on its journal: the runner resolves them).
+  static func parse(_ text: String, file: String) throws -> (document: SweepDocument, runs: [RunSpec]) {
+    if let graph = SweepGraph.read(yaml: text, file: file) {
+      return (.graph(try ExperimentCatalogue.validate(graph)), [])
+    }
+    let (sweep, runs) = try ExperimentCatalogue.validate(SweepSpec.read(yaml: text, file: file))
+    return (.sweep(sweep), runs)
+  }
+}
+
 /// Reading sweep files for the commands.
 enum SweepFile {
   /// The sweep file at `path`: read (``SweepSpec/readText(path:)`` says what is wrong with a path
-  /// or its bytes), parsed, checked against its experiment, and expanded into runs. Every problem
+  /// or its bytes), parsed, checked against its experiments, and expanded into runs. Every problem
   /// of the file and of the checks is thrown together (``SpecProblems``).
-  static func load(_ path: String) throws -> (sweep: SweepSpec, text: String, runs: [RunSpec]) {
+  static func load(_ path: String) throws -> (document: SweepDocument, text: String, runs: [RunSpec]) {
     let text = try SweepSpec.readText(path: path)
-    let (sweep, runs) = try ExperimentCatalogue.validate(SweepSpec.read(yaml: text, file: path))
-    return (sweep, text, runs)
+    let (document, runs) = try SweepDocument.parse(text, file: path)
+    return (document, text, runs)
   }
 }
 
@@ -32,12 +70,29 @@ struct SweepRunner {
   var avoiding: [RunKey: String] = [:]
   /// CURVE: the coordinator's key pair and the workers allowed in (nil: plaintext).
   var security: (keyPair: CurveKeyPair, allowList: AllowList)?
+  /// Where workers fetch run inputs from (nil: the store beside this folder's journal).
+  var artifactStore: ArtifactStore?
 
   /// The journal of a sweep folder.
   static func journalPath(_ directory: String) -> String { directory + "/journal.sqlite" }
 
+  /// The sweep file stored in the journal of `directory`, parsed and checked again.
+  static func storedDocument(in directory: String) throws -> (
+    document: SweepDocument, text: String, runs: [RunSpec]
+  ) {
+    let (_, text) = try storedSpec(in: directory, parsing: false)
+    let (document, runs) = try SweepDocument.parse(
+      text, file: "\(journalPath(directory)) (stored sweep file)")
+    return (document, text, runs)
+  }
+
   /// The sweep file stored in the journal of `directory`, parsed again.
   static func storedSpec(in directory: String) throws -> (SweepSpec, String) {
+    let (spec, text) = try storedSpec(in: directory, parsing: true)
+    return (spec!, text)
+  }
+
+  private static func storedSpec(in directory: String, parsing: Bool) throws -> (SweepSpec?, String) {
     let path = journalPath(directory)
     guard FileManager.default.fileExists(atPath: path) else {
       throw SpecError(
@@ -54,6 +109,7 @@ struct SweepRunner {
         "The copy of the sweep file in \(path) is damaged (it no longer matches its hash). Continue with the "
           + "original file: `metasweep run SWEEP.yaml --out \(directory)` stores it again.")
     }
+    guard parsing else { return (nil, info.specText) }
     return (try SweepSpec.parse(yaml: info.specText, file: "\(path) (stored sweep file)"), info.specText)
   }
 
@@ -61,6 +117,12 @@ struct SweepRunner {
   /// (0 complete, 3 complete with failed runs, 130 interrupted).
   /// With `quiet`, the tables are written but not printed.
   func run(sweep: SweepSpec, specText: String, runs: [RunSpec], quiet: Bool = false) throws -> Int32 {
+    try run(document: .sweep(sweep), specText: specText, runs: runs, quiet: quiet)
+  }
+
+  /// Serves a sweep or a graph (see `run(sweep:specText:runs:quiet:)`). A graph's runs are resolved
+  /// from its journal and added as their inputs are journaled, unless `runs` lists them (an audit).
+  func run(document: SweepDocument, specText: String, runs: [RunSpec], quiet: Bool = false) throws -> Int32 {
     // Held until this returns: a second coordinator on the folder stops at once, naming this one.
     let lock = try ResultsFolderLock(directory: directory)
     defer { withExtendedLifetime(lock) {} }
@@ -77,9 +139,22 @@ struct SweepRunner {
       logger.warning("The journal's index was damaged, and is rebuilt from its tables: \(problem)")
     }
     timed("SQLite's integrity check")
-    var prepared = try journal.prepare(
-      sweepName: sweep.name, experiment: sweep.experiment, specHash: SHA256.hex(specText), specText: specText,
-      runs: runs)
+    var runs = runs
+    var feeder: GraphFeeder?
+    /// A graph's runs whose inputs the journal holds; the rest wait for them.
+    func resolveGraph() throws {
+      guard case .graph(let plan) = document, runs.isEmpty || feeder != nil else { return }
+      let (done, failed) = try journal.outcomeArtifacts()
+      feeder = GraphFeeder(plan: plan, finished: done, failed: failed)
+      runs = feeder!.initialRuns()
+    }
+    try resolveGraph()
+    func prepare() throws -> PrepareSummary {
+      try journal.prepare(
+        sweepName: document.name, experiment: document.experiment, specHash: SHA256.hex(specText),
+        specText: specText, runs: runs)
+    }
+    var prepared = try prepare()
     timed("Preparing the runs")
     // Outcomes and checkpoints whose bytes no longer match their checksums are set aside, and
     // their runs run again; nothing damaged is ever tabulated or continued from.
@@ -89,11 +164,21 @@ struct SweepRunner {
       logger.warning("Damaged in the journal, so run again: \(record)")
     }
     if !damaged.isEmpty {
-      let counts = try journal.counts()
-      prepared = PrepareSummary(
-        total: counts.total, alreadyDone: counts.done, failed: counts.failed, pending: counts.pending)
+      if feeder != nil {
+        // What a damaged run fed waits for it to run again.
+        try resolveGraph()
+        prepared = try prepare()
+      } else {
+        let counts = try journal.counts()
+        prepared = PrepareSummary(
+          total: counts.total, alreadyDone: counts.done, failed: counts.failed, pending: counts.pending)
+      }
     }
-    let pending = try journal.pendingRuns(inKeyOrder: true)
+    let pending = try journal.pendingRuns(inKeyOrder: true).map { stored in
+      var run = stored
+      run.inputs = ExperimentCatalogue.inputHashes(experiment: run.experiment, parameters: run.parameters)
+      return run
+    }
     let foreign = try journal.checkpointBuilds().filter { $0 != BuildInfo.buildID }
     if !foreign.isEmpty && !serve.allowOtherBuild {
       throw SpecError(
@@ -103,8 +188,9 @@ struct SweepRunner {
           + "(\(BuildInfo.buildID)): continuing them would not be bit-identical to an uninterrupted run. Use the same "
           + "metasweep binary, or pass --allow-other-build to continue anyway.")
     }
+    let waiting = feeder.map { " (\($0.waitingCount) more wait for their inputs)" } ?? ""
     logger.notice(
-      "Sweep \(sweep.name): \(runs.count) runs, \(prepared.alreadyDone) already done, \(pending.count) to run",
+      "Sweep \(document.name): \(runs.count) runs\(waiting), \(prepared.alreadyDone) already done, \(pending.count) to run",
       metadata: ["journal": "\(Self.journalPath(directory))"])
 
     var ending = CoordinatorShell.Ending.complete
@@ -116,7 +202,7 @@ struct SweepRunner {
       settings.dispatcher.minimumStallTimeout = .milliseconds(Int64(serve.stallTimeout * 1000))
       settings.dispatcher.prefetch = serve.prefetch
       settings.dispatcher.requiredBuildID = BuildInfo.buildID
-      settings.dispatcher.segmentSteps = sweep.segmentSteps
+      settings.dispatcher.segmentSteps = document.segmentSteps
       // Workers that connect by themselves come and go; local ones read this host's disk.
       settings.dispatcher.waitsForCapableWorkers = localWorkers == 0
       let dispatcher = Dispatcher(
@@ -152,15 +238,15 @@ struct SweepRunner {
       logger.info("Coordinator listening", metadata: ["endpoint": "\(endpoint)"])
 
       SignalTrap.install()
+      let store = artifactStore ?? journal.artifactStore
       let pool = try LocalWorkerPool(
-        count: localWorkers, endpoint: endpoint, logDirectory: directory + "/logs", keys: localKeys)
+        count: localWorkers, endpoint: endpoint, logDirectory: directory + "/logs", keys: localKeys,
+        localStore: URL(fileURLWithPath: store.folder).standardizedFileURL.path)
       defer { pool.stop() }
-      let reporter = ProgressReporter(sweepName: sweep.name)
+      let reporter = ProgressReporter(sweepName: document.name)
       let shell = CoordinatorShell(
         socket: socket, authenticator: authenticator, journal: journal, dispatcher: dispatcher,
-        settings: settings,
-        logger: logger,
-        onProgress: reporter.update)
+        settings: settings, logger: logger, feeder: feeder, artifactStore: store, onProgress: reporter.update)
       let started = ContinuousClock.now
       let cpuBefore = Self.processCPUSeconds()
       ending = try shell.run {
@@ -178,6 +264,11 @@ struct SweepRunner {
       if shell.refusedHandshakes > 0 {
         logger.warning("Refused \(shell.refusedHandshakes) CURVE handshakes (keys not in the allow-list)")
       }
+      if shell.artifactBytesSent > 0 {
+        logger.notice(
+          "Sent \(String(format: "%.1f", Double(shell.artifactBytesSent) / 1e6)) MB of artifacts to workers that lacked a run's inputs (\(shell.artifactChunksSent) chunks)"
+        )
+      }
       if shell.malformedMessages > 0 {
         logger.warning("Dropped \(shell.malformedMessages) malformed messages")
       }
@@ -185,7 +276,7 @@ struct SweepRunner {
     }
 
     phase = ContinuousClock.now
-    let report = try ReportBuilder(directory: directory).write(sweep: sweep, journal: journal)
+    let report = try ReportBuilder(directory: directory).write(document: document, journal: journal)
     timed("Writing the report")
     if !quiet { print(report.text) }
     if ending == .interrupted {
@@ -223,11 +314,14 @@ final class LocalWorkerPool {
   private let endpoint: String
   private let logDirectory: String
   private let keys: Keys?
+  /// The coordinator's artifact store, which local workers read inputs from (on this same disk).
+  private let localStore: String?
   private var restarts = 0
   /// Restarts allowed before the pool gives up (a worker that crashes on start would loop).
   private let restartLimit: Int
 
-  init(count: Int, endpoint: String, logDirectory: String, keys: Keys?) throws {
+  init(count: Int, endpoint: String, logDirectory: String, keys: Keys?, localStore: String? = nil) throws {
+    self.localStore = localStore
     self.endpoint = endpoint
     self.logDirectory = logDirectory
     self.keys = keys
@@ -240,10 +334,11 @@ final class LocalWorkerPool {
   private func start(_ index: Int) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: BuildInfo.executablePath)
-    process.arguments = [
-      "worker", "--connect", endpoint, "--slots", "1", "--name", "local-\(index)", "--parent-pid",
-      "\(getpid())",
-    ]
+    process.arguments =
+      [
+        "worker", "--connect", endpoint, "--slots", "1", "--name", "local-\(index)", "--parent-pid",
+        "\(getpid())",
+      ] + (localStore.map { ["--local-store", $0] } ?? [])
     let logPath = "\(logDirectory)/worker-\(index).log"
     if !FileManager.default.fileExists(atPath: logPath) {
       _ = FileManager.default.createFile(atPath: logPath, contents: nil)

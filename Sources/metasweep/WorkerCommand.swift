@@ -62,6 +62,15 @@ struct WorkerCommand: ParsableCommand {
       "Exit (code 4) after this many seconds without an answer from a coordinator (default: wait forever).")
   var giveUpAfter: Double?
 
+  @Option(help: "Read run inputs from this artifact store on this disk before fetching them (local workers).")
+  var localStore: String?
+
+  @Option(help: "Where fetched artifacts are cached (default: $TMPDIR/metasweep-artifacts-UID).")
+  var artifactCache: String?
+
+  @Option(help: "The most bytes the artifact cache keeps, least recently used out first (default 4 GiB).")
+  var artifactCacheBytes: Int = 4 << 30
+
   @Option(help: "CURVE: this worker's key file (from `metasweep keys generate`).")
   var curveKey: String?
 
@@ -95,6 +104,9 @@ struct WorkerCommand: ParsableCommand {
         UInt8.random(in: .min ... .max, using: &generator)
       }
       settings.parentPID = parentPid
+      settings.localStore = localStore
+      if let artifactCache { settings.cacheFolder = artifactCache }
+      settings.cacheBytes = max(artifactCacheBytes, 0)
       settings.finishOnStop = onStop == "finish"
       settings.session.giveUpAfter = giveUpAfter.map { .milliseconds(Int64($0 * 1000)) }
       settings.session.helloInterval = .microseconds(Int64(max(helloInterval, 0.000_1) * 1_000_000))

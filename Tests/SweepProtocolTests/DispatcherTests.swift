@@ -504,7 +504,7 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
 private func isJournalRecord(_ directive: Dispatcher.Directive) -> Bool {
   switch directive {
   case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
-    .journalCheckpoint:
+    .journalCheckpoint, .journalRuns:
     true
   case .send, .log, .reportStatus: false
   }
@@ -837,4 +837,52 @@ private func refusal(_ lease: WireMessage.Lease) -> WireMessage {
   #expect(w.progress.refused == 1)
   _ = w.onMessage(result(bobs[0].1), from: bob, now: t0 + .seconds(1))
   #expect(w.isComplete && w.progress.done == 1)
+}
+
+// MARK: - Runs added while serving (sweep graphs)
+
+/// Runs that consume the artifacts `inputs` (SHA-256 strings), numbered from `first`.
+private func consumers(_ n: Int, from first: Int, inputs: (Int) -> [String]) -> [RunSpec] {
+  (first..<first + n).map {
+    var run = RunSpec(
+      ordinal: $0, experiment: "noop-digest", variant: "use", parameters: ["i": .int($0)], seed: UInt64($0))
+    run.inputs = inputs($0)
+    return run
+  }
+}
+
+@Test func addedRuns_areJournaledBeforeTheirLeases_goFirst_andCountOnce() {
+  var d = Dispatcher(pending: runs(3), settings: noPrefetch)
+  let first = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  // The outcome of the first run completes two consumers, one of them journaled done already.
+  let added = consumers(2, from: 3) { _ in [] }
+  let outcome = d.onMessage(result(first), from: alice, now: t0)
+  #expect(leases(outcome).count == 1)
+  let out = d.add(pending: [added[0]], done: [added[1]])
+  #expect(out.first == .journalRuns([added[1], added[0]]))
+  #expect(d.progress.total == 5 && d.progress.done == 2)
+  // The added run waits only for the lease in flight; then it goes before runs 1 and 2.
+  let next = leases(d.onMessage(result(leases(outcome)[0].1), from: alice, now: t0))
+  #expect(next.map(\.1.key) == [added[0].key])
+  // Adding a run the dispatcher knows does nothing.
+  #expect(d.add(pending: [added[0]]).isEmpty && d.progress.total == 5)
+}
+
+@Test func aWorkerHoldingARunsInputs_getsThatRunBeforeOthers() {
+  let a = String(repeating: "a", count: 64)
+  let b = String(repeating: "b", count: 64)
+  var d = Dispatcher(pending: [], alreadyDone: 0, settings: noPrefetch)
+  _ = d.onMessage(hello("alice"), from: alice, now: t0)
+  _ = d.onMessage(hello("bob"), from: bob, now: t0)
+  // Queued in the order b-input, a-input, b-input, a-input (the first goes first).
+  let added = consumers(4, from: 0) { [$0 % 2 == 0 ? b : a] }
+  let first = leases(d.add(pending: added))
+  #expect(first.map(\.0) == [alice, bob])
+  #expect(first.map(\.1.key) == [added[0].key, added[1].key])
+  // Alice holds b now, Bob a: each gets the next run of its own input, though the queue's front
+  // is the other's.
+  let afterBob = leases(d.onMessage(result(first[1].1), from: bob, now: t0))
+  #expect(afterBob.map(\.1.key) == [added[3].key])
+  let afterAlice = leases(d.onMessage(result(first[0].1), from: alice, now: t0))
+  #expect(afterAlice.map(\.1.key) == [added[2].key])
 }

@@ -72,6 +72,11 @@ enum MessageSamples {
       .statusRequest,
       .draining,
       .status(text: "crossprop-geoff: 3/240 done\nbackprop  ##>.." + unicode),
+      .artifactRequest(.init(sha256: key.hex, offset: 0, length: 1 << 20)),
+      .artifactRequest(.init(sha256: key.hex, offset: 5 << 20, length: 1)),
+      .artifactChunk(.init(sha256: key.hex, offset: 0, totalBytes: 5, bytes: [1, 2, 3, 0, 255])),
+      .artifactChunk(.init(sha256: key.hex, offset: 7, totalBytes: 7, bytes: [])),
+      .artifactMissing(sha256: key.hex, reason: "the coordinator's copy is damaged: " + unicode),
     ]
   }
 
@@ -138,7 +143,7 @@ enum MessageSamples {
   }
 
   static func random(_ rng: inout SplitMix64) -> WireMessage {
-    switch rng.below(15) {
+    switch rng.below(18) {
     case 0:
       .hello(
         .init(
@@ -172,6 +177,21 @@ enum MessageSamples {
     case 12: .draining
     case 11: .status(text: randomString(&rng))
     case 13: .refusal(.init(attempt: rng.next(), key: randomKey(&rng), message: randomString(&rng)))
+    case 15:
+      .artifactRequest(
+        .init(
+          sha256: randomKey(&rng).hex, offset: rng.next() % UInt64(WireLimits.maxArtifactBytes),
+          length: UInt32(1 + rng.below(WireLimits.maxChunkBytes))))
+    case 16:
+      {
+        let bytes = randomBytes(&rng)
+        let total = UInt64(bytes.count) + rng.next() % 1000
+        return .artifactChunk(
+          .init(
+            sha256: randomKey(&rng).hex, offset: total - UInt64(bytes.count), totalBytes: total, bytes: bytes)
+        )
+      }()
+    case 17: .artifactMissing(sha256: randomKey(&rng).hex, reason: randomString(&rng))
     default: .shutdown
     }
   }

@@ -1,5 +1,4 @@
 import Foundation
-import SweepModel
 
 /// The files runs made, kept beside a results folder's journal: one file per distinct content, named
 /// by its SHA-256 (`artifacts/ab/abcdef…`), written once and checked against its name on every read.
@@ -46,7 +45,7 @@ public struct ArtifactStore: Sendable {
   }
 
   /// Stores `bytes` unless an intact copy is there already (a damaged copy is replaced) and returns
-  /// their reference. Throws `.cannotOpen` naming the file when the disk refuses.
+  /// their reference. Throws ``ArtifactStoreError`` naming the file when the disk refuses.
   @discardableResult
   public func store(_ bytes: [UInt8]) throws -> Reference {
     let reference = Reference(of: bytes)
@@ -60,26 +59,26 @@ public struct ArtifactStore: Sendable {
       guard rename(temporary, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
     } catch {
       unlink(temporary)
-      throw JournalError(
-        .cannotOpen,
-        "Cannot store an artifact at \(target): is the results folder writable, and the disk not full?",
-        cause: error)
+      throw ArtifactStoreError(
+        isDamage: false,
+        message:
+          "Cannot store an artifact at \(target): is the folder writable, and the disk not full? (\(error))")
     }
     return reference
   }
 
-  /// The bytes of `reference`, checked: throws `.corruptData` naming the file and what is wrong
+  /// The bytes of `reference`, checked: throws an error (``ArtifactStoreError/isDamage``) naming the file and what is wrong
   /// (missing, another size, another checksum), so damaged content is never used.
   public func read(_ reference: Reference) throws -> [UInt8] {
     let file = path(of: reference.sha256)
     guard let data = FileManager.default.contents(atPath: file) else {
-      throw JournalError(
-        .corruptData, "The artifact \(file) is missing: `metasweep resume` runs its run again.")
+      throw ArtifactStoreError(
+        isDamage: true, message: "The artifact \(file) is missing: `metasweep resume` runs its run again.")
     }
     let bytes = [UInt8](data)
     if let problem = Self.problem(of: bytes, against: reference) {
-      throw JournalError(
-        .corruptData, "The artifact \(file) \(problem): `metasweep resume` runs its run again.")
+      throw ArtifactStoreError(
+        isDamage: true, message: "The artifact \(file) \(problem): `metasweep resume` runs its run again.")
     }
     return bytes
   }
@@ -115,4 +114,16 @@ public struct ArtifactStore: Sendable {
     }
     guard fsync(descriptor) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
   }
+}
+
+/// A store that cannot keep or give back an artifact: the message names the file and what to do.
+public struct ArtifactStoreError: Error, Sendable, CustomStringConvertible {
+  /// Whether the stored copy is missing or damaged (rather than the disk refusing a write).
+  public var isDamage: Bool
+  public var message: String
+  public init(isDamage: Bool, message: String) {
+    self.isDamage = isDamage
+    self.message = message
+  }
+  public var description: String { message }
 }

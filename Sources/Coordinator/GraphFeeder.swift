@@ -1,0 +1,71 @@
+import SweepModel
+
+/// Feeds a sweep graph's runs to the coordinator: at the start, every run whose inputs the journal
+/// already holds; then, after each journaled outcome of a producing run, the consumers it completes.
+///
+/// It owns the plan's ``GraphPlan/Resolver`` and what it knows of journaled outcomes (each finished
+/// run's artifacts by name); it never touches the journal or a socket. Guarantees:
+/// - a run is handed over once, in slot order, as soon as the last of its inputs is journaled;
+/// - a run the journal finished before (an unchanged upstream) is handed over as `done` (or
+///   `failed`), never to run again, and the runs it feeds follow in the same pass;
+/// - only outcomes of runs some stage consumes trigger a pass over the plan.
+public final class GraphFeeder: RunFeeder {
+  private var resolver: GraphPlan.Resolver
+  /// Artifacts (name to SHA-256) of every finished run known, journaled or accepted since.
+  private var artifacts: [RunKey: [String: String]]
+  /// Runs the journal holds as failed for good.
+  private let failed: Set<RunKey>
+  /// Stages whose artifacts some stage consumes.
+  private let producerStages: Set<Int>
+  /// The keys of resolved runs of producing stages: only their outcomes can make new runs ready.
+  private var producerKeys: Set<RunKey> = []
+  /// Every run resolved so far, by key (their inputs filled in).
+  public private(set) var resolved: [RunKey: RunSpec] = [:]
+
+  /// A feeder for `plan`, given the journal's finished runs (each with its artifacts) and failed ones.
+  public init(plan: GraphPlan, finished: [RunKey: [String: String]], failed: Set<RunKey>) {
+    resolver = GraphPlan.Resolver(plan: plan)
+    artifacts = finished
+    self.failed = failed
+    let consumed = Set(plan.graph.stages.flatMap { $0.inputs.map(\.stage) })
+    producerStages = Set(plan.graph.stages.indices.filter { consumed.contains(plan.graph.stages[$0].name) })
+  }
+
+  /// Every run resolvable from the journal as it stands, in slot order.
+  public func initialRuns() -> [RunSpec] { resolveNew() }
+
+  /// Slots the plan has that no run stands for yet (their inputs do not exist).
+  public var waitingCount: Int { resolver.plan.slots.count - resolver.resolvedCount }
+
+  public func runs(after key: RunKey, outcome: Outcome) -> (
+    pending: [RunSpec], done: [RunSpec], failed: [RunSpec]
+  ) {
+    var made: [String: String] = [:]
+    for artifact in outcome.artifacts { made[artifact.name] = artifact.sha256 }
+    artifacts[key] = made
+    guard producerKeys.contains(key) else { return ([], [], []) }
+    var out: (pending: [RunSpec], done: [RunSpec], failed: [RunSpec]) = ([], [], [])
+    for run in resolveNew() {
+      let runKey = run.key
+      if artifacts[runKey] != nil {
+        out.done.append(run)
+      } else if failed.contains(runKey) {
+        out.failed.append(run)
+      } else {
+        out.pending.append(run)
+      }
+    }
+    return out
+  }
+
+  private func resolveNew() -> [RunSpec] {
+    let plan = resolver.plan
+    let new = resolver.resolveNew { [artifacts] key in artifacts[key] }
+    for run in new {
+      let key = run.key
+      resolved[key] = run
+      if producerStages.contains(plan.slots[run.ordinal].stage) { producerKeys.insert(key) }
+    }
+    return new
+  }
+}

@@ -1,0 +1,90 @@
+import Experiments
+import SweepModel
+import Testing
+
+/// The problems the graph `yaml` (read as `graph.yaml`) has against the experiments, or [] when
+/// it is accepted.
+private func problems(_ yaml: String) -> [SpecError] {
+  guard let reading = SweepGraph.read(yaml: yaml, file: "graph.yaml") else { return [] }
+  do {
+    _ = try ExperimentCatalogue.validate(reading)
+    return []
+  } catch {
+    return error.problems
+  }
+}
+
+private func graph(consumer: String, input: String = "{stage: pool, artifact: data, select: each}") -> String
+{
+  """
+  name: g
+  stages:
+    pool:
+      experiment: noop
+      seeds: 0..<3
+      fixed: {artifact_bytes: 10}
+    use:
+      experiment: \(consumer)
+      inputs:
+        data: \(input)
+  """
+}
+
+@Suite struct GraphValidationTests {
+  @Test func aValidGraph_givesAPlanWithEveryStagesRunsCompleted() throws {
+    let reading = try #require(SweepGraph.read(yaml: graph(consumer: "noop-digest"), file: "graph.yaml"))
+    let plan = try ExperimentCatalogue.validate(reading)
+    #expect(plan.slots.count == 6)
+    let consumer = plan.slots[3].template
+    #expect(consumer.parameters["data"] == .string(GraphPlan.placeholder))
+    #expect(consumer.parameters["artifact_bytes"] == .int(1000))
+    #expect(consumer.variant == "use/use" && consumer.seed == 0)
+  }
+
+  @Test func anInputTheExperimentDoesNotTake_orAnArtifactTheProducerDoesNotMake_isRejected() throws {
+    let notAnInput = problems(graph(consumer: "noop"))
+    #expect(notAnInput.count == 1 && notAnInput[0].field == "stages.use.inputs.data")
+    #expect(notAnInput[0].message.contains("noop takes no input 'data'"))
+    let wrongArtifact = problems(graph(consumer: "noop-digest", input: "{stage: pool, artifact: model}"))
+    #expect(wrongArtifact.count == 1 && wrongArtifact[0].field == "stages.use.inputs.data.artifact")
+    #expect(wrongArtifact[0].message.contains("makes no artifact 'model' (it makes data)"))
+    #expect(wrongArtifact[0].location?.line == 10)
+  }
+
+  @Test func anUnboundInput_orOneSetByHand_isRejected() throws {
+    let unbound = "name: g\nstages:\n  use:\n    experiment: noop-digest\n    seeds: 2\n"
+    let problem = try #require(problems(unbound).first)
+    #expect(problem.field == "stages.use.inputs" && problem.message.contains("needs the input 'data'"))
+    let byHand =
+      "name: g\nstages:\n  pool: {experiment: noop, seeds: 2}\n  use:\n    experiment: noop-digest\n"
+      + "    inputs: {data: {stage: pool, artifact: data}}\n    fixed: {data: abc}\n"
+    #expect(
+      problems(byHand).contains { $0.field == "stages.use.fixed.data" && $0.message.contains("is an input") })
+  }
+
+  @Test func aSingleInput_refusesAListSelector() throws {
+    let yaml = """
+      name: g
+      stages:
+        pool: {experiment: image-pretrain, seeds: 2, held_out: [1], fixed: {dataset: synth-digits}}
+        tune:
+          experiment: image-finetune
+          seeds: 1
+          fixed: {dataset: synth-digits}
+          inputs: {network: {stage: pool, artifact: network, select: all-but-held-out}}
+      """
+    let problem = try #require(problems(yaml).first)
+    #expect(
+      problem.field == "stages.tune.inputs.network.select" && problem.message.contains("takes one artifact"))
+  }
+
+  @Test func aConsumingExperiment_inAPlainSweep_saysToUseAGraph() throws {
+    let plain = "name: p\nexperiment: noop-digest\nseeds: 2\nvariants: {a: {}}\n"
+    do {
+      _ = try ExperimentCatalogue.validate(SweepSpec.parse(yaml: plain, file: "p.yaml"))
+      Issue.record("a plain sweep of a consuming experiment was accepted")
+    } catch {
+      #expect("\(error)".contains("bind it under the stage's inputs in a sweep graph"))
+    }
+  }
+}
