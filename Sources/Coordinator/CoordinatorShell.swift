@@ -49,8 +49,9 @@ public final class CoordinatorShell {
   private let feeder: RunFeeder?
   /// Where workers fetch run inputs from (nil: no artifact is served).
   private let artifactStore: ArtifactStore?
-  /// Artifacts whose stored bytes were checked against their hash, with their sizes: each is read
-  /// whole once, at its first request, so a damaged file is never sent.
+  /// Artifacts whose stored bytes were checked against their hash, with their sizes (at start, or
+  /// stored from an outcome accepted since): any other is read whole at its first request and
+  /// checked, so a damaged file is never sent.
   private var checkedArtifacts: [String: Int] = [:]
   /// Artifact bytes sent to workers, and the requests answered.
   public private(set) var artifactBytesSent = 0
@@ -76,9 +77,10 @@ public final class CoordinatorShell {
   public init(
     socket: Socket, authenticator: ZAPAuthenticator? = nil, journal: Journal, dispatcher: Dispatcher,
     settings: Settings = Settings(), logger: Logger, feeder: RunFeeder? = nil,
-    artifactStore: ArtifactStore? = nil,
+    artifactStore: ArtifactStore? = nil, checkedArtifacts: [String: Int] = [:],
     onProgress: @escaping (Dispatcher.Progress) -> Void = { _ in }
   ) {
+    self.checkedArtifacts = checkedArtifacts
     self.feeder = feeder
     self.artifactStore = artifactStore
     self.socket = socket
@@ -161,6 +163,10 @@ public final class CoordinatorShell {
       try step()
       var directives = try receiveAll(now: clock.now)
       directives += dispatcher.onTick(now: clock.now)
+      for case .journalOutcome(let result, _) in directives where artifactStore != nil {
+        // Stored from these very bytes: served without reading them back to hash them again.
+        for artifact in result.outcome.artifacts { checkedArtifacts[artifact.sha256] = artifact.bytes.count }
+      }
       if let feeder {
         // A graph's consumers join in the same batch as the outcome that completes their inputs.
         for case .journalOutcome(let result, _) in directives {
@@ -270,12 +276,24 @@ public final class CoordinatorShell {
     }
     let start = Int(min(request.offset, UInt64(size)))
     let count = min(Int(request.length), size - start)
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      return try missing("the coordinator cannot open \(path)")
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return try missing("the coordinator cannot open \(path)") }
+    defer { close(descriptor) }
+    // Read straight into the array that is sent (a FileHandle's Data would be copied once more).
+    var failed = false
+    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+      while initialized < count {
+        let read = pread(
+          descriptor, buffer.baseAddress! + initialized, count - initialized, off_t(start + initialized))
+        if read < 0 && errno == EINTR { continue }
+        guard read > 0 else {
+          failed = true
+          return
+        }
+        initialized += read
+      }
     }
-    defer { try? handle.close() }
-    try handle.seek(toOffset: UInt64(start))
-    let bytes = count > 0 ? [UInt8](try handle.read(upToCount: count) ?? Data()) : []
+    guard !failed else { return try missing("the coordinator cannot read \(path)") }
     let chunk = WireMessage.ArtifactChunk(
       sha256: request.sha256, offset: UInt64(start), totalBytes: UInt64(size), bytes: bytes)
     _ = try socket.send(frames: [worker.bytes] + WireCodec.encode(.artifactChunk(chunk)), wait: false)

@@ -8,27 +8,19 @@ import SweepModel
 /// - a run is handed over once, in slot order, as soon as the last of its inputs is journaled;
 /// - a run the journal finished before (an unchanged upstream) is handed over as `done` (or
 ///   `failed`), never to run again, and the runs it feeds follow in the same pass;
-/// - only outcomes of runs some stage consumes trigger a pass over the plan.
+/// - an outcome makes the feeder look only at the slots downstream of its run's.
 public final class GraphFeeder: RunFeeder {
   private var resolver: GraphPlan.Resolver
   /// Artifacts (name to SHA-256) of every finished run known, journaled or accepted since.
   private var artifacts: [RunKey: [String: String]]
   /// Runs the journal holds as failed for good.
   private let failed: Set<RunKey>
-  /// Stages whose artifacts some stage consumes.
-  private let producerStages: Set<Int>
-  /// The keys of resolved runs of producing stages: only their outcomes can make new runs ready.
-  private var producerKeys: Set<RunKey> = []
-  /// Every run resolved so far, by key (their inputs filled in).
-  public private(set) var resolved: [RunKey: RunSpec] = [:]
 
   /// A feeder for `plan`, given the journal's finished runs (each with its artifacts) and failed ones.
   public init(plan: GraphPlan, finished: [RunKey: [String: String]], failed: Set<RunKey>) {
     resolver = GraphPlan.Resolver(plan: plan)
     artifacts = finished
     self.failed = failed
-    let consumed = Set(plan.graph.stages.flatMap { $0.inputs.map(\.stage) })
-    producerStages = Set(plan.graph.stages.indices.filter { consumed.contains(plan.graph.stages[$0].name) })
   }
 
   /// Every run resolvable from the journal as it stands, in slot order.
@@ -43,9 +35,8 @@ public final class GraphFeeder: RunFeeder {
     var made: [String: String] = [:]
     for artifact in outcome.artifacts { made[artifact.name] = artifact.sha256 }
     artifacts[key] = made
-    guard producerKeys.contains(key) else { return ([], [], []) }
     var out: (pending: [RunSpec], done: [RunSpec], failed: [RunSpec]) = ([], [], [])
-    for run in resolveNew() {
+    for run in resolver.resolveNew(after: key, artifacts: { [artifacts] in artifacts[$0] }) {
       let runKey = run.key
       if artifacts[runKey] != nil {
         out.done.append(run)
@@ -59,13 +50,6 @@ public final class GraphFeeder: RunFeeder {
   }
 
   private func resolveNew() -> [RunSpec] {
-    let plan = resolver.plan
-    let new = resolver.resolveNew { [artifacts] key in artifacts[key] }
-    for run in new {
-      let key = run.key
-      resolved[key] = run
-      if producerStages.contains(plan.slots[run.ordinal].stage) { producerKeys.insert(key) }
-    }
-    return new
+    resolver.resolveNew { [artifacts] key in artifacts[key] }
   }
 }

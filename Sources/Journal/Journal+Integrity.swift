@@ -143,6 +143,9 @@ extension Journal {
             damaged.append(Self.damage(.artifact, row, attempt: attempt, problem))
             continue
           }
+          for artifact in made?.0 ?? [] {
+            verifiedArtifacts[artifact.reference.sha256] = artifact.reference.size
+          }
           guard decoding else {
             intact.insert(try row.decode(atIndex: 0))
             continue

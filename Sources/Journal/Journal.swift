@@ -34,6 +34,9 @@ public final class Journal {
   var hotStatements: [String: RawStatement] = [:]
   /// Leases of the enclosing batch still to be inserted (``insertLeases(_:)``), and their ids (so
   /// an outcome finds out in one lookup whether its own lease still waits).
+  /// Artifacts (SHA-256 to size) whose files the last scan of finished runs (``readFinishedRuns()``,
+  /// ``quarantineDamaged(at:)``) found intact: a coordinator serves them without hashing them again.
+  public internal(set) var verifiedArtifacts: [String: Int] = [:]
   var uninserted: [WaitingLease] = []
   var uninsertedIDs: Set<UInt64> = []
   /// Outcomes of the enclosing batch whose run is still to be marked done and attempt succeeded

@@ -101,42 +101,71 @@ public struct GraphPlan: Sendable {
     public private(set) var keys: [RunKey?]
     /// Slots resolved so far.
     public private(set) var resolvedCount = 0
+    /// The slots each slot feeds, in slot order.
+    private let consumers: [[Int]]
+    /// The slot of each resolved run.
+    private var slotOfKey: [RunKey: Int] = [:]
 
     public init(plan: GraphPlan) {
       self.plan = plan
       keys = Array(repeating: nil, count: plan.slots.count)
+      var consumers = Array(repeating: [Int](), count: plan.slots.count)
+      for (number, slot) in plan.slots.enumerated() {
+        for producer in Set(slot.bindings.flatMap(\.producers)) { consumers[producer].append(number) }
+      }
+      self.consumers = consumers
     }
 
     /// The runs of slots that were not resolved before and are now: every input's producers have
     /// runs and `artifacts` names the artifact for each (`artifacts(key)` is the artifacts, by
-    /// name to SHA-256, of a finished run, or nil while it has none). In slot order.
+    /// name to SHA-256, of a finished run, or nil while it has none). In slot order; one pass over
+    /// every slot (at the start).
     public mutating func resolveNew(artifacts: (RunKey) -> [String: String]?) -> [RunSpec] {
       var out: [RunSpec] = []
-      for (number, slot) in plan.slots.enumerated() where keys[number] == nil {
-        var run = slot.template
-        var isReady = true
-        for binding in slot.bindings {
-          var hashes: [String] = []
-          for producer in binding.producers {
-            guard let key = keys[producer], let hash = artifacts(key)?[binding.artifact] else {
-              isReady = false
-              break
-            }
-            hashes.append(hash)
-          }
-          guard isReady, !hashes.isEmpty else {
-            isReady = false
-            break
-          }
-          run.parameters[binding.parameter] = .string(hashes.joined(separator: ","))
-          run.inputs += hashes
-        }
-        guard isReady else { continue }
-        keys[number] = run.key
-        resolvedCount += 1
-        out.append(run)
+      for number in plan.slots.indices where keys[number] == nil {
+        if let run = resolve(number, artifacts: artifacts) { out.append(run) }
       }
       return out
+    }
+
+    /// The runs that the artifacts of run `key` (just known through `artifacts`) make ready, and
+    /// those that runs among them which are finished already make ready in turn; in slot order.
+    /// Only the slots downstream of `key`'s are looked at.
+    public mutating func resolveNew(after key: RunKey, artifacts: (RunKey) -> [String: String]?) -> [RunSpec]
+    {
+      guard let slot = slotOfKey[key] else { return [] }
+      // Consumers come after their producers, so taking the lowest candidate first visits every
+      // slot after all of its producers that can resolve have.
+      var candidates = Set(consumers[slot])
+      var out: [RunSpec] = []
+      while let number = candidates.min() {
+        candidates.remove(number)
+        guard keys[number] == nil, let run = resolve(number, artifacts: artifacts) else { continue }
+        out.append(run)
+        if artifacts(run.key) != nil { candidates.formUnion(consumers[number]) }
+      }
+      return out
+    }
+
+    /// Slot `number`'s run, if every input exists; recorded as resolved.
+    private mutating func resolve(_ number: Int, artifacts: (RunKey) -> [String: String]?) -> RunSpec? {
+      let slot = plan.slots[number]
+      var run = slot.template
+      for binding in slot.bindings {
+        var hashes: [String] = []
+        for producer in binding.producers {
+          guard let key = keys[producer], let hash = artifacts(key)?[binding.artifact] else { return nil }
+          hashes.append(hash)
+        }
+        guard !hashes.isEmpty else { return nil }
+        run.parameters[binding.parameter] = .string(hashes.joined(separator: ","))
+        run.inputs += hashes
+      }
+      let key = run.key
+      keys[number] = key
+      slotOfKey[key] = number
+      resolvedCount += 1
+      return run
     }
   }
 }

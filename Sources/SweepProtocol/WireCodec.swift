@@ -177,7 +177,11 @@ public enum WireCodec {
       write(RunKey(hex: chunk.sha256), to: &writer)
       writer.write(chunk.offset)
       writer.write(chunk.totalBytes)
-      return [writer.bytes, Array(chunk.bytes.prefix(WireLimits.maxChunkBytes))]
+      // Sent as they are (no copy) unless longer than a chunk may be.
+      let bytes =
+        chunk.bytes.count <= WireLimits.maxChunkBytes
+        ? chunk.bytes : Array(chunk.bytes.prefix(WireLimits.maxChunkBytes))
+      return [writer.bytes, bytes]
     case .artifactMissing(let sha256, let reason):
       var writer = header(.artifactMissing, fields: runKeySize + 4 + stringSize(reason))
       write(RunKey(hex: sha256), to: &writer)

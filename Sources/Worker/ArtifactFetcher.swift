@@ -92,21 +92,25 @@ final class ArtifactFetcher {
 
   /// Bytes of an artifact arrived.
   func onChunk(_ chunk: WireMessage.ArtifactChunk, now: ContinuousClock.Instant) -> [Step] {
-    guard var transfer = transfers[chunk.sha256] else { return [] }
+    // Taken out of the table while it grows: a copy left there would make every append copy the
+    // bytes received so far (quadratic: 100 MB took 3.8 s instead of 0.3 s).
+    guard var transfer = transfers.removeValue(forKey: chunk.sha256) else { return [] }
     // Chunks come in request order over one connection; anything else (a late answer to a request
     // made before a restart) is dropped, and the stall timer asks again.
     guard chunk.offset == UInt64(transfer.received.count),
       transfer.total.map({ UInt64($0) == chunk.totalBytes }) ?? true
-    else { return [] }
+    else {
+      transfers[chunk.sha256] = transfer
+      return []
+    }
     transfer.total = Int(chunk.totalBytes)
     transfer.received += chunk.bytes
     transfer.lastHeard = now
     bytesFetched += chunk.bytes.count
-    transfers[chunk.sha256] = transfer
     if transfer.received.count < transfer.total! {
+      transfers[chunk.sha256] = transfer
       return chunk.bytes.isEmpty ? [] : requests(for: chunk.sha256)
     }
-    transfers[chunk.sha256] = nil
     guard SHA256.hexString(SHA256.digest(transfer.received)) == chunk.sha256 else {
       if transfer.isRetry {
         return failWaiting(
@@ -115,10 +119,12 @@ final class ArtifactFetcher {
       transfers[chunk.sha256] = Transfer(lastHeard: now, isRetry: true, started: transfer.started)
       return requests(for: chunk.sha256)
     }
+    // Timed once the bytes are verified: a copy's integrity check is part of what it costs.
+    let fetched = Step.fetched(
+      sha256: chunk.sha256, bytes: transfer.received.count, after: ContinuousClock.now - transfer.started)
     _ = try? cache.store(transfer.received)
     evict()
-    return [.fetched(sha256: chunk.sha256, bytes: transfer.received.count, after: now - transfer.started)]
-      + deliver(chunk.sha256, transfer.received)
+    return [fetched] + deliver(chunk.sha256, transfer.received)
   }
 
   /// The coordinator cannot serve an artifact: the leases that need it fail.

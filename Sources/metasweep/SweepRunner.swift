@@ -246,7 +246,8 @@ struct SweepRunner {
       let reporter = ProgressReporter(sweepName: document.name)
       let shell = CoordinatorShell(
         socket: socket, authenticator: authenticator, journal: journal, dispatcher: dispatcher,
-        settings: settings, logger: logger, feeder: feeder, artifactStore: store, onProgress: reporter.update)
+        settings: settings, logger: logger, feeder: feeder, artifactStore: store,
+        checkedArtifacts: artifactStore == nil ? journal.verifiedArtifacts : [:], onProgress: reporter.update)
       let started = ContinuousClock.now
       let cpuBefore = Self.processCPUSeconds()
       ending = try shell.run {

@@ -179,6 +179,20 @@ private func problem(_ yaml: String, sourceLocation: Testing.SourceLocation = #_
     #expect(third.map(\.ordinal) == [6, 10, 12, 15])
     let meta = try #require(third.first { $0.ordinal == 12 })
     #expect(meta.parameters["data"] == .string([hash(1), hash(2), hash(3)].joined(separator: ",")))
+    // Resolving downstream of each finished run as it finishes gives the same runs as passes over
+    // every slot, the held-out tuning's probe included once tune/b's runs finish.
+    var incremental = GraphPlan.Resolver(plan: plan)
+    var known: [RunKey: [String: String]] = [:]
+    var found = incremental.resolveNew { known[$0] }.map(\.ordinal)
+    for (index, root) in roots.enumerated() {
+      known[root.key] = ["data": hash(index + 1)]
+      found += incremental.resolveNew(after: root.key) { known[$0] }.map(\.ordinal)
+    }
+    #expect(found == [0, 1, 2, 3, 4, 8, 5, 9, 6, 10, 12, 15, 7, 11])
+    let tuneB = try #require(ready.first { $0.ordinal == 9 })
+    known[tuneB.key] = ["data": hash(7)]
+    #expect(incremental.resolveNew(after: tuneB.key) { known[$0] }.map(\.ordinal) == [14])
+    #expect(incremental.resolveNew(after: tuneB.key) { known[$0] }.isEmpty)
     // Another artifact upstream is another run downstream.
     var other = plan.slots[4].template
     other.parameters["data"] = .string(hash(9))
