@@ -23,7 +23,7 @@ final class ArtifactFetcher {
   /// The most bytes the cache keeps.
   let cacheBytes: Int
   /// Bytes per chunk request (1 MiB).
-  let chunkBytes = 1 << 20
+  let chunkBytes = 4 << 20
   /// Chunk requests outstanding per transfer (8).
   let window = 8
   /// How long a transfer may hear nothing before asking again (10 s).
@@ -40,6 +40,8 @@ final class ArtifactFetcher {
     var isRetry = false
     /// When it was first asked for.
     var started: ContinuousClock.Instant
+    /// The SHA-256 of what arrived, updated chunk by chunk (hashing while the next chunks travel).
+    var hasher = SHA256.State()
   }
 
   /// A lease waiting for inputs, and the inputs in hand so far.
@@ -105,13 +107,14 @@ final class ArtifactFetcher {
     }
     transfer.total = Int(chunk.totalBytes)
     transfer.received += chunk.bytes
+    transfer.hasher.update(chunk.bytes)
     transfer.lastHeard = now
     bytesFetched += chunk.bytes.count
     if transfer.received.count < transfer.total! {
       transfers[chunk.sha256] = transfer
       return chunk.bytes.isEmpty ? [] : requests(for: chunk.sha256)
     }
-    guard SHA256.hexString(SHA256.digest(transfer.received)) == chunk.sha256 else {
+    guard SHA256.hexString(transfer.hasher.finalize()) == chunk.sha256 else {
       if transfer.isRetry {
         return failWaiting(
           for: chunk.sha256, "the artifact \(chunk.sha256.prefix(12)) arrived twice with the wrong hash")
