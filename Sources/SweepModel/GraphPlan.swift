@@ -165,7 +165,13 @@ public struct GraphPlan: Sendable {
       keys[number] = key
       slotOfKey[key] = number
       resolvedCount += 1
-      return run
+      // Keyed once: whoever looks at the run's key later (the feeder, the dispatcher, the journal)
+      // reads this one instead of hashing again.
+      var keyed = RunSpec(
+        ordinal: run.ordinal, experiment: run.experiment, variant: run.variant, parameters: run.parameters,
+        seed: run.seed, storedKey: key)
+      keyed.inputs = run.inputs
+      return keyed
     }
   }
 }

@@ -449,13 +449,15 @@ public struct Dispatcher: Sendable {
     -> [Directive]
   {
     var journaled: [RunSpec] = []
-    for run in done + failed {
-      let key = run.key
-      guard runs[key] == nil, !finished.contains(key) else { continue }
-      finished.insert(key)
-      counters.total += 1
-      if done.contains(where: { $0.key == key }) { counters.done += 1 } else { counters.failed += 1 }
-      journaled.append(run)
+    for (list, counter) in [(done, \Progress.done), (failed, \Progress.failed)] {
+      for run in list {
+        let key = run.key
+        guard runs[key] == nil, !finished.contains(key) else { continue }
+        finished.insert(key)
+        counters.total += 1
+        counters[keyPath: counter] += 1
+        journaled.append(run)
+      }
     }
     var queued: [RunKey] = []
     for run in newRuns {

@@ -53,7 +53,7 @@ struct AuditCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.audit")
     let code = try withErrorFunnel {
-      let (document, text, _) = try SweepRunner.storedDocument(in: directory)
+      let (document, text) = try SweepRunner.storedShape(in: directory)
       let (original, damaged) = try Journal(path: SweepRunner.journalPath(directory), readOnly: true)
         .readFinishedRuns()
       // A damaged record fails the audit at once: there is no outcome to compare.

@@ -78,7 +78,7 @@ struct ReportCommand: ParsableCommand {
 
   func run() throws {
     try withErrorFunnel {
-      let (document, _, _) = try SweepRunner.storedDocument(in: directory)
+      let (document, _) = try SweepRunner.storedShape(in: directory)
       let written = try ReportBuilder(directory: directory).write(document: document)
       print(written.text)
       // Tables short of damaged records are written, but a script must not take them as whole.

@@ -76,7 +76,8 @@ struct SweepRunner {
   /// The journal of a sweep folder.
   static func journalPath(_ directory: String) -> String { directory + "/journal.sqlite" }
 
-  /// The sweep file stored in the journal of `directory`, parsed and checked again.
+  /// The sweep file stored in the journal of `directory`, parsed and checked again against the
+  /// experiments, as running it needs.
   static func storedDocument(in directory: String) throws -> (
     document: SweepDocument, text: String, runs: [RunSpec]
   ) {
@@ -84,6 +85,19 @@ struct SweepRunner {
     let (document, runs) = try SweepDocument.parse(
       text, file: "\(journalPath(directory)) (stored sweep file)")
     return (document, text, runs)
+  }
+
+  /// The sweep file stored in the journal of `directory`, parsed but not checked against the
+  /// experiments (which may read datasets this machine lacks): enough to report and audit it.
+  static func storedShape(in directory: String) throws -> (document: SweepDocument, text: String) {
+    let (_, text) = try storedSpec(in: directory, parsing: false)
+    let file = "\(journalPath(directory)) (stored sweep file)"
+    if let reading = SweepGraph.read(yaml: text, file: file) {
+      guard reading.problems.isEmpty, let graph = reading.graph else { throw SpecProblems(reading.problems) }
+      // The runs as each stage expands them: a report needs the slots' stages and numbers only.
+      return (.graph(GraphPlan(graph: graph, stageRuns: graph.stages.map { $0.sweep.expand() })), text)
+    }
+    return (.sweep(try SweepSpec.parse(yaml: text, file: file)), text)
   }
 
   /// The sweep file stored in the journal of `directory`, parsed again.
