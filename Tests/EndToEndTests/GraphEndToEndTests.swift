@@ -159,6 +159,34 @@ private func journal(_ out: URL) throws -> Journal {
     #expect(try Binary.run(["verify", out.path], in: dir).status == 0)
   }
 
+  @Test func aProducerThatFailsForGood_leavesItsConsumersWaiting_andTheGraphStillEnds() throws {
+    let dir = try makeScratchDirectory()
+    let text = """
+      name: blocked
+      stages:
+        pool:
+          experiment: noop
+          seeds: 0..<3
+          fixed: {artifact_bytes: 10}
+          variants: {ok: {}, poison: {fail: true}}
+        use:
+          experiment: noop-digest
+          inputs: {data: {stage: pool, artifact: data, variant: poison}}
+        fine:
+          experiment: noop-digest
+          inputs: {data: {stage: pool, artifact: data, variant: ok}}
+      """
+    let spec = try write(text, "graph.yaml", in: dir)
+    let run = try Binary.run(["run", spec, "--workers", "2", "--out", "out", "--retries", "1"], in: dir)
+    // Complete with failed runs: the poisoned members failed, their consumers never became runs.
+    #expect(run.status == 3, "\(run.stderr)")
+    #expect(run.stdout.contains("3 waiting for inputs that do not exist yet"), "\(run.stdout)")
+    let out = dir.appendingPathComponent("out")
+    let status = try Binary.run(["status", out.path], in: dir)
+    #expect(status.stdout.contains("3 more runs of the graph wait for inputs"), "\(status.stdout)")
+    #expect(try journal(out).counts().done == 6)
+  }
+
   @Test func aWorkerWithNoneOfThePool_fetchesWhatItNeeds_andTheTablesEqualALocalRun() throws {
     let dir = try makeScratchDirectory()
     let spec = try write(graphFile(seconds: 0), "graph.yaml", in: dir)
