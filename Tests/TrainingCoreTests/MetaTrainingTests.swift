@@ -366,3 +366,51 @@ private let tinyChain: Parameters = [
     experiment: "noop", parameters: [:], seed: 1, checkpoint: nil, maxSteps: 3)
   #expect(noop == .finished(try ExperimentCatalogue.run(experiment: "noop", parameters: [:], seed: 1)))
 }
+
+// MARK: - Shards: the reduction order of rounds (issue 14)
+
+@Test func shardRanges_coverTheBatchInOrder_theFirstOnesOneLonger() {
+  for batch in [1, 5, 12, 64] {
+    for shards in 1...batch {
+      let ranges = (0..<shards).map { MetaTraining.shardRange($0, of: shards, batch: batch) }
+      #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == batch)
+      #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+      #expect(Set(ranges.map(\.count)).isSubset(of: [batch / shards, batch / shards + 1]))
+      #expect(ranges.map(\.count) == ranges.map(\.count).sorted(by: >))
+    }
+  }
+}
+
+@Test func shardGradients_computedAnywhere_reduceInShardOrder_toTheBatchGradientsBits() {
+  for shards in [1, 2, 3, 5, 12] {
+    var settings = tinySettings(threads: 2)
+    settings.batchSize = 12
+    settings.shards = shards
+    let parameters = MetaTrainingState(settings: settings, seed: 3).parameters
+    var workspace = MetaTraining.Workspace(settings: settings)
+    let squaredError = MetaTraining.batchGradient(
+      parameters: parameters, settings: settings, seed: 3, step: 7, workspace: &workspace)
+    // Each shard on a "worker" of its own (one thread, a fresh workspace), last shard first.
+    var single = settings
+    single.threads = 1
+    var parts = [(gradient: [Float], squaredError: Double)?](repeating: nil, count: shards)
+    for shard in (0..<shards).reversed() {
+      var own = MetaTraining.Workspace(settings: single)
+      let error = MetaTraining.shardGradient(
+        parameters: parameters, settings: single, seed: 3, step: 7, shard: shard, workspace: &own)
+      parts[shard] = (own.gradient, error)
+    }
+    let reduced = MetaTraining.reduce(parts.map { $0! })
+    #expect(reduced.gradient.map(\.bitPattern) == workspace.gradient.map(\.bitPattern), "shards \(shards)")
+    #expect(reduced.squaredError.bitPattern == squaredError.bitPattern, "shards \(shards)")
+  }
+}
+
+@Test func theShardCount_isPartOfTheFingerprint_butOneShardKeepsTheOldOne() {
+  var settings = tinySettings()
+  let unsharded = settings.fingerprint
+  settings.shards = 1
+  #expect(settings.fingerprint == unsharded)
+  settings.shards = 4
+  #expect(settings.fingerprint != unsharded)
+}

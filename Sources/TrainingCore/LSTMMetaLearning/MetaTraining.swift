@@ -30,6 +30,12 @@ public struct MetaTrainingSettings: Sendable, Equatable {
   /// Threads computing per-sequence gradients (1). Results do not depend on it: gradients are
   /// summed in sequence-index order.
   public var threads = 1
+  /// Shards each step's batch is split into (1): contiguous ranges of sequence indices
+  /// (``MetaTraining/shardRange(_:of:batch:)``). A shard's gradient is the sum of its sequences'
+  /// in index order, and the batch gradient the sum of the shards' in shard order, so a step gives
+  /// the same bits however many processes computed which shards. The shard count changes the
+  /// association of that sum, hence results; 1 is the unsharded sum.
+  public var shards = 1
 
   public init() {}
 
@@ -50,7 +56,8 @@ public struct MetaTrainingSettings: Sendable, Equatable {
       "\(adamEpsilon.bitPattern)",
       "\(clipNorm.bitPattern)", "\(curveBin)", "\(validationEvery)", "\(validationSequences)",
     ].joined(separator: "|")
-    return RandomStream.fnv1a64(text)
+    // One shard is the sum fingerprinted before shards existed: its checkpoints stay valid.
+    return RandomStream.fnv1a64(shards == 1 ? text : text + "|shards=\(shards)")
   }
 }
 
@@ -170,11 +177,15 @@ public enum MetaTraining {
     /// One lane workspace per thread, kept across steps (their buffers are large enough that
     /// allocating them every step costs page faults).
     var lanes: [LSTMLaneWorkspace]
-    /// The batch gradient of the last ``batchGradient(parameters:settings:seed:step:workspace:)``.
+    /// The batch gradient of the last ``batchGradient(parameters:settings:seed:step:workspace:)``,
+    /// or the shard gradient of the last ``shardGradient(parameters:settings:seed:step:shard:workspace:)``.
     public internal(set) var gradient: [Float]
+    /// One shard's sum while the batch gradient adds the shards up.
+    var shardSum: [Float]
 
     public init(settings: MetaTrainingSettings) {
       let count = settings.shape.parameterCount
+      shardSum = [Float](repeating: 0, count: count)
       slots = [Float](repeating: 0, count: count * settings.batchSize)
       squaredErrors = [Double](repeating: 0, count: settings.batchSize)
       lanes = (0..<max(1, min(settings.threads, (settings.batchSize + 7) / 8))).map { _ in
@@ -184,23 +195,95 @@ public enum MetaTraining {
     }
   }
 
+  /// The batch indices of shard `shard` of `shards`: contiguous, the first `batch % shards`
+  /// shards one longer, together covering `0..<batch` in order.
+  public static func shardRange(_ shard: Int, of shards: Int, batch: Int) -> Range<Int> {
+    precondition(shards >= 1 && (0..<shards).contains(shard), "no shard \(shard) of \(shards)")
+    let (base, extra) = (batch / shards, batch % shards)
+    let start = shard * base + min(shard, extra)
+    return start..<(start + base + (shard < extra ? 1 : 0))
+  }
+
   /// Puts into `workspace.gradient` the gradient of step `step`'s batch loss
   /// (1/(B·L))·Σ_b Σ_t (ŷ − y)², and returns the batch's Σ (ŷ − y)².
   ///
   /// Sequences are processed eight at a time, one per SIMD lane (``LSTMLaneWorkspace``); sequence
-  /// b's gradient goes to slot b, and the slots are then added in b order, so the sum has the same
-  /// bits for every thread count.
+  /// b's gradient goes to slot b. The slots of each shard (``MetaTrainingSettings/shards``) are
+  /// added in b order, then the shards' sums in shard order (``reduce(_:)``), and the squared
+  /// errors alike, so the sum has the same bits for every thread count, and equals the reduction
+  /// of the shards' ``shardGradient(parameters:settings:seed:step:shard:workspace:)`` computed anywhere.
   @discardableResult
   public static func batchGradient(
     parameters: [Float], settings: MetaTrainingSettings, seed: UInt64, step: Int, workspace: inout Workspace
   ) -> Double {
+    let batch = settings.batchSize
+    let shards = max(1, min(settings.shards, batch))
+    computeSlots(
+      0..<batch, parameters: parameters, settings: settings, seed: seed, step: step, workspace: &workspace)
+    var squaredError = 0.0
+    for shard in 0..<shards {
+      let range = shardRange(shard, of: shards, batch: batch)
+      let shardError = sumSlots(range, into: &workspace.shardSum, workspace: workspace)
+      if shard == 0 {
+        workspace.gradient = workspace.shardSum
+        squaredError = shardError
+      } else {
+        workspace.gradient.withUnsafeMutableBufferPointer { g in
+          workspace.shardSum.withUnsafeBufferPointer { sum in
+            for k in 0..<g.count { g[k] += sum[k] }
+          }
+        }
+        squaredError += shardError
+      }
+    }
+    return squaredError
+  }
+
+  /// Puts into `workspace.gradient` the sum of the gradients of shard `shard`'s sequences of step
+  /// `step` (scaled as in the batch gradient), in index order, and returns their Σ (ŷ − y)²: what
+  /// one worker of a round computes. ``reduce(_:)`` of every shard's, in shard order, is bit for
+  /// bit ``batchGradient(parameters:settings:seed:step:workspace:)``'s.
+  @discardableResult
+  public static func shardGradient(
+    parameters: [Float], settings: MetaTrainingSettings, seed: UInt64, step: Int, shard: Int,
+    workspace: inout Workspace
+  ) -> Double {
+    let batch = settings.batchSize
+    let range = shardRange(shard, of: max(1, min(settings.shards, batch)), batch: batch)
+    computeSlots(
+      range, parameters: parameters, settings: settings, seed: seed, step: step, workspace: &workspace)
+    return sumSlots(range, into: &workspace.gradient, workspace: workspace)
+  }
+
+  /// The batch gradient and squared error from every shard's, given in shard order: the first
+  /// shard's, plus each next one in turn.
+  public static func reduce(_ shards: [(gradient: [Float], squaredError: Double)]) -> (
+    gradient: [Float], squaredError: Double
+  ) {
+    precondition(!shards.isEmpty, "no shards to reduce")
+    var gradient = shards[0].gradient
+    var squaredError = shards[0].squaredError
+    for shard in shards.dropFirst() {
+      precondition(shard.gradient.count == gradient.count, "shard gradients of different sizes")
+      for k in gradient.indices { gradient[k] += shard.gradient[k] }
+      squaredError += shard.squaredError
+    }
+    return (gradient, squaredError)
+  }
+
+  /// Slots `range` (and their squared errors): each sequence's gradient.
+  private static func computeSlots(
+    _ range: Range<Int>, parameters: [Float], settings: MetaTrainingSettings, seed: UInt64, step: Int,
+    workspace: inout Workspace
+  ) {
     let shape = settings.shape
     let count = shape.parameterCount
     let batch = settings.batchSize
     let length = settings.trainingLength
-    let groups = (batch + 7) / 8
+    let groups = (range.count + 7) / 8
     let threads = workspace.lanes.count
-    precondition(threads == max(1, min(settings.threads, groups)), "workspace made for other settings")
+    precondition(
+      threads == max(1, min(settings.threads, (batch + 7) / 8)), "workspace made for other settings")
     let scale = 1 / Float(batch * length)
     let sequences = settings.sequences
     parameters.withUnsafeBufferPointer { p in
@@ -208,11 +291,13 @@ public enum MetaTraining {
         workspace.squaredErrors.withUnsafeMutableBufferPointer { errors in
           workspace.lanes.withUnsafeMutableBufferPointer { laneWorkspaces in
             let shared = SlotWriter(parameters: p, slots: slots, errors: errors, lanes: laneWorkspaces)
-            // Worker w takes lane groups w, w + T, …; group q is sequences 8q ..< 8q + 8.
+            // Worker w takes lane groups w, w + T, …; group q is sequences start + 8q ..< start + 8q + 8.
+            // A sequence's gradient has the same bits in any lane and group (lanes are independent).
             let work: @Sendable (Int) -> Void = { worker in
               let lanes = shared.lanes.baseAddress! + worker
               for group in stride(from: worker, to: groups, by: threads) {
-                let indices = (8 * group)..<min(batch, 8 * group + 8)
+                let first = range.lowerBound + 8 * group
+                let indices = first..<min(range.upperBound, first + 8)
                 let batchSequences = indices.map {
                   MetaSequence.training(
                     settings: sequences, length: length, seed: seed, step: step, index: $0)
@@ -227,8 +312,8 @@ public enum MetaTraining {
                 }
               }
             }
-            if threads == 1 {
-              work(0)
+            if threads == 1 || groups <= 1 {
+              for worker in 0..<min(threads, max(groups, 1)) { work(worker) }
             } else {
               DispatchQueue.concurrentPerform(iterations: threads, execute: work)
             }
@@ -236,12 +321,19 @@ public enum MetaTraining {
         }
       }
     }
+  }
+
+  /// Puts the sum of slots `range`, in index order, into `sum` and returns their squared errors'
+  /// sum in the same order.
+  private static func sumSlots(_ range: Range<Int>, into sum: inout [Float], workspace: Workspace) -> Double {
+    let count = sum.count
     var squaredError = 0.0
-    for b in 0..<batch { squaredError += workspace.squaredErrors[b] }
+    for b in range { squaredError += workspace.squaredErrors[b] }
     workspace.slots.withUnsafeBufferPointer { slots in
-      workspace.gradient.withUnsafeMutableBufferPointer { g in
-        for k in 0..<count { g[k] = slots[k] }
-        for b in 1..<max(1, batch) {
+      sum.withUnsafeMutableBufferPointer { g in
+        let first = slots.baseAddress! + range.lowerBound * count
+        for k in 0..<count { g[k] = first[k] }
+        for b in (range.lowerBound + 1)..<max(range.lowerBound + 1, range.upperBound) {
           let slot = slots.baseAddress! + b * count
           for k in 0..<count { g[k] += slot[k] }
         }
