@@ -50,8 +50,8 @@ public final class CoordinatorShell {
   /// Where workers fetch run inputs from (nil: no artifact is served).
   private let artifactStore: ArtifactStore?
   /// Artifacts whose stored bytes were checked against their hash, with their sizes (at start, or
-  /// stored from an outcome accepted since): any other is read whole at its first request and
-  /// checked, so a damaged file is never sent.
+  /// stored from an outcome a graph's feeder saw since): any other is read whole at its first
+  /// request and checked, so a damaged file is never sent.
   private var checkedArtifacts: [String: Int] = [:]
   /// Artifact bytes sent to workers, and the requests answered.
   public private(set) var artifactBytesSent = 0
@@ -163,14 +163,18 @@ public final class CoordinatorShell {
       try step()
       var directives = try receiveAll(now: clock.now)
       directives += dispatcher.onTick(now: clock.now)
-      for case .journalOutcome(let result, _) in directives where artifactStore != nil {
-        // Stored from these very bytes: served without reading them back to hash them again.
-        for artifact in result.outcome.artifacts { checkedArtifacts[artifact.sha256] = artifact.bytes.count }
-      }
       if let feeder {
         // A graph's consumers join in the same batch as the outcome that completes their inputs.
+        // Each artifact is hashed once, here: for the feeder, and so that serving it (these very
+        // bytes are what the store gets) need not read it back to check it.
         for case .journalOutcome(let result, _) in directives {
-          let ready = feeder.runs(after: result.key, outcome: result.outcome)
+          var made: [String: String] = [:]
+          for artifact in result.outcome.artifacts {
+            let sha256 = artifact.sha256
+            made[artifact.name] = sha256
+            checkedArtifacts[sha256] = artifact.bytes.count
+          }
+          let ready = feeder.runs(after: result.key, artifacts: made)
           directives += dispatcher.add(pending: ready.pending, done: ready.done, failed: ready.failed)
         }
       }
@@ -384,9 +388,12 @@ public final class CoordinatorShell {
 
 /// Adds runs to a sweep while it is served: a sweep graph's consumers, as their inputs are journaled.
 public protocol RunFeeder: AnyObject {
-  /// The runs the outcome of `key` (just accepted, journaled in the same batch) makes ready:
-  /// `pending` to run, `done` and `failed` ones the journal already has an outcome for.
-  func runs(after key: RunKey, outcome: Outcome) -> (pending: [RunSpec], done: [RunSpec], failed: [RunSpec])
+  /// The runs the outcome of `key` (just accepted, journaled in the same batch), which made
+  /// `artifacts` (name to SHA-256), makes ready: `pending` to run, `done` and `failed` ones the
+  /// journal already has an outcome for.
+  func runs(after key: RunKey, artifacts: [String: String]) -> (
+    pending: [RunSpec], done: [RunSpec], failed: [RunSpec]
+  )
 }
 
 extension Int {

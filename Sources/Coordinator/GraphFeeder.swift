@@ -29,11 +29,9 @@ public final class GraphFeeder: RunFeeder {
   /// Slots the plan has that no run stands for yet (their inputs do not exist).
   public var waitingCount: Int { resolver.plan.slots.count - resolver.resolvedCount }
 
-  public func runs(after key: RunKey, outcome: Outcome) -> (
+  public func runs(after key: RunKey, artifacts made: [String: String]) -> (
     pending: [RunSpec], done: [RunSpec], failed: [RunSpec]
   ) {
-    var made: [String: String] = [:]
-    for artifact in outcome.artifacts { made[artifact.name] = artifact.sha256 }
     artifacts[key] = made
     var out: (pending: [RunSpec], done: [RunSpec], failed: [RunSpec]) = ([], [], [])
     for run in resolver.resolveNew(after: key, artifacts: { [artifacts] in artifacts[$0] }) {

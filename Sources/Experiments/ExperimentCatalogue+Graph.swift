@@ -58,7 +58,7 @@ extension ExperimentCatalogue {
             ))
         }
       }
-      for parameter in inputs where !stage.inputs.contains(where: { $0.name == parameter.name }) {
+      for parameter in inputs where !stage.inputs.contains(where: { $0.parameter == parameter.name }) {
         problems.append(
           graph.error(
             in: stage, at: "inputs",
@@ -90,9 +90,4 @@ extension ExperimentCatalogue {
     guard problems.isEmpty else { throw SpecProblems(problems) }
     return GraphPlan(graph: graph, stageRuns: stageRuns)
   }
-}
-
-extension SweepGraph.Input {
-  /// The input parameter's name.
-  var name: String { parameter }
 }

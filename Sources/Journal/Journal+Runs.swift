@@ -100,14 +100,7 @@ extension Journal {
       // Stored in key order, the order they are leased in (see `pendingRuns(inKeyOrder:)`).
       let upsert = try hot(db, .upsertRun)
       for index in changed.sorted(by: { keys[$0].hex < keys[$1].hex }) {
-        let run = runs[index]
-        upsert.bind(1, keys[index].hex)
-        upsert.bind(2, Int64(run.ordinal))
-        upsert.bind(3, run.experiment)
-        upsert.bind(4, run.variant)
-        upsert.bind(5, texts[index])
-        upsert.bind(6, Int64(bitPattern: run.seed))
-        try upsert.execute()
+        try Self.upsert(runs[index], key: keys[index], parametersJSON: texts[index], with: upsert)
       }
       // A run inserted again in place of a damaged row may have its outcome already.
       try db.execute(
@@ -132,16 +125,24 @@ extension Journal {
       let detach = try db.makeStatement(sql: "UPDATE runs SET ordinal = NULL WHERE ordinal = ? AND key <> ?")
       for run in runs {
         // A run of an earlier resolution of the slot (its inputs have changed since) gives it up.
-        try detach.execute(arguments: [run.ordinal, run.key.hex])
-        upsert.bind(1, run.key.hex)
-        upsert.bind(2, Int64(run.ordinal))
-        upsert.bind(3, run.experiment)
-        upsert.bind(4, run.variant)
-        upsert.bind(5, CanonicalJSON.parameters(run.parameters))
-        upsert.bind(6, Int64(bitPattern: run.seed))
-        try upsert.execute()
+        let key = run.key
+        try detach.execute(arguments: [run.ordinal, key.hex])
+        try Self.upsert(run, key: key, parametersJSON: CanonicalJSON.parameters(run.parameters), with: upsert)
       }
     }
+  }
+
+  /// Inserts `run` (or updates the row of its key to it) with the prepared ``HotSQL/upsertRun``.
+  private static func upsert(_ run: RunSpec, key: RunKey, parametersJSON: String, with upsert: RawStatement)
+    throws
+  {
+    upsert.bind(1, key.hex)
+    upsert.bind(2, Int64(run.ordinal))
+    upsert.bind(3, run.experiment)
+    upsert.bind(4, run.variant)
+    upsert.bind(5, parametersJSON)
+    upsert.bind(6, Int64(bitPattern: run.seed))
+    try upsert.execute()
   }
 
   /// The journal's sweep row, or nil before the first ``prepare(sweepName:experiment:specHash:specText:runs:now:)``.

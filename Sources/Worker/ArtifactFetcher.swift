@@ -151,9 +151,8 @@ final class ArtifactFetcher {
   private func requests(for hash: String) -> [Step] {
     guard var transfer = transfers[hash] else { return [] }
     var out: [Step] = []
-    let limit =
-      transfer.total.map { min($0, transfer.received.count + window * chunkBytes) }
-      ?? min(transfer.requested + 1, 1)
+    // Until the size is known, only the first chunk is asked for (offset 0 below 1).
+    let limit = transfer.total.map { min($0, transfer.received.count + window * chunkBytes) } ?? 1
     while transfer.requested < limit {
       out.append(
         .request(.init(sha256: hash, offset: UInt64(transfer.requested), length: UInt32(chunkBytes))))

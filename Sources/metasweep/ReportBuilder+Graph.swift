@@ -37,14 +37,7 @@ extension ReportBuilder {
         commit: Self.gitCommit(),
         toolchain: Self.toolchain(), host: ProcessInfo.processInfo.hostName, date: Date(), total: slots,
         done: runs.count, failed: 0, pending: slots - runs.count)
-      for run in runs {
-        if case .string(let name) = run.run.parameters["dataset"],
-          case .string(let hash) = run.run.parameters["dataset_sha256"],
-          !(manifest.datasets[name]?.contains(hash) ?? false)
-        {
-          manifest.datasets[name, default: []].append(hash)
-        }
-      }
+      manifest.datasets = Self.datasets(of: runs)
       let report = Report(
         records: runs.map {
           AggregationRecord(variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome)
@@ -66,10 +59,7 @@ extension ReportBuilder {
     if waiting > 0 { text += ", \(waiting) waiting for inputs that do not exist yet" }
     text += ")."
     let problems = damaged.map(\.description)
-    if !problems.isEmpty {
-      text += "\nThe journal is damaged; left out of the tables (`metasweep resume` runs them again):"
-      for problem in problems.prefix(20) { text += "\n  \(problem)" }
-    }
+    text += Self.damageReport(problems)
     return Written(text: text, problems: problems)
   }
 }

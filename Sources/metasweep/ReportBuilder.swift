@@ -48,14 +48,7 @@ struct ReportBuilder {
       toolchain: Self.toolchain(),
       host: ProcessInfo.processInfo.hostName, date: Date(), total: counts.total, done: counts.done,
       failed: counts.failed, pending: counts.pending)
-    for run in finished {
-      if case .string(let name) = run.run.parameters["dataset"],
-        case .string(let hash) = run.run.parameters["dataset_sha256"],
-        !(manifest.datasets[name]?.contains(hash) ?? false)
-      {
-        manifest.datasets[name, default: []].append(hash)
-      }
-    }
+    manifest.datasets = Self.datasets(of: finished)
     let report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
       manifest: manifest)
@@ -73,14 +66,33 @@ struct ReportBuilder {
         "the sweep has \(expected) runs, but the journal's current spec holds \(counts.total): run rows are damaged"
       )
     }
-    if !problems.isEmpty {
-      text += "\nThe journal is damaged; left out of the tables (`metasweep resume` runs them again):"
-      for problem in problems.prefix(20) { text += "\n  \(problem)" }
-      if problems.count > 20 {
-        text += "\n  and \(problems.count - 20) more (`metasweep verify` lists them all)"
+    text += Self.damageReport(problems)
+    return Written(text: text, problems: problems)
+  }
+
+  /// The datasets `runs` read, by name, with the content hashes they were pinned to (in run order).
+  static func datasets(of runs: [FinishedRun]) -> [String: [String]] {
+    var datasets: [String: [String]] = [:]
+    for run in runs {
+      if case .string(let name) = run.run.parameters["dataset"],
+        case .string(let hash) = run.run.parameters["dataset_sha256"],
+        !(datasets[name]?.contains(hash) ?? false)
+      {
+        datasets[name, default: []].append(hash)
       }
     }
-    return Written(text: text, problems: problems)
+    return datasets
+  }
+
+  /// The lines that name what the report left out because the journal is damaged ("" when nothing).
+  static func damageReport(_ problems: [String]) -> String {
+    guard !problems.isEmpty else { return "" }
+    var text = "\nThe journal is damaged; left out of the tables (`metasweep resume` runs them again):"
+    for problem in problems.prefix(20) { text += "\n  \(problem)" }
+    if problems.count > 20 {
+      text += "\n  and \(problems.count - 20) more (`metasweep verify` lists them all)"
+    }
+    return text
   }
 
   /// The commit of the working directory's git checkout, or "unknown".

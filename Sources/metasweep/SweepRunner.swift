@@ -81,7 +81,7 @@ struct SweepRunner {
   static func storedDocument(in directory: String) throws -> (
     document: SweepDocument, text: String, runs: [RunSpec]
   ) {
-    let (_, text) = try storedSpec(in: directory, parsing: false)
+    let text = try storedText(in: directory)
     let (document, runs) = try SweepDocument.parse(
       text, file: "\(journalPath(directory)) (stored sweep file)")
     return (document, text, runs)
@@ -90,7 +90,7 @@ struct SweepRunner {
   /// The sweep file stored in the journal of `directory`, parsed but not checked against the
   /// experiments (which may read datasets this machine lacks): enough to report and audit it.
   static func storedShape(in directory: String) throws -> (document: SweepDocument, text: String) {
-    let (_, text) = try storedSpec(in: directory, parsing: false)
+    let text = try storedText(in: directory)
     let file = "\(journalPath(directory)) (stored sweep file)"
     if let reading = SweepGraph.read(yaml: text, file: file) {
       guard reading.problems.isEmpty, let graph = reading.graph else { throw SpecProblems(reading.problems) }
@@ -100,13 +100,8 @@ struct SweepRunner {
     return (.sweep(try SweepSpec.parse(yaml: text, file: file)), text)
   }
 
-  /// The sweep file stored in the journal of `directory`, parsed again.
-  static func storedSpec(in directory: String) throws -> (SweepSpec, String) {
-    let (spec, text) = try storedSpec(in: directory, parsing: true)
-    return (spec!, text)
-  }
-
-  private static func storedSpec(in directory: String, parsing: Bool) throws -> (SweepSpec?, String) {
+  /// The text of the sweep file stored in the journal of `directory`, checked against its hash.
+  private static func storedText(in directory: String) throws -> String {
     let path = journalPath(directory)
     guard FileManager.default.fileExists(atPath: path) else {
       throw SpecError(
@@ -123,8 +118,7 @@ struct SweepRunner {
         "The copy of the sweep file in \(path) is damaged (it no longer matches its hash). Continue with the "
           + "original file: `metasweep run SWEEP.yaml --out \(directory)` stores it again.")
     }
-    guard parsing else { return (nil, info.specText) }
-    return (try SweepSpec.parse(yaml: info.specText, file: "\(path) (stored sweep file)"), info.specText)
+    return info.specText
   }
 
   /// Serves every run of `sweep` without an outcome, then writes the report; returns the exit code
