@@ -111,7 +111,8 @@ let package = Package(
       name: "TrainingCoreTests", dependencies: ["TrainingCore", "Experiments", "SweepModel", "Datasets"]),
     .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-    .testTarget(name: "SweepProtocolTests", dependencies: ["SweepProtocol", "SweepModel"]),
+    // Experiments: the dispatcher's rounds are tested on the real LSTM meta-state and gradients.
+    .testTarget(name: "SweepProtocolTests", dependencies: ["SweepProtocol", "SweepModel", "Experiments"]),
     .testTarget(
       name: "JournalTests",
       dependencies: ["Journal", "SweepModel", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -312,7 +312,7 @@ public final class CoordinatorShell {
   private func peer(of message: WireMessage, from worker: WorkerID) -> PeerInfo {
     var peer = PeerInfo()
     switch message {
-    case .hello, .result, .segment, .failure, .refusal:
+    case .hello, .result, .segment, .failure, .refusal, .shardResult, .shardFailure:
       if authenticator != nil { peer.authenticatedID = socket.lastMessageProperty("User-Id") }
       if case .hello = message {
         peer.address = socket.lastMessageProperty("Peer-Address") ?? ""
@@ -376,7 +376,8 @@ public final class CoordinatorShell {
           states: try reader.runStates(),
           coordinator: .live(
             progress: dispatcher.progress, workers: dispatcher.workerSummaries,
-            elapsed: ContinuousClock.now - started, artifactBytesSent: artifactBytesSent))
+            elapsed: ContinuousClock.now - started, artifactBytesSent: artifactBytesSent,
+            rounds: dispatcher.roundSummaries))
         _ = try socket.send(frames: [client.bytes] + WireCodec.encode(.status(text: text)), wait: false)
       case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
         .journalCheckpoint, .journalRuns:

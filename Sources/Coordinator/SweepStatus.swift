@@ -10,7 +10,7 @@ public enum SweepStatus {
     /// The coordinator itself answers (`status --connect`): it knows what runs and what waits.
     case live(
       progress: Dispatcher.Progress, workers: [Dispatcher.WorkerSummary], elapsed: Duration,
-      artifactBytesSent: Int = 0)
+      artifactBytesSent: Int = 0, rounds: [Dispatcher.RoundSummary] = [])
     /// A coordinator holds the results folder (`status DIR`); `holder` says which.
     case running(holder: String)
     /// No coordinator holds the folder: leases the journal still shows belong to a stopped one, and
@@ -25,7 +25,7 @@ public enum SweepStatus {
     var lines: [String] = []
     var states = states
     switch coordinator {
-    case .live(let p, let workers, let elapsed, let artifactBytes):
+    case .live(let p, let workers, let elapsed, let artifactBytes, let rounds):
       lines.append(
         "\(name): \(p.done)/\(p.total) done, \(p.failed) failed, \(p.running) running, \(p.queued) queued, "
           + "\(p.pending) pending")
@@ -36,6 +36,7 @@ public enum SweepStatus {
       for worker in workers {
         lines.append("  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased")
       }
+      lines += roundLines(rounds, progress: p)
       if artifactBytes > 0 {
         lines.append(
           "artifacts: \(String(format: "%.1f", Double(artifactBytes) / 1e6)) MB sent to workers that lacked a run's inputs"
@@ -54,6 +55,29 @@ public enum SweepStatus {
     }
     lines.append(grid(states))
     return lines.joined(separator: "\n")
+  }
+
+  /// Per-round progress of the runs spread over workers in rounds, and what their rounds moved.
+  static func roundLines(_ rounds: [Dispatcher.RoundSummary], progress p: Dispatcher.Progress) -> [String] {
+    guard !rounds.isEmpty || p.roundsDone > 0 else { return [] }
+    var lines = [
+      "rounds: \(rounds.count) runs in rounds, \(p.roundsDone) rounds done here, \(p.shardsDone) shards computed, "
+        + "\(p.staleShards) stale reports ignored, \(p.replicaResends) replicas sent again; "
+        + String(
+          format: "%.1f MB of replicas out, %.1f MB of gradients in", Double(p.replicaBytesSent) / 1e6,
+          Double(p.gradientBytesReceived) / 1e6)
+    ]
+    for run in rounds {
+      let rate = run.roundsPerSecond.map { String(format: "%.1f rounds/s", $0) } ?? "no round done yet"
+      var slowest = ""
+      if let worker = run.slowestWorker, let seconds = run.slowestSeconds {
+        slowest = ", slowest worker \(worker) (" + String(format: "%.3f", seconds) + " s a shard)"
+      }
+      lines.append(
+        "  run \(run.key.short): round \(run.step + 1) of \(run.steps), \(run.shardsDone)/\(run.shards) shards in, "
+          + rate + slowest)
+    }
+    return lines
   }
 
   /// One line per variant (in sweep order), one character per seed; a sweep graph's variants

@@ -131,6 +131,10 @@ public struct ParameterDescriptor: Sendable {
   public var defaultValue: ParameterValue
   /// What the parameter does, for `metasweep experiments`.
   public var doc: String
+  /// Whether run keys hold the parameter at its default value (true). A parameter added to a
+  /// family after runs of it were journaled is false: left at its default, it stays out of the
+  /// completed parameters, so the runs journaled before it existed keep their keys.
+  public var isKeyedAtDefault = true
 
   public init(_ name: String, _ kind: Kind, default defaultValue: ParameterValue, _ doc: String) {
     self.name = name

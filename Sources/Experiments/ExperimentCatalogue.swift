@@ -17,16 +17,15 @@ public enum ExperimentCatalogue {
   }
 
   /// `parameters` with every missing parameter set to its default and integers widened where a
-  /// double is expected, so equal runs hash equally however the file spelled them.
+  /// double is expected, so equal runs hash equally however the file spelled them. A parameter
+  /// not keyed at its default (``ParameterDescriptor/isKeyedAtDefault``) is left out there.
   public static func completed(_ parameters: Parameters, descriptor: ExperimentDescriptor) -> Parameters {
     var out = Parameters()
     for p in descriptor.parameters {
-      let value = parameters[p.name] ?? p.defaultValue
-      if case .double = p.kind, case .int(let n) = value {
-        out[p.name] = .double(Double(n))
-      } else {
-        out[p.name] = value
-      }
+      var value = parameters[p.name] ?? p.defaultValue
+      if case .double = p.kind, case .int(let n) = value { value = .double(Double(n)) }
+      if !p.isKeyedAtDefault && value == p.defaultValue { continue }
+      out[p.name] = value
     }
     return out
   }

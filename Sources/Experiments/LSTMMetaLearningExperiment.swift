@@ -29,7 +29,7 @@ public enum LSTMMetaLearningExperiment: Experiment {
     parameters: LSTMMetaLearningConfig.parameterDescriptors,
     metrics: metricNames,
     series: ["training_mse", "validation_mse", "mean_abs_error_per_cycle", "mse_per_boolean_function"],
-    seriesXLabel: "step (training, validation) / cycle / function number")
+    seriesXLabel: "step (training, validation) / cycle / function number", artifacts: ["meta_state"])
 
   public static func validate(parameters: Parameters) throws {
     _ = try LSTMMetaLearningConfig(parameters: parameters)
@@ -149,7 +149,10 @@ public enum LSTMMetaLearningExperiment: Experiment {
         Series(
           name: "mean_abs_error_per_cycle", xStart: 1, xStep: 1, values: evaluation.meanAbsoluteErrorPerCycle),
         Series(name: "mse_per_boolean_function", xStart: 0, xStep: 1, values: evaluation.perFunctionMSE),
-      ])
+      ],
+      // The final meta-state (parameters, Adam's moments, curves): its SHA-256, journaled, tells
+      // whether two runs ended bit for bit alike, whichever workers and rounds computed them.
+      artifacts: [Artifact(name: "meta_state", bytes: state.binaryEncoded())])
   }
 }
 
@@ -246,9 +249,21 @@ public struct LSTMMetaLearningConfig: ExperimentConfig, Equatable {
     .int(
       "threads", \.training.threads, in: 1...256, default: 1,
       "Threads for per-sequence gradients and testing; results do not depend on it."),
+    .int(
+      "shards", \.training.shards, in: 1...4096, default: 1,
+      "Shards of each step's batch (at most batch). Above 1 a coordinator runs the run in rounds: each step's "
+        + "shards go to any workers and are summed in shard order, bit-identical to one process with the same "
+        + "shards, whatever the worker count."
+    ).keyedOnlyWhenSet(),
   ]
 
   public func check() throws {
+    if training.shards > training.batchSize {
+      throw ExperimentError(
+        message:
+          "lstm-metalearning: shards (\(training.shards)) must be at most batch (\(training.batchSize)): a shard "
+          + "holds at least one sequence.")
+    }
     if booleanFunctions == .noXor && training.sequences.family != .boolean {
       throw ExperimentError(message: "lstm-metalearning: boolean_functions no-xor needs family boolean.")
     }

@@ -93,6 +93,16 @@ public struct ParameterDeclaration<Config>: Sendable {
   }
 }
 
+extension ParameterDeclaration {
+  /// The declaration of a parameter added after runs of its family were journaled: at its
+  /// default it stays out of run keys, so those runs keep theirs (``ParameterDescriptor/isKeyedAtDefault``).
+  public func keyedOnlyWhenSet() -> Self {
+    var descriptor = descriptor
+    descriptor.isKeyedAtDefault = false
+    return Self(descriptor, assign: assign)
+  }
+}
+
 /// The typed configuration of an experiment family, filled in from its parameter declarations.
 ///
 /// Each parameter is declared once, in ``parameters``; the family's descriptor lists them, and

@@ -28,6 +28,9 @@ import SweepModel
 ///   the run's latest checkpoint; a segment report is journaled, then the run goes back to the
 ///   front of the queue for whichever worker is free. Only the run's latest attempt may advance
 ///   its checkpoint, and only forwards, so an old checkpoint never overwrites a newer one.
+/// - a run with rounds (``Settings/rounds``) is spread over many workers, a shard of a round per
+///   unit of work, next to the leases of whole runs and segments; Dispatcher+Rounds.swift lists
+///   its guarantees.
 public struct Dispatcher: Sendable {
   /// Timing and retry settings.
   public struct Settings: Sendable {
@@ -68,6 +71,12 @@ public struct Dispatcher: Sendable {
     /// cluster, whose workers come and go) or fails at once (false, for local workers, which all
     /// read the coordinator's disk). Default false.
     public var waitsForCapableWorkers = false
+    /// Which runs are spread over workers in rounds, and their meta-state (injected by the
+    /// executable from the experiments). Default nil: every run runs whole on one worker.
+    public var rounds: (any RoundsModel)?
+    /// How often a run with rounds journals its meta-state as a checkpoint (also after its last
+    /// round, and when the coordinator stops). Default 10 s.
+    public var roundCheckpointInterval: Duration = .seconds(10)
 
     public init() {}
   }
@@ -121,7 +130,9 @@ public struct Dispatcher: Sendable {
   /// The connected workers in arrival order.
   public var workerSummaries: [WorkerSummary] {
     workerOrder.compactMap { id in
-      workers[id].map { WorkerSummary(name: $0.name, slots: $0.slots, leases: $0.attempts.count) }
+      workers[id].map {
+        WorkerSummary(name: $0.name, slots: $0.slots, leases: $0.attempts.count + $0.units.count)
+      }
     }
   }
 
@@ -158,12 +169,26 @@ public struct Dispatcher: Sendable {
     public var staleSegments = 0
     /// Runs completed in this process (excludes those already journaled before it started).
     public var completedHere = 0
+    /// Runs spread over workers in rounds now.
+    public var inRounds = 0
+    /// Rounds completed (optimiser steps reduced) in this process.
+    public var roundsDone = 0
+    /// Shards of rounds leased, and computed.
+    public var shardsLeased = 0
+    public var shardsDone = 0
+    /// Shard reports of units no longer live (expired, taken back, or of a finished round): ignored.
+    public var staleShards = 0
+    /// Shards computed again because their worker lacked the round's replica or held a damaged one.
+    public var replicaResends = 0
+    /// Bytes of replicas sent to workers, and of shard gradients received.
+    public var replicaBytesSent = 0
+    public var gradientBytesReceived = 0
     public var isComplete: Bool { done + failed == total }
-    /// Runs neither finished nor leased.
-    public var pending: Int { total - done - failed - leased }
+    /// Runs neither finished, leased nor in rounds.
+    public var pending: Int { total - done - failed - leased - inRounds }
   }
 
-  private struct WorkerState: Sendable {
+  struct WorkerState: Sendable {
     var name: String
     var slots: Int
     /// The worker process, across connections.
@@ -186,6 +211,8 @@ public struct Dispatcher: Sendable {
     var isStalled = false
     /// The input artifacts (SHA-256) of runs leased to it: it has fetched them, or is fetching.
     var holdings: Set<String> = []
+    /// Its live shard units of rounds.
+    var units: Set<UInt64> = []
   }
 
   /// An attempt this sweep issued: its run, and the worker process it was leased to (nil for an
@@ -205,11 +232,11 @@ public struct Dispatcher: Sendable {
   }
 
   public let settings: Settings
-  private var runs: [RunKey: RunSpec] = [:]
+  var runs: [RunKey: RunSpec] = [:]
   /// Next run to lease is `pending.last`; requeued runs are appended so they go out first.
-  private var pending: [RunKey] = []
-  private var finished: Set<RunKey> = []
-  private var failures: [RunKey: Int] = [:]
+  var pending: [RunKey] = []
+  var finished: Set<RunKey> = []
+  var failures: [RunKey: Int] = [:]
   /// The workers (by identity: a restarted process is a new one) that refused each run; it never
   /// goes to them again.
   private var refusals: [RunKey: Set<WorkerIdentity>] = [:]
@@ -220,7 +247,7 @@ public struct Dispatcher: Sendable {
   private var leases: [UInt64: LeaseState] = [:]
   /// Every attempt this sweep has issued, the run it was for and the process it went to: a report
   /// naming any other (attempt, run, process) is forged or corrupt and never reaches the journal.
-  private var issued: [UInt64: IssuedAttempt] = [:]
+  var issued: [UInt64: IssuedAttempt] = [:]
   /// Connections of workers given up on for their silence, and who they were: a partitioned or
   /// stopped worker's late reports arrive over its old connection, before it greets again. At most
   /// ``lostWorkersKept``, oldest forgotten first.
@@ -231,31 +258,33 @@ public struct Dispatcher: Sendable {
   private var refusedPeers: Set<WorkerID> = []
   private static let refusedPeersLogged = 1024
   /// The time of the event being handled (events carry `now`; leasing needs it too).
-  private var lastEvent: ContinuousClock.Instant?
+  var lastEvent: ContinuousClock.Instant?
   /// The longest run or segment a worker has reported, in seconds: the stall deadline's measure.
-  private var longestReportSeconds: Double?
+  var longestReportSeconds: Double?
   /// Runs that must not go to the worker of this name (an audit re-runs a run elsewhere).
   private let avoiding: [RunKey: String]
   /// The attempt currently leased for a run, if any.
   private var leasedRuns: [RunKey: UInt64] = [:]
   /// The newest attempt issued for a run: the only one whose segment reports advance its chain.
-  private var latestAttempts: [RunKey: UInt64] = [:]
+  var latestAttempts: [RunKey: UInt64] = [:]
   /// The latest checkpoint of each unfinished chained run.
-  private var checkpoints: [RunKey: Checkpoint] = [:]
-  private var workers: [WorkerID: WorkerState] = [:]
+  var checkpoints: [RunKey: Checkpoint] = [:]
+  var workers: [WorkerID: WorkerState] = [:]
   /// Workers in arrival order, so leasing never depends on dictionary order.
-  private var workerOrder: [WorkerID] = []
-  private var nextAttempt: UInt64
+  var workerOrder: [WorkerID] = []
+  var nextAttempt: UInt64
   private var lastHeartbeat: ContinuousClock.Instant?
   /// A cautious estimate of a run's duration in seconds: it follows a longer run at once and a
   /// shorter one slowly, so one slow run makes queues shallow again (nil: nothing reported yet).
   private var runSeconds: Double?
-  private var isStopping = false
-  private var counters = Progress()
+  var isStopping = false
+  var counters = Progress()
   /// Whether some run consumes artifacts: leasing then looks for runs whose inputs a worker holds.
   private var hasRunsWithInputs = false
   /// How far from the front of the queue leasing looks for a run whose inputs the worker holds.
   private static let holderLookahead = 64
+  /// Runs with rounds and their units of work (Dispatcher+Rounds.swift).
+  var rounds = RoundsBook()
 
   /// The sweep's counters, with leases split into running and queued.
   public var progress: Progress {
@@ -263,9 +292,9 @@ public struct Dispatcher: Sendable {
     progress.running = 0
     for id in workerOrder {
       let state = workers[id]!
-      progress.running += min(state.attempts.count, state.slots)
+      progress.running += min(state.attempts.count + state.units.count, state.slots)
     }
-    progress.queued = counters.leased - progress.running
+    progress.queued = max(counters.leased + rounds.units.count - progress.running, 0)
     return progress
   }
 
@@ -299,6 +328,7 @@ public struct Dispatcher: Sendable {
     for (key, run) in zip(keys, pending) { runs[key] = run }
     hasRunsWithInputs = pending.contains { !$0.inputs.isEmpty }
     self.pending = keys.reversed()
+    planRounds(pending)
     counters.total = pending.count + alreadyDone + alreadyFailed
     counters.done = alreadyDone
     counters.failed = alreadyFailed
@@ -327,6 +357,8 @@ public struct Dispatcher: Sendable {
       switch message {
       case .result, .failure, .refusal, .segment:
         break  // still journaled: finished work is worth keeping
+      case .shardResult, .shardFailure:
+        return []  // the rounds are checkpointed and over
       case .statusRequest:
         return [.reportStatus(to: worker)]
       case .hello(let hello) where workers[worker] == nil:
@@ -345,6 +377,8 @@ public struct Dispatcher: Sendable {
     case .segment(let segment): return onSegment(segment, from: worker, peer: peer)
     case .failure(let failure): return onFailure(failure, from: worker, peer: peer)
     case .refusal(let refusal): return onRefusal(refusal, from: worker, peer: peer)
+    case .shardResult(let result): return onShardResult(result, from: worker, peer: peer)
+    case .shardFailure(let failure): return onShardFailure(failure, from: worker, peer: peer)
     case .goodbye(let reason):
       var out: [Directive] = [.log(LogEvent(.info, "Worker left: \(reason)", [("worker", name(of: worker))]))]
       out += removeWorker(worker)
@@ -362,7 +396,7 @@ public struct Dispatcher: Sendable {
       ]
     case .artifactRequest:
       return []  // served by the shell, which holds the artifact store
-    case .welcome, .reject, .lease, .shutdown, .ack, .status, .artifactChunk, .artifactMissing:
+    case .welcome, .reject, .lease, .shutdown, .ack, .status, .artifactChunk, .artifactMissing, .shardLease:
       return [
         .log(
           LogEvent(.warning, "Ignored a coordinator-only message from a worker", [("worker", "\(worker)")]))
@@ -396,7 +430,9 @@ public struct Dispatcher: Sendable {
     if let deadline = stallDeadline {
       for id in workerOrder {
         let state = workers[id]!
-        guard !state.attempts.isEmpty, !state.isStalled, now - state.waitingSince > deadline else { continue }
+        guard !(state.attempts.isEmpty && state.units.isEmpty), !state.isStalled,
+          now - state.waitingSince > deadline
+        else { continue }
         out += reclaimLeases(of: id, deadline: deadline)
         reclaimed = true
       }
@@ -430,9 +466,10 @@ public struct Dispatcher: Sendable {
   /// The coordinator is leaving: every live lease ends here, journaled as expired, so the journal
   /// of a stopped sweep shows nothing running. (A late report of one is still welcome later.)
   public mutating func endLeases() -> [Directive] {
-    leases.keys.sorted().compactMap { attempt in
-      release(attempt).map { _ in .journalExpired(attempt: attempt) }
-    }
+    endRounds()
+      + leases.keys.sorted().compactMap { attempt in
+        release(attempt).map { _ in .journalExpired(attempt: attempt) }
+      }
   }
 
   /// Stop leasing and tell every worker to stop (Ctrl-C, SIGTERM, or the sweep is complete).
@@ -469,6 +506,7 @@ public struct Dispatcher: Sendable {
       queued.append(key)
       journaled.append(run)
     }
+    planRounds(newRuns.filter { queued.contains($0.key) })
     guard !journaled.isEmpty else { return [] }
     // `pending.last` goes first: the first of the new runs is leased first.
     pending += queued.reversed()
@@ -732,7 +770,7 @@ public struct Dispatcher: Sendable {
 
   /// Drops a report that does not count: counted, never journaled or acknowledged, and logged the
   /// first time a peer sends one.
-  private mutating func refuse(
+  mutating func refuse(
     _ what: String, _ attempt: UInt64, _ key: RunKey, from id: WorkerID, peer: PeerInfo
   ) -> [Directive] {
     counters.refused += 1
@@ -756,7 +794,7 @@ public struct Dispatcher: Sendable {
   }
 
   /// A worker reported: it is making progress, and may hold more.
-  private mutating func noteReport(from id: WorkerID) {
+  mutating func noteReport(from id: WorkerID) {
     guard workers[id] != nil else { return }
     workers[id]!.reports += 1
     workers[id]!.isStalled = false
@@ -777,26 +815,30 @@ public struct Dispatcher: Sendable {
             + "workers, and it gets no more until it reports",
           [("worker", state.name)]))
     ]
+    returnUnits(of: id, state.units, counting: \.reclaimed)
     return warning + returnLeases(state.attempts, counting: \.reclaimed)
   }
 
   // MARK: - Leasing
 
-  /// Leases pending runs to free slots, one slot per worker in turn so work spreads evenly.
-  private mutating func fill() -> [Directive] {
+  /// Leases pending work to free slots, one slot per worker in turn so work spreads evenly.
+  mutating func fill() -> [Directive] {
     guard !isStopping else { return [] }
     var out: [Directive] = []
     var progressed = true
     while progressed {
       progressed = false
       for id in workerOrder {
-        guard let name = nameIfRoom(id) else { continue }
-        guard let key = nextPendingKey(for: id, named: name) else {
-          if avoiding.isEmpty && refusals.isEmpty { return out }
-          continue  // another worker may take what this one must not
+        switch leaseNext(to: id) {
+        case .leased(let directives):
+          out += directives
+          progressed = true
+        case .noRoom:
+          continue
+        case .nothingPending:
+          if avoiding.isEmpty && refusals.isEmpty && rounds.order.isEmpty { return out }
+          continue  // another worker may take what this one must not, or a shard
         }
-        out += lease(key, to: id, named: name)
-        progressed = true
       }
     }
     return out
@@ -804,14 +846,40 @@ public struct Dispatcher: Sendable {
 
   /// After a result only its worker has gained room (every event fills what it frees), so the
   /// common case costs no scan of all workers.
-  private mutating func refill(_ id: WorkerID) -> [Directive] {
-    guard avoiding.isEmpty && refusals.isEmpty else { return fill() }
+  mutating func refill(_ id: WorkerID) -> [Directive] {
+    guard avoiding.isEmpty && refusals.isEmpty && rounds.plans.isEmpty else { return fill() }
     guard !isStopping else { return [] }
     var out: [Directive] = []
     while let name = nameIfRoom(id), let key = nextPendingKey(for: id, named: name) {
       out += lease(key, to: id, named: name)
     }
     return out
+  }
+
+  /// What leasing one unit of work to a worker came to.
+  enum LeaseStep {
+    case leased([Directive])
+    /// The worker has no room (or must leave what is next to others).
+    case noRoom
+    /// Nothing pending that the worker may take.
+    case nothingPending
+  }
+
+  /// Leases worker `id` one unit of work: a waiting shard of a run in rounds first (their runs
+  /// wait on it), else the next pending run, whose rounds start if it has any.
+  mutating func leaseNext(to id: WorkerID) -> LeaseStep {
+    if let shard = leaseNextShard(to: id) { return .leased(shard) }
+    guard let name = nameIfRoom(id) else { return .noRoom }
+    guard let key = nextPendingKey(for: id, named: name) else { return .nothingPending }
+    guard hasRoundsToRun(key) else { return .leased(lease(key, to: id, named: name)) }
+    if rounds.active.values.contains(where: { !$0.waiting.isEmpty }) {
+      // Shards of active runs wait (for workers with room for them): the next run starts after.
+      pending.append(key)
+      return .noRoom
+    }
+    var out = startRounds(key)
+    if let shard = leaseNextShard(to: id) { out += shard }
+    return .leased(out)
   }
 
   /// The name of worker `id` if it may take another lease. Only the name leaves: a copy of the
@@ -823,7 +891,7 @@ public struct Dispatcher: Sendable {
 
   /// Whether `state` may take another lease: its slots, plus a queue that is deeper for shorter
   /// runs (at most ``Settings/maxQueuedPerWorker``), within what its reports have earned.
-  private func hasRoom(_ state: WorkerState) -> Bool {
+  func hasRoom(_ state: WorkerState) -> Bool {
     guard !state.isDraining, !state.isStalled else { return false }
     let maxQueued = max(settings.maxQueuedPerWorker, 0)
     var queued = min(settings.prefetch, maxQueued)
@@ -832,7 +900,7 @@ public struct Dispatcher: Sendable {
       queued = max(queued, min(state.slots * Int(min(perSlot, Double(maxQueued))), maxQueued))
     }
     let earned = max(settings.initialLeaseAllowance, 1) << min(state.reports, 24)
-    return state.attempts.count < min(state.slots + queued, earned)
+    return state.attempts.count + state.units.count < min(state.slots + queued, earned)
   }
 
   private mutating func observe(runSeconds seconds: Double) {
@@ -841,7 +909,7 @@ public struct Dispatcher: Sendable {
     longestReportSeconds = max(longestReportSeconds ?? 0, seconds)
   }
 
-  private mutating func lease(_ key: RunKey, to id: WorkerID, named name: String) -> [Directive] {
+  mutating func lease(_ key: RunKey, to id: WorkerID, named name: String) -> [Directive] {
     let run = runs[key]!
     let attempt = nextAttempt
     nextAttempt += 1
@@ -868,7 +936,7 @@ public struct Dispatcher: Sendable {
 
   /// The next pending run worker `id` (called `worker`) may take: not one an audit keeps from it,
   /// nor one it has refused. Entries for runs finished or leased meanwhile are dropped on the way.
-  private mutating func nextPendingKey(for id: WorkerID, named worker: String) -> RunKey? {
+  mutating func nextPendingKey(for id: WorkerID, named worker: String) -> RunKey? {
     if hasRunsWithInputs, let key = pendingKeyWithHeldInputs(for: id, named: worker) { return key }
     guard !avoiding.isEmpty || !refusals.isEmpty else {
       while let key = pending.popLast() {
@@ -924,6 +992,7 @@ public struct Dispatcher: Sendable {
     workerOrder.removeAll { $0 == id }
     counters.workers = workerOrder.count
     if !state.isDraining { counters.slots -= state.slots }
+    returnUnits(of: id, state.units, counting: \.expired)
     return returnLeases(state.attempts, counting: \.expired)
   }
 
@@ -944,7 +1013,7 @@ public struct Dispatcher: Sendable {
     return out
   }
 
-  private func name(of id: WorkerID) -> String { workers[id]?.name ?? id.description }
+  func name(of id: WorkerID) -> String { workers[id]?.name ?? id.description }
 }
 
 extension Int {

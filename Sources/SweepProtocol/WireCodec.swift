@@ -35,13 +35,14 @@ public enum WireLimits {
 /// of name. Frame 1 of `.result`: the outcome (metrics: count + (name, Float64); series:
 /// count + (name, xStart, xStep, count, Float64 values); artifacts: count + (name, UInt32 length,
 /// bytes), names valid and unique (``Artifact/isValidName(_:)``)). Frame 1 of `.segment`, and of a `.lease`
-/// whose header says it has one: the checkpoint's raw bytes.
+/// whose header says it has one: the checkpoint's raw bytes; of a `.shardLease` whose header says
+/// it has one, the replica's; of a `.shardResult`, the shard gradient's.
 ///
 /// Encoding is deterministic and canonical: decoding accepts only what encoding produces, so
 /// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
-  public static let protocolVersion: UInt16 = 5
+  public static let protocolVersion: UInt16 = 6
 
   /// The first four bytes of every header frame.
   public static let magic: [UInt8] = Array("MSWP".utf8)
@@ -58,6 +59,8 @@ public enum WireCodec {
     case draining = 0x08
     case refusal = 0x09
     case artifactRequest = 0x0A
+    case shardResult = 0x0B
+    case shardFailure = 0x0C
     case welcome = 0x11
     case reject = 0x12
     case lease = 0x13
@@ -66,6 +69,7 @@ public enum WireCodec {
     case status = 0x16
     case artifactChunk = 0x17
     case artifactMissing = 0x18
+    case shardLease = 0x19
   }
 
   /// Parameter value type tags.
@@ -136,18 +140,14 @@ public enum WireCodec {
       return [writer.bytes]
     case .lease(let lease):
       let names = sortedNames(lease.parameters)
-      var parameterSize = 4
-      for name in names { parameterSize += 4 + stringSize(name) + 1 + valueSize(lease.parameters[name]) }
       var writer = header(
-        .lease, fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parameterSize + 8 + 8 + 1)
+        .lease,
+        fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parametersSize(lease.parameters, names)
+          + 8 + 8 + 1)
       writer.write(lease.attempt)
       write(lease.key, to: &writer)
       writer.write(string: lease.experiment, maxBytes: WireLimits.maxStringBytes)
-      writer.write(UInt32(truncatingIfNeeded: names.count))
-      for name in names {
-        writer.write(string: name, maxBytes: WireLimits.maxStringBytes)
-        write(lease.parameters[name], to: &writer)
-      }
+      write(lease.parameters, names, to: &writer)
       writer.write(lease.seed)
       writer.write(lease.maxSteps)
       writer.write(UInt8(lease.checkpoint == nil ? 0 : 1))
@@ -187,6 +187,56 @@ public enum WireCodec {
       write(RunKey(hex: sha256), to: &writer)
       writer.write(string: reason, maxBytes: WireLimits.maxStringBytes)
       return [writer.bytes]
+    case .shardLease(let lease):
+      let names = sortedNames(lease.parameters)
+      var writer = header(
+        .shardLease,
+        fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parametersSize(lease.parameters, names)
+          + 8 + 8 + 4 + runKeySize + 1)
+      writer.write(lease.unit)
+      write(lease.key, to: &writer)
+      writer.write(string: lease.experiment, maxBytes: WireLimits.maxStringBytes)
+      write(lease.parameters, names, to: &writer)
+      writer.write(lease.seed)
+      writer.write(lease.step)
+      writer.write(lease.shard)
+      write(RunKey(hex: lease.replicaSHA256), to: &writer)
+      writer.write(UInt8(lease.replica == nil ? 0 : 1))
+      return lease.replica.map { [writer.bytes, clipped($0)] } ?? [writer.bytes]
+    case .shardResult(let result):
+      var writer = header(.shardResult, fields: 8 + runKeySize + 8 + 4 + runKeySize + 8)
+      writer.write(result.unit)
+      write(result.key, to: &writer)
+      writer.write(result.step)
+      writer.write(result.shard)
+      write(RunKey(hex: result.replicaSHA256), to: &writer)
+      writer.write(result.seconds)
+      return [writer.bytes, clipped(result.gradient)]
+    case .shardFailure(let failure):
+      var writer = header(.shardFailure, fields: 8 + runKeySize + 8 + 4 + 1 + 4 + stringSize(failure.message))
+      writer.write(failure.unit)
+      write(failure.key, to: &writer)
+      writer.write(failure.step)
+      writer.write(failure.shard)
+      writer.write(failure.reason.rawValue)
+      writer.write(string: failure.message, maxBytes: WireLimits.maxStringBytes)
+      return [writer.bytes]
+    }
+  }
+
+  /// The encoded size of `parameters` (whose names, sorted, are `names`).
+  private static func parametersSize(_ parameters: Parameters, _ names: [String]) -> Int {
+    var size = 4
+    for name in names { size += 4 + stringSize(name) + 1 + valueSize(parameters[name]) }
+    return size
+  }
+
+  /// A count, then each (name, tagged value) in `names`' order.
+  private static func write(_ parameters: Parameters, _ names: [String], to writer: inout ByteWriter) {
+    writer.write(UInt32(truncatingIfNeeded: names.count))
+    for name in names {
+      writer.write(string: name, maxBytes: WireLimits.maxStringBytes)
+      write(parameters[name], to: &writer)
     }
   }
 
@@ -346,8 +396,8 @@ public enum WireCodec {
     // A lease has a second frame exactly when its header says so (checked once that is read).
     let expectedFrames =
       switch kind {
-      case .result, .segment, .artifactChunk: 2
-      case .lease: min(max(frames.count, 1), 2)
+      case .result, .segment, .artifactChunk, .shardResult: 2
+      case .lease, .shardLease: min(max(frames.count, 1), 2)
       default: 1
       }
     guard frames.count >= expectedFrames else {
@@ -475,6 +525,56 @@ public enum WireCodec {
       let sha256 = try readRunKey(&reader, "artifactMissing.sha256").hex
       let reason = try reader.readString("artifactMissing.reason", maxBytes: WireLimits.maxStringBytes)
       message = .artifactMissing(sha256: sha256, reason: reason)
+    case .shardLease:
+      let unit = try reader.readUInt64("shardLease.unit")
+      let key = try readRunKey(&reader, "shardLease.key")
+      let experiment = try reader.readString("shardLease.experiment", maxBytes: WireLimits.maxStringBytes)
+      let parameters = try readParameters(&reader)
+      let seed = try reader.readUInt64("shardLease.seed")
+      let step = try reader.readUInt64("shardLease.step")
+      let shard = try reader.readUInt32("shardLease.shard")
+      let replicaSHA256 = try readRunKey(&reader, "shardLease.replicaSHA256").hex
+      let hasReplica: Bool
+      switch try reader.readUInt8("shardLease.hasReplica") {
+      case 0: hasReplica = false
+      case 1: hasReplica = true
+      case let other:
+        throw WireError(code: .malformed, message: "Malformed message: shard lease replica flag \(other).")
+      }
+      let wanted = hasReplica ? 2 : 1
+      guard frames.count == wanted else {
+        throw WireError(
+          code: frames.count < wanted ? .truncated : .malformed,
+          message: "Malformed message: this shard lease has \(wanted) frames, got \(frames.count).")
+      }
+      message = .shardLease(
+        .init(
+          unit: unit, key: key, experiment: experiment, parameters: parameters, seed: seed, step: step,
+          shard: shard, replicaSHA256: replicaSHA256,
+          replica: hasReplica ? try checkpoint(frames[1], "shardLease.replica") : nil))
+    case .shardResult:
+      let unit = try reader.readUInt64("shardResult.unit")
+      let key = try readRunKey(&reader, "shardResult.key")
+      let step = try reader.readUInt64("shardResult.step")
+      let shard = try reader.readUInt32("shardResult.shard")
+      let replicaSHA256 = try readRunKey(&reader, "shardResult.replicaSHA256").hex
+      let seconds = try reader.readFloat64("shardResult.seconds")
+      message = .shardResult(
+        .init(
+          unit: unit, key: key, step: step, shard: shard, replicaSHA256: replicaSHA256, seconds: seconds,
+          gradient: try checkpoint(frames[1], "shardResult.gradient")))
+    case .shardFailure:
+      let unit = try reader.readUInt64("shardFailure.unit")
+      let key = try readRunKey(&reader, "shardFailure.key")
+      let step = try reader.readUInt64("shardFailure.step")
+      let shard = try reader.readUInt32("shardFailure.shard")
+      let rawReason = try reader.readUInt8("shardFailure.reason")
+      guard let reason = WireMessage.ShardFailure.Reason(rawValue: rawReason) else {
+        throw WireError(code: .malformed, message: "Malformed message: shard failure reason \(rawReason).")
+      }
+      let text = try reader.readString("shardFailure.message", maxBytes: WireLimits.maxStringBytes)
+      message = .shardFailure(
+        .init(unit: unit, key: key, step: step, shard: shard, reason: reason, message: text))
     }
     try reader.expectEnd("the header fields")
     return message

@@ -29,6 +29,11 @@ public enum WireMessage: Sendable, Equatable {
   case goodbye(reason: String)
   /// "Send me these bytes of this artifact": a worker fetching a run's input it does not hold.
   case artifactRequest(ArtifactRequest)
+  /// The gradient of a leased shard of a round (frame 1 holds it).
+  case shardResult(ShardResult)
+  /// A leased shard was not computed: the worker lacks the round's replica (or its copy is
+  /// damaged), or the computation threw.
+  case shardFailure(ShardFailure)
 
   // MARK: Coordinator to worker
 
@@ -49,6 +54,8 @@ public enum WireMessage: Sendable, Equatable {
   case artifactChunk(ArtifactChunk)
   /// The coordinator cannot serve the artifact (unknown, or damaged in its store); `reason` says which.
   case artifactMissing(sha256: String, reason: String)
+  /// Compute this: one shard of one round of a run with rounds.
+  case shardLease(ShardLease)
 
   /// Sent by a worker as its first message.
   public struct Hello: Sendable, Equatable {
@@ -136,6 +143,92 @@ public enum WireMessage: Sendable, Equatable {
       self.offset = offset
       self.totalBytes = totalBytes
       self.bytes = bytes
+    }
+  }
+
+  /// One shard of one round, leased to one worker. The worker computes it from its replica of the
+  /// run's meta-state for this round, which the lease carries (frame 1) when the coordinator has
+  /// not sent it to this worker yet.
+  public struct ShardLease: Sendable, Equatable {
+    /// Issued by this coordinator process for this shard of this round only, so a report of an
+    /// expired or superseded lease is recognisable.
+    public var unit: UInt64
+    public var key: RunKey
+    public var experiment: String
+    public var parameters: Parameters
+    public var seed: UInt64
+    /// The round: the optimiser step whose gradient the shard is part of.
+    public var step: UInt64
+    public var shard: UInt32
+    /// The SHA-256 (hex) of the replica the shard must be computed from.
+    public var replicaSHA256: String
+    /// The replica itself, when the worker may not hold it (nil: use the one held).
+    public var replica: [UInt8]?
+    public init(
+      unit: UInt64, key: RunKey, experiment: String, parameters: Parameters, seed: UInt64, step: UInt64,
+      shard: UInt32, replicaSHA256: String, replica: [UInt8]?
+    ) {
+      self.unit = unit
+      self.key = key
+      self.experiment = experiment
+      self.parameters = parameters
+      self.seed = seed
+      self.step = step
+      self.shard = shard
+      self.replicaSHA256 = replicaSHA256
+      self.replica = replica
+    }
+  }
+
+  /// A computed shard: its gradient, and the replica it was computed from.
+  public struct ShardResult: Sendable, Equatable {
+    public var unit: UInt64
+    public var key: RunKey
+    public var step: UInt64
+    public var shard: UInt32
+    /// The SHA-256 (hex) of the replica the gradient was computed from.
+    public var replicaSHA256: String
+    /// Wall time the shard took on the worker, in seconds.
+    public var seconds: Double
+    /// The experiment's bytes for the shard's gradient (frame 1).
+    public var gradient: [UInt8]
+    public init(
+      unit: UInt64, key: RunKey, step: UInt64, shard: UInt32, replicaSHA256: String, seconds: Double,
+      gradient: [UInt8]
+    ) {
+      self.unit = unit
+      self.key = key
+      self.step = step
+      self.shard = shard
+      self.replicaSHA256 = replicaSHA256
+      self.seconds = seconds
+      self.gradient = gradient
+    }
+  }
+
+  /// A shard lease that was not computed.
+  public struct ShardFailure: Sendable, Equatable {
+    /// Why.
+    public enum Reason: UInt8, Sendable, Equatable {
+      /// The worker holds no replica for the round, or its copy does not hash to the lease's: the
+      /// coordinator sends the lease again with the replica.
+      case replicaMissing = 0
+      /// The computation threw; `message` says what. Counts as a failed attempt of the run.
+      case failed = 1
+    }
+    public var unit: UInt64
+    public var key: RunKey
+    public var step: UInt64
+    public var shard: UInt32
+    public var reason: Reason
+    public var message: String
+    public init(unit: UInt64, key: RunKey, step: UInt64, shard: UInt32, reason: Reason, message: String) {
+      self.unit = unit
+      self.key = key
+      self.step = step
+      self.shard = shard
+      self.reason = reason
+      self.message = message
     }
   }
 

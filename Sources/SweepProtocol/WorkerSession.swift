@@ -33,6 +33,9 @@ public struct WorkerSession: Sendable {
     case send(WireMessage)
     /// Start `lease` on a free training thread.
     case startRun(WireMessage.Lease)
+    /// Compute the shard of `lease` on a free training thread (from the replica it carries or the
+    /// one the shell holds for its run).
+    case startShard(WireMessage.ShardLease)
     /// Exit the process with `code`; `reason` is logged.
     case exit(code: Int32, reason: String)
     /// Log an event.
@@ -67,6 +70,9 @@ public struct WorkerSession: Sendable {
   public private(set) var phase: Phase = .idle
   /// Attempts running on training threads.
   public private(set) var running: [UInt64] = []
+  /// Shard units of rounds running or queued on training threads. Their reports need no
+  /// acknowledgement: a lost one is leased again when the coordinator gives up on it.
+  public private(set) var runningShards: Set<UInt64> = []
   /// Reports sent but not yet acknowledged as journaled, oldest first; sent again after a new welcome.
   public var unacknowledged: [(attempt: UInt64, report: WireMessage)] {
     pendingReports.sorted { $0.value.order < $1.value.order }.map { ($0.key, $0.value.report) }
@@ -138,6 +144,14 @@ public struct WorkerSession: Sendable {
         running.append(lease.attempt)
         return [.startRun(lease)]
       }
+    case .shardLease(let lease):
+      switch phase {
+      case .stopped: return []
+      case .draining: return [.log(LogEvent(.info, "Not starting a shard that arrived while draining"))]
+      default:
+        runningShards.insert(lease.unit)
+        return [.startShard(lease)]
+      }
     case .shutdown:
       phase = .draining
       isLeavingOnShutdown = true
@@ -147,7 +161,7 @@ public struct WorkerSession: Sendable {
     case .artifactChunk, .artifactMissing:
       return []  // the shell's artifact fetcher takes these
     case .hello, .result, .segment, .failure, .refusal, .goodbye, .statusRequest, .status, .draining,
-      .artifactRequest:
+      .artifactRequest, .shardResult, .shardFailure:
       return [.log(LogEvent(.warning, "Ignored a worker-only message from the coordinator"))]
     }
   }
@@ -169,10 +183,23 @@ public struct WorkerSession: Sendable {
     return [.send(report)] + leaveIfDrained()
   }
 
+  /// A shard finished on a training thread (a ``WireMessage/ShardResult`` or ``WireMessage/ShardFailure``).
+  public mutating func onShardFinished(_ report: WireMessage, now: ContinuousClock.Instant) -> [Directive] {
+    switch report {
+    case .shardResult(let r): runningShards.remove(r.unit)
+    case .shardFailure(let f): runningShards.remove(f.unit)
+    default: return []
+    }
+    lastSent = now
+    return [.send(report)] + leaveIfDrained()
+  }
+
   /// A draining worker leaves once nothing runs and every report is acknowledged, so it exits only
   /// after the coordinator has journaled its work (a report lost in flight is never lost silently).
   private mutating func leaveIfDrained() -> [Directive] {
-    guard phase == .draining, running.isEmpty, pendingReports.isEmpty else { return [] }
+    guard phase == .draining, running.isEmpty, runningShards.isEmpty, pendingReports.isEmpty else {
+      return []
+    }
     if isLeavingOnShutdown { return stop(reason: "The coordinator has no more work") }
     return [.send(.goodbye(reason: "drained"))] + stop(reason: "Drained")
   }
@@ -238,7 +265,7 @@ public struct WorkerSession: Sendable {
         return [.send(hello)]
       }
     case .working, .draining:
-      if phase == .draining && running.isEmpty && now - lastHeard > peerTimeout {
+      if phase == .draining && running.isEmpty && runningShards.isEmpty && now - lastHeard > peerTimeout {
         // Nothing left to finish and nobody to acknowledge it: the unacknowledged runs will be
         // leased again by whichever coordinator comes back.
         return stop(
@@ -264,7 +291,7 @@ public struct WorkerSession: Sendable {
   /// SIGTERM or Ctrl-C: hand the running leases back and leave.
   public mutating func onStopRequested(finishRunning: Bool = false) -> [Directive] {
     guard phase != .stopped else { return [] }
-    if finishRunning && !(running.isEmpty && pendingReports.isEmpty) {
+    if finishRunning && !(running.isEmpty && runningShards.isEmpty && pendingReports.isEmpty) {
       // Finish what we hold and leave once the coordinator has acknowledged every report.
       guard phase != .draining else { return [] }
       phase = .draining

@@ -36,6 +36,10 @@ public final class WorkerShell {
     public var cacheFolder = NSTemporaryDirectory() + "/metasweep-artifacts-\(getuid())"
     /// The most bytes the cache keeps, least recently used out first. Default 4 GiB.
     public var cacheBytes = 4 << 30
+    /// Fault injection for tests: every this many replicas stored, one byte of the stored copy is
+    /// flipped after it arrived intact (as memory corruption would), so the replica check and its
+    /// repair can be seen working. Default nil: never.
+    public var damagesEveryNthReplica: Int?
 
     public init(endpoint: String) { self.endpoint = endpoint }
   }
@@ -87,6 +91,7 @@ public final class WorkerShell {
     defer { queue.close() }
 
     var session = WorkerSession(settings: settings.session)
+    var replicas = ReplicaStore(damagesEveryNth: settings.damagesEveryNthReplica)
     var exitCode: Int32?
     var isStopping = false
     let fetcher = ArtifactFetcher(
@@ -97,7 +102,7 @@ public final class WorkerShell {
         case .request(let request):
           _ = try dealer.send(frames: WireCodec.encode(.artifactRequest(request)), wait: false)
         case .start(let lease, let inputs):
-          queue.push(Job(lease: lease, inputs: ArtifactInputs(bytes: inputs)))
+          queue.push(.run(lease, ArtifactInputs(bytes: inputs)))
         case .fetched(let sha256, let bytes, let after):
           let seconds = max(after.inSeconds, 1e-9)
           logger.info(
@@ -124,9 +129,21 @@ public final class WorkerShell {
           let hashes = ExperimentCatalogue.inputHashes(
             experiment: lease.experiment, parameters: lease.parameters)
           if hashes.isEmpty {
-            queue.push(Job(lease: lease, inputs: ArtifactInputs()))
+            queue.push(.run(lease, ArtifactInputs()))
           } else {
             try fetch(fetcher.onLease(lease, hashes: hashes, now: clock.now))
+          }
+        case .startShard(let lease):
+          if let replica = replicas.replica(for: lease) {
+            queue.push(.shard(lease, replica: replica))
+          } else {
+            try perform(
+              session.onShardFinished(
+                .shardFailure(
+                  WireMessage.ShardFailure(
+                    unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard,
+                    reason: .replicaMissing,
+                    message: "no replica of round \(lease.step) held")), now: clock.now))
           }
         case .exit(let code, let reason):
           logger.log(level: code == 0 ? .info : .error, "\(reason)")
@@ -186,7 +203,20 @@ public final class WorkerShell {
       }
       if poller.isReadable(fromTraining) {
         while let frames = try reports.receiveMultipart(maxFrames: 16, maxBytes: Int.max, wait: false) {
-          try perform(session.onRunFinished(try WireCodec.decode(frames), now: clock.now))
+          switch try WireCodec.decode(frames) {
+          case .shardResult(let result):
+            try perform(session.onShardFinished(.shardResult(result), now: clock.now))
+          case .shardFailure(let failure):
+            if failure.reason == .replicaMissing {
+              logger.warning(
+                "A replica failed its check; asking for it again: \(failure.message)",
+                metadata: ["run": "\(failure.key.short)", "step": "\(failure.step)"])
+              replicas.forget(failure.key)
+            }
+            try perform(session.onShardFinished(.shardFailure(failure), now: clock.now))
+          case let report:
+            try perform(session.onRunFinished(report, now: clock.now))
+          }
         }
       }
       try perform(session.onTick(now: clock.now))
@@ -231,40 +261,134 @@ public final class WorkerShell {
     guard let push = try? Socket(.push, context: context), (try? push.connect(endpoint)) != nil else {
       return
     }
+    // The shard computer of the last run this thread computed shards of: its buffers are reused
+    // from round to round.
+    var computer: (key: RunKey, computer: any ShardComputer)?
     while let job = queue.pop() {
-      let lease = job.lease
-      let start = ContinuousClock.now
       let report: WireMessage
-      do {
-        let segment = try ExperimentCatalogue.runSegment(
-          experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed,
-          checkpoint: lease.checkpoint, maxSteps: Int(clamping: lease.maxSteps), inputs: job.inputs)
-        let elapsed = ContinuousClock.now - start
-        let seconds = elapsed.inSeconds
-        switch segment {
-        case .finished(let outcome):
-          report = .result(
-            WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: outcome, seconds: seconds))
-        case .checkpoint(let bytes, let stepsDone, let totalSteps):
-          report = .segment(
-            WireMessage.SegmentReport(
-              attempt: lease.attempt, key: lease.key, checkpoint: bytes, stepsDone: UInt64(max(stepsDone, 0)),
-              totalSteps: UInt64(max(totalSteps, stepsDone, 0)), seconds: seconds))
-        }
-      } catch let error as ExperimentError where error.isRefusal {
-        report = .refusal(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
-      } catch {
-        report = .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
+      switch job {
+      case .run(let lease, let inputs):
+        report = run(lease, inputs: inputs)
+      case .shard(let lease, let replica):
+        report = computeShard(lease, replica: replica, computer: &computer)
       }
       _ = try? push.send(frames: WireCodec.encode(report))
     }
   }
+
+  /// Runs a lease (a whole run or a segment) and returns its report.
+  private static func run(_ lease: WireMessage.Lease, inputs: ArtifactInputs) -> WireMessage {
+    let start = ContinuousClock.now
+    do {
+      let segment = try ExperimentCatalogue.runSegment(
+        experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed,
+        checkpoint: lease.checkpoint, maxSteps: Int(clamping: lease.maxSteps), inputs: inputs)
+      let seconds = (ContinuousClock.now - start).inSeconds
+      switch segment {
+      case .finished(let outcome):
+        return .result(
+          WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: outcome, seconds: seconds))
+      case .checkpoint(let bytes, let stepsDone, let totalSteps):
+        return .segment(
+          WireMessage.SegmentReport(
+            attempt: lease.attempt, key: lease.key, checkpoint: bytes, stepsDone: UInt64(max(stepsDone, 0)),
+            totalSteps: UInt64(max(totalSteps, stepsDone, 0)), seconds: seconds))
+      }
+    } catch let error as ExperimentError where error.isRefusal {
+      return .refusal(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
+    } catch {
+      return .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
+    }
+  }
+
+  /// Computes a shard of a round from `replica`, checked against the lease's hash first, and
+  /// returns its report.
+  private static func computeShard(
+    _ lease: WireMessage.ShardLease, replica: [UInt8],
+    computer: inout (key: RunKey, computer: any ShardComputer)?
+  ) -> WireMessage {
+    let start = ContinuousClock.now
+    func failure(_ reason: WireMessage.ShardFailure.Reason, _ message: String) -> WireMessage {
+      .shardFailure(
+        WireMessage.ShardFailure(
+          unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard, reason: reason,
+          message: message))
+    }
+    let sha256 = SHA256.hexString(SHA256.digest(replica))
+    guard sha256 == lease.replicaSHA256 else {
+      return failure(
+        .replicaMissing,
+        "the replica of round \(lease.step) hashes to \(sha256.prefix(12)), not \(lease.replicaSHA256.prefix(12))"
+      )
+    }
+    do {
+      if computer?.key != lease.key {
+        computer = nil  // free the last run's buffers first
+        computer = (
+          lease.key,
+          try ExperimentCatalogue.makeShardComputer(
+            experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed)
+        )
+      }
+      let gradient = try computer!.computer.gradient(
+        replica: replica, step: Int(clamping: lease.step), shard: Int(lease.shard))
+      return .shardResult(
+        WireMessage.ShardResult(
+          unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard, replicaSHA256: sha256,
+          seconds: (ContinuousClock.now - start).inSeconds, gradient: gradient))
+    } catch {
+      computer = nil
+      return failure(.failed, "\(error)")
+    }
+  }
 }
 
-/// A lease and the bytes of its inputs, for a training thread.
-struct Job: Sendable {
-  var lease: WireMessage.Lease
-  var inputs: ArtifactInputs
+/// The latest replica of each run's meta-state this worker was sent, for the next shards of the
+/// same round. Used on the poll thread only.
+struct ReplicaStore {
+  private var replicas: [RunKey: (step: UInt64, sha256: String, bytes: [UInt8])] = [:]
+  /// Runs in the order their replicas were last stored, oldest first.
+  private var order: [RunKey] = []
+  /// The most runs whose replicas are kept.
+  private static let maxRuns = 64
+  private let damagesEveryNth: Int?
+  private var stored = 0
+
+  init(damagesEveryNth: Int?) { self.damagesEveryNth = damagesEveryNth }
+
+  /// The replica `lease` is computed from: the one it carries (kept for the round's next shards),
+  /// or the one held for its run and round; nil when none is held.
+  mutating func replica(for lease: WireMessage.ShardLease) -> [UInt8]? {
+    guard var carried = lease.replica else {
+      guard let held = replicas[lease.key], held.step == lease.step, held.sha256 == lease.replicaSHA256 else {
+        return nil
+      }
+      return held.bytes
+    }
+    stored += 1
+    if let every = damagesEveryNth, every > 0, stored % every == 0, !carried.isEmpty {
+      carried[carried.count / 2] ^= 0x01
+    }
+    if replicas.updateValue((lease.step, lease.replicaSHA256, carried), forKey: lease.key) == nil {
+      order.append(lease.key)
+      if order.count > Self.maxRuns { replicas[order.removeFirst()] = nil }
+    }
+    return carried
+  }
+
+  /// Forgets the replica of `key` (it failed its check).
+  mutating func forget(_ key: RunKey) {
+    replicas[key] = nil
+    order.removeAll { $0 == key }
+  }
+}
+
+/// Work for a training thread.
+enum Job: Sendable {
+  /// A lease and the bytes of its inputs.
+  case run(WireMessage.Lease, ArtifactInputs)
+  /// A shard lease and the replica to compute it from.
+  case shard(WireMessage.ShardLease, replica: [UInt8])
 }
 
 /// Leases waiting for a training thread; thread-safe.

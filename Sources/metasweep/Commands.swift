@@ -227,6 +227,7 @@ struct RunOneCommand: ParsableCommand {
         experiment: run.experiment, parameters: run.parameters, seed: seed)
       print("run \(run.key.short)")
       for metric in outcome.metrics { print("\(metric.name) \(metric.value)") }
+      for artifact in outcome.artifacts { print("artifact \(artifact.name) \(artifact.sha256)") }
       if series {
         for s in outcome.series {
           for (i, v) in s.values.enumerated() { print("\(s.name) \(s.x(i)) \(v)") }

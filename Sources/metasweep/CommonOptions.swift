@@ -50,7 +50,17 @@ struct ServeOptions: ParsableArguments {
       """)
   var prefetch: Int = 1
 
+  @Option(
+    help: """
+      Seconds between checkpoints of a run spread over workers in rounds (also after its last round, \
+      and on stopping): a killed coordinator resumes from the last one.
+      """)
+  var roundCheckpointSeconds: Double = 10
+
   func validate() throws {
+    guard roundCheckpointSeconds >= 0 else {
+      throw ValidationError("--round-checkpoint-seconds must not be negative.")
+    }
     guard heartbeat > 0, workerTimeout > heartbeat else {
       throw ValidationError("--worker-timeout must be longer than --heartbeat, and both positive.")
     }

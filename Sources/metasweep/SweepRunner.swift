@@ -211,6 +211,8 @@ struct SweepRunner {
       settings.dispatcher.prefetch = serve.prefetch
       settings.dispatcher.requiredBuildID = BuildInfo.buildID
       settings.dispatcher.segmentSteps = document.segmentSteps
+      settings.dispatcher.rounds = ExperimentCatalogue.rounds
+      settings.dispatcher.roundCheckpointInterval = .milliseconds(Int64(serve.roundCheckpointSeconds * 1000))
       // Workers that connect by themselves come and go; local ones read this host's disk.
       settings.dispatcher.waitsForCapableWorkers = localWorkers == 0
       let dispatcher = Dispatcher(

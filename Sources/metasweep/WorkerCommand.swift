@@ -51,6 +51,10 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: .hidden)
   var helloInterval: Double = 1
 
+  /// Fault injection for tests: damage every Nth replica of a round after it arrived.
+  @Option(help: .hidden)
+  var damageEveryNthReplica: Int?
+
   @Option(
     help:
       "On SIGTERM: handback (leave at once; running runs go to other workers) or finish (finish and report them first)."
@@ -108,6 +112,7 @@ struct WorkerCommand: ParsableCommand {
       if let artifactCache { settings.cacheFolder = artifactCache }
       settings.cacheBytes = max(artifactCacheBytes, 0)
       settings.finishOnStop = onStop == "finish"
+      settings.damagesEveryNthReplica = damageEveryNthReplica
       settings.session.giveUpAfter = giveUpAfter.map { .milliseconds(Int64($0 * 1000)) }
       settings.session.helloInterval = .microseconds(Int64(max(helloInterval, 0.000_1) * 1_000_000))
       if let curveKey, let serverKey {

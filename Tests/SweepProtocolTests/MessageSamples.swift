@@ -77,6 +77,27 @@ enum MessageSamples {
       .artifactChunk(.init(sha256: key.hex, offset: 0, totalBytes: 5, bytes: [1, 2, 3, 0, 255])),
       .artifactChunk(.init(sha256: key.hex, offset: 7, totalBytes: 7, bytes: [])),
       .artifactMissing(sha256: key.hex, reason: "the coordinator's copy is damaged: " + unicode),
+      .shardLease(
+        .init(
+          unit: 1, key: key, experiment: "lstm-metalearning", parameters: parameters, seed: 3, step: 0,
+          shard: 0,
+          replicaSHA256: key.hex, replica: [1, 2, 3, 4])),
+      .shardLease(
+        .init(
+          unit: .max, key: key, experiment: unicode, parameters: [:], seed: .max, step: .max, shard: .max,
+          replicaSHA256: key.hex, replica: nil)),
+      .shardLease(
+        .init(
+          unit: 2, key: key, experiment: "e", parameters: [:], seed: 0, step: 9, shard: 1,
+          replicaSHA256: key.hex,
+          replica: [])),
+      .shardResult(
+        .init(
+          unit: 7, key: key, step: 3, shard: 2, replicaSHA256: key.hex, seconds: 0.25, gradient: [0, 255, 9])),
+      .shardResult(
+        .init(unit: 0, key: key, step: 0, shard: 0, replicaSHA256: key.hex, seconds: .infinity, gradient: [])),
+      .shardFailure(.init(unit: 8, key: key, step: 4, shard: 1, reason: .replicaMissing, message: "")),
+      .shardFailure(.init(unit: 9, key: key, step: 5, shard: 0, reason: .failed, message: unicode)),
     ]
   }
 
@@ -143,7 +164,7 @@ enum MessageSamples {
   }
 
   static func random(_ rng: inout SplitMix64) -> WireMessage {
-    switch rng.below(18) {
+    switch rng.below(21) {
     case 0:
       .hello(
         .init(
@@ -192,6 +213,25 @@ enum MessageSamples {
         )
       }()
     case 17: .artifactMissing(sha256: randomKey(&rng).hex, reason: randomString(&rng))
+    case 18:
+      .shardLease(
+        .init(
+          unit: rng.next(), key: randomKey(&rng), experiment: randomString(&rng),
+          parameters: randomParameters(&rng),
+          seed: rng.next(), step: rng.next(), shard: UInt32(truncatingIfNeeded: rng.next()),
+          replicaSHA256: randomKey(&rng).hex, replica: rng.chance(1, in: 2) ? nil : randomBytes(&rng)))
+    case 19:
+      .shardResult(
+        .init(
+          unit: rng.next(), key: randomKey(&rng), step: rng.next(),
+          shard: UInt32(truncatingIfNeeded: rng.next()),
+          replicaSHA256: randomKey(&rng).hex, seconds: randomDouble(&rng), gradient: randomBytes(&rng)))
+    case 20:
+      .shardFailure(
+        .init(
+          unit: rng.next(), key: randomKey(&rng), step: rng.next(),
+          shard: UInt32(truncatingIfNeeded: rng.next()),
+          reason: rng.chance(1, in: 2) ? .replicaMissing : .failed, message: randomString(&rng)))
     default: .shutdown
     }
   }

@@ -17,15 +17,16 @@ import Testing
   for message in MessageSamples.all {
     let frames = WireCodec.encode(message)
     #expect(Array(frames[0].prefix(4)) == Array("MSWP".utf8))
-    #expect(frames[0][4] == 5 && frames[0][5] == 0)  // version 5, little-endian
+    #expect(frames[0][4] == 6 && frames[0][5] == 0)  // version 6, little-endian
     kinds.insert(frames[0][6])
     switch message {
-    case .result, .segment, .artifactChunk: #expect(frames.count == 2)
+    case .result, .segment, .artifactChunk, .shardResult: #expect(frames.count == 2)
     case .lease(let lease): #expect(frames.count == (lease.checkpoint == nil ? 1 : 2))
+    case .shardLease(let lease): #expect(frames.count == (lease.replica == nil ? 1 : 2))
     default: #expect(frames.count == 1)
     }
   }
-  #expect(kinds.count == 18)
+  #expect(kinds.count == 21)
 }
 
 @Test func encode_isDeterministic_whateverTheDictionaryInsertionOrder() {

@@ -178,3 +178,68 @@ func metricsAndSeriesFor_nameExactlyWhatARunReports(sample: Int) throws {
   #expect(family.metrics(for: complete) == outcome.metrics.map(\.name))
   #expect(family.series(for: complete) == outcome.series.filter { !$0.values.isEmpty }.map(\.name))
 }
+
+// MARK: - Parameters added later
+
+@Test func shards_atItsDefault_staysOutOfRunKeys_soRunsJournaledBeforeItExistedKeepTheirs() throws {
+  let descriptor = LSTMMetaLearningExperiment.descriptor
+  let parameters: Parameters = ["steps": .int(0), "test_sequences": .int(1), "test_length": .int(4)]
+  let completed = ExperimentCatalogue.completed(parameters, descriptor: descriptor)
+  #expect(completed["shards"] == nil)
+  #expect(completed.count == descriptor.parameters.count - 1)
+  // Recorded with the build before `shards` existed (`metasweep run-one --experiment
+  // lstm-metalearning --param steps=0 --param test_sequences=1 --param test_length=4` printed 2a05b121466f).
+  let key = RunKey(experiment: "lstm-metalearning", parameters: completed, seed: 0)
+  #expect(key.short == "2a05b121466f")
+  // Set explicitly to its default it is still left out; any other value is keyed.
+  var explicit = parameters
+  explicit["shards"] = .int(1)
+  #expect(ExperimentCatalogue.completed(explicit, descriptor: descriptor) == completed)
+  explicit["shards"] = .int(2)
+  let sharded = ExperimentCatalogue.completed(explicit, descriptor: descriptor)
+  #expect(sharded["shards"] == .int(2))
+  #expect(RunKey(experiment: "lstm-metalearning", parameters: sharded, seed: 0) != key)
+}
+
+@Test func shards_aboveTheBatch_isRefused_sayingWhy() {
+  #expect {
+    try LSTMMetaLearningExperiment.validate(
+      parameters: ExperimentCatalogue.completed(
+        ["batch": .int(4), "shards": .int(5)], descriptor: LSTMMetaLearningExperiment.descriptor))
+  } throws: { error in
+    "\(error)".contains("shards (5) must be at most batch (4)")
+  }
+}
+
+@Test func lstmRounds_reducedFromShardsComputedInAnyOrder_matchTheSingleProcessRun_stepByStep() throws {
+  let parameters = ExperimentCatalogue.completed(
+    [
+      "batch": .int(6), "steps": .int(7), "sequence_length_train": .int(8), "validation_every": .int(3),
+      "validation_sequences": .int(2), "curve_bin": .int(2), "shards": .int(3), "hidden_units": .int(4),
+    ], descriptor: LSTMMetaLearningExperiment.descriptor)
+  let plan = try #require(
+    ExperimentCatalogue.rounds.plan(experiment: "lstm-metalearning", parameters: parameters))
+  #expect(plan == RoundPlan(shards: 3, steps: 7))
+  var reduction = try ExperimentCatalogue.rounds.start(
+    experiment: "lstm-metalearning", parameters: parameters, seed: 11, checkpoint: nil)
+  var computers = try (0..<3).map { _ in
+    try ExperimentCatalogue.makeShardComputer(
+      experiment: "lstm-metalearning", parameters: parameters, seed: 11)
+  }
+  for step in 0..<7 {
+    var gradients = [[UInt8]](repeating: [], count: 3)
+    // Shards computed last to first, each by another computer: the order of work must not matter.
+    for shard in (0..<3).reversed() {
+      gradients[shard] = try computers[(shard + step) % 3].gradient(
+        replica: reduction.replica, step: step, shard: shard)
+    }
+    try reduction.apply(gradients)
+    let expected = try LSTMMetaLearningExperiment.runSegment(
+      parameters: parameters, seed: 11, from: nil, steps: step + 1)
+    #expect(reduction.checkpoint == expected.binaryEncoded(), "step \(step + 1)")
+  }
+  // A gradient of the wrong size is refused, and the round is not applied.
+  let before = reduction.checkpoint
+  #expect(throws: RoundsError.self) { try reduction.apply([[1, 2, 3], [], []]) }
+  #expect(reduction.checkpoint == before)
+}

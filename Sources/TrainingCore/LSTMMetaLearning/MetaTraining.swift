@@ -136,38 +136,50 @@ public enum MetaTraining {
   {
     precondition(state.settingsFingerprint == settings.fingerprint, "state was made under other settings")
     var state = state
-    let adam = settings.adam
     var workspace = Workspace(settings: settings)
     for _ in 0..<steps {
       let squaredError = batchGradient(
         parameters: state.parameters, settings: settings, seed: seed, step: state.step, workspace: &workspace)
-      if clipByGlobalNorm(&workspace.gradient, maximumNorm: settings.clipNorm).isClipped {
-        state.clippedSteps += 1
-      }
-      adam.update(
-        step: state.step, parameters: &state.parameters, gradient: workspace.gradient, mean: &state.adamMean,
-        meanSquare: &state.adamMeanSquare)
-      state.step += 1
-      state.curveBinSum += squaredError / Double(settings.batchSize * settings.trainingLength)
-      state.curveBinCount += 1
-      if state.curveBinCount == settings.curveBin {
-        state.trainingCurve.append(state.curveBinSum / Double(settings.curveBin))
-        state.curveBinSum = 0
-        state.curveBinCount = 0
-      }
-      if settings.validationEvery > 0 && settings.validationSequences > 0
-        && state.step % settings.validationEvery == 0
-      {
-        let mse = validationMSE(parameters: state.parameters, settings: settings, seed: seed)
-        state.validationCurve.append(mse)
-        if mse < state.bestValidationMSE {
-          state.bestValidationMSE = mse
-          state.bestParameters = state.parameters
-          state.bestStep = state.step
-        }
-      }
+      applyStep(
+        to: &state, gradient: &workspace.gradient, squaredError: squaredError, settings: settings, seed: seed)
     }
     return state
+  }
+
+  /// Ends step `state.step` given its batch gradient (summed in shard order) and the batch's
+  /// Σ (ŷ − y)²: clips the gradient's global norm (in place), takes one Adam step, extends the
+  /// training curve and, every ``MetaTrainingSettings/validationEvery`` steps, validates. What a
+  /// single process does after ``batchGradient(parameters:settings:seed:step:workspace:)``, and
+  /// what the coordinator of a round does after ``reduce(_:)``: the same code, so the same bits.
+  public static func applyStep(
+    to state: inout MetaTrainingState, gradient: inout [Float], squaredError: Double,
+    settings: MetaTrainingSettings, seed: UInt64
+  ) {
+    if clipByGlobalNorm(&gradient, maximumNorm: settings.clipNorm).isClipped {
+      state.clippedSteps += 1
+    }
+    settings.adam.update(
+      step: state.step, parameters: &state.parameters, gradient: gradient, mean: &state.adamMean,
+      meanSquare: &state.adamMeanSquare)
+    state.step += 1
+    state.curveBinSum += squaredError / Double(settings.batchSize * settings.trainingLength)
+    state.curveBinCount += 1
+    if state.curveBinCount == settings.curveBin {
+      state.trainingCurve.append(state.curveBinSum / Double(settings.curveBin))
+      state.curveBinSum = 0
+      state.curveBinCount = 0
+    }
+    if settings.validationEvery > 0 && settings.validationSequences > 0
+      && state.step % settings.validationEvery == 0
+    {
+      let mse = validationMSE(parameters: state.parameters, settings: settings, seed: seed)
+      state.validationCurve.append(mse)
+      if mse < state.bestValidationMSE {
+        state.bestValidationMSE = mse
+        state.bestParameters = state.parameters
+        state.bestStep = state.step
+      }
+    }
   }
 
   /// Buffers reused across steps: one gradient slot per sequence and the summed gradient.

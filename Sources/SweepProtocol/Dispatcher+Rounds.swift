@@ -1,0 +1,494 @@
+import SweepModel
+
+/// Runs with rounds (design.md, "Rounds"): one meta-training run spread over many workers.
+///
+/// The dispatcher owns each such run's meta-state (a ``RoundsReduction`` from
+/// ``Dispatcher/Settings/rounds``). Every round, each of the run's fixed shards is leased as a
+/// unit of work to a worker with a free slot; the worker computes the shard's gradient from its
+/// replica of the meta-state, and when every shard's gradient is in, the dispatcher reduces them in
+/// shard order and takes one optimiser step. After the last round the run is an ordinary chained
+/// run whose checkpoint is at its last step: one lease evaluates it and reports its outcome.
+///
+/// Guarantees, whatever the order of events:
+/// - a round is applied once, from exactly one gradient per shard, in shard order, each computed
+///   from that round's replica (its SHA-256 is checked): never an asynchronous or stale update, so
+///   the run's bits do not depend on how many workers took part or which computed which shard;
+/// - a shard report counts only from the worker process its unit was leased to, over the
+///   connection that greeted; a report of a unit that expired, was taken back or belongs to a
+///   finished round is ignored (``Progress/staleShards``);
+/// - a worker that leaves, goes silent or stalls loses its units, whose shards go to other workers;
+/// - a worker is sent a round's replica once (with its first unit of the round); one that lacks it
+///   or holds a copy that does not hash to it gets the unit again with the replica
+///   (``Progress/replicaResends``);
+/// - the meta-state is journaled as the run's checkpoint every ``Settings/roundCheckpointInterval``,
+///   after its last round, and when the coordinator stops, so a resumed coordinator goes on from
+///   there with the same bits as an uninterrupted run;
+/// - runs with rounds share the workers: each free slot takes the next waiting shard of the active
+///   runs in turn, and a new run starts its rounds only when no active run has a shard waiting;
+///   units go only to free slots (never queued behind a worker's independent runs), plus one queued
+///   unit on a worker that runs nothing else.
+extension Dispatcher {
+  /// The rounds of one active run.
+  struct RoundsRun: Sendable {
+    var plan: RoundPlan
+    var reduction: any RoundsReduction
+    /// SHA-256 of ``RoundsReduction/replica``: what every shard of the round is computed from.
+    var replicaSHA256: String
+    /// This round's shard gradients as they arrive.
+    var gradients: [[UInt8]?]
+    var received = 0
+    /// Shards neither leased nor received, lowest first.
+    var waiting: [Int]
+    /// The unit of each leased shard.
+    var leasedUnits: [Int: UInt64] = [:]
+    /// The coordinator's journaled attempt that the next checkpoint closes.
+    var attempt: UInt64
+    /// The step of the last checkpoint journaled (or resumed from).
+    var checkpointedStep: Int
+    var lastCheckpoint: ContinuousClock.Instant
+    var roundStarted: ContinuousClock.Instant
+    /// A moving average of a round's wall time, in seconds.
+    var roundSeconds: Double?
+    /// The worker whose shard took longest in the last complete round, and how long.
+    var slowest: (name: String, seconds: Double)?
+    var slowestThisRound: (name: String, seconds: Double)?
+  }
+
+  /// A shard of a round leased to a worker.
+  struct ShardUnit: Sendable {
+    var key: RunKey
+    var step: Int
+    var shard: Int
+    var worker: WorkerID
+    var holder: WorkerIdentity
+  }
+
+  /// The rounds the dispatcher is running, and their units.
+  struct RoundsBook: Sendable {
+    var active: [RunKey: RoundsRun] = [:]
+    /// Active runs in the order they started: free slots take their shards in turn.
+    var order: [RunKey] = []
+    /// Where the next turn starts in ``order``.
+    var cursor = 0
+    var units: [UInt64: ShardUnit] = [:]
+    var nextUnit: UInt64 = 1
+    /// The step of each run whose replica each worker was sent.
+    var replicas: [WorkerID: [RunKey: Int]] = [:]
+    /// How each run with rounds is spread (runs without a plan run whole).
+    var plans: [RunKey: RoundPlan] = [:]
+  }
+
+  /// The identity the coordinator's own attempts of runs with rounds are journaled under: no
+  /// worker's (theirs are 32 hex digits), so no worker can report for them.
+  static let coordinatorHolder = WorkerIdentity(digest: "coordinator")
+
+  /// One run with rounds, for status displays.
+  public struct RoundSummary: Sendable, Equatable {
+    public var key: RunKey
+    /// Rounds done, of ``steps``.
+    public var step: Int
+    public var steps: Int
+    public var shards: Int
+    /// Shard gradients in for the current round.
+    public var shardsDone: Int
+    /// Rounds per second lately (nil before a round completed).
+    public var roundsPerSecond: Double?
+    /// The worker whose shard took longest in the last round, and its seconds.
+    public var slowestWorker: String?
+    public var slowestSeconds: Double?
+  }
+
+  /// The active runs with rounds, in the order they started.
+  public var roundSummaries: [RoundSummary] {
+    rounds.order.compactMap { key in
+      rounds.active[key].map { run in
+        RoundSummary(
+          key: key, step: run.reduction.step, steps: run.plan.steps, shards: run.plan.shards,
+          shardsDone: run.received, roundsPerSecond: run.roundSeconds.map { 1 / max($0, 1e-9) },
+          slowestWorker: run.slowest?.name, slowestSeconds: run.slowest?.seconds)
+      }
+    }
+  }
+
+  /// Notes which of `newRuns` run in rounds.
+  mutating func planRounds(_ newRuns: [RunSpec]) {
+    guard let model = settings.rounds else { return }
+    for run in newRuns {
+      if let plan = model.plan(experiment: run.experiment, parameters: run.parameters), plan.shards > 1,
+        plan.steps > 0
+      {
+        rounds.plans[run.key] = plan
+      }
+    }
+  }
+
+  /// Whether `key` still has rounds to run (else it is leased whole, or to finish).
+  func hasRoundsToRun(_ key: RunKey) -> Bool {
+    guard let plan = rounds.plans[key] else { return false }
+    return checkpoints[key].map { $0.stepsDone < UInt64(plan.steps) } ?? true
+  }
+
+  /// Whether worker `state` may take a unit: a free slot, or one queued unit when it runs only units.
+  func hasRoomForShard(_ state: WorkerState) -> Bool {
+    guard !state.isDraining, !state.isStalled else { return false }
+    let held = state.attempts.count + state.units.count
+    return held < state.slots + (state.attempts.isEmpty ? 1 : 0)
+  }
+
+  // MARK: - Leasing
+
+  /// Leases worker `id` the next waiting shard of the active runs, in turn; nil when none waits
+  /// or the worker has no room for one.
+  mutating func leaseNextShard(to id: WorkerID) -> [Directive]? {
+    guard !rounds.order.isEmpty, let state = workers[id], hasRoomForShard(state) else { return nil }
+    let count = rounds.order.count
+    for offset in 0..<count {
+      let index = (rounds.cursor + offset) % count
+      let key = rounds.order[index]
+      guard var run = rounds.active[key], !run.waiting.isEmpty else { continue }
+      let shard = run.waiting.removeFirst()
+      let unit = rounds.nextUnit
+      rounds.nextUnit += 1
+      run.leasedUnits[shard] = unit
+      rounds.active[key] = run
+      rounds.cursor = (index + 1) % count
+      let step = run.reduction.step
+      rounds.units[unit] = ShardUnit(key: key, step: step, shard: shard, worker: id, holder: state.identity)
+      if workers[id]!.attempts.isEmpty && workers[id]!.units.isEmpty, let lastEvent {
+        workers[id]!.waitingSince = lastEvent
+      }
+      workers[id]!.units.insert(unit)
+      let hasReplica = rounds.replicas[id]?[key] == step
+      if !hasReplica {
+        rounds.replicas[id, default: [:]][key] = step
+        counters.replicaBytesSent += run.reduction.replica.count
+      }
+      counters.shardsLeased += 1
+      let spec = runs[key]!
+      return [
+        .send(
+          .shardLease(
+            WireMessage.ShardLease(
+              unit: unit, key: key, experiment: spec.experiment, parameters: spec.parameters, seed: spec.seed,
+              step: UInt64(step), shard: UInt32(shard), replicaSHA256: run.replicaSHA256,
+              replica: hasReplica ? nil : run.reduction.replica)),
+          to: id)
+      ]
+    }
+    return nil
+  }
+
+  /// Starts the rounds of run `key` (from its checkpoint, if it has one). A meta-state that cannot
+  /// be made (a checkpoint of another run) fails the run.
+  mutating func startRounds(_ key: RunKey) -> [Directive] {
+    let spec = runs[key]!
+    let plan = rounds.plans[key]!
+    let (attempt, journal) = issueCoordinatorAttempt(key)
+    let now = lastEvent ?? .now
+    let reduction: any RoundsReduction
+    do {
+      reduction = try settings.rounds!.start(
+        experiment: spec.experiment, parameters: spec.parameters, seed: spec.seed,
+        checkpoint: checkpoints[key]?.bytes)
+    } catch {
+      return journal
+        + failRounds(key, attempt: attempt, message: "cannot start its rounds: \(error)", isFinal: true)
+    }
+    let run = RoundsRun(
+      plan: plan, reduction: reduction, replicaSHA256: SHA256.hexString(SHA256.digest(reduction.replica)),
+      gradients: Array(repeating: nil, count: plan.shards), waiting: Array(0..<plan.shards), attempt: attempt,
+      checkpointedStep: reduction.step, lastCheckpoint: now, roundStarted: now)
+    rounds.active[key] = run
+    rounds.order.append(key)
+    counters.inRounds += 1
+    return journal + [
+      .log(
+        LogEvent(
+          .info, "Run starts its rounds",
+          [
+            ("run", key.short), ("step", "\(reduction.step)/\(plan.steps)"), ("shards", "\(plan.shards)"),
+          ]))
+    ]
+  }
+
+  /// A new attempt of `key` held by the coordinator itself: the journal's handle on the run's
+  /// checkpoints and failures while it runs in rounds.
+  private mutating func issueCoordinatorAttempt(_ key: RunKey) -> (UInt64, [Directive]) {
+    let attempt = nextAttempt
+    nextAttempt += 1
+    issued[attempt] = IssuedAttempt(key: key, holder: Self.coordinatorHolder)
+    latestAttempts[key] = attempt
+    return (
+      attempt,
+      [
+        .journalLease(
+          attempt: attempt, key: key, worker: "coordinator (rounds)", holder: Self.coordinatorHolder)
+      ]
+    )
+  }
+
+  // MARK: - Reports
+
+  /// The sender of a shard report, if it may report unit `unit` for (`key`, `step`, `shard`):
+  /// `.refused` for a peer that has not greeted, changed authentication, or names a unit leased
+  /// to another process; `.stale` for a unit no longer live.
+  private enum ShardSender {
+    case live(ShardUnit)
+    case stale
+    case refused
+  }
+
+  private func shardSender(
+    unit: UInt64, key: RunKey, step: UInt64, shard: UInt32, from id: WorkerID, peer: PeerInfo
+  ) -> ShardSender {
+    guard let state = workers[id], state.authenticatedID == peer.authenticatedID else { return .refused }
+    guard let issued = rounds.units[unit] else { return .stale }
+    guard issued.holder == state.identity, issued.worker == id, issued.key == key,
+      UInt64(issued.step) == step,
+      UInt64(issued.shard) == UInt64(shard)
+    else { return .refused }
+    return .live(issued)
+  }
+
+  mutating func onShardResult(_ result: WireMessage.ShardResult, from id: WorkerID, peer: PeerInfo)
+    -> [Directive]
+  {
+    let unit: ShardUnit
+    switch shardSender(
+      unit: result.unit, key: result.key, step: result.step, shard: result.shard, from: id, peer: peer)
+    {
+    case .refused:
+      return refuse("shard result", result.unit, result.key, from: id, peer: peer)
+    case .stale:
+      counters.staleShards += 1
+      return []
+    case .live(let live):
+      unit = live
+    }
+    noteReport(from: id)
+    releaseUnit(result.unit)
+    counters.gradientBytesReceived += result.gradient.count
+    longestReportSeconds = max(
+      longestReportSeconds ?? 0, result.seconds.isFinite ? max(result.seconds, 0) : 0)
+    guard var run = rounds.active[unit.key] else { return fill() }
+    guard result.replicaSHA256 == run.replicaSHA256 else {
+      // Computed from another replica than the round's: never reduced. The worker's copy is
+      // forgotten, so whoever computes the shard again gets the replica with it.
+      rounds.replicas[id]?[unit.key] = nil
+      run.waiting.insert(unit.shard, at: 0)
+      rounds.active[unit.key] = run
+      counters.replicaResends += 1
+      return [
+        .log(
+          LogEvent(
+            .warning,
+            "A shard gradient was computed from another replica than the round's; computing it again",
+            [("run", unit.key.short), ("step", "\(unit.step)"), ("worker", name(of: id))]))
+      ] + fill()
+    }
+    run.gradients[unit.shard] = result.gradient
+    run.received += 1
+    let seconds = result.seconds.isFinite ? result.seconds : 0
+    if seconds >= run.slowestThisRound?.seconds ?? -1 { run.slowestThisRound = (name(of: id), seconds) }
+    rounds.active[unit.key] = run
+    counters.shardsDone += 1
+    var out: [Directive] = []
+    if run.received == run.plan.shards { out += completeRound(unit.key) }
+    return out + fill()
+  }
+
+  mutating func onShardFailure(_ failure: WireMessage.ShardFailure, from id: WorkerID, peer: PeerInfo)
+    -> [Directive]
+  {
+    let unit: ShardUnit
+    switch shardSender(
+      unit: failure.unit, key: failure.key, step: failure.step, shard: failure.shard, from: id, peer: peer)
+    {
+    case .refused:
+      return refuse("shard failure", failure.unit, failure.key, from: id, peer: peer)
+    case .stale:
+      counters.staleShards += 1
+      return []
+    case .live(let live):
+      unit = live
+    }
+    noteReport(from: id)
+    releaseUnit(failure.unit)
+    guard var run = rounds.active[unit.key] else { return fill() }
+    run.waiting.insert(unit.shard, at: 0)
+    rounds.active[unit.key] = run
+    let metadata = [("run", unit.key.short), ("step", "\(unit.step)"), ("worker", name(of: id))]
+    switch failure.reason {
+    case .replicaMissing:
+      rounds.replicas[id]?[unit.key] = nil
+      counters.replicaResends += 1
+      return [
+        .log(
+          LogEvent(
+            .info, "A worker lacked the round's replica, or its copy was damaged; sending it", metadata))
+      ] + fill()
+    case .failed:
+      counters.failedAttempts += 1
+      let count = failures[unit.key, default: 0] + 1
+      failures[unit.key] = count
+      let isFinal = count >= settings.retryLimit
+      return failRounds(
+        unit.key, attempt: run.attempt, message: failure.message, isFinal: isFinal, worker: id)
+        + fill()
+    }
+  }
+
+  /// Journals a failure of a run in rounds; a final one ends its rounds and the run.
+  private mutating func failRounds(
+    _ key: RunKey, attempt: UInt64, message: String, isFinal: Bool, worker: WorkerID? = nil
+  ) -> [Directive] {
+    let failure = WireMessage.RunFailure(attempt: attempt, key: key, message: message)
+    let workerName = worker.map { name(of: $0) } ?? "coordinator (rounds)"
+    var out: [Directive] = [.journalFailure(failure, worker: workerName, isFinal: isFinal)]
+    let metadata = [("run", key.short), ("worker", workerName)]
+    guard isFinal else {
+      let count = failures[key, default: 0]
+      out.append(
+        .log(LogEvent(.warning, "A shard failed (\(count) of \(settings.retryLimit)): \(message)", metadata)))
+      return out
+    }
+    endRounds(key)
+    finished.insert(key)
+    counters.failed += 1
+    out.append(.log(LogEvent(.error, "Run in rounds failed, giving up: \(message)", metadata)))
+    return out
+  }
+
+  /// Every shard of the round is in: reduce, step, and journal a checkpoint when one is due; after
+  /// the last round the run goes to the front of the queue to be evaluated.
+  private mutating func completeRound(_ key: RunKey) -> [Directive] {
+    var run = rounds.active[key]!
+    let gradients = run.gradients.map { $0! }
+    do {
+      try run.reduction.apply(gradients)
+    } catch {
+      // A gradient that does not fit the run came from a worker of another build or a bug: the
+      // round is computed again, from scratch, by whoever is free.
+      run.gradients = Array(repeating: nil, count: run.plan.shards)
+      run.received = 0
+      run.waiting = Array(0..<run.plan.shards)
+      rounds.active[key] = run
+      counters.failedAttempts += 1
+      let count = failures[key, default: 0] + 1
+      failures[key] = count
+      return failRounds(
+        key, attempt: run.attempt, message: "round \(run.reduction.step) could not be reduced: \(error)",
+        isFinal: count >= settings.retryLimit)
+    }
+    let now = lastEvent ?? .now
+    let seconds = (now - run.roundStarted).inSeconds
+    run.roundSeconds = run.roundSeconds.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
+    run.roundStarted = now
+    run.slowest = run.slowestThisRound
+    run.slowestThisRound = nil
+    run.replicaSHA256 = SHA256.hexString(SHA256.digest(run.reduction.replica))
+    run.gradients = Array(repeating: nil, count: run.plan.shards)
+    run.received = 0
+    run.waiting = Array(0..<run.plan.shards)
+    counters.roundsDone += 1
+    rounds.active[key] = run
+    let step = run.reduction.step
+    if step >= run.plan.steps {
+      var out = checkpointRounds(key, continuing: false)
+      endRounds(key)
+      // An ordinary lease continues from the last checkpoint: it evaluates and reports the outcome.
+      pending.append(key)
+      out.append(
+        .log(LogEvent(.info, "Run finished its rounds", [("run", key.short), ("steps", "\(step)")])))
+      return out
+    }
+    if now - run.lastCheckpoint >= settings.roundCheckpointInterval {
+      return checkpointRounds(key, continuing: true)
+    }
+    return []
+  }
+
+  /// Journals the meta-state of run `key` as its checkpoint (closing the coordinator's attempt,
+  /// and opening the next one when the rounds go on).
+  private mutating func checkpointRounds(_ key: RunKey, continuing: Bool) -> [Directive] {
+    guard var run = rounds.active[key] else { return [] }
+    let step = run.reduction.step
+    guard step > run.checkpointedStep else {
+      return continuing ? [] : [.journalExpired(attempt: run.attempt)]
+    }
+    let bytes = run.reduction.checkpoint
+    checkpoints[key] = Checkpoint(stepsDone: UInt64(step), bytes: bytes)
+    counters.segments += 1
+    var out: [Directive] = [
+      .journalCheckpoint(attempt: run.attempt, key: key, bytes: bytes, stepsDone: UInt64(step))
+    ]
+    run.checkpointedStep = step
+    run.lastCheckpoint = lastEvent ?? .now
+    if continuing {
+      let (attempt, journal) = issueCoordinatorAttempt(key)
+      run.attempt = attempt
+      out += journal
+    }
+    rounds.active[key] = run
+    return out
+  }
+
+  /// Forgets the rounds of `key`; its live units become stale.
+  private mutating func endRounds(_ key: RunKey) {
+    guard let run = rounds.active.removeValue(forKey: key) else { return }
+    for unit in run.leasedUnits.values { releaseUnit(unit) }
+    if let index = rounds.order.firstIndex(of: key) {
+      rounds.order.remove(at: index)
+      if rounds.cursor > index { rounds.cursor -= 1 }
+      if rounds.cursor >= rounds.order.count { rounds.cursor = 0 }
+    }
+    for id in rounds.replicas.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+      rounds.replicas[id]?[key] = nil
+    }
+    counters.inRounds -= 1
+  }
+
+  /// Forgets a unit (its worker's room comes back).
+  private mutating func releaseUnit(_ unit: UInt64) {
+    guard let issued = rounds.units.removeValue(forKey: unit) else { return }
+    workers[issued.worker]?.units.remove(unit)
+    if rounds.active[issued.key]?.leasedUnits[issued.shard] == unit {
+      rounds.active[issued.key]!.leasedUnits[issued.shard] = nil
+    }
+  }
+
+  /// Takes back the units of a worker that left, went silent or stalled: their shards wait for
+  /// other workers, lowest first.
+  mutating func returnUnits(
+    of id: WorkerID, _ units: Set<UInt64>, counting counter: WritableKeyPath<Progress, Int>
+  ) {
+    for unit in units.sorted() {
+      guard let issued = rounds.units[unit] else { continue }
+      releaseUnit(unit)
+      counters[keyPath: counter] += 1
+      guard var run = rounds.active[issued.key], run.reduction.step == issued.step,
+        run.gradients[issued.shard] == nil
+      else { continue }
+      let index = run.waiting.firstIndex { $0 > issued.shard } ?? run.waiting.count
+      run.waiting.insert(issued.shard, at: index)
+      rounds.active[issued.key] = run
+    }
+    if workers[id] == nil { rounds.replicas[id] = nil }
+  }
+
+  /// After a shard report: the reporting worker first (its slot is free), then everyone.
+  private mutating func fillAfterShard(_ id: WorkerID) -> [Directive] {
+    fill()
+  }
+
+  /// The coordinator stops: each active run's meta-state is journaled as its checkpoint (or its
+  /// attempt closed when nothing moved since the last one).
+  mutating func endRounds() -> [Directive] {
+    var out: [Directive] = []
+    for key in rounds.order {
+      out += checkpointRounds(key, continuing: false)
+    }
+    for key in rounds.order { endRounds(key) }
+    return out
+  }
+}
