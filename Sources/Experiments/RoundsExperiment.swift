@@ -68,25 +68,35 @@ struct CatalogueRounds: RoundsModel {
 /// little-endian, so they cross machines unchanged.
 enum FloatBytes {
   static func append(_ values: [Float], to bytes: inout [UInt8]) {
-    bytes.reserveCapacity(bytes.count + 4 * values.count)
-    for value in values {
-      let bits = value.bitPattern
-      bytes.append(UInt8(truncatingIfNeeded: bits))
-      bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
-      bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
-      bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
-    }
+    #if _endian(little)
+      // The IEEE bits in memory are already the little-endian bytes.
+      values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    #else
+      bytes.reserveCapacity(bytes.count + 4 * values.count)
+      for value in values {
+        let bits = value.bitPattern
+        for shift in stride(from: 0, to: 32, by: 8) {
+          bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift)))
+        }
+      }
+    #endif
   }
 
   /// `count` floats from `bytes` starting at `offset` (the caller checked the length).
   static func floats(_ bytes: [UInt8], from offset: Int, count: Int) -> [Float] {
     [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-      bytes.withUnsafeBufferPointer { b in
-        for k in 0..<count {
-          let i = offset + 4 * k
-          let bits = UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
-          buffer[k] = Float(bitPattern: bits)
-        }
+      bytes.withUnsafeBytes { raw in
+        #if _endian(little)
+          UnsafeMutableRawBufferPointer(buffer).copyMemory(
+            from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 4 * count)]))
+        #else
+          for k in 0..<count {
+            let i = offset + 4 * k
+            let bits =
+              UInt32(raw[i]) | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2]) << 16 | UInt32(raw[i + 3]) << 24
+            buffer[k] = Float(bitPattern: bits)
+          }
+        #endif
       }
       initialized = count
     }

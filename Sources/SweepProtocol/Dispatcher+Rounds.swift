@@ -47,6 +47,9 @@ extension Dispatcher {
     var checkpointedStep: Int
     var lastCheckpoint: ContinuousClock.Instant
     var roundStarted: ContinuousClock.Instant
+    /// When, and at which step, its rounds started in this process.
+    var started: ContinuousClock.Instant
+    var startStep: Int
     /// A moving average of a round's wall time, in seconds.
     var roundSeconds: Double?
     /// The worker whose shard took longest in the last complete round, and how long.
@@ -197,7 +200,8 @@ extension Dispatcher {
     let run = RoundsRun(
       plan: plan, reduction: reduction, replicaSHA256: SHA256.hexString(SHA256.digest(reduction.replica)),
       gradients: Array(repeating: nil, count: plan.shards), waiting: Array(0..<plan.shards), attempt: attempt,
-      checkpointedStep: reduction.step, lastCheckpoint: now, roundStarted: now)
+      checkpointedStep: reduction.step, lastCheckpoint: now, roundStarted: now, started: now,
+      startStep: reduction.step)
     rounds.active[key] = run
     rounds.order.append(key)
     counters.inRounds += 1
@@ -398,8 +402,16 @@ extension Dispatcher {
       endRounds(key)
       // An ordinary lease continues from the last checkpoint: it evaluates and reports the outcome.
       pending.append(key)
+      // Milliseconds, whole: the bench divides the rounds done here by them.
+      let milliseconds = (now - run.started).milliseconds
       out.append(
-        .log(LogEvent(.info, "Run finished its rounds", [("run", key.short), ("steps", "\(step)")])))
+        .log(
+          LogEvent(
+            .info, "Run finished its rounds",
+            [
+              ("run", key.short), ("steps", "\(step)"), ("rounds_here", "\(step - run.startStep)"),
+              ("milliseconds", "\(milliseconds)"),
+            ])))
       return out
     }
     if now - run.lastCheckpoint >= settings.roundCheckpointInterval {

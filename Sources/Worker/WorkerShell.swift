@@ -92,6 +92,12 @@ public final class WorkerShell {
 
     var session = WorkerSession(settings: settings.session)
     var replicas = ReplicaStore(damagesEveryNth: settings.damagesEveryNthReplica)
+    /// The last shard's compute time of each run (a shard this short is computed inline).
+    var shardSeconds: [RunKey: Double] = [:]
+    var inlineComputer: (key: RunKey, computer: any ShardComputer)?
+    /// Since when the worker has had no shard to compute (it waits for the next round's).
+    var idleSince: ContinuousClock.Instant?
+    var shardStats = (shards: 0, computeSeconds: 0.0, idlePeriods: 0, idleSeconds: 0.0)
     var exitCode: Int32?
     var isStopping = false
     let fetcher = ArtifactFetcher(
@@ -135,7 +141,16 @@ public final class WorkerShell {
           }
         case .startShard(let lease):
           if let replica = replicas.replica(for: lease) {
-            queue.push(.shard(lease, replica: replica))
+            if settings.session.slots == 1, let seconds = shardSeconds[lease.key],
+              seconds < Self.inlineShardSeconds
+            {
+              // One slot, and shards this short: computed here, on the poll thread, which saves two
+              // thread handoffs per shard. (With one slot the coordinator leases shards only to a
+              // worker that runs nothing else, and heartbeats wait at most one short shard.)
+              try onShardReport(Self.computeShard(lease, replica: replica, computer: &inlineComputer))
+            } else {
+              queue.push(.shard(lease, replica: replica))
+            }
           } else {
             try perform(
               session.onShardFinished(
@@ -152,6 +167,28 @@ public final class WorkerShell {
           logger.log(level: Logger.Level(rawValue: event.level.rawValue) ?? .info, "\(event.message)")
         }
       }
+    }
+    /// A shard finished (here or on a training thread): report it, and note when the worker is left
+    /// waiting for the next round.
+    func onShardReport(_ report: WireMessage) throws {
+      switch report {
+      case .shardResult(let result):
+        shardSeconds[result.key] = result.seconds
+        shardStats.shards += 1
+        shardStats.computeSeconds += result.seconds
+        try perform(session.onShardFinished(report, now: clock.now))
+      case .shardFailure(let failure):
+        if failure.reason == .replicaMissing {
+          logger.warning(
+            "A replica failed its check; asking for it again: \(failure.message)",
+            metadata: ["run": "\(failure.key.short)", "step": "\(failure.step)"])
+          replicas.forget(failure.key)
+        }
+        try perform(session.onShardFinished(report, now: clock.now))
+      default:
+        return
+      }
+      if session.runningShards.isEmpty { idleSince = clock.now }
     }
     // The loop wakes at least as often as the session may need to greet.
     let pollTimeout = min(Duration.milliseconds(100), max(settings.session.helloInterval, .milliseconds(1)))
@@ -186,6 +223,13 @@ public final class WorkerShell {
             case .artifactChunk(let chunk): try fetch(fetcher.onChunk(chunk, now: clock.now))
             case .artifactMissing(let sha256, let reason):
               try fetch(fetcher.onMissing(sha256: sha256, reason: reason))
+            case .shardLease(let lease):
+              if let since = idleSince {
+                shardStats.idleSeconds += (clock.now - since).inSeconds
+                shardStats.idlePeriods += 1
+                idleSince = nil
+              }
+              try perform(session.onMessage(.shardLease(lease), now: clock.now))
             case let message: try perform(session.onMessage(message, now: clock.now))
             }
           } catch let error as WireError {
@@ -204,16 +248,8 @@ public final class WorkerShell {
       if poller.isReadable(fromTraining) {
         while let frames = try reports.receiveMultipart(maxFrames: 16, maxBytes: Int.max, wait: false) {
           switch try WireCodec.decode(frames) {
-          case .shardResult(let result):
-            try perform(session.onShardFinished(.shardResult(result), now: clock.now))
-          case .shardFailure(let failure):
-            if failure.reason == .replicaMissing {
-              logger.warning(
-                "A replica failed its check; asking for it again: \(failure.message)",
-                metadata: ["run": "\(failure.key.short)", "step": "\(failure.step)"])
-              replicas.forget(failure.key)
-            }
-            try perform(session.onShardFinished(.shardFailure(failure), now: clock.now))
+          case .shardResult, .shardFailure:
+            try onShardReport(try WireCodec.decode(frames))
           case let report:
             try perform(session.onRunFinished(report, now: clock.now))
           }
@@ -222,11 +258,22 @@ public final class WorkerShell {
       try perform(session.onTick(now: clock.now))
       try fetch(fetcher.onTick(now: clock.now))
     }
+    if shardStats.shards > 0 {
+      // What rounds cost this worker: its compute, and its wait between its last shard of a round
+      // and its first of the next (the round trip through the coordinator and its reduction).
+      logger.notice(
+        "Computed \(shardStats.shards) shards of rounds, \(String(format: "%.1f", shardStats.computeSeconds / Double(shardStats.shards) * 1e6)) µs each; waited \(String(format: "%.1f", shardStats.idlePeriods > 0 ? shardStats.idleSeconds / Double(shardStats.idlePeriods) * 1e6 : 0)) µs for each of \(shardStats.idlePeriods) next rounds"
+      )
+    }
     if fetcher.bytesFetched > 0 {
       logger.info("Fetched \(fetcher.bytesFetched) bytes of artifacts from the coordinator")
     }
     return exitCode ?? 0
   }
+
+  /// Shards shorter than this (as the run's last one took) are computed on the poll thread of a
+  /// one-slot worker.
+  static let inlineShardSeconds = 0.05
 
   /// What a connection event means for the session, if it is a failed handshake.
   ///

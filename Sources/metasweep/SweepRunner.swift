@@ -272,6 +272,13 @@ struct SweepRunner {
       logger.notice(
         "Served \(served) runs in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", Double(served) / max(seconds, 1e-9))) runs/s); coordinator CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.1f", served > 0 ? cpu / Double(served) * 1e6 : 0)) µs per run, \(shell.journalCommits) journal commits)"
       )
+      let progress = shell.progress
+      if progress.roundsDone > 0 {
+        let rounds = Double(progress.roundsDone)
+        logger.notice(
+          "Rounds: \(progress.roundsDone) rounds, \(progress.shardsDone) shards; per round \(String(format: "%.0f", Double(progress.replicaBytesSent) / rounds)) bytes of replicas out, \(String(format: "%.0f", Double(progress.gradientBytesReceived) / rounds)) bytes of gradients in, coordinator CPU \(String(format: "%.1f", cpu / rounds * 1e6)) µs; \(progress.staleShards) stale shard reports ignored, \(progress.replicaResends) replicas sent again"
+        )
+      }
       if shell.refusedHandshakes > 0 {
         logger.warning("Refused \(shell.refusedHandshakes) CURVE handshakes (keys not in the allow-list)")
       }
