@@ -19,7 +19,8 @@ import SweepModel
 /// - a worker that leaves, goes silent or stalls loses its units, whose shards go to other workers;
 /// - a worker is sent a round's replica once (with its first unit of the round); one that lacks it
 ///   or holds a copy that does not hash to it gets the unit again with the replica
-///   (``Progress/replicaResends``);
+///   (``Progress/replicaResends``); one that fails ``maxReplicaFaults`` replicas in a row that it was
+///   sent whole gets no more shards, so a faulty worker cannot stall a round for ever;
 /// - the meta-state is journaled as the run's checkpoint every ``Settings/roundCheckpointInterval``,
 ///   after its last round, and when the coordinator stops, so a resumed coordinator goes on from
 ///   there with the same bits as an uninterrupted run;
@@ -64,6 +65,8 @@ extension Dispatcher {
     var shard: Int
     var worker: WorkerID
     var holder: WorkerIdentity
+    /// Whether its lease carried the round's replica (a worker that then lacks it is faulty).
+    var carriedReplica: Bool
   }
 
   /// The rounds the dispatcher is running, and their units.
@@ -79,7 +82,14 @@ extension Dispatcher {
     var replicas: [WorkerID: [RunKey: Int]] = [:]
     /// How each run with rounds is spread (runs without a plan run whole).
     var plans: [RunKey: RoundPlan] = [:]
+    /// Replicas each worker lost or damaged since its last good shard, though its lease carried
+    /// them; at ``maxReplicaFaults`` it gets no more shards (whole runs still).
+    var replicaFaults: [WorkerID: Int] = [:]
+    var excluded: Set<WorkerIdentity> = []
   }
+
+  /// Replicas in a row a worker may fail to keep before it gets no more shards.
+  static let maxReplicaFaults = 3
 
   /// The identity the coordinator's own attempts of runs with rounds are journaled under: no
   /// worker's (theirs are 32 hex digits), so no worker can report for them.
@@ -133,7 +143,7 @@ extension Dispatcher {
 
   /// Whether worker `state` may take a unit: a free slot, or one queued unit when it runs only units.
   func hasRoomForShard(_ state: WorkerState) -> Bool {
-    guard !state.isDraining, !state.isStalled else { return false }
+    guard !state.isDraining, !state.isStalled, !rounds.excluded.contains(state.identity) else { return false }
     let held = state.attempts.count + state.units.count
     return held < state.slots + (state.attempts.isEmpty ? 1 : 0)
   }
@@ -156,12 +166,13 @@ extension Dispatcher {
       rounds.active[key] = run
       rounds.cursor = (index + 1) % count
       let step = run.reduction.step
-      rounds.units[unit] = ShardUnit(key: key, step: step, shard: shard, worker: id, holder: state.identity)
+      let hasReplica = rounds.replicas[id]?[key] == step
+      rounds.units[unit] = ShardUnit(
+        key: key, step: step, shard: shard, worker: id, holder: state.identity, carriedReplica: !hasReplica)
       if workers[id]!.attempts.isEmpty && workers[id]!.units.isEmpty, let lastEvent {
         workers[id]!.waitingSince = lastEvent
       }
       workers[id]!.units.insert(unit)
-      let hasReplica = rounds.replicas[id]?[key] == step
       if !hasReplica {
         rounds.replicas[id, default: [:]][key] = step
         counters.replicaBytesSent += run.reduction.replica.count
@@ -290,6 +301,7 @@ extension Dispatcher {
             [("run", unit.key.short), ("step", "\(unit.step)"), ("worker", name(of: id))]))
       ] + fill()
     }
+    rounds.replicaFaults[id] = nil
     run.gradients[unit.shard] = result.gradient
     run.received += 1
     let seconds = result.seconds.isFinite ? result.seconds : 0
@@ -326,11 +338,26 @@ extension Dispatcher {
     case .replicaMissing:
       rounds.replicas[id]?[unit.key] = nil
       counters.replicaResends += 1
-      return [
+      var out: [Directive] = [
         .log(
           LogEvent(
             .info, "A worker lacked the round's replica, or its copy was damaged; sending it", metadata))
-      ] + fill()
+      ]
+      if unit.carriedReplica {
+        // It lost what it was just sent: a worker that keeps doing so would stall the round forever.
+        let faults = rounds.replicaFaults[id, default: 0] + 1
+        rounds.replicaFaults[id] = faults
+        if faults >= Self.maxReplicaFaults, let state = workers[id] {
+          rounds.excluded.insert(state.identity)
+          out.append(
+            .log(
+              LogEvent(
+                .warning,
+                "A worker damaged \(faults) replicas in a row that it was sent whole; it gets no more shards of rounds",
+                metadata)))
+        }
+      }
+      return out + fill()
     case .failed:
       counters.failedAttempts += 1
       let count = failures[unit.key, default: 0] + 1

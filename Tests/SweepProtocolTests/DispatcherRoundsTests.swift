@@ -303,3 +303,32 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   #expect(out.contains { if case .send(.lease, _) = $0 { true } else { false } })
   #expect(!out.contains { if case .send(.shardLease, _) = $0 { true } else { false } })
 }
+
+@Test func aWorkerThatDamagesEveryReplicaItIsSent_getsNoMoreShards_andTheOthersFinishTheRun() throws {
+  let run = tinyRun()
+  var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
+  cluster.join("good")
+  cluster.join("bad")
+  var badReports = 0
+  while !cluster.inbox.isEmpty {
+    let (id, lease) = cluster.inbox.removeFirst()
+    if id == worker("bad") {
+      // Every lease, even one carrying the replica, is answered "replica missing".
+      badReports += 1
+      let failure = WireMessage.ShardFailure(
+        unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard, reason: .replicaMissing,
+        message: "damaged")
+      cluster.absorb(cluster.dispatcher.onMessage(.shardFailure(failure), from: id, now: cluster.now))
+    } else {
+      cluster.absorb(
+        cluster.dispatcher.onMessage(try cluster.report(lease, by: id), from: id, now: cluster.now))
+    }
+  }
+  // Each fault is a lease that carried the replica; the one queued behind it (without) fails too.
+  #expect(badReports == 2 * Dispatcher.maxReplicaFaults)
+  #expect(
+    cluster.directives.contains {
+      if case .log(let event) = $0 { event.message.contains("gets no more shards") } else { false }
+    })
+  #expect(try #require(cluster.leases.first).checkpoint == (try singleProcessState(run)))
+}

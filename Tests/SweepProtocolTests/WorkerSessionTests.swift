@@ -222,3 +222,39 @@ private func session() -> WorkerSession {
   }
   #expect(reason.contains("closed during the handshake"))
 }
+
+private let shardLease = WireMessage.ShardLease(
+  unit: 3, key: RunKey(hex: String(repeating: "b", count: 64)), experiment: "lstm-metalearning",
+  parameters: [:], seed: 1, step: 4, shard: 1, replicaSHA256: String(repeating: "c", count: 64),
+  replica: [1, 2])
+
+@Test func shardLease_startsTheShard_andItsReportIsSentWithoutWaitingForAnAcknowledgement() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  #expect(s.onMessage(.shardLease(shardLease), now: t0) == [.startShard(shardLease)])
+  #expect(s.runningShards == [3])
+  let result = WireMessage.shardResult(
+    .init(
+      unit: 3, key: shardLease.key, step: 4, shard: 1, replicaSHA256: shardLease.replicaSHA256, seconds: 0.1,
+      gradient: [9]))
+  #expect(s.onShardFinished(result, now: t0) == [.send(result)])
+  #expect(s.runningShards.isEmpty)
+  #expect(s.unacknowledged.isEmpty, "a shard report is not kept: a lost one is leased again")
+}
+
+@Test func shutdown_waitsForRunningShards_andAShardLeaseArrivingWhileDrainingIsNotStarted() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  _ = s.onMessage(.shardLease(shardLease), now: t0)
+  #expect(s.onMessage(.shutdown, now: t0).isEmpty, "a shard still runs")
+  var late = shardLease
+  late.unit = 4
+  #expect(!s.onMessage(.shardLease(late), now: t0).contains(.startShard(late)))
+  let failure = WireMessage.shardFailure(
+    .init(unit: 3, key: shardLease.key, step: 4, shard: 1, reason: .failed, message: "boom"))
+  let out = s.onShardFinished(failure, now: t0)
+  #expect(out.first == .send(failure))
+  #expect(out.contains { if case .exit(0, _) = $0 { true } else { false } })
+}
