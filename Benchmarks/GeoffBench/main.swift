@@ -9,6 +9,7 @@ import TrainingCore
 //
 //     swift run -c release metasweep-bench [examples_per_task] [seed] [repeats] [variant ...]
 //     swift run -c release metasweep-bench lstm [steps]     # LSTM meta-training steps/second only
+//     swift run -c release metasweep-bench rounds [boolean|quadratic] [steps] [shards]  # rounds API, no messages
 //     swift run -c release metasweep-bench journal [runs] [batch] [repeats]   # journal µs per run
 //     swift run -c release metasweep-bench runkeys [keys] [repeats]   # run-key hashing µs per key
 //     swift run -c release metasweep-bench classifier [steps] [repeats] [algorithm ...]   # 784-1024-10 µs/example
@@ -88,6 +89,13 @@ if arguments.first == "datasets" {
   let repeats = arguments.dropFirst().first.flatMap { Int($0) } ?? 5
   let folder = arguments.dropFirst(2).first ?? DatasetSource.defaultFashionMNISTDirectory
   try benchmarkDatasets(directory: folder, repeats: max(1, repeats))
+  exit(0)
+}
+if arguments.first == "rounds" {
+  let rest = Array(arguments.dropFirst())
+  try benchmarkRounds(
+    configuration: rest.first ?? "boolean", steps: rest.dropFirst().first.flatMap { Int($0) } ?? 300,
+    shards: rest.dropFirst(2).first.flatMap { Int($0) } ?? 2)
   exit(0)
 }
 if arguments.first == "lstm" {

@@ -158,12 +158,12 @@ extension Dispatcher {
     for offset in 0..<count {
       let index = (rounds.cursor + offset) % count
       let key = rounds.order[index]
-      guard var run = rounds.active[key], !run.waiting.isEmpty else { continue }
-      let shard = run.waiting.removeFirst()
+      guard rounds.active[key].map({ !$0.waiting.isEmpty }) ?? false else { continue }
+      let shard = rounds.active[key]!.waiting.removeFirst()
       let unit = rounds.nextUnit
       rounds.nextUnit += 1
-      run.leasedUnits[shard] = unit
-      rounds.active[key] = run
+      rounds.active[key]!.leasedUnits[shard] = unit
+      let run = rounds.active[key]!
       rounds.cursor = (index + 1) % count
       let step = run.reduction.step
       let hasReplica = rounds.replicas[id]?[key] == step
@@ -285,13 +285,14 @@ extension Dispatcher {
     counters.gradientBytesReceived += result.gradient.count
     longestReportSeconds = max(
       longestReportSeconds ?? 0, result.seconds.isFinite ? max(result.seconds, 0) : 0)
-    guard var run = rounds.active[unit.key] else { return fill() }
-    guard result.replicaSHA256 == run.replicaSHA256 else {
+    // The run is changed in place (`rounds.active[key]!`): a copy would share, then duplicate, its
+    // meta-state's buffers.
+    guard let replicaSHA256 = rounds.active[unit.key]?.replicaSHA256 else { return fill() }
+    guard result.replicaSHA256 == replicaSHA256 else {
       // Computed from another replica than the round's: never reduced. The worker's copy is
       // forgotten, so whoever computes the shard again gets the replica with it.
       rounds.replicas[id]?[unit.key] = nil
-      run.waiting.insert(unit.shard, at: 0)
-      rounds.active[unit.key] = run
+      rounds.active[unit.key]!.waiting.insert(unit.shard, at: 0)
       counters.replicaResends += 1
       return [
         .log(
@@ -302,14 +303,16 @@ extension Dispatcher {
       ] + fill()
     }
     rounds.replicaFaults[id] = nil
-    run.gradients[unit.shard] = result.gradient
-    run.received += 1
     let seconds = result.seconds.isFinite ? result.seconds : 0
-    if seconds >= run.slowestThisRound?.seconds ?? -1 { run.slowestThisRound = (name(of: id), seconds) }
-    rounds.active[unit.key] = run
+    let workerName = name(of: id)
+    rounds.active[unit.key]!.gradients[unit.shard] = result.gradient
+    rounds.active[unit.key]!.received += 1
+    if seconds >= rounds.active[unit.key]!.slowestThisRound?.seconds ?? -1 {
+      rounds.active[unit.key]!.slowestThisRound = (workerName, seconds)
+    }
     counters.shardsDone += 1
     var out: [Directive] = []
-    if run.received == run.plan.shards { out += completeRound(unit.key) }
+    if let run = rounds.active[unit.key], run.received == run.plan.shards { out += completeRound(unit.key) }
     return out + fill()
   }
 
@@ -330,9 +333,8 @@ extension Dispatcher {
     }
     noteReport(from: id)
     releaseUnit(failure.unit)
-    guard var run = rounds.active[unit.key] else { return fill() }
-    run.waiting.insert(unit.shard, at: 0)
-    rounds.active[unit.key] = run
+    guard let run = rounds.active[unit.key] else { return fill() }
+    rounds.active[unit.key]!.waiting.insert(unit.shard, at: 0)
     let metadata = [("run", unit.key.short), ("step", "\(unit.step)"), ("worker", name(of: id))]
     switch failure.reason {
     case .replicaMissing:
@@ -393,36 +395,20 @@ extension Dispatcher {
   /// Every shard of the round is in: reduce, step, and journal a checkpoint when one is due; after
   /// the last round the run goes to the front of the queue to be evaluated.
   private mutating func completeRound(_ key: RunKey) -> [Directive] {
-    var run = rounds.active[key]!
-    let gradients = run.gradients.map { $0! }
-    do {
-      try run.reduction.apply(gradients)
-    } catch {
+    let now = lastEvent ?? .now
+    if let error = Self.finishRound(&rounds.active[key]!, now: now) {
       // A gradient that does not fit the run came from a worker of another build or a bug: the
       // round is computed again, from scratch, by whoever is free.
-      run.gradients = Array(repeating: nil, count: run.plan.shards)
-      run.received = 0
-      run.waiting = Array(0..<run.plan.shards)
-      rounds.active[key] = run
       counters.failedAttempts += 1
       let count = failures[key, default: 0] + 1
       failures[key] = count
+      let run = rounds.active[key]!
       return failRounds(
         key, attempt: run.attempt, message: "round \(run.reduction.step) could not be reduced: \(error)",
         isFinal: count >= settings.retryLimit)
     }
-    let now = lastEvent ?? .now
-    let seconds = (now - run.roundStarted).inSeconds
-    run.roundSeconds = run.roundSeconds.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
-    run.roundStarted = now
-    run.slowest = run.slowestThisRound
-    run.slowestThisRound = nil
-    run.replicaSHA256 = SHA256.hexString(SHA256.digest(run.reduction.replica))
-    run.gradients = Array(repeating: nil, count: run.plan.shards)
-    run.received = 0
-    run.waiting = Array(0..<run.plan.shards)
     counters.roundsDone += 1
-    rounds.active[key] = run
+    let run = rounds.active[key]!
     let step = run.reduction.step
     if step >= run.plan.steps {
       var out = checkpointRounds(key, continuing: false)
@@ -445,6 +431,27 @@ extension Dispatcher {
       return checkpointRounds(key, continuing: true)
     }
     return []
+  }
+
+  /// Reduces the round's gradients and takes the step, in place, and readies the next round; or,
+  /// when the gradients do not fit the run, readies the same round again and returns why.
+  private static func finishRound(_ run: inout RoundsRun, now: ContinuousClock.Instant) -> RoundsError? {
+    let gradients = run.gradients.map { $0! }
+    run.gradients = Array(repeating: nil, count: run.plan.shards)
+    run.received = 0
+    run.waiting = Array(0..<run.plan.shards)
+    do {
+      try run.reduction.apply(gradients)
+    } catch {
+      return error
+    }
+    let seconds = (now - run.roundStarted).inSeconds
+    run.roundSeconds = run.roundSeconds.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
+    run.roundStarted = now
+    run.slowest = run.slowestThisRound
+    run.slowestThisRound = nil
+    run.replicaSHA256 = SHA256.hexString(SHA256.digest(run.reduction.replica))
+    return nil
   }
 
   /// Journals the meta-state of run `key` as its checkpoint (closing the coordinator's attempt,
