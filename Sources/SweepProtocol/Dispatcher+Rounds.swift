@@ -27,7 +27,8 @@ import SweepModel
 /// - runs with rounds share the workers: each free slot takes the next waiting shard of the active
 ///   runs in turn, and a new run starts its rounds only when no active run has a shard waiting;
 ///   units go only to free slots (never queued behind a worker's independent runs), plus one queued
-///   unit on a worker that runs nothing else.
+///   unit on a worker that runs nothing else, and a worker holding units takes whole runs only into
+///   the slots they leave free.
 extension Dispatcher {
   /// The rounds of one active run.
   struct RoundsRun: Sendable {

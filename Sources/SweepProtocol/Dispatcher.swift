@@ -900,6 +900,9 @@ public struct Dispatcher: Sendable {
       queued = max(queued, min(state.slots * Int(min(perSlot, Double(maxQueued))), maxQueued))
     }
     let earned = max(settings.initialLeaseAllowance, 1) << min(state.reports, 24)
+    // A worker computing shards of rounds takes whole runs only into slots the shards leave free:
+    // a run queued behind a shard would hold up its round's next shards, or share its core.
+    if !state.units.isEmpty { queued = 0 }
     return state.attempts.count + state.units.count < min(state.slots + queued, earned)
   }
 

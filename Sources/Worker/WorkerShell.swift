@@ -145,8 +145,9 @@ public final class WorkerShell {
               seconds < Self.inlineShardSeconds
             {
               // One slot, and shards this short: computed here, on the poll thread, which saves two
-              // thread handoffs per shard. (With one slot the coordinator leases shards only to a
-              // worker that runs nothing else, and heartbeats wait at most one short shard.)
+              // thread handoffs per shard. (The coordinator leases shards only to a slot that runs
+              // nothing else, and nothing else to a slot that holds shards; heartbeats wait at most
+              // one short shard.)
               try onShardReport(Self.computeShard(lease, replica: replica, computer: &inlineComputer))
             } else {
               queue.push(.shard(lease, replica: replica))
@@ -247,11 +248,10 @@ public final class WorkerShell {
       }
       if poller.isReadable(fromTraining) {
         while let frames = try reports.receiveMultipart(maxFrames: 16, maxBytes: Int.max, wait: false) {
-          switch try WireCodec.decode(frames) {
-          case .shardResult, .shardFailure:
-            try onShardReport(try WireCodec.decode(frames))
-          case let report:
-            try perform(session.onRunFinished(report, now: clock.now))
+          let report = try WireCodec.decode(frames)
+          switch report {
+          case .shardResult, .shardFailure: try onShardReport(report)
+          default: try perform(session.onRunFinished(report, now: clock.now))
           }
         }
       }
