@@ -257,7 +257,12 @@ extension Dispatcher {
   private func shardSender(
     unit: UInt64, key: RunKey, step: UInt64, shard: UInt32, from id: WorkerID, peer: PeerInfo
   ) -> ShardSender {
-    guard let state = workers[id], state.authenticatedID == peer.authenticatedID else { return .refused }
+    guard let state = workers[id] else {
+      // A worker given up on reports over its old connection: its units were taken back.
+      if let lost = lostWorkers[id], lost.authenticatedID == peer.authenticatedID { return .stale }
+      return .refused
+    }
+    guard state.authenticatedID == peer.authenticatedID else { return .refused }
     guard let issued = rounds.units[unit] else { return .stale }
     guard issued.holder == state.identity, issued.worker == id, issued.key == key,
       UInt64(issued.step) == step,

@@ -251,7 +251,7 @@ public struct Dispatcher: Sendable {
   /// Connections of workers given up on for their silence, and who they were: a partitioned or
   /// stopped worker's late reports arrive over its old connection, before it greets again. At most
   /// ``lostWorkersKept``, oldest forgotten first.
-  private var lostWorkers: [WorkerID: (identity: WorkerIdentity, authenticatedID: String?)] = [:]
+  var lostWorkers: [WorkerID: (identity: WorkerIdentity, authenticatedID: String?)] = [:]
   private var lostWorkerOrder: [WorkerID] = []
   private static let lostWorkersKept = 4096
   /// Peers whose refused reports have been logged (at most ``refusedPeersLogged``).

@@ -168,6 +168,8 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   let late = try cluster.report(held[0].lease, by: worker("b"))
   let out = cluster.dispatcher.onMessage(late, from: worker("b"), now: cluster.now)
   #expect(!out.contains { if case .send = $0 { true } else { false } })
+  #expect(cluster.dispatcher.progress.staleShards == 1)
+  #expect(cluster.dispatcher.progress.refused == 0, "late, not forged")
   try cluster.runRounds()
   #expect(try #require(cluster.leases.first).checkpoint == (try singleProcessState(run)))
 }
