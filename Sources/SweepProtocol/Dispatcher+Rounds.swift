@@ -167,7 +167,8 @@ extension Dispatcher {
       let run = rounds.active[key]!
       rounds.cursor = (index + 1) % count
       let step = run.reduction.step
-      let hasReplica = rounds.replicas[id]?[key] == step
+      let heldStep = rounds.replicas[id]?[key]
+      let hasReplica = heldStep == step
       rounds.units[unit] = ShardUnit(
         key: key, step: step, shard: shard, worker: id, holder: state.identity, carriedReplica: !hasReplica)
       if workers[id]!.attempts.isEmpty && workers[id]!.units.isEmpty, let lastEvent {
@@ -179,14 +180,19 @@ extension Dispatcher {
         counters.replicaBytesSent += run.reduction.replica.count
       }
       counters.shardsLeased += 1
-      let spec = runs[key]!
+      // A worker that holds some replica of the run holds its context too.
+      let context =
+        heldStep == nil
+        ? runs[key].map {
+          WireMessage.RunContext(experiment: $0.experiment, parameters: $0.parameters, seed: $0.seed)
+        } : nil
       return [
         .send(
           .shardLease(
             WireMessage.ShardLease(
-              unit: unit, key: key, experiment: spec.experiment, parameters: spec.parameters, seed: spec.seed,
-              step: UInt64(step), shard: UInt32(shard), replicaSHA256: run.replicaSHA256,
-              replica: hasReplica ? nil : run.reduction.replica)),
+              unit: unit, key: key, step: UInt64(step), shard: UInt32(shard),
+              replicaSHA256: run.replicaSHA256,
+              replica: hasReplica ? nil : run.reduction.replica, context: context)),
           to: id)
       ]
     }

@@ -188,20 +188,22 @@ public enum WireCodec {
       writer.write(string: reason, maxBytes: WireLimits.maxStringBytes)
       return [writer.bytes]
     case .shardLease(let lease):
-      let names = sortedNames(lease.parameters)
-      var writer = header(
-        .shardLease,
-        fields: 8 + runKeySize + 4 + stringSize(lease.experiment) + parametersSize(lease.parameters, names)
-          + 8 + 8 + 4 + runKeySize + 1)
+      let names = lease.context.map { sortedNames($0.parameters) } ?? []
+      let contextSize =
+        lease.context.map { 4 + stringSize($0.experiment) + parametersSize($0.parameters, names) + 8 } ?? 0
+      var writer = header(.shardLease, fields: 8 + runKeySize + 8 + 4 + runKeySize + 1 + contextSize)
       writer.write(lease.unit)
       write(lease.key, to: &writer)
-      writer.write(string: lease.experiment, maxBytes: WireLimits.maxStringBytes)
-      write(lease.parameters, names, to: &writer)
-      writer.write(lease.seed)
       writer.write(lease.step)
       writer.write(lease.shard)
       write(RunKey(hex: lease.replicaSHA256), to: &writer)
-      writer.write(UInt8(lease.replica == nil ? 0 : 1))
+      // Bit 0: the replica is frame 1; bit 1: the run's context follows.
+      writer.write(UInt8((lease.replica == nil ? 0 : 1) | (lease.context == nil ? 0 : 2)))
+      if let context = lease.context {
+        writer.write(string: context.experiment, maxBytes: WireLimits.maxStringBytes)
+        write(context.parameters, names, to: &writer)
+        writer.write(context.seed)
+      }
       return lease.replica.map { [writer.bytes, clipped($0)] } ?? [writer.bytes]
     case .shardResult(let result):
       var writer = header(.shardResult, fields: 8 + runKeySize + 8 + 4 + runKeySize + 8)
@@ -528,18 +530,20 @@ public enum WireCodec {
     case .shardLease:
       let unit = try reader.readUInt64("shardLease.unit")
       let key = try readRunKey(&reader, "shardLease.key")
-      let experiment = try reader.readString("shardLease.experiment", maxBytes: WireLimits.maxStringBytes)
-      let parameters = try readParameters(&reader)
-      let seed = try reader.readUInt64("shardLease.seed")
       let step = try reader.readUInt64("shardLease.step")
       let shard = try reader.readUInt32("shardLease.shard")
       let replicaSHA256 = try readRunKey(&reader, "shardLease.replicaSHA256").hex
-      let hasReplica: Bool
-      switch try reader.readUInt8("shardLease.hasReplica") {
-      case 0: hasReplica = false
-      case 1: hasReplica = true
-      case let other:
-        throw WireError(code: .malformed, message: "Malformed message: shard lease replica flag \(other).")
+      let flags = try reader.readUInt8("shardLease.flags")
+      guard flags <= 3 else {
+        throw WireError(code: .malformed, message: "Malformed message: shard lease flags \(flags).")
+      }
+      let hasReplica = flags & 1 != 0
+      var context: WireMessage.RunContext?
+      if flags & 2 != 0 {
+        let experiment = try reader.readString("shardLease.experiment", maxBytes: WireLimits.maxStringBytes)
+        let parameters = try readParameters(&reader)
+        context = .init(
+          experiment: experiment, parameters: parameters, seed: try reader.readUInt64("shardLease.seed"))
       }
       let wanted = hasReplica ? 2 : 1
       guard frames.count == wanted else {
@@ -549,9 +553,8 @@ public enum WireCodec {
       }
       message = .shardLease(
         .init(
-          unit: unit, key: key, experiment: experiment, parameters: parameters, seed: seed, step: step,
-          shard: shard, replicaSHA256: replicaSHA256,
-          replica: hasReplica ? try checkpoint(frames[1], "shardLease.replica") : nil))
+          unit: unit, key: key, step: step, shard: shard, replicaSHA256: replicaSHA256,
+          replica: hasReplica ? try checkpoint(frames[1], "shardLease.replica") : nil, context: context))
     case .shardResult:
       let unit = try reader.readUInt64("shardResult.unit")
       let key = try readRunKey(&reader, "shardResult.key")

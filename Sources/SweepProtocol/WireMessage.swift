@@ -148,15 +148,13 @@ public enum WireMessage: Sendable, Equatable {
 
   /// One shard of one round, leased to one worker. The worker computes it from its replica of the
   /// run's meta-state for this round, which the lease carries (frame 1) when the coordinator has
-  /// not sent it to this worker yet.
+  /// not sent it to this worker yet, and the run's context, which the lease carries when the
+  /// worker has none of the run.
   public struct ShardLease: Sendable, Equatable {
     /// Issued by this coordinator process for this shard of this round only, so a report of an
     /// expired or superseded lease is recognisable.
     public var unit: UInt64
     public var key: RunKey
-    public var experiment: String
-    public var parameters: Parameters
-    public var seed: UInt64
     /// The round: the optimiser step whose gradient the shard is part of.
     public var step: UInt64
     public var shard: UInt32
@@ -164,19 +162,34 @@ public enum WireMessage: Sendable, Equatable {
     public var replicaSHA256: String
     /// The replica itself, when the worker may not hold it (nil: use the one held).
     public var replica: [UInt8]?
+    /// The run's experiment, parameters and seed, when the worker may not hold them (nil: use
+    /// those held with the run's replica).
+    public var context: RunContext?
     public init(
-      unit: UInt64, key: RunKey, experiment: String, parameters: Parameters, seed: UInt64, step: UInt64,
-      shard: UInt32, replicaSHA256: String, replica: [UInt8]?
+      unit: UInt64, key: RunKey, step: UInt64, shard: UInt32, replicaSHA256: String, replica: [UInt8]?,
+      context: RunContext?
     ) {
       self.unit = unit
       self.key = key
-      self.experiment = experiment
-      self.parameters = parameters
-      self.seed = seed
       self.step = step
       self.shard = shard
       self.replicaSHA256 = replicaSHA256
       self.replica = replica
+      self.context = context
+    }
+  }
+
+  /// What a worker needs to compute a run's shards besides the replica: sent with a run's first
+  /// shard lease to a worker, not with every one (its parameters are a few hundred bytes, and
+  /// encoding and decoding them lay on the path of every round).
+  public struct RunContext: Sendable, Equatable {
+    public var experiment: String
+    public var parameters: Parameters
+    public var seed: UInt64
+    public init(experiment: String, parameters: Parameters, seed: UInt64) {
+      self.experiment = experiment
+      self.parameters = parameters
+      self.seed = seed
     }
   }
 

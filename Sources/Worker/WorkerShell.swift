@@ -140,7 +140,7 @@ public final class WorkerShell {
             try fetch(fetcher.onLease(lease, hashes: hashes, now: clock.now))
           }
         case .startShard(let lease):
-          if let replica = replicas.replica(for: lease) {
+          if let (context, replica) = replicas.shardInputs(for: lease) {
             if settings.session.slots == 1, let seconds = shardSeconds[lease.key],
               seconds < Self.inlineShardSeconds
             {
@@ -148,9 +148,10 @@ public final class WorkerShell {
               // thread handoffs per shard. (The coordinator leases shards only to a slot that runs
               // nothing else, and nothing else to a slot that holds shards; heartbeats wait at most
               // one short shard.)
-              try onShardReport(Self.computeShard(lease, replica: replica, computer: &inlineComputer))
+              try onShardReport(
+                Self.computeShard(lease, context: context, replica: replica, computer: &inlineComputer))
             } else {
-              queue.push(.shard(lease, replica: replica))
+              queue.push(.shard(lease, context, replica: replica))
             }
           } else {
             try perform(
@@ -159,7 +160,8 @@ public final class WorkerShell {
                   WireMessage.ShardFailure(
                     unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard,
                     reason: .replicaMissing,
-                    message: "no replica of round \(lease.step) held")), now: clock.now))
+                    message: "no replica of round \(lease.step), or no context of its run, held")),
+                now: clock.now))
           }
         case .exit(let code, let reason):
           logger.log(level: code == 0 ? .info : .error, "\(reason)")
@@ -316,8 +318,8 @@ public final class WorkerShell {
       switch job {
       case .run(let lease, let inputs):
         report = run(lease, inputs: inputs)
-      case .shard(let lease, let replica):
-        report = computeShard(lease, replica: replica, computer: &computer)
+      case .shard(let lease, let context, let replica):
+        report = computeShard(lease, context: context, replica: replica, computer: &computer)
       }
       _ = try? push.send(frames: WireCodec.encode(report))
     }
@@ -351,7 +353,7 @@ public final class WorkerShell {
   /// Computes a shard of a round from `replica`, checked against the lease's hash first, and
   /// returns its report.
   private static func computeShard(
-    _ lease: WireMessage.ShardLease, replica: [UInt8],
+    _ lease: WireMessage.ShardLease, context: WireMessage.RunContext, replica: [UInt8],
     computer: inout (key: RunKey, computer: any ShardComputer)?
   ) -> WireMessage {
     let start = ContinuousClock.now
@@ -374,7 +376,7 @@ public final class WorkerShell {
         computer = (
           lease.key,
           try ExperimentCatalogue.makeShardComputer(
-            experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed)
+            experiment: context.experiment, parameters: context.parameters, seed: context.seed)
         )
       }
       let gradient = try computer!.computer.gradient(
@@ -390,11 +392,17 @@ public final class WorkerShell {
   }
 }
 
-/// The latest replica of each run's meta-state this worker was sent, for the next shards of the
-/// same round. Used on the poll thread only.
+/// The latest replica of each run's meta-state this worker was sent, with the run's context, for
+/// the next shards of the same round and run. Used on the poll thread only.
 struct ReplicaStore {
-  private var replicas: [RunKey: (step: UInt64, sha256: String, bytes: [UInt8])] = [:]
-  /// Runs in the order their replicas were last stored, oldest first.
+  private struct Entry {
+    var context: WireMessage.RunContext
+    var step: UInt64
+    var sha256: String
+    var bytes: [UInt8]
+  }
+  private var entries: [RunKey: Entry] = [:]
+  /// Runs in the order their replicas were first stored, oldest first.
   private var order: [RunKey] = []
   /// The most runs whose replicas are kept.
   private static let maxRuns = 64
@@ -403,29 +411,31 @@ struct ReplicaStore {
 
   init(damagesEveryNth: Int?) { self.damagesEveryNth = damagesEveryNth }
 
-  /// The replica `lease` is computed from: the one it carries (kept for the round's next shards),
-  /// or the one held for its run and round; nil when none is held.
-  mutating func replica(for lease: WireMessage.ShardLease) -> [UInt8]? {
+  /// The context and replica `lease` is computed with: those it carries (kept for the run's next
+  /// shards), or those held for its run and round; nil when the worker lacks either.
+  mutating func shardInputs(for lease: WireMessage.ShardLease) -> (WireMessage.RunContext, [UInt8])? {
+    guard let context = lease.context ?? entries[lease.key]?.context else { return nil }
     guard var carried = lease.replica else {
-      guard let held = replicas[lease.key], held.step == lease.step, held.sha256 == lease.replicaSHA256 else {
+      guard let held = entries[lease.key], held.step == lease.step, held.sha256 == lease.replicaSHA256 else {
         return nil
       }
-      return held.bytes
+      return (context, held.bytes)
     }
     stored += 1
     if let every = damagesEveryNth, every > 0, stored % every == 0, !carried.isEmpty {
       carried[carried.count / 2] ^= 0x01
     }
-    if replicas.updateValue((lease.step, lease.replicaSHA256, carried), forKey: lease.key) == nil {
+    let entry = Entry(context: context, step: lease.step, sha256: lease.replicaSHA256, bytes: carried)
+    if entries.updateValue(entry, forKey: lease.key) == nil {
       order.append(lease.key)
-      if order.count > Self.maxRuns { replicas[order.removeFirst()] = nil }
+      if order.count > Self.maxRuns { entries[order.removeFirst()] = nil }
     }
-    return carried
+    return (context, carried)
   }
 
-  /// Forgets the replica of `key` (it failed its check).
+  /// Forgets the replica and context of `key` (the replica failed its check; both come again).
   mutating func forget(_ key: RunKey) {
-    replicas[key] = nil
+    entries[key] = nil
     order.removeAll { $0 == key }
   }
 }
@@ -434,8 +444,8 @@ struct ReplicaStore {
 enum Job: Sendable {
   /// A lease and the bytes of its inputs.
   case run(WireMessage.Lease, ArtifactInputs)
-  /// A shard lease and the replica to compute it from.
-  case shard(WireMessage.ShardLease, replica: [UInt8])
+  /// A shard lease, and the run's context and replica to compute it with.
+  case shard(WireMessage.ShardLease, WireMessage.RunContext, replica: [UInt8])
 }
 
 /// Leases waiting for a training thread; thread-safe.

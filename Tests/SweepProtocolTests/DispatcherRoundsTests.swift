@@ -55,6 +55,8 @@ private struct Cluster {
   var inbox: [(worker: WorkerID, lease: WireMessage.ShardLease)] = []
   /// The replica each worker holds, by run.
   var replicas: [WorkerID: [RunKey: (step: UInt64, bytes: [UInt8])]] = [:]
+  /// The run contexts each worker was sent.
+  var contexts: [WorkerID: [RunKey: WireMessage.RunContext]] = [:]
   /// Leases of whole runs (a run that finished its rounds is leased to be evaluated).
   var leases: [WireMessage.Lease] = []
   var directives: [Dispatcher.Directive] = []
@@ -69,6 +71,7 @@ private struct Cluster {
       case .send(.shardLease(let lease), let to):
         // As a worker's poll thread does: a replica is kept when its lease arrives.
         if let replica = lease.replica { replicas[to, default: [:]][lease.key] = (lease.step, replica) }
+        if let context = lease.context { contexts[to, default: [:]][lease.key] = context }
         inbox.append((to, lease))
       case .send(.lease(let lease), _): leases.append(lease)
       default: break
@@ -82,14 +85,15 @@ private struct Cluster {
 
   /// What worker `id` would report for `lease`: the shard's gradient from the replica it holds.
   mutating func report(_ lease: WireMessage.ShardLease, by id: WorkerID) throws -> WireMessage {
-    guard let held = replicas[id]?[lease.key], held.step == lease.step else {
+    guard let held = replicas[id]?[lease.key], held.step == lease.step, let context = contexts[id]?[lease.key]
+    else {
       return .shardFailure(
         .init(
           unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard, reason: .replicaMissing,
           message: "none held"))
     }
     var computer = try ExperimentCatalogue.makeShardComputer(
-      experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed)
+      experiment: context.experiment, parameters: context.parameters, seed: context.seed)
     let gradient = try computer.gradient(replica: held.bytes, step: Int(lease.step), shard: Int(lease.shard))
     return .shardResult(
       .init(
@@ -130,19 +134,23 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   #expect(cluster.dispatcher.progress.inRounds == 0)
 }
 
-@Test func aReplicaIsSentToAWorkerOncePerRound_withItsFirstShard() throws {
+@Test func aReplicaIsSentToAWorkerOncePerRound_withItsFirstShard_andTheRunsContextOnce() throws {
   var cluster = Cluster(dispatcher: Dispatcher(pending: [tinyRun()], settings: settings()))
   cluster.join("a")
-  // One slot plus one queued unit: two shards of round 0, the replica with the first only.
+  // One slot plus one queued unit: two shards of round 0, the replica and context with the first only.
   #expect(cluster.inbox.count == 2)
-  #expect(cluster.inbox[0].lease.replica != nil)
-  #expect(cluster.inbox[1].lease.replica == nil)
+  #expect(cluster.inbox[0].lease.replica != nil && cluster.inbox[0].lease.context != nil)
+  #expect(cluster.inbox[1].lease.replica == nil && cluster.inbox[1].lease.context == nil)
   #expect(cluster.inbox.allSatisfy { $0.lease.step == 0 })
   try cluster.runRounds()
   let replicaLeases = cluster.directives.filter {
     if case .send(.shardLease(let lease), _) = $0 { lease.replica != nil } else { false }
   }
   #expect(replicaLeases.count == 12)
+  let contextLeases = cluster.directives.filter {
+    if case .send(.shardLease(let lease), _) = $0 { lease.context != nil } else { false }
+  }
+  #expect(contextLeases.count == 1)
 }
 
 @Test func aWorkerLostMidRound_hasItsShardsComputedElsewhere_itsLateReportIgnored_andTheBitsUnchanged() throws
@@ -197,10 +205,11 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   let run = tinyRun()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
   cluster.join("a")
-  // Its replica is lost (a restarted store) before the second shard of the round.
+  // Its replica and context are lost (a restarted store) before the second shard of the round.
   let (id, first) = cluster.inbox.removeFirst()
   cluster.absorb(cluster.dispatcher.onMessage(try cluster.report(first, by: id), from: id, now: cluster.now))
   cluster.replicas[id] = nil
+  cluster.contexts[id] = nil
   let (_, second) = cluster.inbox.removeFirst()
   #expect(second.replica == nil)
   let missing = try cluster.report(second, by: id)
@@ -210,7 +219,10 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   }
   #expect(failure.reason == .replicaMissing)
   cluster.absorb(cluster.dispatcher.onMessage(missing, from: id, now: cluster.now))
-  #expect(cluster.inbox.contains { $0.lease.shard == second.shard && $0.lease.replica != nil })
+  #expect(
+    cluster.inbox.contains {
+      $0.lease.shard == second.shard && $0.lease.replica != nil && $0.lease.context != nil
+    })
   try cluster.runRounds()
   #expect(try #require(cluster.leases.first).checkpoint == (try singleProcessState(run)))
 }

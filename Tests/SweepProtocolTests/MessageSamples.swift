@@ -79,18 +79,16 @@ enum MessageSamples {
       .artifactMissing(sha256: key.hex, reason: "the coordinator's copy is damaged: " + unicode),
       .shardLease(
         .init(
-          unit: 1, key: key, experiment: "lstm-metalearning", parameters: parameters, seed: 3, step: 0,
-          shard: 0,
-          replicaSHA256: key.hex, replica: [1, 2, 3, 4])),
+          unit: 1, key: key, step: 0, shard: 0, replicaSHA256: key.hex, replica: [1, 2, 3, 4],
+          context: .init(experiment: "lstm-metalearning", parameters: parameters, seed: 3))),
       .shardLease(
         .init(
-          unit: .max, key: key, experiment: unicode, parameters: [:], seed: .max, step: .max, shard: .max,
-          replicaSHA256: key.hex, replica: nil)),
+          unit: .max, key: key, step: .max, shard: .max, replicaSHA256: key.hex, replica: nil,
+          context: .init(experiment: unicode, parameters: [:], seed: .max))),
       .shardLease(
-        .init(
-          unit: 2, key: key, experiment: "e", parameters: [:], seed: 0, step: 9, shard: 1,
-          replicaSHA256: key.hex,
-          replica: [])),
+        .init(unit: 2, key: key, step: 9, shard: 1, replicaSHA256: key.hex, replica: [], context: nil)),
+      .shardLease(
+        .init(unit: 3, key: key, step: 9, shard: 2, replicaSHA256: key.hex, replica: nil, context: nil)),
       .shardResult(
         .init(
           unit: 7, key: key, step: 3, shard: 2, replicaSHA256: key.hex, seconds: 0.25, gradient: [0, 255, 9])),
@@ -216,10 +214,12 @@ enum MessageSamples {
     case 18:
       .shardLease(
         .init(
-          unit: rng.next(), key: randomKey(&rng), experiment: randomString(&rng),
-          parameters: randomParameters(&rng),
-          seed: rng.next(), step: rng.next(), shard: UInt32(truncatingIfNeeded: rng.next()),
-          replicaSHA256: randomKey(&rng).hex, replica: rng.chance(1, in: 2) ? nil : randomBytes(&rng)))
+          unit: rng.next(), key: randomKey(&rng), step: rng.next(),
+          shard: UInt32(truncatingIfNeeded: rng.next()),
+          replicaSHA256: randomKey(&rng).hex, replica: rng.chance(1, in: 2) ? nil : randomBytes(&rng),
+          context: rng.chance(1, in: 2)
+            ? nil
+            : .init(experiment: randomString(&rng), parameters: randomParameters(&rng), seed: rng.next())))
     case 19:
       .shardResult(
         .init(

@@ -224,9 +224,9 @@ private func session() -> WorkerSession {
 }
 
 private let shardLease = WireMessage.ShardLease(
-  unit: 3, key: RunKey(hex: String(repeating: "b", count: 64)), experiment: "lstm-metalearning",
-  parameters: [:], seed: 1, step: 4, shard: 1, replicaSHA256: String(repeating: "c", count: 64),
-  replica: [1, 2])
+  unit: 3, key: RunKey(hex: String(repeating: "b", count: 64)), step: 4, shard: 1,
+  replicaSHA256: String(repeating: "c", count: 64), replica: [1, 2],
+  context: .init(experiment: "lstm-metalearning", parameters: [:], seed: 1))
 
 @Test func shardLease_startsTheShard_andItsReportIsSentWithoutWaitingForAnAcknowledgement() {
   var s = session()
