@@ -28,7 +28,7 @@ public enum SweepStatus {
     case .live(let p, let workers, let elapsed, let artifactBytes, let rounds):
       lines.append(
         "\(name): \(p.done)/\(p.total) done, \(p.failed) failed, \(p.running) running, \(p.queued) queued, "
-          + "\(p.pending) pending")
+          + (p.inRounds > 0 ? "\(p.inRounds) in rounds, " : "") + "\(p.pending) pending")
       lines.append(
         "rate \(String(format: "%.2f", p.rate(over: elapsed))) runs/s, ETA \(p.eta(over: elapsed)); "
           + "\(workers.count) workers, \(workers.map(\.slots).reduce(0, +)) slots; \(p.expired) leases expired, "
@@ -61,7 +61,7 @@ public enum SweepStatus {
   static func roundLines(_ rounds: [Dispatcher.RoundSummary], progress p: Dispatcher.Progress) -> [String] {
     guard !rounds.isEmpty || p.roundsDone > 0 else { return [] }
     var lines = [
-      "rounds: \(rounds.count) runs in rounds, \(p.roundsDone) rounds done here, \(p.shardsDone) shards computed, "
+      "runs in rounds: \(rounds.count); \(p.roundsDone) rounds done here, \(p.shardsDone) shards computed, "
         + "\(p.staleShards) stale reports ignored, \(p.replicaResends) replicas sent again; "
         + String(
           format: "%.1f MB of replicas out, %.1f MB of gradients in", Double(p.replicaBytesSent) / 1e6,

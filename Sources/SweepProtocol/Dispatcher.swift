@@ -143,7 +143,8 @@ public struct Dispatcher: Sendable {
     public var failed = 0
     /// Leases out now: running on a worker, or queued on it behind its slots.
     public var leased = 0
-    /// Of ``leased``, those a worker's slots can be running (a worker runs its oldest leases).
+    /// Of ``leased``, those a worker's slots can be running (a worker runs its oldest leases), in the
+    /// slots its shards of rounds leave free.
     public var running = 0
     /// Of ``leased``, those queued on a worker behind its slots.
     public var queued = 0
@@ -292,9 +293,10 @@ public struct Dispatcher: Sendable {
     progress.running = 0
     for id in workerOrder {
       let state = workers[id]!
-      progress.running += min(state.attempts.count + state.units.count, state.slots)
+      // Runs only (shards of rounds have their own counters): those the slots its shards leave free can run.
+      progress.running += min(state.attempts.count, max(state.slots - state.units.count, 0))
     }
-    progress.queued = max(counters.leased + rounds.units.count - progress.running, 0)
+    progress.queued = counters.leased - progress.running
     return progress
   }
 

@@ -144,3 +144,36 @@ private func checkpointedRounds(_ out: URL) -> UInt64 {
     #expect(try journaledHashes(dir.appendingPathComponent("out")) == [expected])
   }
 }
+
+extension RoundsEndToEndTests {
+  @Test func statusConnect_showsEachRunsRound_itsShards_rate_andSlowestWorker() throws {
+    let dir = try makeScratchDirectory()
+    try roundsSweep(steps: 5000).write(
+      to: dir.appendingPathComponent("rounds.yaml"), atomically: true, encoding: .utf8)
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
+    let coordinator = try Binary.Running(
+      [
+        "coordinator", "rounds.yaml", "--bind", endpoint, "--out", "out", "--round-checkpoint-seconds", "0.2",
+      ],
+      directory: dir)
+    let worker = try Binary.Running(
+      ["worker", "--connect", endpoint, "--slots", "1", "--name", "w1"], directory: dir)
+    #expect(waitUntil { checkpointedRounds(dir.appendingPathComponent("out")) >= 20 }, "no rounds in time")
+    let status = try Binary.run(["status", "--connect", endpoint], in: dir)
+    // SIGTERM: a clean stop, which journals the meta-state reached.
+    kill(coordinator.pid, SIGTERM)
+    let stopped = coordinator.wait(timeout: 60)
+    _ = worker.wait(timeout: 30)
+    #expect(status.status == 0, "\(status.stderr)")
+    #expect(
+      status.stdout.contains("0/1 done, 0 failed, 0 running, 0 queued, 1 in rounds, 0 pending"),
+      "\(status.stdout)")
+    #expect(status.stdout.contains("runs in rounds: 1;"), "\(status.stdout)")
+    #expect(status.stdout.contains(" of 5000, "), "\(status.stdout)")
+    #expect(status.stdout.contains("/4 shards in"), "\(status.stdout)")
+    #expect(status.stdout.contains("rounds/s, slowest worker w1"), "\(status.stdout)")
+    #expect(stopped.status == 0, "\(stopped.stderr.suffix(2000))")
+    let checkpointed = checkpointedRounds(dir.appendingPathComponent("out"))
+    #expect(checkpointed >= 20 && checkpointed < 5000)
+  }
+}
