@@ -33,12 +33,18 @@ public final class ProgressReporter {
   }
 
   /// `crossprop-geoff: 120/240 done, 0 failed, 2 running, 2 queued, 116 pending | 16.2 runs/s |
-  /// ETA 7s | 2 workers (2 slots)`: the five counts add up to the sweep's runs.
+  /// ETA 7s | 2 workers (2 slots)`: the five counts (six with runs in rounds) add up to the
+  /// sweep's runs. Runs in rounds add `| 5120 rounds (812.4/s)`: their progress between outcomes.
   func line(_ p: Dispatcher.Progress, now: ContinuousClock.Instant) -> String {
     let elapsed = now - start
     var text = "\(sweepName): \(p.done)/\(p.total) done, \(p.failed) failed, \(p.running) running"
-    text += ", \(p.queued) queued, \(p.pending) pending"
+    text +=
+      ", \(p.queued) queued" + (p.inRounds > 0 ? ", \(p.inRounds) in rounds" : "") + ", \(p.pending) pending"
     text += " | \(String(format: "%.1f", p.rate(over: elapsed))) runs/s | ETA \(p.eta(over: elapsed))"
+    if p.roundsDone > 0 {
+      let perSecond = Double(p.roundsDone) / max(elapsed.inSeconds, 1e-9)
+      text += " | \(p.roundsDone) rounds (\(String(format: "%.1f", perSecond))/s)"
+    }
     text += " | \(p.workers) workers (\(p.slots) slots)"
     if p.failedAttempts > 0 { text += " | \(p.failedAttempts) attempts failed" }
     if p.expired > 0 { text += " | \(p.expired) leases expired" }
