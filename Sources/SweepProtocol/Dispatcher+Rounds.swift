@@ -534,14 +534,9 @@ extension Dispatcher {
     if workers[id] == nil { rounds.replicas[id] = nil }
   }
 
-  /// After a shard report: the reporting worker first (its slot is free), then everyone.
-  private mutating func fillAfterShard(_ id: WorkerID) -> [Directive] {
-    fill()
-  }
-
   /// The coordinator stops: each active run's meta-state is journaled as its checkpoint (or its
   /// attempt closed when nothing moved since the last one).
-  mutating func endRounds() -> [Directive] {
+  mutating func endAllRounds() -> [Directive] {
     var out: [Directive] = []
     for key in rounds.order {
       out += checkpointRounds(key, continuing: false)

@@ -466,9 +466,10 @@ public struct Dispatcher: Sendable {
   }
 
   /// The coordinator is leaving: every live lease ends here, journaled as expired, so the journal
-  /// of a stopped sweep shows nothing running. (A late report of one is still welcome later.)
+  /// of a stopped sweep shows nothing running (a late report of one is still welcome later), and
+  /// each run in rounds journals the meta-state it reached as its checkpoint.
   public mutating func endLeases() -> [Directive] {
-    endRounds()
+    endAllRounds()
       + leases.keys.sorted().compactMap { attempt in
         release(attempt).map { _ in .journalExpired(attempt: attempt) }
       }
