@@ -1,6 +1,13 @@
 import SweepProtocol
 
 extension Dispatcher.Progress {
+  /// `120/240 done, 0 failed, 2 running, 2 queued, 116 pending` (with `1 in rounds` before pending
+  /// while runs are in rounds): counts that add up to the sweep's runs.
+  var counts: String {
+    "\(done)/\(total) done, \(failed) failed, \(running) running, \(queued) queued, "
+      + (inRounds > 0 ? "\(inRounds) in rounds, " : "") + "\(pending) pending"
+  }
+
   /// Runs completed by this process per second over `elapsed`.
   public func rate(over elapsed: Duration) -> Double {
     let seconds = elapsed.inSeconds

@@ -37,9 +37,7 @@ public final class ProgressReporter {
   /// sweep's runs. Runs in rounds add `| 5120 rounds (812.4/s)`: their progress between outcomes.
   func line(_ p: Dispatcher.Progress, now: ContinuousClock.Instant) -> String {
     let elapsed = now - start
-    var text = "\(sweepName): \(p.done)/\(p.total) done, \(p.failed) failed, \(p.running) running"
-    text +=
-      ", \(p.queued) queued" + (p.inRounds > 0 ? ", \(p.inRounds) in rounds" : "") + ", \(p.pending) pending"
+    var text = "\(sweepName): \(p.counts)"
     text += " | \(String(format: "%.1f", p.rate(over: elapsed))) runs/s | ETA \(p.eta(over: elapsed))"
     if p.roundsDone > 0 {
       let perSecond = Double(p.roundsDone) / max(elapsed.inSeconds, 1e-9)

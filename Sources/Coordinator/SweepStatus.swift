@@ -26,9 +26,7 @@ public enum SweepStatus {
     var states = states
     switch coordinator {
     case .live(let p, let workers, let elapsed, let artifactBytes, let rounds):
-      lines.append(
-        "\(name): \(p.done)/\(p.total) done, \(p.failed) failed, \(p.running) running, \(p.queued) queued, "
-          + (p.inRounds > 0 ? "\(p.inRounds) in rounds, " : "") + "\(p.pending) pending")
+      lines.append("\(name): \(p.counts)")
       lines.append(
         "rate \(String(format: "%.2f", p.rate(over: elapsed))) runs/s, ETA \(p.eta(over: elapsed)); "
           + "\(workers.count) workers, \(workers.map(\.slots).reduce(0, +)) slots; \(p.expired) leases expired, "

@@ -128,9 +128,7 @@ extension Dispatcher {
   mutating func planRounds(_ newRuns: [RunSpec]) {
     guard let model = settings.rounds else { return }
     for run in newRuns {
-      if let plan = model.plan(experiment: run.experiment, parameters: run.parameters), plan.shards > 1,
-        plan.steps > 0
-      {
+      if let plan = model.plan(experiment: run.experiment, parameters: run.parameters) {
         rounds.plans[run.key] = plan
       }
     }
@@ -179,7 +177,6 @@ extension Dispatcher {
         rounds.replicas[id, default: [:]][key] = step
         counters.replicaBytesSent += run.reduction.replica.count
       }
-      counters.shardsLeased += 1
       // A worker that holds some replica of the run holds its context too.
       let context =
         heldStep == nil
@@ -251,49 +248,53 @@ extension Dispatcher {
 
   // MARK: - Reports
 
-  /// The sender of a shard report, if it may report unit `unit` for (`key`, `step`, `shard`):
-  /// `.refused` for a peer that has not greeted, changed authentication, or names a unit leased
-  /// to another process; `.stale` for a unit no longer live.
-  private enum ShardSender {
-    case live(ShardUnit)
-    case stale
-    case refused
+  /// What a shard report comes to.
+  private enum ShardReport {
+    /// It ends this live unit (now released, its worker credited with a report).
+    case accepted(ShardUnit)
+    /// It does not count; perform these (a refusal's count and log line, or nothing).
+    case ignored([Directive])
   }
 
-  private func shardSender(
-    unit: UInt64, key: RunKey, step: UInt64, shard: UInt32, from id: WorkerID, peer: PeerInfo
-  ) -> ShardSender {
-    guard let state = workers[id] else {
-      // A worker given up on reports over its old connection: its units were taken back.
-      if let lost = lostWorkers[id], lost.authenticatedID == peer.authenticatedID { return .stale }
-      return .refused
+  /// Checks a report of unit `unit` for (`key`, `step`, `shard`) from `id`. From a peer that has
+  /// not greeted or changed authentication, or naming a unit leased to another process, it is
+  /// refused (``refuse(_:_:_:from:peer:)``); naming a unit no longer live (expired, taken back, of
+  /// a finished round, or sent over the connection of a worker given up on) it is stale and
+  /// counted; otherwise the unit is released and the report accepted.
+  private mutating func acceptShardReport(
+    _ what: String, unit: UInt64, key: RunKey, step: UInt64, shard: UInt32, from id: WorkerID, peer: PeerInfo
+  ) -> ShardReport {
+    let isStale: Bool
+    if let state = workers[id], state.authenticatedID == peer.authenticatedID {
+      if let issued = rounds.units[unit] {
+        guard issued.holder == state.identity, issued.worker == id, issued.key == key,
+          UInt64(issued.step) == step, UInt64(issued.shard) == UInt64(shard)
+        else { return .ignored(refuse(what, unit, key, from: id, peer: peer)) }
+        noteReport(from: id)
+        releaseUnit(unit)
+        return .accepted(issued)
+      }
+      isStale = true
+    } else {
+      isStale =
+        workers[id] == nil && lostWorkers[id].map { $0.authenticatedID == peer.authenticatedID } ?? false
     }
-    guard state.authenticatedID == peer.authenticatedID else { return .refused }
-    guard let issued = rounds.units[unit] else { return .stale }
-    guard issued.holder == state.identity, issued.worker == id, issued.key == key,
-      UInt64(issued.step) == step,
-      UInt64(issued.shard) == UInt64(shard)
-    else { return .refused }
-    return .live(issued)
+    guard isStale else { return .ignored(refuse(what, unit, key, from: id, peer: peer)) }
+    counters.staleShards += 1
+    return .ignored([])
   }
 
   mutating func onShardResult(_ result: WireMessage.ShardResult, from id: WorkerID, peer: PeerInfo)
     -> [Directive]
   {
     let unit: ShardUnit
-    switch shardSender(
-      unit: result.unit, key: result.key, step: result.step, shard: result.shard, from: id, peer: peer)
+    switch acceptShardReport(
+      "shard result", unit: result.unit, key: result.key, step: result.step, shard: result.shard, from: id,
+      peer: peer)
     {
-    case .refused:
-      return refuse("shard result", result.unit, result.key, from: id, peer: peer)
-    case .stale:
-      counters.staleShards += 1
-      return []
-    case .live(let live):
-      unit = live
+    case .ignored(let out): return out
+    case .accepted(let accepted): unit = accepted
     }
-    noteReport(from: id)
-    releaseUnit(result.unit)
     counters.gradientBytesReceived += result.gradient.count
     longestReportSeconds = max(
       longestReportSeconds ?? 0, result.seconds.isFinite ? max(result.seconds, 0) : 0)
@@ -316,10 +317,10 @@ extension Dispatcher {
     }
     rounds.replicaFaults[id] = nil
     let seconds = result.seconds.isFinite ? result.seconds : 0
-    let workerName = name(of: id)
     rounds.active[unit.key]!.gradients[unit.shard] = result.gradient
     rounds.active[unit.key]!.received += 1
     if seconds >= rounds.active[unit.key]!.slowestThisRound?.seconds ?? -1 {
+      let workerName = name(of: id)
       rounds.active[unit.key]!.slowestThisRound = (workerName, seconds)
     }
     counters.shardsDone += 1
@@ -332,19 +333,14 @@ extension Dispatcher {
     -> [Directive]
   {
     let unit: ShardUnit
-    switch shardSender(
-      unit: failure.unit, key: failure.key, step: failure.step, shard: failure.shard, from: id, peer: peer)
+    switch acceptShardReport(
+      "shard failure", unit: failure.unit, key: failure.key, step: failure.step, shard: failure.shard,
+      from: id,
+      peer: peer)
     {
-    case .refused:
-      return refuse("shard failure", failure.unit, failure.key, from: id, peer: peer)
-    case .stale:
-      counters.staleShards += 1
-      return []
-    case .live(let live):
-      unit = live
+    case .ignored(let out): return out
+    case .accepted(let accepted): unit = accepted
     }
-    noteReport(from: id)
-    releaseUnit(failure.unit)
     guard let run = rounds.active[unit.key] else { return fill() }
     rounds.active[unit.key]!.waiting.insert(unit.shard, at: 0)
     let metadata = [("run", unit.key.short), ("step", "\(unit.step)"), ("worker", name(of: id))]

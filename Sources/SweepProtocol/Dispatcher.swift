@@ -163,7 +163,7 @@ public struct Dispatcher: Sendable {
     public var refused = 0
     /// Leases taken back from workers that held them without reporting past the stall deadline.
     public var reclaimed = 0
-    /// Segments of chained runs journaled (each a checkpoint).
+    /// Checkpoints journaled: of chained runs' segments, and of runs in rounds' meta-state.
     public var segments = 0
     /// Segment reports ignored: from an attempt that is not its run's latest, or not ahead of the
     /// run's checkpoint.
@@ -174,8 +174,7 @@ public struct Dispatcher: Sendable {
     public var inRounds = 0
     /// Rounds completed (optimiser steps reduced) in this process.
     public var roundsDone = 0
-    /// Shards of rounds leased, and computed.
-    public var shardsLeased = 0
+    /// Shards of rounds computed (their gradients accepted).
     public var shardsDone = 0
     /// Shard reports of units no longer live (expired, taken back, or of a finished round): ignored.
     public var staleShards = 0

@@ -243,6 +243,13 @@ public enum WireMessage: Sendable, Equatable {
       self.reason = reason
       self.message = message
     }
+
+    /// The failure of `lease`.
+    public init(_ lease: ShardLease, reason: Reason, message: String) {
+      self.init(
+        unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard, reason: reason,
+        message: message)
+    }
   }
 
   /// A segment of a chained run that ended before the run: the state to continue from.

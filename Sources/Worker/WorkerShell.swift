@@ -158,8 +158,7 @@ public final class WorkerShell {
               session.onShardFinished(
                 .shardFailure(
                   WireMessage.ShardFailure(
-                    unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard,
-                    reason: .replicaMissing,
+                    lease, reason: .replicaMissing,
                     message: "no replica of round \(lease.step), or no context of its run, held")),
                 now: clock.now))
           }
@@ -358,10 +357,7 @@ public final class WorkerShell {
   ) -> WireMessage {
     let start = ContinuousClock.now
     func failure(_ reason: WireMessage.ShardFailure.Reason, _ message: String) -> WireMessage {
-      .shardFailure(
-        WireMessage.ShardFailure(
-          unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard, reason: reason,
-          message: message))
+      .shardFailure(WireMessage.ShardFailure(lease, reason: reason, message: message))
     }
     let sha256 = SHA256.hexString(SHA256.digest(replica))
     guard sha256 == lease.replicaSHA256 else {

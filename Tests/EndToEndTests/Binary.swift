@@ -1,4 +1,5 @@
 import Foundation
+import Journal
 import Testing
 import ZeroMQ
 
@@ -84,6 +85,16 @@ func childProcesses(of pid: Int32) -> [Int32] {
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     return fields.count > 1 && Int32(fields[1]) == pid
   }
+}
+
+/// The steps done by the latest journaled checkpoint of each pending run of the results folder
+/// `directory` (empty before the first checkpoint, or while no journal can be read).
+func checkpointedSteps(_ directory: URL) -> [UInt64] {
+  let path = directory.appendingPathComponent("journal.sqlite").path
+  guard FileManager.default.fileExists(atPath: path),
+    let latest = try? Journal(path: path, readOnly: true).latestCheckpoints()
+  else { return [] }
+  return latest.values.map(\.stepsDone)
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.

@@ -43,20 +43,6 @@ private func chainReport(_ directory: URL) -> [String: Data] {
   return out
 }
 
-private func readOnlyJournal(_ directory: URL) -> Journal? {
-  let path = directory.appendingPathComponent("journal.sqlite").path
-  guard FileManager.default.fileExists(atPath: path) else { return nil }
-  return try? Journal(path: path, readOnly: true)
-}
-
-/// Steps done by the journaled checkpoints of pending runs (0 before the first checkpoint).
-private func checkpointedSteps(_ directory: URL) -> UInt64 {
-  guard let journal = readOnlyJournal(directory), let latest = try? journal.latestCheckpoints() else {
-    return 0
-  }
-  return latest.values.reduce(0) { $0 + $1.stepsDone }
-}
-
 private func runSweep(_ text: String, in dir: URL, out: String) throws -> URL {
   let spec = dir.appendingPathComponent("\(out).yaml").path
   try text.write(toFile: spec, atomically: true, encoding: .utf8)
@@ -88,7 +74,7 @@ private func runSweep(_ text: String, in dir: URL, out: String) throws -> URL {
     try lstmSweep(segmentSteps: 7).write(toFile: spec, atomically: true, encoding: .utf8)
     let out = dir.appendingPathComponent("killed")
     let coordinator = try Binary.Running(["run", spec, "--workers", "2", "--out", "killed"], directory: dir)
-    let reached = waitUntil { checkpointedSteps(out) >= 35 }
+    let reached = waitUntil { checkpointedSteps(out).reduce(0, +) >= 35 }
     kill(coordinator.pid, SIGKILL)
     _ = coordinator.wait()
     #expect(reached, "no checkpoint was journaled in time")

@@ -54,13 +54,7 @@ private func journaledHashes(_ out: URL) throws -> [String] {
 }
 
 /// Rounds the journaled checkpoints of the sweep's pending run have reached.
-private func checkpointedRounds(_ out: URL) -> UInt64 {
-  let path = out.appendingPathComponent("journal.sqlite").path
-  guard FileManager.default.fileExists(atPath: path),
-    let latest = try? Journal(path: path, readOnly: true).latestCheckpoints()
-  else { return 0 }
-  return latest.values.map(\.stepsDone).max() ?? 0
-}
+private func checkpointedRounds(_ out: URL) -> UInt64 { checkpointedSteps(out).max() ?? 0 }
 
 @Suite(.serialized) struct RoundsEndToEndTests {
   @Test func aRunInRounds_onOneTwoOrThreeWorkers_endsWithTheSingleProcessMetaState() throws {

@@ -87,10 +87,7 @@ private struct Cluster {
   mutating func report(_ lease: WireMessage.ShardLease, by id: WorkerID) throws -> WireMessage {
     guard let held = replicas[id]?[lease.key], held.step == lease.step, let context = contexts[id]?[lease.key]
     else {
-      return .shardFailure(
-        .init(
-          unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard, reason: .replicaMissing,
-          message: "none held"))
+      return .shardFailure(.init(lease, reason: .replicaMissing, message: "none held"))
     }
     var computer = try ExperimentCatalogue.makeShardComputer(
       experiment: context.experiment, parameters: context.parameters, seed: context.seed)
@@ -329,9 +326,7 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
     if id == worker("bad") {
       // Every lease, even one carrying the replica, is answered "replica missing".
       badReports += 1
-      let failure = WireMessage.ShardFailure(
-        unit: lease.unit, key: lease.key, step: lease.step, shard: lease.shard, reason: .replicaMissing,
-        message: "damaged")
+      let failure = WireMessage.ShardFailure(lease, reason: .replicaMissing, message: "damaged")
       cluster.absorb(cluster.dispatcher.onMessage(.shardFailure(failure), from: id, now: cluster.now))
     } else {
       cluster.absorb(
