@@ -45,7 +45,9 @@ public struct Report: Sendable, Equatable {
 
   /// Writes every file of the report into `folder` (created if needed), replacing files of the
   /// same name atomically.
-  public func write(to folder: String, settings: FigureSettings = FigureSettings()) throws {
+  public func write(
+    to folder: String, settings: FigureSettings = FigureSettings(), xLabels: [String: String] = [:]
+  ) throws {
     let root = URL(fileURLWithPath: folder, isDirectory: true)
     let manager = FileManager.default
     try manager.createDirectory(at: root.appendingPathComponent("curves"), withIntermediateDirectories: true)
@@ -58,7 +60,9 @@ public struct Report: Sendable, Equatable {
     for curve in curves {
       let name = Self.fileName(forSeries: curve.series)
       try put(curve.csv, "curves/\(name).csv")
-      try put(curve.svg(settings: settings), "figures/\(name).svg")
+      var figure = settings
+      if let xLabel = xLabels[curve.series] { figure.xLabel = xLabel }
+      try put(curve.svg(settings: figure), "figures/\(name).svg")
     }
     try put(manifest.json, "MANIFEST.json")
   }

@@ -77,6 +77,9 @@ public struct ExperimentDescriptor: Sendable {
   public var series: [String]
   /// What the x of every series counts, for figure axes (`examples`). Default "step".
   public var seriesXLabel: String
+  /// What the x of some series counts, where it is not ``seriesXLabel`` (a family whose series
+  /// count different things). Default none.
+  public var seriesXLabels: [String: String]
   /// Maps of points a run may report (a t-SNE of hidden activations), each as the series
   /// `<name>_x`, `<name>_y` and `<name>_label` indexed by point. Reports draw them run by run and
   /// never average them, so they are not among ``series``.
@@ -86,8 +89,10 @@ public struct ExperimentDescriptor: Sendable {
 
   public init(
     name: String, summary: String, parameters: [ParameterDescriptor], metrics: [String], series: [String],
-    seriesXLabel: String = "step", pointMaps: [String] = [], artifacts: [String] = []
+    seriesXLabel: String = "step", seriesXLabels: [String: String] = [:], pointMaps: [String] = [],
+    artifacts: [String] = []
   ) {
+    self.seriesXLabels = seriesXLabels
     self.artifacts = artifacts
     self.seriesXLabel = seriesXLabel
     self.pointMaps = pointMaps

@@ -29,7 +29,12 @@ public enum LSTMMetaLearningExperiment: Experiment {
     parameters: LSTMMetaLearningConfig.parameterDescriptors,
     metrics: metricNames,
     series: ["training_mse", "validation_mse", "mean_abs_error_per_cycle", "mse_per_boolean_function"],
-    seriesXLabel: "step (training, validation) / cycle / function number", artifacts: ["meta_state"])
+    seriesXLabel: "meta-training step",
+    seriesXLabels: [
+      "mean_abs_error_per_cycle": "cycle of a test sequence",
+      "mse_per_boolean_function": "Boolean function (index, 0-15)",
+    ],
+    artifacts: ["meta_state"])
 
   public static func validate(parameters: Parameters) throws {
     _ = try LSTMMetaLearningConfig(parameters: parameters)

@@ -43,9 +43,7 @@ extension ReportBuilder {
           AggregationRecord(variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome)
         },
         variants: variants, metrics: stage.sweep.metrics, series: stage.sweep.curves, manifest: manifest)
-      let xLabel =
-        ExperimentCatalogue.family(named: stage.sweep.experiment)?.descriptor.seriesXLabel ?? "step"
-      try report.write(to: folder, settings: FigureSettings { $0.xLabel = xLabel })
+      try Self.write(report, to: folder, experiment: stage.sweep.experiment)
       _ = try ReportBuilder(directory: folder).writePaperTables(sweep: stage.sweep, finished: runs)
       markdown += "\n" + report.summary.markdown(title: "Stage \(stage.name) (\(stage.sweep.experiment))")
       markdown += "\(runs.count) of \(slots) runs done.\n"

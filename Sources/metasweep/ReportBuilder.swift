@@ -52,8 +52,7 @@ struct ReportBuilder {
     let report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
       manifest: manifest)
-    let xLabel = ExperimentCatalogue.family(named: sweep.experiment)?.descriptor.seriesXLabel ?? "step"
-    try report.write(to: directory, settings: FigureSettings { $0.xLabel = xLabel })
+    try Self.write(report, to: directory, experiment: sweep.experiment)
     let paperTables = try writePaperTables(sweep: sweep, finished: finished)
     var text = report.summary.markdown(title: sweep.name)
     text += "\nWrote \(directory)/summary.csv, summary.md, curves/, figures/, MANIFEST.json"
@@ -93,6 +92,14 @@ struct ReportBuilder {
       text += "\n  and \(problems.count - 20) more (`metasweep verify` lists them all)"
     }
     return text
+  }
+
+  /// Writes `report`'s files, its figures' x axes labelled with what `experiment`'s series count.
+  static func write(_ report: Report, to folder: String, experiment: String) throws {
+    let descriptor = ExperimentCatalogue.family(named: experiment)?.descriptor
+    try report.write(
+      to: folder, settings: FigureSettings { $0.xLabel = descriptor?.seriesXLabel ?? "step" },
+      xLabels: descriptor?.seriesXLabels ?? [:])
   }
 
   /// The commit of the working directory's git checkout, or "unknown".

@@ -274,3 +274,24 @@ func checkWellFormedXML(_ text: String) throws {
     }
   }
 }
+
+@Test func report_labelsEachFiguresXAxis_withItsSeriesOwnLabel_orTheSweepsDefault() throws {
+  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("labels-\(UUID().uuidString)")
+    .path
+  let records = (UInt64(0)..<3).map { seed in
+    AggregationRecord(
+      variant: "v", seed: seed,
+      outcome: Outcome(series: [
+        Series(name: "error", xStart: 1, xStep: 1, values: [0.5, 0.4, 0.3]),
+        Series(name: "per_function", xStart: 0, xStep: 1, values: [0.1, 0.2]),
+      ]))
+  }
+  let report = Report(records: records, variants: ["v"], manifest: demoManifest())
+  try report.write(
+    to: folder, settings: FigureSettings { $0.xLabel = "meta-training step" },
+    xLabels: ["per_function": "function (index)"])
+  let error = try String(contentsOfFile: folder + "/figures/error.svg", encoding: .utf8)
+  let perFunction = try String(contentsOfFile: folder + "/figures/per_function.svg", encoding: .utf8)
+  #expect(error.contains(">meta-training step</text>") && !error.contains("function (index)"))
+  #expect(perFunction.contains(">function (index)</text>") && !perFunction.contains("meta-training step"))
+}
