@@ -47,6 +47,7 @@ let package = Package(
     .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
     .systemLibrary(name: "CSQLiteTuning", providers: [.apt(["libsqlite3-dev"])]),
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
     .target(
       name: "SweepModel",
       dependencies: [
@@ -55,7 +56,8 @@ let package = Package(
 
     // MARK: - Pure and wrapper layers
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-    .target(name: "TrainingCore", swiftSettings: hotCode),
+    // OpenBLAS for the matrix products of convolutional and dense layers (one thread per slot).
+    .target(name: "TrainingCore", dependencies: ["COpenBLAS"], swiftSettings: hotCode),
     // Image datasets from disk (IDX, gzipped through zlib) and generated ones (RandomStream);
     // SHA-256 of their content. Never the protocol, journal or shells: workers load data locally.
     .target(

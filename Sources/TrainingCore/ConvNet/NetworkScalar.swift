@@ -1,0 +1,53 @@
+import COpenBLAS
+
+/// The number types a ``ConvNet`` computes in: `Float` for training, `Double` for the
+/// finite-difference checks of every backward pass.
+///
+/// Matrix products go through OpenBLAS (Debian's libopenblas), one thread per calling thread: a
+/// worker slot is a thread, and OpenBLAS's own threads would split a slot's product over cores
+/// that other slots use. Every product sums in an order fixed by the kernel OpenBLAS picks for the
+/// CPU, so the same binary on the same machine type gives the same bits.
+public protocol NetworkScalar: BinaryFloatingPoint, Sendable {
+  /// C ← α·op(A)·op(B) + β·C for row-major matrices: op(A) is m × k, op(B) is k × n, C is m × n;
+  /// `lda`, `ldb` and `ldc` are the row strides of A, B and C as stored.
+  static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+    a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+/// OpenBLAS is told once, before its first product, to use the calling thread only.
+private let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+
+@inline(__always)
+private func transpose(_ isTransposed: Bool) -> CBLAS_TRANSPOSE {
+  isTransposed ? CblasTrans : CblasNoTrans
+}
+
+extension Float: NetworkScalar {
+  @inline(__always)
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    _ = singleThreadedBLAS
+    cblas_sgemm(
+      CblasRowMajor, transpose(transposeA), transpose(transposeB), Int32(m), Int32(n), Int32(k), alpha,
+      a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  }
+}
+
+extension Double: NetworkScalar {
+  @inline(__always)
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+    a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+  ) {
+    _ = singleThreadedBLAS
+    cblas_dgemm(
+      CblasRowMajor, transpose(transposeA), transpose(transposeB), Int32(m), Int32(n), Int32(k), alpha,
+      a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  }
+}

@@ -1,0 +1,252 @@
+import Testing
+import TrainingCore
+
+/// Random Double parameters (the network's initialisation, biases and γ, β moved off their
+/// defaults so no ReLU or GroupNorm sits at a special point), a batch and its labels.
+private func tinyProblem(_ network: ConvNet, batch: Int, seed: UInt64) -> (
+  p: [Double], x: [Double], labels: [Int32]
+) {
+  var random = RandomStream(rootSeed: seed, stream: "convnet-check")
+  var p: [Double] = network.initialParameters(seed: seed)
+  for range in network.parameterRanges.compactMap({ $0 }) {
+    for k in range.weights.lowerBound..<range.biases.upperBound {
+      p[k] += 0.3 * (2 * random.uniformDouble() - 1)
+    }
+  }
+  let x = (0..<(batch * network.input.count)).map { _ in 2 * random.uniformDouble() - 1 }
+  let labels = (0..<batch).map { _ in Int32(random.uniformInt(below: network.output.count)) }
+  return (p, x, labels)
+}
+
+/// The mean cross-entropy of the batch at parameters `p`, and (if asked) its gradient.
+private func crossEntropy(
+  _ network: ConvNet, _ p: [Double], _ x: [Double], _ labels: [Int32], gradient: inout [Double]?
+) -> Double {
+  var workspace = ConvNetWorkspace<Double>(network: network, batchCapacity: labels.count)
+  network.forward(parameters: p, input: x, batch: labels.count, workspace: &workspace)
+  let last = network.layers.count - 1
+  let logits = Array(workspace.output(last, network: network))
+  let loss = logits.withUnsafeBufferPointer { logits in
+    labels.withUnsafeBufferPointer { labels in
+      workspace.withOutputGradient(last, network: network) { out in
+        SoftmaxCrossEntropy.loss(logits: logits, labels: labels, classes: network.output.count, gradient: out)
+      }
+    }
+  }
+  if gradient != nil {
+    var g = [Double](repeating: .nan, count: network.parameterCount)
+    network.backward(parameters: p, from: last, gradient: &g, workspace: &workspace)
+    gradient = g
+  }
+  return loss
+}
+
+/// Worst relative error of the analytic gradient against central differences (h = 1e-5;
+/// |a − n| / max(|a| + |n|, 1e-4), the floor keeping round-off on near-zero entries out, as in the
+/// LSTM's checks) over every `stride`-th weight and every bias, per layer.
+private func worstErrors(_ network: ConvNet, batch: Int = 3, seed: UInt64 = 5, every stride: Int = 1) -> [(
+  String, Double
+)] {
+  let (p, x, labels) = tinyProblem(network, batch: batch, seed: seed)
+  var analytic: [Double]? = []
+  _ = crossEntropy(network, p, x, labels, gradient: &analytic)
+  var none: [Double]?
+  var out: [(String, Double)] = []
+  for (index, range) in network.parameterRanges.enumerated() {
+    guard let range else { continue }
+    var worst = 0.0
+    let indices =
+      Array(Swift.stride(from: range.weights.lowerBound, to: range.weights.upperBound, by: stride))
+      + Array(range.biases)
+    for k in indices {
+      let h = 1e-5
+      var plus = p
+      plus[k] += h
+      var minus = p
+      minus[k] -= h
+      let numeric =
+        (crossEntropy(network, plus, x, labels, gradient: &none)
+          - crossEntropy(network, minus, x, labels, gradient: &none))
+        / (2 * h)
+      worst = max(worst, abs(numeric - analytic![k]) / max(abs(numeric) + abs(analytic![k]), 1e-4))
+    }
+    out.append(("layer \(index) \(network.layers[index])", worst))
+  }
+  return out
+}
+
+@Test func convolutionPoolingAndDenseGradients_matchCentralDifferences() throws {
+  let network = try ConvNet(
+    input: TensorShape(channels: 2, height: 7, width: 7),
+    layers: [
+      .convolution(channels: 3, kernel: 3), .relu, .maxPool, .convolution(channels: 4, kernel: 2), .relu,
+      .dense(outputs: 5), .relu, .dense(outputs: 3),
+    ])
+  let errors = worstErrors(network)
+  #expect(errors.count == 4)
+  for (layer, error) in errors { #expect(error < 1e-6, "\(layer): relative error \(error)") }
+}
+
+@Test func stridedPaddedConvolutionGroupNormAndAveragePoolGradients_matchCentralDifferences() throws {
+  let network = try ConvNet(
+    input: TensorShape(channels: 2, height: 6, width: 6),
+    layers: [
+      .convolution(channels: 4, kernel: 3, stride: 2, padding: 1), .groupNorm(groups: 2), .relu,
+      .convolution(channels: 4, kernel: 3, stride: 1, padding: 1), .groupNorm(groups: 4), .relu,
+      .globalAveragePool,
+      .dense(outputs: 3),
+    ])
+  #expect(network.shapes[0] == TensorShape(channels: 4, height: 3, width: 3))
+  let errors = worstErrors(network, seed: 9)
+  #expect(errors.count == 5)
+  for (layer, error) in errors { #expect(error < 1e-6, "\(layer): relative error \(error)") }
+}
+
+@Test func smokeLeNetGradient_matchesCentralDifferences() throws {
+  // Every 13th weight and every bias: 1,300 of the 15,898 parameters, each two forward passes.
+  let network = try ConvNet.smokeLeNet(classes: 20)
+  #expect(network.parameterCount == 6 * 26 + 12 * 151 + 64 * 193 + 20 * 65)
+  for (layer, error) in worstErrors(network, batch: 2, every: 13) {
+    #expect(error < 1e-6, "\(layer): relative error \(error)")
+  }
+}
+
+@Test func backwardFromTheRepresentation_givesItsGradient_andZeroAbove() throws {
+  // L = Σ c·r over the batch for the smoke LeNet's representation r (layer 7): the path a
+  // meta-learner's feature loss takes. The head's parameters get no gradient.
+  let network = try ConvNet.smokeLeNet(input: TensorShape(channels: 1, height: 16, width: 16), classes: 4)
+  let (p, x, _) = tinyProblem(network, batch: 2, seed: 3)
+  var random = RandomStream(rootSeed: 3, stream: "weights")
+  let c = (0..<(2 * network.shapes[7].count)).map { _ in 2 * random.uniformDouble() - 1 }
+  func loss(_ p: [Double]) -> Double {
+    var workspace = ConvNetWorkspace<Double>(network: network, batchCapacity: 2)
+    network.forward(parameters: p, input: x, batch: 2, through: 7, workspace: &workspace)
+    return zip(workspace.output(7, network: network), c).reduce(0) { $0 + $1.0 * $1.1 }
+  }
+  var workspace = ConvNetWorkspace<Double>(network: network, batchCapacity: 2)
+  network.forward(parameters: p, input: x, batch: 2, through: 7, workspace: &workspace)
+  workspace.withOutputGradient(7, network: network) { out in
+    for k in out.indices { out[k] = c[k] }
+  }
+  var gradient = [Double](repeating: .nan, count: network.parameterCount)
+  network.backward(parameters: p, from: 7, gradient: &gradient, workspace: &workspace)
+  let head = network.parameterRanges[8]!
+  #expect(gradient[head.weights.lowerBound..<head.biases.upperBound].allSatisfy { $0 == 0 })
+  var worst = 0.0
+  for k in Swift.stride(from: 0, to: head.weights.lowerBound, by: 7) {
+    var plus = p
+    plus[k] += 1e-5
+    var minus = p
+    minus[k] -= 1e-5
+    let numeric = (loss(plus) - loss(minus)) / 2e-5
+    worst = max(worst, abs(numeric - gradient[k]) / max(abs(numeric) + abs(gradient[k]), 1e-4))
+  }
+  #expect(worst < 1e-6)
+}
+
+@Test func convolution_isTheDocumentedSum() throws {
+  // y[n, o, i, j] = b[o] + Σ W[o, c, u, v]·x[n, c, s·i + u − p, s·j + v − p], zero outside, by loops.
+  let input = TensorShape(channels: 2, height: 5, width: 6)
+  let network = try ConvNet(
+    input: input, layers: [.convolution(channels: 3, kernel: 3, stride: 2, padding: 1)])
+  let (p, x, _) = tinyProblem(network, batch: 2, seed: 4)
+  var workspace = ConvNetWorkspace<Double>(network: network, batchCapacity: 2)
+  network.forward(parameters: p, input: x, batch: 2, workspace: &workspace)
+  let y = Array(workspace.output(0, network: network))
+  let out = network.shapes[0]
+  #expect(out == TensorShape(channels: 3, height: 3, width: 3))
+  var worst = 0.0
+  for n in 0..<2 {
+    for o in 0..<3 {
+      for i in 0..<out.height {
+        for j in 0..<out.width {
+          var sum = p[54 + o]
+          for c in 0..<2 {
+            for u in 0..<3 {
+              for v in 0..<3 {
+                let (row, column) = (2 * i + u - 1, 2 * j + v - 1)
+                guard (0..<input.height).contains(row), (0..<input.width).contains(column) else { continue }
+                sum +=
+                  p[((o * 2 + c) * 3 + u) * 3 + v]
+                  * x[n * input.count + (c * input.height + row) * input.width + column]
+              }
+            }
+          }
+          worst = max(worst, abs(sum - y[n * out.count + (o * out.height + i) * out.width + j]))
+        }
+      }
+    }
+  }
+  #expect(worst < 1e-12)
+}
+
+@Test func maxPool_takesTheFirstOfEqualValues_andRoutesTheGradientThere() throws {
+  let network = try ConvNet(
+    input: TensorShape(channels: 1, height: 2, width: 3), layers: [.maxPool, .dense(outputs: 1)])
+  let p: [Double] = [2, 0]  // y = 2·pooled
+  var workspace = ConvNetWorkspace<Double>(network: network, batchCapacity: 1)
+  network.forward(parameters: p, input: [1, 4, 9, 4, 0, 9], batch: 1, workspace: &workspace)
+  #expect(Array(workspace.output(0, network: network)) == [4])
+  workspace.withOutputGradient(1, network: network) { $0[0] = 1 }
+  var gradient = [Double](repeating: 0, count: 2)
+  network.backward(parameters: p, from: 1, gradient: &gradient, workspace: &workspace)
+  #expect(Array(workspace.outputGradient(0, network: network)) == [2])
+  #expect(gradient == [4, 1])
+}
+
+@Test func floatPasses_repeatBitForBit_andAgreeWithDouble() throws {
+  let network = try ConvNet.smokeLeNet(classes: 10)
+  let (p, x, labels) = tinyProblem(network, batch: 4, seed: 8)
+  let floats = p.map(Float.init)
+  let inputs = x.map(Float.init)
+  func run() -> (loss: Double, gradient: [Float]) {
+    var workspace = ConvNetWorkspace<Float>(network: network, batchCapacity: 8)
+    network.forward(parameters: floats, input: inputs, batch: 4, workspace: &workspace)
+    let logits = Array(workspace.output(8, network: network))
+    let loss = logits.withUnsafeBufferPointer { logits in
+      labels.withUnsafeBufferPointer { labels in
+        workspace.withOutputGradient(8, network: network) {
+          SoftmaxCrossEntropy.loss(logits: logits, labels: labels, classes: 10, gradient: $0)
+        }
+      }
+    }
+    var gradient = [Float](repeating: 0, count: network.parameterCount)
+    network.backward(parameters: floats, from: 8, gradient: &gradient, workspace: &workspace)
+    return (loss, gradient)
+  }
+  let (first, second) = (run(), run())
+  #expect(first.loss == second.loss && first.gradient == second.gradient)
+  var exact: [Double]? = []
+  let loss = crossEntropy(network, floats.map(Double.init), inputs.map(Double.init), labels, gradient: &exact)
+  #expect(abs(first.loss - loss) < 1e-5)
+  let worst = zip(first.gradient, exact!).map { abs(Double($0) - $1) }.max()!
+  #expect(worst < 1e-5)
+}
+
+@Test func shapesThatCannotBeBuilt_areRefusedWithTheLayerNamed() {
+  #expect(throws: ConvNetError.self) {
+    try ConvNet(
+      input: TensorShape(channels: 1, height: 4, width: 4), layers: [.convolution(channels: 2, kernel: 5)])
+  }
+  do {
+    _ = try ConvNet(
+      input: TensorShape(channels: 6, height: 4, width: 4), layers: [.relu, .groupNorm(groups: 4)])
+    Issue.record("6 channels in 4 groups was accepted")
+  } catch {
+    #expect(error.description.contains("layer 1"))
+    #expect(error.description.contains("6 channels"))
+  }
+}
+
+@Test func initialParameters_followThePyTorchBounds_andTheSeed() throws {
+  let network = try ConvNet.paperLeNet(classes: 10)
+  #expect(network.parameterCount == 20 * 26 + 50 * 501 + 500 * 801 + 10 * 501)
+  let a: [Float] = network.initialParameters(seed: 1)
+  let b: [Float] = network.initialParameters(seed: 1)
+  let c: [Float] = network.initialParameters(seed: 2)
+  #expect(a == b && a != c)
+  let fc1 = network.parameterRanges[6]!
+  let bound = Float(1 / 800.0.squareRoot())
+  #expect(a[fc1.weights].allSatisfy { abs($0) <= bound })
+  #expect(a[fc1.weights].max()! > 0.9 * bound)
+}
