@@ -96,6 +96,7 @@ let package = Package(
       name: "metasweep",
       dependencies: [
         "SweepModel", "Experiments", "Coordinator", "Worker", "Journal", "Aggregation", "ZeroMQ",
+        "TrainingCore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

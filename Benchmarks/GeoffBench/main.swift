@@ -15,6 +15,7 @@ import TrainingCore
 //     swift run -c release metasweep-bench classifier [steps] [repeats] [algorithm ...]   # 784-1024-10 µs/example
 //     swift run -c release metasweep-bench tsne [points] [hidden] [seed] [csv]   # t-SNE seconds
 //     swift run -c release metasweep-bench datasets [repeats] [folder]   # dataset load and generation ms
+//     swift run -c release metasweep-bench lenet [steps] [paper|smoke ...]   # LeNet minibatch step µs
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -26,6 +27,17 @@ import TrainingCore
 #elseif canImport(Darwin)
   import Darwin
 #endif
+
+// The kernel `metasweep` itself would use (it starts itself again the same way: HostCPU).
+if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+  let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+  let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+  let core = OpenBLASCore.preferredCore(
+    detected: OpenBLASCore.detected, cpuFlags: Set(line.split(separator: " ").map(String.init)))
+{
+  setenv("OPENBLAS_CORETYPE", core, 1)
+  execv("/proc/self/exe", CommandLine.unsafeArgv)
+}
 
 let arguments = CommandLine.arguments.dropFirst()
 
@@ -96,6 +108,13 @@ if arguments.first == "rounds" {
   try benchmarkRounds(
     configuration: rest.first ?? "boolean", steps: rest.dropFirst().first.flatMap { Int($0) } ?? 300,
     shards: rest.dropFirst(2).first.flatMap { Int($0) } ?? 2)
+  exit(0)
+}
+if arguments.first == "lenet" {
+  let rest = Array(arguments.dropFirst())
+  try benchmarkConvNet(
+    steps: rest.first.flatMap { Int($0) } ?? 50,
+    networks: rest.count > 1 ? Array(rest.dropFirst()) : ["paper", "smoke"])
   exit(0)
 }
 if arguments.first == "lstm" {

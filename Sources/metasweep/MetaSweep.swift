@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrainingCore
 
 /// The `metasweep` command: sweeps of continual- and meta-learning experiments over ZeroMQ workers.
 @main
@@ -31,6 +32,7 @@ struct MetaSweep: ParsableCommand {
           """.utf8))
       Foundation.exit(2)
     }
+    HostCPU.relaunchWithFasterBLASIfNeeded()
     do {
       var command = try parseAsRoot(nil)
       try command.run()
@@ -51,13 +53,30 @@ enum HostCPU {
   /// the build needs none or the host cannot tell.
   static func missingFeatures() -> [String]? {
     #if METASWEEP_REQUIRES_HASWELL
-      guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-      else { return nil }
-      let flags = Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }).map(String.init))
+      guard let flags = flags() else { return nil }
       return ["avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"].filter { !flags.contains($0) }
     #else
       return nil
     #endif
+  }
+
+  /// The CPU's feature flags from /proc/cpuinfo, or nil if it cannot tell.
+  static func flags() -> Set<String>? {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+      let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return nil }
+    return Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }).map(String.init))
+  }
+
+  /// Starts this process again, same arguments and environment plus `OPENBLAS_CORETYPE`, when
+  /// OpenBLAS chose a kernel older than the CPU (``OpenBLASCore``). Does nothing when the variable
+  /// is already set (by the user, or by the first start), or if the new start fails.
+  static func relaunchWithFasterBLASIfNeeded() {
+    guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, let flags = flags(),
+      let core = OpenBLASCore.preferredCore(detected: OpenBLASCore.detected, cpuFlags: flags)
+    else { return }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    let arguments = CommandLine.unsafeArgv
+    execv("/proc/self/exe", arguments)
   }
 }

@@ -25,12 +25,9 @@ private func crossEntropy(
   var workspace = ConvNetWorkspace<Double>(network: network, batchCapacity: labels.count)
   network.forward(parameters: p, input: x, batch: labels.count, workspace: &workspace)
   let last = network.layers.count - 1
-  let logits = Array(workspace.output(last, network: network))
-  let loss = logits.withUnsafeBufferPointer { logits in
-    labels.withUnsafeBufferPointer { labels in
-      workspace.withOutputGradient(last, network: network) { out in
-        SoftmaxCrossEntropy.loss(logits: logits, labels: labels, classes: network.output.count, gradient: out)
-      }
+  let loss = labels.withUnsafeBufferPointer { labels in
+    workspace.withOutputAndGradient(last, network: network) { logits, out in
+      SoftmaxCrossEntropy.loss(logits: logits, labels: labels, classes: network.output.count, gradient: out)
     }
   }
   if gradient != nil {
@@ -249,4 +246,30 @@ private func worstErrors(_ network: ConvNet, batch: Int = 3, seed: UInt64 = 5, e
   let bound = Float(1 / 800.0.squareRoot())
   #expect(a[fc1.weights].allSatisfy { abs($0) <= bound })
   #expect(a[fc1.weights].max()! > 0.9 * bound)
+}
+
+@Test func momentumSGD_isPyTorchsRule() {
+  // v ← μ·v + g; θ ← θ − α·v, by hand for two steps.
+  let rule = MomentumSGD(learningRate: 0.5, momentum: 0.5)
+  var parameters: [Float] = [1, -2]
+  var velocity: [Float] = [0, 0]
+  for gradient: [Float] in [[2, 4], [2, 0]] {
+    parameters.withUnsafeMutableBufferPointer { p in
+      velocity.withUnsafeMutableBufferPointer { v in
+        gradient.withUnsafeBufferPointer { rule.step(parameters: p, velocity: v, gradient: $0) }
+      }
+    }
+  }
+  #expect(velocity == [3, 2])
+  #expect(parameters == [-1.5, -5])  // [1 − 0.5·2 − 0.5·3, −2 − 0.5·4 − 0.5·2]
+}
+
+@Test func openBLASCore_isRaisedOnlyWhenTheDetectedKernelIsOlderThanTheCPU() {
+  let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+  #expect(OpenBLASCore.preferredCore(detected: "Prescott", cpuFlags: avx512) == "SkylakeX")
+  #expect(
+    OpenBLASCore.preferredCore(detected: "Prescott", cpuFlags: ["avx2", "fma", "avx512f"]) == "Haswell")
+  #expect(OpenBLASCore.preferredCore(detected: "Prescott", cpuFlags: ["sse3"]) == nil)
+  #expect(OpenBLASCore.preferredCore(detected: "Haswell", cpuFlags: avx512) == nil)
+  #expect(OpenBLASCore.preferredCore(detected: "SkylakeX", cpuFlags: avx512) == nil)
 }

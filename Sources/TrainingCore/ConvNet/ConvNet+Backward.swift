@@ -133,6 +133,11 @@ extension ConvNet {
             guard targetRow >= 0 && targetRow < shape.height else { continue }
             let target = plane + targetRow * shape.width
             let line = source + i * output.width
+            if stride == 1 && padding == 0 {
+              let start = target + v
+              for j in 0..<output.width { start[j] += line[j] }
+              continue
+            }
             for j in 0..<output.width {
               let column = stride * j + v - padding
               if column >= 0 && column < shape.width { target[column] += line[j] }

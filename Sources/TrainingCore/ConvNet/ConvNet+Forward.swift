@@ -114,7 +114,9 @@ extension ConvNet {
             }
             let source = plane + sourceRow * shape.width
             if stride == 1 && padding == 0 {
-              line.update(from: source + v, count: output.width)
+              // A loop, not memmove: rows are a few dozen values, shorter than a call's overhead.
+              let start = source + v
+              for j in 0..<output.width { line[j] = start[j] }
             } else {
               for j in 0..<output.width {
                 let column = stride * j + v - padding

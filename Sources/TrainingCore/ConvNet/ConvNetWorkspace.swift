@@ -88,6 +88,21 @@ public struct ConvNetWorkspace<T: NetworkScalar>: Sendable {
     return slab[start..<(start + batch * network.shapes[layer].count)]
   }
 
+  /// Lets `body` read layer `layer`'s output (logits, say) and write ∂loss/∂(that output) in one
+  /// access, without copying either.
+  public mutating func withOutputAndGradient<R>(
+    _ layer: Int, network: ConvNet,
+    _ body: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) throws -> R
+  ) rethrows -> R {
+    let (output, gradient) = (offsets.outputs[layer], offsets.outputGradients[layer])
+    let count = batch * network.shapes[layer].count
+    return try slab.withUnsafeMutableBufferPointer { slab in
+      try body(
+        UnsafeBufferPointer(rebasing: slab[output..<(output + count)]),
+        UnsafeMutableBufferPointer(rebasing: slab[gradient..<(gradient + count)]))
+    }
+  }
+
   /// Lets `body` write ∂loss/∂(layer `layer`'s output) for the last forward pass's batch, read by
   /// a backward pass from that layer.
   public mutating func withOutputGradient<R>(

@@ -51,3 +51,31 @@ extension Double: NetworkScalar {
       a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
   }
 }
+
+/// Which of OpenBLAS's kernels runs the products. OpenBLAS picks one when it loads, from the CPU's
+/// model number; a model it does not know (Emerald Rapids, say) gets its oldest x86-64 kernel,
+/// "Prescott" (SSE3), which runs a LeNet step 1.65× slower than "SkylakeX" on the same CPU. The
+/// choice is fixed at load time by the environment variable `OPENBLAS_CORETYPE`, so the
+/// executables ask ``preferredCore(detected:cpuFlags:)`` first and, when it names a kernel,
+/// start themselves again with the variable set.
+public enum OpenBLASCore {
+  /// The kernel OpenBLAS chose in this process ("Prescott", "Haswell", "SkylakeX", ...).
+  public static var detected: String { String(cString: openblas_get_corename()) }
+
+  /// Kernels that already use AVX2 and FMA or better.
+  static let modern: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"]
+
+  /// The kernel to ask for when OpenBLAS chose one older than the CPU's features (from
+  /// /proc/cpuinfo's flags): "SkylakeX" with AVX-512 F, CD, BW, DQ and VL, else "Haswell" with AVX2
+  /// and FMA; `nil` when the detected kernel is already one of those generations or the CPU has
+  /// neither. A function of the CPU's features, so every host of a machine type gets the same
+  /// kernel and the same bits.
+  public static func preferredCore(detected: String, cpuFlags: Set<String>) -> String? {
+    guard !modern.contains(detected.lowercased()) else { return nil }
+    if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(cpuFlags.contains) {
+      return "SkylakeX"
+    }
+    if ["avx2", "fma"].allSatisfy(cpuFlags.contains) { return "Haswell" }
+    return nil
+  }
+}
