@@ -6,7 +6,7 @@ public enum ExperimentCatalogue {
   /// The families, in the order `metasweep experiments` lists them.
   public static let all: [any Experiment.Type] = [
     GeoffExperiment.self, CrosspropMNISTExperiment.self, ImagePretrainExperiment.self,
-    ImageFinetuneExperiment.self,
+    ImageFinetuneExperiment.self, ConvNetPretrainExperiment.self,
     LSTMMetaLearningExperiment.self,
     NoopExperiment.self, NoopDigestExperiment.self,
   ]

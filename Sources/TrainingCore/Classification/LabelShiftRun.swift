@@ -19,6 +19,14 @@ public struct LabeledImages: Sendable {
   /// How many images there are.
   public var count: Int { labels.count }
 
+  /// The first `count` images (all if there are fewer).
+  public func prefix(_ count: Int) -> LabeledImages {
+    let count = min(count, self.count)
+    return LabeledImages(
+      pixels: Array(pixels.prefix(count * pixelsPerImage)), labels: Array(labels.prefix(count)),
+      pixelsPerImage: pixelsPerImage)
+  }
+
   /// The images of `classes` only, in their order here, relabelled by their place in `classes`
   /// (with classes [5, 6, 7, 8, 9], class 7 becomes label 2).
   public func restricted(to classes: [UInt8]) -> LabeledImages {

@@ -90,21 +90,26 @@ public struct ConvNetClassifier: Sendable {
     return loss
   }
 
-  /// The logits of `count` images, in batches of the workspace's capacity, into `logits`
-  /// (count × classes).
-  public mutating func logits(images: UnsafeBufferPointer<Float>, count: Int) -> [Float] {
-    let classes = network.output.count
-    var out = [Float](repeating: 0, count: count * classes)
+  /// Layer `layer`'s outputs (the logits by default) for `count` images, in batches of the
+  /// workspace's capacity: count × the layer's size, example-major.
+  public mutating func outputs(of layer: Int? = nil, images: UnsafeBufferPointer<Float>, count: Int)
+    -> [Float]
+  {
+    let layer = layer ?? network.layers.count - 1
+    let size = network.shapes[layer].count
+    let pixels = network.input.count
+    precondition(images.count >= count * pixels)
+    var out = [Float](repeating: 0, count: count * size)
     var start = 0
     while start < count {
       let batch = min(workspace.batchCapacity, count - start)
-      let pixels = network.input.count
       let slice = UnsafeBufferPointer(rebasing: images[(start * pixels)..<((start + batch) * pixels)])
       parameters.withUnsafeBufferPointer { parameters in
-        network.forward(parameters: parameters, input: slice, batch: batch, workspace: &workspace)
+        network.forward(
+          parameters: parameters, input: slice, batch: batch, through: layer, workspace: &workspace)
       }
-      let logits = workspace.output(network.layers.count - 1, network: network)
-      out.replaceSubrange((start * classes)..<((start + batch) * classes), with: logits)
+      out.replaceSubrange(
+        (start * size)..<((start + batch) * size), with: workspace.output(layer, network: network))
       start += batch
     }
     return out

@@ -1,0 +1,199 @@
+/// Settings of the teacher-guided inner step (meta-experiments.md §3.1d); defaults are the
+/// paper's MNIST → Fashion-MNIST column.
+public struct TeacherGuidedSettings: Sendable, Equatable {
+  /// α, the student's and the teacher's step size (0.05; no momentum).
+  public var stepSize = 0.05
+  /// c, the feature-matching loss's coefficient (300).
+  public var lossScale = 300.0
+  /// The Huber loss's δ (1).
+  public var huber = 1.0
+  /// Units of each of the meta-learner's LSTM layers (32).
+  public var hidden = 32
+  /// The meta-learner's stacked LSTM layers (3).
+  public var lstmLayers = 3
+
+  public init() {}
+}
+
+/// One inner step of meta-training with a multi-task teacher, for one student network: the
+/// teacher steps on the multi-task batch, the student on task B alone with its steered layers'
+/// gradients scaled by their meta-learners, and the feature-matching loss between the two new
+/// representations is backpropagated, first order, into every meta-learner through the current
+/// truncation window (meta-experiments.md §3.1d):
+///
+///     teacher:  w ← w − α·∇w CE(w; xa ∪ xb)
+///     student:  g = ∇W CE(W; xb);  δ_ℓ = f_ℓ(z_ℓ(W, g, activations on xb));
+///               W_ℓ ← W_ℓ − α·δ_ℓ⊙g_ℓ (steered weights), W ← W − α·g (biases, classifier)
+///     L = c · mean Huber(r(xa ∪ xb; W) − r(xa ∪ xb; w))
+///     ∂L/∂δ_{ℓ,k} = −α·g_{ℓ,k}⊙D_ℓ for every step k of the window, D = ∂L/∂W (same for every k)
+///
+/// The steered layers are every convolution or dense layer followed by a ReLU (all but the
+/// classifier); the representation is the last hidden layer's ReLU output (layer count − 2).
+/// Generic in the number type, so the replay test runs the same code in `Double`.
+public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
+  /// The student's (and teacher's) network, union head included.
+  public let network: ConvNet
+  /// The layers the meta-learners steer, and each one's meta-learner shape.
+  public let steered: [Int]
+  public let shapes: [LayerMetaLearnerShape]
+  public let settings: TeacherGuidedSettings
+  /// The representation's layer.
+  public var representation: Int { network.layers.count - 2 }
+  var studentWorkspace: ConvNetWorkspace<T>
+  var teacherWorkspace: ConvNetWorkspace<T>
+
+  public init(network: ConvNet, settings: TeacherGuidedSettings, batchCapacity: Int) {
+    self.network = network
+    self.settings = settings
+    steered = network.layers.indices.filter { index in
+      index + 1 < network.layers.count - 1 && network.layers[index + 1] == .relu
+        && network.parameterRanges[index] != nil
+    }
+    shapes = steered.map { layer in
+      let range = network.parameterRanges[layer]!
+      return LayerMetaLearnerShape(
+        inputs: MetaLearnerInputs.width(network: network, layer: layer), outputs: range.rowLength,
+        hidden: settings.hidden, layers: settings.lstmLayers)
+    }
+    studentWorkspace = ConvNetWorkspace(network: network, batchCapacity: batchCapacity)
+    teacherWorkspace = ConvNetWorkspace(network: network, batchCapacity: batchCapacity)
+  }
+
+  /// Initial meta-learner parameters, one vector per steered layer.
+  public func initialMetaParameters(seed: UInt64) -> [[T]] {
+    shapes.enumerated().map { index, shape in
+      LayerMetaLearner.initialParameters(shape: shape, seed: seed, layer: index)
+    }
+  }
+
+  /// What an episode carries between inner steps besides θ: the student's and the teacher's
+  /// parameters, the meta-learners' states, and the current truncation window (each step's
+  /// records and steered gradients g_ℓ, per steered layer).
+  public struct Episode: Sendable {
+    public var student: [T]
+    public var teacher: [T]
+    public var states: [LayerMetaLearner.State<T>]
+    public var window: [[LayerMetaLearner.StepRecord<T>]]
+    public var windowGradients: [[[T]]]
+    /// The δ of every steered layer at the last step, in steered-layer order (for Fig. 7).
+    public var lastDeltas: [[T]] = []
+
+    /// An episode from `parameters` for both networks, zero states and an empty window.
+    public init(parameters: [T], step: TeacherGuidedStep<T>) {
+      student = parameters
+      teacher = parameters
+      states = zip(step.steered, step.shapes).map { layer, shape in
+        LayerMetaLearner.State(
+          shape: shape, neurons: step.network.parameterRanges[layer]!.weights.count / shape.outputs)
+      }
+      window = Array(repeating: [], count: step.steered.count)
+      windowGradients = window.map { _ in [] }
+    }
+
+    /// Cuts the gradient path here: the next window starts from the current W and states.
+    public mutating func truncate() {
+      for k in window.indices {
+        window[k].removeAll()
+        windowGradients[k].removeAll()
+      }
+    }
+  }
+
+  /// One inner step. `multitask` is xa ∪ xb (images and union labels), `taskB` is xb; the student
+  /// learns from `taskB` only. Returns L and ∂L/∂θ_ℓ for every meta-learner, through the window
+  /// this step joins.
+  public mutating func step(
+    episode: inout Episode, meta: [[T]], multitask: (images: [T], labels: [Int32]),
+    taskB: (images: [T], labels: [Int32])
+  ) -> (loss: Double, metaGradient: [[T]]) {
+    let network = network
+    let alpha = T(settings.stepSize)
+    // Teacher: plain SGD on the multi-task batch.
+    let teacherGradient = gradient(
+      of: episode.teacher, images: multitask.images, labels: multitask.labels, workspace: &teacherWorkspace)
+    for k in episode.teacher.indices { episode.teacher[k] -= alpha * teacherGradient[k] }
+    studentStep(episode: &episode, meta: meta, taskB: taskB)
+    // The feature-matching loss between the new representations, and D = ∂L/∂W.
+    let count = multitask.labels.count
+    forward(
+      episode.teacher, images: multitask.images, count: count, through: representation,
+      workspace: &teacherWorkspace)
+    forward(
+      episode.student, images: multitask.images, count: count, through: representation,
+      workspace: &studentWorkspace)
+    let teacherFeatures = teacherWorkspace.output(representation, network: network)
+    let settings = settings
+    let representation = representation
+    let loss = studentWorkspace.withOutputAndGradient(representation, network: network) { student, gradient in
+      FeatureMatchingLoss.loss(
+        student: student, teacher: teacherFeatures, scale: settings.lossScale, huber: settings.huber,
+        gradient: gradient)
+    }
+    var d = [T](repeating: 0, count: network.parameterCount)
+    network.backward(
+      parameters: episode.student, from: representation, gradient: &d, workspace: &studentWorkspace)
+    // ∂L/∂δ_{ℓ,k} = −α·g_{ℓ,k}⊙D_ℓ, then BPTT through each meta-learner's window.
+    var metaGradient: [[T]] = []
+    for (index, layer) in steered.enumerated() {
+      let dLayer = Array(d[network.parameterRanges[layer]!.weights])
+      let outputGradients = episode.windowGradients[index].map { gk in
+        zip(gk, dLayer).map { -alpha * $0 * $1 }
+      }
+      var gradient = [T](repeating: 0, count: shapes[index].parameterCount)
+      LayerMetaLearner.backward(
+        shape: shapes[index], parameters: meta[index], window: episode.window[index],
+        outputGradients: outputGradients, gradient: &gradient)
+      metaGradient.append(gradient)
+    }
+    return (loss, metaGradient)
+  }
+
+  /// The student's half of a step (also the "ours" method of the evaluation): its task-B gradient
+  /// g, each steered layer's scaled by that layer's meta-learner, W_ℓ ← W_ℓ − α·δ_ℓ⊙g_ℓ, the rest
+  /// W ← W − α·g; each steered layer's record and g_ℓ join the window.
+  public mutating func studentStep(episode: inout Episode, meta: [[T]], taskB: (images: [T], labels: [Int32]))
+  {
+    let network = network
+    let alpha = T(settings.stepSize)
+    let g = gradient(
+      of: episode.student, images: taskB.images, labels: taskB.labels, workspace: &studentWorkspace)
+    var next = episode.student
+    for k in next.indices { next[k] -= alpha * g[k] }
+    episode.lastDeltas = []
+    for (index, layer) in steered.enumerated() {
+      let z = MetaLearnerInputs.make(
+        network: network, layer: layer, parameters: episode.student, gradient: g, workspace: studentWorkspace)
+      let (delta, record) = LayerMetaLearner.step(
+        shape: shapes[index], parameters: meta[index], inputs: z, state: &episode.states[index])
+      let weights = network.parameterRanges[layer]!.weights
+      for (offset, k) in weights.enumerated() { next[k] = episode.student[k] - alpha * delta[offset] * g[k] }
+      episode.window[index].append(record)
+      episode.windowGradients[index].append(Array(g[weights]))
+      episode.lastDeltas.append(delta)
+    }
+    episode.student = next
+  }
+
+  /// ∇ of the mean cross-entropy of `labels` at `parameters`, leaving the forward pass in `workspace`.
+  func gradient(of parameters: [T], images: [T], labels: [Int32], workspace: inout ConvNetWorkspace<T>) -> [T]
+  {
+    let network = network
+    let last = network.layers.count - 1
+    forward(parameters, images: images, count: labels.count, through: last, workspace: &workspace)
+    _ = labels.withUnsafeBufferPointer { labels in
+      workspace.withOutputAndGradient(last, network: network) { logits, out in
+        SoftmaxCrossEntropy.loss(logits: logits, labels: labels, classes: network.output.count, gradient: out)
+      }
+    }
+    var gradient = [T](repeating: 0, count: network.parameterCount)
+    network.backward(parameters: parameters, from: last, gradient: &gradient, workspace: &workspace)
+    return gradient
+  }
+
+  func forward(
+    _ parameters: [T], images: [T], count: Int, through layer: Int, workspace: inout ConvNetWorkspace<T>
+  ) {
+    network.forward(
+      parameters: parameters, input: images, batch: count, through: layer, workspace: &workspace)
+  }
+}

@@ -1,0 +1,154 @@
+import Testing
+import TrainingCore
+
+/// A tiny student in Double: conv 3×3 → 2, ReLU, pool, dense → 4, ReLU (the representation), a
+/// union head of 4 classes. Its steered layers are the convolution and the hidden dense layer.
+private let tinyNetwork = try! ConvNet(
+  input: TensorShape(channels: 1, height: 8, width: 8),
+  layers: [
+    .convolution(channels: 2, kernel: 3), .relu, .maxPool, .dense(outputs: 4), .relu, .dense(outputs: 4),
+  ])
+
+private func batch(_ random: inout RandomStream, count: Int) -> (images: [Double], labels: [Int32]) {
+  (
+    (0..<(count * 64)).map { _ in random.uniformDouble() },
+    (0..<count).map { _ in Int32(random.uniformInt(below: 4)) }
+  )
+}
+
+@Test func metaGradient_replaysTheWindow_asCentralDifferencesOfTheFeatureLoss() {
+  // meta-experiments.md §3.1d's replay test: record a window, recompute L_t as a function of θ
+  // alone (every step's inputs z_k and gradients g_k held fixed), and compare the first-order
+  // meta-gradient with central differences in Double.
+  var settings = TeacherGuidedSettings()
+  settings.hidden = 3
+  settings.lstmLayers = 2
+  settings.stepSize = 0.3
+  settings.lossScale = 5
+  var step = TeacherGuidedStep<Double>(network: tinyNetwork, settings: settings, batchCapacity: 6)
+  #expect(step.steered == [0, 3])
+  var random = RandomStream(rootSeed: 12, stream: "replay")
+  var meta = step.initialMetaParameters(seed: 3)
+  for l in meta.indices {
+    for k in meta[l].indices { meta[l][k] += 0.3 * (2 * random.uniformDouble() - 1) }
+  }
+  var episode = TeacherGuidedStep<Double>.Episode(
+    parameters: tinyNetwork.initialParameters(seed: 5), step: step)
+  // One step before the window, then a truncation: the window starts from a moved W and state.
+  _ = step.step(
+    episode: &episode, meta: meta, multitask: batch(&random, count: 6), taskB: batch(&random, count: 3))
+  episode.truncate()
+  let start = episode
+  var last: (loss: Double, metaGradient: [[Double]]) = (0, [])
+  var lastBatch = batch(&random, count: 6)
+  for _ in 0..<3 {
+    lastBatch = batch(&random, count: 6)
+    last = step.step(episode: &episode, meta: meta, multitask: lastBatch, taskB: batch(&random, count: 3))
+  }
+  // Replay: δ_k(θ) from the window's start state and recorded inputs, and
+  // W_end(θ) = W_end + α Σ_k (δ_k(θ₀) − δ_k(θ))⊙g_k on the steered weights.
+  func deltas(_ meta: [[Double]]) -> [[[Double]]] {
+    step.steered.indices.map { index in
+      var state = start.states[index]
+      return episode.window[index].map { record in
+        LayerMetaLearner.step(
+          shape: step.shapes[index], parameters: meta[index],
+          inputs: record.inputs(shape: step.shapes[index]),
+          state: &state
+        ).delta
+      }
+    }
+  }
+  let recorded = deltas(meta)
+  var teacherSpace = ConvNetWorkspace<Double>(network: tinyNetwork, batchCapacity: 6)
+  tinyNetwork.forward(
+    parameters: episode.teacher, input: lastBatch.images, batch: 6, through: 4, workspace: &teacherSpace)
+  let teacherFeatures = Array(teacherSpace.output(4, network: tinyNetwork))
+  func loss(_ meta: [[Double]]) -> Double {
+    var student = episode.student
+    for (index, perStep) in deltas(meta).enumerated() {
+      let weights = tinyNetwork.parameterRanges[step.steered[index]]!.weights
+      for (k, delta) in perStep.enumerated() {
+        let g = episode.windowGradients[index][k]
+        for (offset, p) in weights.enumerated() {
+          student[p] += settings.stepSize * (recorded[index][k][offset] - delta[offset]) * g[offset]
+        }
+      }
+    }
+    var space = ConvNetWorkspace<Double>(network: tinyNetwork, batchCapacity: 6)
+    tinyNetwork.forward(parameters: student, input: lastBatch.images, batch: 6, through: 4, workspace: &space)
+    return FeatureMatchingLoss.loss(
+      student: space.output(4, network: tinyNetwork), teacher: teacherFeatures[...],
+      scale: settings.lossScale,
+      huber: settings.huber, gradient: nil)
+  }
+  #expect(abs(loss(meta) - last.loss) < 1e-12, "the replay reproduces the step's loss")
+  var worst = 0.0
+  var largest = 0.0
+  for l in meta.indices {
+    for k in meta[l].indices {
+      var plus = meta
+      plus[l][k] += 1e-6
+      var minus = meta
+      minus[l][k] -= 1e-6
+      let numeric = (loss(plus) - loss(minus)) / 2e-6
+      let analytic = last.metaGradient[l][k]
+      largest = max(largest, abs(analytic))
+      worst = max(worst, abs(numeric - analytic) / max(abs(numeric) + abs(analytic), 1e-4))
+    }
+  }
+  #expect(largest > 1e-3, "the meta-gradient is not trivially zero")
+  #expect(worst < 1e-5, "worst relative error \(worst)")
+}
+
+/// Random images in [0, 1] for the tiny network, labels in `classes`.
+private func tinyTask(count: Int, classes: Range<Int32>, seed: UInt64) -> TeacherTaskImages {
+  var random = RandomStream(rootSeed: seed, stream: "tiny-task")
+  let labels = (0..<count).map { _ in classes.lowerBound + Int32(random.uniformInt(below: classes.count)) }
+  // Each class brightens its own band of rows, so the tasks are learnable.
+  var images = [Float](repeating: 0, count: count * 64)
+  for n in 0..<count {
+    for k in 0..<64 {
+      let band = Int(labels[n]) * 2 == k / 8 || Int(labels[n]) * 2 + 1 == k / 8
+      images[n * 64 + k] = Float(random.uniformDouble()) * 0.3 + (band ? 0.7 : 0)
+    }
+  }
+  return TeacherTaskImages(images: images, labels: labels, pixelsPerImage: 64)
+}
+
+@Test func metaTraining_inSegments_isBitIdenticalToOneRun_andEndsEveryEpisode() {
+  var settings = TeacherMetaTrainingSettings()
+  settings.step.hidden = 3
+  settings.step.lstmLayers = 2
+  settings.episodes = 3
+  settings.maxSteps = 7
+  settings.batchA = 4
+  settings.batchB = 4
+  settings.windowStart = 2
+  settings.levelEpisodes = 2
+  settings.metaLearningRate = 0.01
+  let taskA = tinyTask(count: 40, classes: 0..<2, seed: 1)
+  let taskB = tinyTask(count: 40, classes: 2..<4, seed: 2)
+  let initial: [Float] = tinyNetwork.initialParameters(seed: 6)
+  func run(segment: Int) -> (TeacherMetaTrainingState, Int) {
+    var step = TeacherGuidedStep<Float>(network: tinyNetwork, settings: settings.step, batchCapacity: 8)
+    var state = TeacherMetaTrainingState(step: step, settings: settings, seed: 9)
+    var segments = 0
+    while !state.isFinished {
+      TeacherMetaTraining.train(
+        &state, step: &step, settings: settings, initial: initial, taskA: taskA, taskB: taskB, seed: 9,
+        maxInnerSteps: segment)
+      segments += 1
+    }
+    return (state, segments)
+  }
+  let (whole, one) = run(segment: 0)
+  let (chained, many) = run(segment: 2)
+  #expect(one == 1 && many > 3)
+  #expect(whole == chained)
+  #expect(whole.episodeSteps.count == 3 && whole.innerSteps == Int(whole.episodeSteps.reduce(0, +)))
+  #expect(whole.episodeFinalLoss.allSatisfy { $0.isFinite })
+  let untrained = TeacherGuidedStep<Float>(network: tinyNetwork, settings: settings.step, batchCapacity: 8)
+    .initialMetaParameters(seed: 9)
+  #expect(whole.meta != untrained)
+}
