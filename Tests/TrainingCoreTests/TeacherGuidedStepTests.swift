@@ -3,11 +3,17 @@ import TrainingCore
 
 /// A tiny student in Double: conv 3×3 → 2, ReLU, pool, dense → 4, ReLU (the representation), a
 /// union head of 4 classes. Its steered layers are the convolution and the hidden dense layer.
-private let tinyNetwork = try! ConvNet(
-  input: TensorShape(channels: 1, height: 8, width: 8),
-  layers: [
-    .convolution(channels: 2, kernel: 3), .relu, .maxPool, .dense(outputs: 4), .relu, .dense(outputs: 4),
-  ])
+private let tinyNetwork: ConvNet = {
+  do {
+    return try ConvNet(
+      input: TensorShape(channels: 1, height: 8, width: 8),
+      layers: [
+        .convolution(channels: 2, kernel: 3), .relu, .maxPool, .dense(outputs: 4), .relu, .dense(outputs: 4),
+      ])
+  } catch {
+    fatalError("the tiny network: \(error)")
+  }
+}()
 
 private func batch(_ random: inout RandomStream, count: Int) -> (images: [Double], labels: [Int32]) {
   (
