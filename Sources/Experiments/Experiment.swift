@@ -34,6 +34,13 @@ public protocol Experiment: Sendable {
   /// holds the bytes of every artifact its ``ParameterDescriptor/Kind/artifact(isList:)``
   /// parameters name, verified against their hashes. The default ignores them and calls `run`.
   static func run(parameters: Parameters, seed: UInt64, inputs: ArtifactInputs) throws -> Outcome
+  /// Runs one segment of a chained run that consumes artifacts (meta-training from a pretrained
+  /// network): as ``runSegment(parameters:seed:checkpoint:maxSteps:)``, with `inputs` as
+  /// ``run(parameters:seed:inputs:)`` gets them. The default runs a run without inputs in
+  /// segments and one with inputs whole.
+  static func runSegment(
+    parameters: Parameters, seed: UInt64, inputs: ArtifactInputs, checkpoint: [UInt8]?, maxSteps: Int
+  ) throws -> SegmentOutcome
 }
 
 extension Experiment {
@@ -43,6 +50,17 @@ extension Experiment {
     -> SegmentOutcome
   {
     .finished(try run(parameters: parameters, seed: seed))
+  }
+
+  /// Without inputs, segments as ``runSegment(parameters:seed:checkpoint:maxSteps:)`` runs them;
+  /// with inputs, the whole run.
+  public static func runSegment(
+    parameters: Parameters, seed: UInt64, inputs: ArtifactInputs, checkpoint: [UInt8]?, maxSteps: Int
+  ) throws -> SegmentOutcome {
+    if descriptor.inputParameters.isEmpty {
+      return try runSegment(parameters: parameters, seed: seed, checkpoint: checkpoint, maxSteps: maxSteps)
+    }
+    return .finished(try run(parameters: parameters, seed: seed, inputs: inputs))
   }
 
   /// No inputs to read: the trial as ``run(parameters:seed:)`` runs it.
@@ -140,6 +158,9 @@ public struct ParameterDescriptor: Sendable {
   /// family after runs of it were journaled is false: left at its default, it stays out of the
   /// completed parameters, so the runs journaled before it existed keep their keys.
   public var isKeyedAtDefault = true
+  /// Whether a graph stage may leave this artifact input unbound (false): its runs then get no
+  /// bytes for it (a baseline of an evaluation that only the meta-learned method needs it for).
+  public var isOptionalInput = false
 
   public init(_ name: String, _ kind: Kind, default defaultValue: ParameterValue, _ doc: String) {
     self.name = name

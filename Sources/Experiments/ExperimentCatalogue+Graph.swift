@@ -58,7 +58,9 @@ extension ExperimentCatalogue {
             ))
         }
       }
-      for parameter in inputs where !stage.inputs.contains(where: { $0.parameter == parameter.name }) {
+      let bound = inputs.filter { parameter in stage.inputs.contains { $0.parameter == parameter.name } }
+      for parameter in inputs
+      where !parameter.isOptionalInput && !bound.contains(where: { $0.name == parameter.name }) {
         problems.append(
           graph.error(
             in: stage, at: "inputs",
@@ -77,7 +79,7 @@ extension ExperimentCatalogue {
       }
       // The sweep checks, with every input standing in as the placeholder.
       var placeheld = stageReading
-      placeheld.spec!.fixed.merge(inputs.map { ($0.name, ParameterValue.string(GraphPlan.placeholder)) }) {
+      placeheld.spec!.fixed.merge(bound.map { ($0.name, ParameterValue.string(GraphPlan.placeholder)) }) {
         $1
       }
       do {

@@ -35,7 +35,9 @@ extension ExperimentCatalogue {
     let descriptor = family.descriptor
     // Inputs come from other stages' artifacts: only a graph binds them (``validate(_:)-(SweepGraph.Reading)``
     // sets them in `fixed` before these checks).
-    let unbound = descriptor.inputParameters.map(\.name).filter { spec.fixed[$0] == nil }
+    let unbound = descriptor.inputParameters.filter { !$0.isOptionalInput }.map(\.name).filter {
+      spec.fixed[$0] == nil
+    }
     if !unbound.isEmpty {
       problems.append(
         spec.error(

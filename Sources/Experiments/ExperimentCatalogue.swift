@@ -6,7 +6,8 @@ public enum ExperimentCatalogue {
   /// The families, in the order `metasweep experiments` lists them.
   public static let all: [any Experiment.Type] = [
     GeoffExperiment.self, CrosspropMNISTExperiment.self, ImagePretrainExperiment.self,
-    ImageFinetuneExperiment.self, ConvNetPretrainExperiment.self,
+    ImageFinetuneExperiment.self, ConvNetPretrainExperiment.self, TeacherMetaTrainExperiment.self,
+    TeacherEvaluateExperiment.self,
     LSTMMetaLearningExperiment.self,
     NoopExperiment.self, NoopDigestExperiment.self,
   ]
@@ -57,8 +58,9 @@ public enum ExperimentCatalogue {
     return outcome
   }
 
-  /// Runs one segment of a trial of `experiment` in this process (see ``Experiment/runSegment(parameters:seed:checkpoint:maxSteps:)``);
-  /// a run with artifact inputs runs whole (``Experiment/run(parameters:seed:inputs:)``).
+  /// Runs one segment of a trial of `experiment` in this process (see
+  /// ``Experiment/runSegment(parameters:seed:inputs:checkpoint:maxSteps:)``): a run with artifact
+  /// inputs runs whole unless its family chains such runs.
   public static func runSegment(
     experiment: String, parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int,
     inputs: ArtifactInputs = ArtifactInputs()
@@ -66,14 +68,9 @@ public enum ExperimentCatalogue {
     guard let family = family(named: experiment) else {
       throw ExperimentError(message: "This worker cannot run experiment '\(experiment)'.")
     }
-    if !family.descriptor.inputParameters.isEmpty {
-      let outcome = try family.run(
-        parameters: completed(parameters, descriptor: family.descriptor), seed: seed, inputs: inputs)
-      return .finished(try checked(outcome, experiment))
-    }
     let segment = try family.runSegment(
-      parameters: completed(parameters, descriptor: family.descriptor), seed: seed, checkpoint: checkpoint,
-      maxSteps: maxSteps)
+      parameters: completed(parameters, descriptor: family.descriptor), seed: seed, inputs: inputs,
+      checkpoint: checkpoint, maxSteps: maxSteps)
     if case .finished(let outcome) = segment { return .finished(try checked(outcome, experiment)) }
     return segment
   }
@@ -100,6 +97,7 @@ extension ParameterDescriptor {
     case (.bool, _): return "must be true or false, got \(value)"
     case (.text, _): return "must be text (in quotes), got \(value)"
     case (.artifact(let isList), .string(let text)):
+      if text.isEmpty && isOptionalInput { return nil }  // an optional input left unbound
       let hashes = text.split(separator: ",", omittingEmptySubsequences: false)
       guard hashes.allSatisfy(SHA256.isDigestHex),
         isList || hashes.count == 1

@@ -94,6 +94,14 @@ public struct ParameterDeclaration<Config>: Sendable {
 }
 
 extension ParameterDeclaration {
+  /// This artifact input, optional: a graph stage may leave it unbound
+  /// (``ParameterDescriptor/isOptionalInput``).
+  public func optionalInput() -> Self {
+    var descriptor = descriptor
+    descriptor.isOptionalInput = true
+    return Self(descriptor, assign: assign)
+  }
+
   /// The declaration of a parameter added after runs of its family were journaled: at its
   /// default it stays out of run keys, so those runs keep theirs (``ParameterDescriptor/isKeyedAtDefault``).
   public func keyedOnlyWhenSet() -> Self {

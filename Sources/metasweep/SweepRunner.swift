@@ -28,10 +28,13 @@ enum SweepDocument {
     }
   }
 
-  /// Steps per lease of chained runs (a graph's stages run whole).
+  /// Steps per lease of chained runs: a sweep's `segment_steps`; in a graph, the smallest any
+  /// stage sets (runs that cannot be chained ignore it).
   var segmentSteps: Int? {
-    if case .sweep(let sweep) = self { return sweep.segmentSteps }
-    return nil
+    switch self {
+    case .sweep(let sweep): sweep.segmentSteps
+    case .graph(let plan): plan.graph.stages.compactMap(\.sweep.segmentSteps).min()
+    }
   }
 
   /// The text of a sweep file parsed and checked: a graph when it has `stages:`, else a sweep,
