@@ -172,16 +172,15 @@ public enum ForgettingEvaluation {
   /// ∇ of the mean cross-entropy over the union head, plus, with `distillation`, LwF's
   /// λ·KD_T: soft cross-entropy of softmax(z_A/T) against softmax(z0_A/T) of the anchor network on
   /// the same images, over the first `classes` logits, mean over the batch.
-  static func crossEntropyGradient(
-    network: ConvNet, parameters: [Float], images: [Float], labels: [Int32],
-    workspace: inout ConvNetWorkspace<Float>,
-    distillation: (anchor: [Float], weight: Double, temperature: Double, classes: Int)? = nil,
-    anchorWorkspace: inout ConvNetWorkspace<Float>
-  ) -> [Float] {
+  public static func crossEntropyGradient<T: NetworkScalar>(
+    network: ConvNet, parameters: [T], images: [T], labels: [Int32], workspace: inout ConvNetWorkspace<T>,
+    distillation: (anchor: [T], weight: Double, temperature: Double, classes: Int)? = nil,
+    anchorWorkspace: inout ConvNetWorkspace<T>
+  ) -> [T] {
     let last = network.layers.count - 1
     let count = labels.count
     network.forward(parameters: parameters, input: images, batch: count, workspace: &workspace)
-    var anchorLogits: [Float] = []
+    var anchorLogits: [T] = []
     if let distillation {
       network.forward(
         parameters: distillation.anchor, input: images, batch: count, workspace: &anchorWorkspace)
@@ -199,14 +198,14 @@ public enum ForgettingEvaluation {
             let student = softmax((0..<a).map { Double(logits[row + $0]) / t })
             let anchor = softmax((0..<a).map { Double(anchorLogits[row + $0]) / t })
             for k in 0..<a {
-              gradient[row + k] += Float(distillation.weight * (student[k] - anchor[k]) / (t * Double(count)))
+              gradient[row + k] += T(distillation.weight * (student[k] - anchor[k]) / (t * Double(count)))
             }
           }
         }
         return loss
       }
     }
-    var gradient = [Float](repeating: 0, count: network.parameterCount)
+    var gradient = [T](repeating: 0, count: network.parameterCount)
     network.backward(parameters: parameters, from: last, gradient: &gradient, workspace: &workspace)
     return gradient
   }
@@ -217,28 +216,39 @@ public enum ForgettingEvaluation {
   static func diagonalFisher(
     network: ConvNet, parameters: [Float], tasks: Tasks, settings: ForgettingEvaluationSettings
   ) -> [Float] {
+    let count = min(settings.fisherImages, tasks.trainA.count)
+    return diagonalFisher(
+      network: network, parameters: parameters,
+      images: Array(tasks.trainA.images.prefix(count * tasks.trainA.pixelsPerImage)), count: count,
+      oldClasses: tasks.classesA)
+  }
+
+  /// The exact diagonal Fisher of `parameters` on `count` images (count × pixels), zero on the
+  /// head's rows from `oldClasses` on (the classes the network has not learnt yet).
+  public static func diagonalFisher<T: NetworkScalar>(
+    network: ConvNet, parameters: [T], images: [T], count: Int, oldClasses: Int
+  ) -> [T] {
     let last = network.layers.count - 1
     let classes = network.output.count
-    let count = min(settings.fisherImages, tasks.trainA.count)
-    let pixels = tasks.trainA.pixelsPerImage
-    var workspace = ConvNetWorkspace<Float>(network: network, batchCapacity: 1)
+    let pixels = network.input.count
+    var workspace = ConvNetWorkspace<T>(network: network, batchCapacity: 1)
     var fisher = [Double](repeating: 0, count: network.parameterCount)
-    var gradient = [Float](repeating: 0, count: network.parameterCount)
+    var gradient = [T](repeating: 0, count: network.parameterCount)
     for n in 0..<count {
-      let image = Array(tasks.trainA.images[(n * pixels)..<((n + 1) * pixels)])
+      let image = Array(images[(n * pixels)..<((n + 1) * pixels)])
       network.forward(parameters: parameters, input: image, batch: 1, workspace: &workspace)
-      let p = softmax(workspace.output(last, network: network).map(Double.init))
+      let p = softmax(workspace.output(last, network: network).map { Double($0) })
       for c in 0..<classes {
         workspace.withOutputGradient(last, network: network) { out in
-          for k in 0..<classes { out[k] = Float((k == c ? 1 : 0) - p[k]) }
+          for k in 0..<classes { out[k] = T((k == c ? 1 : 0) - p[k]) }
         }
         network.backward(parameters: parameters, from: last, gradient: &gradient, workspace: &workspace)
         for i in fisher.indices { fisher[i] += p[c] * Double(gradient[i]) * Double(gradient[i]) }
       }
     }
-    var out = fisher.map { Float($0 / Double(count)) }
+    var out = fisher.map { T($0 / Double(count)) }
     let head = network.parameterRanges[last]!
-    for row in tasks.classesA..<classes {
+    for row in oldClasses..<classes {
       for k
         in (head.weights.lowerBound + row * head.rowLength)..<(head.weights.lowerBound + (row + 1)
           * head.rowLength)
