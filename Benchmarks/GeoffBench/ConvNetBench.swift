@@ -40,3 +40,45 @@ func benchmarkConvNet(steps: Int, networks: [String]) throws {
     )
   }
 }
+
+/// One inner meta-training step of the multi-task-teacher paper at the smoke size, as
+/// `teacher-metatrain` runs it (``TeacherMetaTraining/train``): smoke LeNet with a 10-class union
+/// head, meta-learners of 2 LSTM layers of 16 units, batches of 64 + 64 Fashion-MNIST images drawn
+/// from the first 4,096 training images (task A: labels mod 5, task B: labels mod 5 + 5), windows of
+/// `window` steps, Adam on θ, no episode cut (τ = ∞). Prints "teacher-inner-step steps µs_per_step
+/// cpu_µs_per_step meta_checksum" for `steps` steps after 2 untimed windows. tools/bench/convnet
+/// times tools/bench/teacher_step_jax.py on the same step.
+func benchmarkTeacherStep(steps: Int, window: Int) throws {
+  let data = try DatasetSource.named("fashion-mnist").load()
+  let count = 4096
+  let images = data.train.images.prefix(count * 784).map { Float($0) / 255 }
+  let labels = data.train.labels.prefix(count).map { Int32($0) }
+  let taskA = TeacherTaskImages(images: images, labels: labels.map { $0 % 5 }, pixelsPerImage: 784)
+  let taskB = TeacherTaskImages(images: images, labels: labels.map { $0 % 5 + 5 }, pixelsPerImage: 784)
+  let network = try ConvNet.smokeLeNet(classes: 10)
+  var settings = TeacherMetaTrainingSettings()
+  settings.episodes = 1
+  settings.maxSteps = 2 * window + steps + 1
+  settings.tauStart = .infinity
+  settings.tauMax = .infinity
+  settings.windowStart = window
+  settings.windowMax = window
+  var step = TeacherGuidedStep<Float>(network: network, settings: settings.step, batchCapacity: 128)
+  var state = TeacherMetaTrainingState(step: step, settings: settings, seed: 2)
+  let initial: [Float] = network.initialParameters(seed: 1)
+  TeacherMetaTraining.train(
+    &state, step: &step, settings: settings, initial: initial, taskA: taskA, taskB: taskB, seed: 2,
+    maxInnerSteps: 2 * window)
+  let cpuStart = threadMicroseconds()
+  let elapsed = ContinuousClock().measure {
+    TeacherMetaTraining.train(
+      &state, step: &step, settings: settings, initial: initial, taskA: taskA, taskB: taskB, seed: 2,
+      maxInnerSteps: steps)
+  }
+  let cpu = threadMicroseconds() - cpuStart
+  let done = state.innerSteps - 2 * window
+  let checksum = state.meta.joined().reduce(0.0) { $0 + Double($1) }
+  print(
+    "teacher-inner-step  \(done)  \(String(format: "%.1f", elapsed.inSeconds / Double(done) * 1e6))  \(String(format: "%.1f", cpu / Double(done)))  \(checksum)"
+  )
+}

@@ -16,6 +16,7 @@ import TrainingCore
 //     swift run -c release metasweep-bench tsne [points] [hidden] [seed] [csv]   # t-SNE seconds
 //     swift run -c release metasweep-bench datasets [repeats] [folder]   # dataset load and generation ms
 //     swift run -c release metasweep-bench lenet [steps] [paper|smoke ...]   # LeNet minibatch step µs
+//     swift run -c release metasweep-bench teacher [steps] [window]   # multi-task-teacher inner step µs
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -115,6 +116,12 @@ if arguments.first == "lenet" {
   try benchmarkConvNet(
     steps: rest.first.flatMap { Int($0) } ?? 50,
     networks: rest.count > 1 ? Array(rest.dropFirst()) : ["paper", "smoke"])
+  exit(0)
+}
+if arguments.first == "teacher" {
+  let rest = Array(arguments.dropFirst())
+  try benchmarkTeacherStep(
+    steps: rest.first.flatMap { Int($0) } ?? 60, window: rest.dropFirst().first.flatMap { Int($0) } ?? 3)
   exit(0)
 }
 if arguments.first == "lstm" {

@@ -18,7 +18,29 @@ public enum TeacherEvaluateExperiment: Experiment {
       "joint_readout", "readout_a", "readout_b", "original_a", "forgetting_a", "delta_negative_fraction",
       "delta_cv",
     ],
-    series: ["readout_a", "readout_b", "original_a"], seriesXLabel: "update step on task B")
+    series: ["readout_a", "readout_b", "original_a", "delta_histogram"],
+    seriesXLabel: "update step on task B",
+    seriesXLabels: [
+      "delta_histogram": "δ of the last step (bins of 0.1; the end bins hold everything beyond)"
+    ])
+
+  /// Fig. 7's histogram of δ comes from `ours` only.
+  public static func series(for parameters: Parameters) -> [String] {
+    guard case .string(let method) = parameters["method"], method == ForgettingMethod.ours.rawValue else {
+      return ["readout_a", "readout_b", "original_a"]
+    }
+    return descriptor.series
+  }
+
+  /// The fraction of `deltas` in each bin of 0.1 from −2 to 2 (40 bins), values beyond in the end
+  /// bins: the meta-learners' outputs at the last meta-test step (Fig. 7).
+  static func histogram(_ deltas: [Double]) -> [Double] {
+    var bins = [Double](repeating: 0, count: 40)
+    for delta in deltas where delta.isFinite {
+      bins[min(39, max(0, Int(((delta + 2) * 10).rounded(.down))))] += 1
+    }
+    return bins.map { $0 / Double(max(1, deltas.count)) }
+  }
 
   public static func validate(parameters: Parameters) throws {
     _ = try TeacherEvaluateConfig(parameters: parameters)
@@ -88,7 +110,9 @@ public enum TeacherEvaluateExperiment: Experiment {
         Series(name: "readout_a", xStart: 0, xStep: every, values: curves.readoutA),
         Series(name: "readout_b", xStart: 0, xStep: every, values: curves.readoutB),
         Series(name: "original_a", xStart: 0, xStep: every, values: curves.originalA),
-      ])
+      ]
+        + (deltas.isEmpty
+          ? [] : [Series(name: "delta_histogram", xStart: -1.95, xStep: 0.1, values: histogram(deltas))]))
   }
 }
 

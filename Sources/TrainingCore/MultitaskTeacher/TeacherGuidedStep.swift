@@ -109,17 +109,18 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
     let network = network
     let alpha = T(settings.stepSize)
     // Teacher: plain SGD on the multi-task batch.
-    let teacherGradient = gradient(
-      of: episode.teacher, images: multitask.images, labels: multitask.labels, workspace: &teacherWorkspace)
+    let teacherGradient = Self.gradient(
+      network, of: episode.teacher, images: multitask.images, labels: multitask.labels,
+      workspace: &teacherWorkspace)
     for k in episode.teacher.indices { episode.teacher[k] -= alpha * teacherGradient[k] }
     studentStep(episode: &episode, meta: meta, taskB: taskB)
     // The feature-matching loss between the new representations, and D = ∂L/∂W.
     let count = multitask.labels.count
-    forward(
-      episode.teacher, images: multitask.images, count: count, through: representation,
+    Self.forward(
+      network, episode.teacher, images: multitask.images, count: count, through: representation,
       workspace: &teacherWorkspace)
-    forward(
-      episode.student, images: multitask.images, count: count, through: representation,
+    Self.forward(
+      network, episode.student, images: multitask.images, count: count, through: representation,
       workspace: &studentWorkspace)
     let teacherFeatures = teacherWorkspace.output(representation, network: network)
     let settings = settings
@@ -155,8 +156,8 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
   {
     let network = network
     let alpha = T(settings.stepSize)
-    let g = gradient(
-      of: episode.student, images: taskB.images, labels: taskB.labels, workspace: &studentWorkspace)
+    let g = Self.gradient(
+      network, of: episode.student, images: taskB.images, labels: taskB.labels, workspace: &studentWorkspace)
     var next = episode.student
     for k in next.indices { next[k] -= alpha * g[k] }
     episode.lastDeltas = []
@@ -175,11 +176,15 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
   }
 
   /// ∇ of the mean cross-entropy of `labels` at `parameters`, leaving the forward pass in `workspace`.
-  func gradient(of parameters: [T], images: [T], labels: [Int32], workspace: inout ConvNetWorkspace<T>) -> [T]
-  {
-    let network = network
+  ///
+  /// Static, like ``forward(_:_:images:count:through:workspace:)``: a method of `self` called with
+  /// `&self.workspace` would keep a second reference to the workspace's buffers for the call and
+  /// copy them all (megabytes) on the first write.
+  static func gradient(
+    _ network: ConvNet, of parameters: [T], images: [T], labels: [Int32], workspace: inout ConvNetWorkspace<T>
+  ) -> [T] {
     let last = network.layers.count - 1
-    forward(parameters, images: images, count: labels.count, through: last, workspace: &workspace)
+    forward(network, parameters, images: images, count: labels.count, through: last, workspace: &workspace)
     _ = labels.withUnsafeBufferPointer { labels in
       workspace.withOutputAndGradient(last, network: network) { logits, out in
         SoftmaxCrossEntropy.loss(logits: logits, labels: labels, classes: network.output.count, gradient: out)
@@ -190,8 +195,9 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
     return gradient
   }
 
-  func forward(
-    _ parameters: [T], images: [T], count: Int, through layer: Int, workspace: inout ConvNetWorkspace<T>
+  static func forward(
+    _ network: ConvNet, _ parameters: [T], images: [T], count: Int, through layer: Int,
+    workspace: inout ConvNetWorkspace<T>
   ) {
     network.forward(
       parameters: parameters, input: images, batch: count, through: layer, workspace: &workspace)
