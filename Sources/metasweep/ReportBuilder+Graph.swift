@@ -21,6 +21,9 @@ extension ReportBuilder {
     }
     var markdown = "# \(plan.graph.name)\n"
     var written: [String] = []
+    // Read once, before any stage's files are written: they are tracked files too, so asking per
+    // stage made every stage after the first that changed "-dirty".
+    let commit = Self.gitCommit()
     for (index, stage) in plan.graph.stages.enumerated() {
       let folder = "\(directory)/stages/\(stage.name)"
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -34,7 +37,7 @@ extension ReportBuilder {
       let slots = plan.stageSlots[index].count
       var manifest = ReportManifest(
         sweepName: "\(plan.graph.name)/\(stage.name)", specHash: info?.specHash ?? "",
-        commit: Self.gitCommit(),
+        commit: commit,
         toolchain: Self.toolchain(), host: ProcessInfo.processInfo.hostName, date: Date(), total: slots,
         done: runs.count, failed: 0, pending: slots - runs.count)
       manifest.datasets = Self.datasets(of: runs)
