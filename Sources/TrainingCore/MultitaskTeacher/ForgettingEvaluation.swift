@@ -130,13 +130,13 @@ public enum ForgettingEvaluation {
       case .freeze:
         break
       case .ours:
-        guard var guidedStep = guided, var current = episode, let meta else { break }
-        guidedStep.studentStep(episode: &current, meta: meta.parameters, taskB: b)
-        current.truncate()  // nothing is backpropagated at meta-test: keep no window
-        parameters = current.student
-        curves.lastDeltas = current.lastDeltas.flatMap { $0 }
-        guided = guidedStep
-        episode = current
+        guard guided != nil, episode != nil, let meta else { break }
+        // In place (`guided!`, `episode!`): a copy of the step would share its workspace's buffers
+        // and copy them on the first write of every step.
+        guided!.studentStep(episode: &episode!, meta: meta.parameters, taskB: b)
+        episode!.truncate()  // nothing is backpropagated at meta-test: keep no window
+        parameters = episode!.student
+        curves.lastDeltas = episode!.lastDeltas.flatMap { $0 }
       case .teacher:
         let a = tasks.trainA.batch(
           count: settings.batch, seed: seed, stream: "evalA", indices: [UInt64(step)])
