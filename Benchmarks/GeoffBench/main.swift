@@ -32,9 +32,8 @@ import TrainingCore
 // The kernel `metasweep` itself would use (it starts itself again the same way: HostCPU).
 if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
   let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-  let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-  let core = OpenBLASCore.preferredCore(
-    detected: OpenBLASCore.detected, cpuFlags: Set(line.split(separator: " ").map(String.init)))
+  let flags = OpenBLASCore.cpuFlags(cpuinfo: text),
+  let core = OpenBLASCore.preferredCore(detected: OpenBLASCore.detected, cpuFlags: flags)
 {
   setenv("OPENBLAS_CORETYPE", core, 1)
   execv("/proc/self/exe", CommandLine.unsafeArgv)

@@ -47,12 +47,7 @@ public enum TeacherEvaluateExperiment: Experiment {
   }
 
   public static func resolve(parameters: Parameters) throws -> Parameters {
-    let config = try TeacherEvaluateConfig(parameters: parameters)
-    let (resolved, dataset) = try config.tasks.data.resolved(parameters)
-    if let dataset {
-      _ = try TeacherTasks(dataset: dataset, config: config.tasks, experiment: descriptor.name)
-    }
-    return resolved
+    try TeacherEvaluateConfig(parameters: parameters).tasks.resolved(parameters, experiment: descriptor.name)
   }
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {

@@ -28,12 +28,7 @@ public enum TeacherMetaTrainExperiment: Experiment {
   }
 
   public static func resolve(parameters: Parameters) throws -> Parameters {
-    let config = try TeacherMetaTrainConfig(parameters: parameters)
-    let (resolved, dataset) = try config.tasks.data.resolved(parameters)
-    if let dataset {
-      _ = try TeacherTasks(dataset: dataset, config: config.tasks, experiment: descriptor.name)
-    }
-    return resolved
+    try TeacherMetaTrainConfig(parameters: parameters).tasks.resolved(parameters, experiment: descriptor.name)
   }
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {

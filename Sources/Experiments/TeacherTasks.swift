@@ -66,6 +66,14 @@ public struct TeacherDataConfig: Sendable, Equatable {
   func classesA(experiment: String) throws -> [UInt8] { try ClassSubset.parse(taskA, experiment: experiment) }
   func classesB(experiment: String) throws -> [UInt8] { try ClassSubset.parse(taskB, experiment: experiment) }
 
+  /// `parameters` with the dataset pinned (``PinnedImageData/resolved(_:)``), after checking that
+  /// both tasks have images in it: the `resolve` of every stage of the teacher graph.
+  func resolved(_ parameters: Parameters, experiment: String) throws -> Parameters {
+    let (resolved, dataset) = try data.resolved(parameters)
+    if let dataset { _ = try TeacherTasks(dataset: dataset, config: self, experiment: experiment) }
+    return resolved
+  }
+
   func check(experiment: String) throws {
     let a = try classesA(experiment: experiment)
     let b = try classesB(experiment: experiment)

@@ -62,10 +62,8 @@ enum HostCPU {
 
   /// The CPU's feature flags from /proc/cpuinfo, or nil if it cannot tell.
   static func flags() -> Set<String>? {
-    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-      let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-    else { return nil }
-    return Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }).map(String.init))
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+    return OpenBLASCore.cpuFlags(cpuinfo: text)
   }
 
   /// Starts this process again, same arguments and environment plus `OPENBLAS_CORETYPE`, when

@@ -273,3 +273,10 @@ private func worstErrors(_ network: ConvNet, batch: Int = 3, seed: UInt64 = 5, e
   #expect(OpenBLASCore.preferredCore(detected: "Haswell", cpuFlags: avx512) == nil)
   #expect(OpenBLASCore.preferredCore(detected: "SkylakeX", cpuFlags: avx512) == nil)
 }
+
+@Test func cpuFlags_areReadFromTheFirstFlagsLine() {
+  let text = "processor\t: 0\nflags\t\t: fpu avx2 fma avx512f\nbogomips\t: 1\nflags\t\t: sse3\n"
+  #expect(OpenBLASCore.cpuFlags(cpuinfo: text)?.isSuperset(of: ["avx2", "fma", "avx512f"]) == true)
+  #expect(OpenBLASCore.cpuFlags(cpuinfo: text)?.contains("sse3") == false)
+  #expect(OpenBLASCore.cpuFlags(cpuinfo: "processor\t: 0\n") == nil)
+}

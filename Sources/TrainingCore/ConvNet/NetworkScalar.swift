@@ -62,6 +62,14 @@ public enum OpenBLASCore {
   /// The kernel OpenBLAS chose in this process ("Prescott", "Haswell", "SkylakeX", ...).
   public static var detected: String { String(cString: openblas_get_corename()) }
 
+  /// The feature flags of the first "flags" line of /proc/cpuinfo's text, or nil without one.
+  public static func cpuFlags(cpuinfo: String) -> Set<String>? {
+    guard let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+      return nil
+    }
+    return Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" }).map(String.init))
+  }
+
   /// Kernels that already use AVX2 and FMA or better.
   static let modern: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"]
 
