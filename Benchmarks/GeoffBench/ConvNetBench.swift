@@ -67,12 +67,12 @@ func benchmarkTeacherStep(steps: Int, window: Int) throws {
   var state = TeacherMetaTrainingState(step: step, settings: settings, seed: 2)
   let initial: [Float] = network.initialParameters(seed: 1)
   TeacherMetaTraining.train(
-    &state, step: &step, settings: settings, initial: initial, taskA: taskA, taskB: taskB, seed: 2,
+    &state, step: &step, settings: settings, pool: [initial], taskA: taskA, taskB: taskB, seed: 2,
     maxInnerSteps: 2 * window)
   let cpuStart = threadMicroseconds()
   let elapsed = ContinuousClock().measure {
     TeacherMetaTraining.train(
-      &state, step: &step, settings: settings, initial: initial, taskA: taskA, taskB: taskB, seed: 2,
+      &state, step: &step, settings: settings, pool: [initial], taskA: taskA, taskB: taskB, seed: 2,
       maxInnerSteps: steps)
   }
   let cpu = threadMicroseconds() - cpuStart

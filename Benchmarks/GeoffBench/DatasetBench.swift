@@ -37,7 +37,7 @@ func benchmarkDatasets(directory: String, repeats: Int) throws {
   try time("fashion-mnist") { try DatasetSource.fashionMNIST(directory: directory).load() }
   try time("synth-digits") { try SynthDigits.makeDataset() }
   let pinned = try SynthDigits.makeDataset(
-    SynthDigitsSettings {
+    SynthImageSettings {
       $0.seed = 1
       $0.trainCount = 100
       $0.testCount = 50

@@ -16,10 +16,12 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
   /// IDX files in `directory`, plain or gzipped. It cannot be downloaded here: the user copies it.
   case mnist(directory: String)
   /// ``SynthDigits``, generated from its settings.
-  case synthDigits(SynthDigitsSettings)
+  case synthDigits(SynthImageSettings)
+  /// ``SynthGratings``, generated from its settings.
+  case synthGratings(SynthImageSettings)
 
   /// The names ``named(_:dataDirectory:environment:)`` knows.
-  public static let names = ["fashion-mnist", "mnist", SynthDigits.name]
+  public static let names = ["fashion-mnist", "mnist", SynthDigits.name, SynthGratings.name]
   /// Where Debian's `dataset-fashion-mnist` installs Fashion-MNIST.
   public static let defaultFashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
   /// The environment variable naming MNIST's folder when no `dataDirectory` is given.
@@ -31,7 +33,7 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
   /// 3. for `fashion-mnist`, ``defaultFashionMNISTDirectory``.
   ///
   /// `mnist` with neither 1 nor 2 throws ``DatasetError/Code/missingDirectory``; `synth-digits`
-  /// (default ``SynthDigitsSettings``) with a `dataDirectory` throws
+  /// and `synth-gratings` (default ``SynthImageSettings``) with a `dataDirectory` throw
   /// ``DatasetError/Code/invalidSetting``, since it is generated, not read. `environment` is a
   /// parameter so tests need not change the process's.
   public static func named(_ name: String, dataDirectory: String? = nil, environment: [String: String])
@@ -49,13 +51,14 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
         .missingDirectory, path: nil, field: .directory,
         "mnist is read from disk and cannot be downloaded here: pass data_dir or set \(mnistDirectoryVariable) to a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz)"
       )
-    case SynthDigits.name:
+    case SynthDigits.name, SynthGratings.name:
       guard given == nil else {
         throw DatasetError(
           .invalidSetting, path: given, field: .directory,
-          "synth-digits is generated, not read from a folder: leave data_dir out")
+          "\(name) is generated, not read from a folder: leave data_dir out")
       }
-      return .synthDigits(SynthDigitsSettings())
+      return name == SynthDigits.name
+        ? .synthDigits(SynthImageSettings()) : .synthGratings(SynthImageSettings())
     default:
       throw DatasetError(
         .unknownDataset, path: nil, field: .name,
@@ -79,6 +82,7 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
     case .fashionMNIST: "fashion-mnist"
     case .mnist: "mnist"
     case .synthDigits: SynthDigits.name
+    case .synthGratings: SynthGratings.name
     }
   }
 
@@ -86,7 +90,7 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .fashionMNIST(let directory), .mnist(let directory): "\(name) from \(directory)"
-    case .synthDigits(let settings):
+    case .synthDigits(let settings), .synthGratings(let settings):
       "\(name) (seed \(settings.seed), \(settings.trainCount) + \(settings.testCount) images of \(settings.side) × \(settings.side))"
     }
   }
@@ -108,6 +112,8 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
       )
     case .synthDigits(let settings):
       return try SynthDigits.makeDataset(settings)
+    case .synthGratings(let settings):
+      return try SynthGratings.makeDataset(settings)
     }
   }
 
@@ -123,7 +129,7 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
     switch self {
     case .fashionMNIST(let directory): return .fashionMNIST(directory: resolve(directory))
     case .mnist(let directory): return .mnist(directory: resolve(directory))
-    case .synthDigits: return self
+    case .synthDigits, .synthGratings: return self
     }
   }
 }

@@ -1,25 +1,4 @@
-import Dispatch
 import TrainingCore
-
-/// How ``SynthDigits`` generates a dataset. Every field has a default; the defaults stand in for
-/// MNIST file for file (60,000 + 10,000 images of 28 × 28).
-public struct SynthDigitsSettings: Hashable, Sendable {
-  /// The root seed: every image and label is a function of (seed, split, index). Default 0.
-  public var seed: UInt64 = 0
-  /// The number of training images. Default 60,000, as MNIST.
-  public var trainCount = 60_000
-  /// The number of test images. Default 10,000, as MNIST.
-  public var testCount = 10_000
-  /// The side of the square images in pixels, 8 to 256. The lengths of ``SynthDigits`` (glyph
-  /// size, stroke width, shift) are for 28 pixels and scale by side / 28. Default 28.
-  public var side = 28
-
-  public init() {}
-
-  public init(_ configure: (inout SynthDigitsSettings) -> Void) {
-    configure(&self)
-  }
-}
 
 /// SynthDigits, the procedural stand-in for MNIST of meta-experiments.md §0.3: the ten digits as
 /// seven-segment glyphs drawn in thick strokes, each image randomly warped and noisy.
@@ -80,47 +59,12 @@ public enum SynthDigits {
   }()
 
   /// The dataset `settings` describe, named ``name``.
-  public static func makeDataset(_ settings: SynthDigitsSettings = SynthDigitsSettings()) throws(DatasetError)
+  public static func makeDataset(_ settings: SynthImageSettings = SynthImageSettings()) throws(DatasetError)
     -> ImageDataset
   {
-    guard settings.trainCount >= 0 && settings.testCount >= 0 else {
-      throw DatasetError(
-        .invalidSetting, path: nil, field: .settings,
-        "image counts must not be negative (train \(settings.trainCount), test \(settings.testCount))")
+    try SynthImages.makeDataset(name: name, classes: classes, settings: settings) { digit, random, pixels in
+      drawImage(digit: digit, side: settings.side, random: &random, into: pixels)
     }
-    guard (8...256).contains(settings.side) else {
-      throw DatasetError(
-        .invalidSetting, path: nil, field: .settings, "side \(settings.side) is not between 8 and 256 pixels")
-    }
-    let train = makeSplit(0, count: settings.trainCount, settings: settings)
-    let test = makeSplit(1, count: settings.testCount, settings: settings)
-    return try ImageDataset(
-      name: name, rows: settings.side, columns: settings.side, classes: classes, train: train, test: test)
-  }
-
-  /// The balanced, shuffled labels and the images of split `split` (0 train, 1 test).
-  static func makeSplit(_ split: UInt64, count: Int, settings: SynthDigitsSettings) -> ImageSplit {
-    var labels = (0..<count).map { UInt8($0 % classes) }
-    var order = RandomStream(rootSeed: settings.seed, stream: "synth-digits.labels", indices: [split])
-    order.shuffle(&labels)
-    let pixels = settings.side * settings.side
-    let images = [UInt8](unsafeUninitializedCapacity: count * pixels) { buffer, initialized in
-      let chunks = max(1, min(count / 64, 256))
-      let shared = ImageWriter(pixels: buffer, labels: labels)
-      let draw: @Sendable (Int) -> Void = { chunk in
-        for index in (chunk * count / chunks)..<((chunk + 1) * count / chunks) {
-          var random = RandomStream(
-            rootSeed: settings.seed, stream: "synth-digits.image", indices: [split, UInt64(index)])
-          drawImage(
-            digit: Int(shared.labels[index]), side: settings.side, random: &random,
-            into: UnsafeMutableBufferPointer(
-              rebasing: shared.pixels[(index * pixels)..<((index + 1) * pixels)]))
-        }
-      }
-      if chunks == 1 { draw(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: draw) }
-      initialized = count * pixels
-    }
-    return ImageSplit(images: images, labels: labels)
   }
 
   /// Draws one image of `digit` into `pixels` (side × side, row-major), taking its random numbers
@@ -193,14 +137,4 @@ public enum SynthDigits {
     return 1 - x2 / 2
       * (1 - x2 / 12 * (1 - x2 / 30 * (1 - x2 / 56 * (1 - x2 / 90 * (1 - x2 / 132 * (1 - x2 / 182))))))
   }
-}
-
-/// The buffers the image-drawing threads share.
-///
-/// `@unchecked Sendable` because it holds a raw pointer. Invariant: the thread drawing image i
-/// writes only pixels i × side² ..< (i + 1) × side², so no two threads touch the same byte; the
-/// labels are only read; the buffer outlives `concurrentPerform`, which returns after every thread.
-private struct ImageWriter: @unchecked Sendable {
-  let pixels: UnsafeMutableBufferPointer<UInt8>
-  let labels: [UInt8]
 }

@@ -23,7 +23,7 @@ public struct PinnedImageData: Sendable, Equatable {
   public init() {}
 
   /// Why these settings cannot work, as an error prefixed with `experiment`'s name.
-  func check(experiment: String) throws {
+  func check(experiment: String, hashParameter: String = "dataset_sha256") throws {
     if !dataDirectory.isEmpty && !dataDirectory.hasPrefix("/") {
       throw ExperimentError(
         message:
@@ -35,7 +35,8 @@ public struct PinnedImageData: Sendable, Equatable {
     {
       throw ExperimentError(
         message:
-          "\(experiment): dataset_sha256 must be 64 lowercase hex digits (or empty), got '\(datasetSHA256)'.")
+          "\(experiment): \(hashParameter) must be 64 lowercase hex digits (or empty), got '\(datasetSHA256)'."
+      )
     }
   }
 
@@ -68,14 +69,16 @@ public struct PinnedImageData: Sendable, Equatable {
     return dataset
   }
 
-  /// `parameters` with `dataset_sha256` filled in from the dataset read here (once a process); one
+  /// `parameters` with `hashParameter` filled in from the dataset read here (once a process); one
   /// given in the sweep file is kept unread, so a coordinator without the files can still serve
   /// workers that have them.
-  func resolved(_ parameters: Parameters) throws -> (parameters: Parameters, dataset: ImageDataset?) {
+  func resolved(_ parameters: Parameters, hashParameter: String = "dataset_sha256") throws -> (
+    parameters: Parameters, dataset: ImageDataset?
+  ) {
     guard datasetSHA256.isEmpty else { return (parameters, nil) }
     let dataset = try load()
     var resolved = parameters
-    resolved["dataset_sha256"] = .string(dataset.sha256)
+    resolved[hashParameter] = .string(dataset.sha256)
     return (resolved, dataset)
   }
 
@@ -100,6 +103,9 @@ public enum ImageDatasetName: String, CaseIterable, Sendable {
   case mnist
   /// The synthetic digits of notes/meta-experiments.md, generated in memory.
   case synthDigits = "synth-digits"
+  /// The synthetic gratings of notes/meta-experiments.md (Fashion-MNIST's stand-in), generated in
+  /// memory.
+  case synthGratings = "synth-gratings"
 }
 
 extension ParameterDeclaration {
@@ -111,7 +117,7 @@ extension ParameterDeclaration {
           "dataset", .choice(ImageDatasetName.allCases.map(\.rawValue)),
           default: .string(ImageDatasetName.fashionMNIST.rawValue),
           "Images: fashion-mnist (/usr/share/datasets/fashion-mnist), mnist (data_dir or $METASWEEP_MNIST_DIR) "
-            + "or synth-digits (generated).")
+            + "or synth-digits and synth-gratings (generated).")
       ) { config, value in
         guard case .string(let word) = value, let name = ImageDatasetName(rawValue: word) else { return }
         config[keyPath: data].dataset = name

@@ -59,8 +59,7 @@ public enum TeacherEvaluateExperiment: Experiment {
 
   public static func run(parameters: Parameters, seed: UInt64, inputs: ArtifactInputs) throws -> Outcome {
     let config = try TeacherEvaluateConfig(parameters: parameters)
-    let dataset = try config.tasks.data.loadPinned(experiment: descriptor.name)
-    let tasks = try TeacherTasks(dataset: dataset, config: config.tasks, experiment: descriptor.name)
+    let tasks = try config.tasks.loadTasks(experiment: descriptor.name)
     let (network, initial) = try TeacherMetaTrainExperiment.unionNetwork(
       inputs: inputs, parameters: parameters, tasks: tasks, seed: seed, experiment: descriptor.name)
     var meta: (settings: TeacherGuidedSettings, parameters: [[Float]])?
@@ -157,7 +156,8 @@ public struct TeacherEvaluateConfig: ExperimentConfig, Equatable {
       .choice("method", \.method, default: .sgd, ForgettingMethod.summary),
     ]
     + TeacherDataConfig.declarations(
-      data: \.tasks.data, taskA: \.tasks.taskA, taskB: \.tasks.taskB, trainImages: \.tasks.trainImages) + [
+      at: \.tasks, data: \.tasks.data, taskA: \.tasks.taskA, taskB: \.tasks.taskB,
+      trainImages: \.tasks.trainImages) + [
       .int(
         "steps", \.evaluation.steps, in: 1...1_000_000, default: 100, "Updates on task B's meta-test images."),
       .int("batch", \.evaluation.batch, in: 1...4096, default: 64, "Images per update."),

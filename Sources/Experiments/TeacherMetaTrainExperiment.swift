@@ -19,7 +19,7 @@ public enum TeacherMetaTrainExperiment: Experiment {
       "meta-trains per-layer LSTM meta-learners with a multi-task teacher (input `network`); artifact `meta_state`",
     parameters: TeacherMetaTrainConfig.parameterDescriptors,
     metrics: ["final_episode_steps", "final_mean_loss", "inner_steps"],
-    series: ["episode_steps", "episode_final_loss", "episode_mean_loss", "tau", "window"],
+    series: ["episode_steps", "episode_final_loss", "episode_mean_loss", "tau", "window", "episode_member"],
     seriesXLabel: "episode",
     artifacts: ["meta_state"])
 
@@ -50,9 +50,8 @@ public enum TeacherMetaTrainExperiment: Experiment {
     parameters: Parameters, seed: UInt64, inputs: ArtifactInputs, checkpoint: [UInt8]?, maxSteps: Int
   ) throws -> SegmentOutcome {
     let config = try TeacherMetaTrainConfig(parameters: parameters)
-    let dataset = try config.tasks.data.loadPinned(experiment: descriptor.name)
-    let tasks = try TeacherTasks(dataset: dataset, config: config.tasks, experiment: descriptor.name)
-    let (network, initial) = try unionNetwork(
+    let tasks = try config.tasks.loadTasks(experiment: descriptor.name)
+    let (network, pool) = try unionNetworks(
       inputs: inputs, parameters: parameters, tasks: tasks, seed: seed, experiment: descriptor.name)
     let settings = config.training
     var step = TeacherGuidedStep<Float>(
@@ -66,7 +65,7 @@ public enum TeacherMetaTrainExperiment: Experiment {
       }
     }
     TeacherMetaTraining.train(
-      &state, step: &step, settings: settings, initial: initial, taskA: tasks.trainA, taskB: tasks.trainB1,
+      &state, step: &step, settings: settings, pool: pool, taskA: tasks.trainA, taskB: tasks.trainB1,
       seed: seed, maxInnerSteps: maxSteps)
     guard state.isFinished else {
       return .checkpoint(
@@ -93,8 +92,36 @@ public enum TeacherMetaTrainExperiment: Experiment {
           Series(
             name: "window", xStart: 1, xStep: 1,
             values: (0..<settings.episodes).map { Double(settings.window(episode: $0)) }),
-        ],
+        ]
+          // Which pool member each episode started from, when there is a pool.
+          + (pool.count < 2
+            ? []
+            : [
+              Series(
+                name: "episode_member", xStart: 1, xStep: 1,
+                values: (0..<settings.episodes).map {
+                  Double(TeacherMetaTraining.poolMember(episode: $0, count: pool.count, seed: seed))
+                })
+            ]),
         artifacts: [Artifact(name: "meta_state", bytes: state.binaryEncoded())]))
+  }
+
+  /// The input networks (one, or a pool) with their union heads (task B's rows drawn from `seed`,
+  /// the same for every member), checked against the tasks' images and classes and against each
+  /// other: a pool's members must share one architecture.
+  static func unionNetworks(
+    inputs: ArtifactInputs, parameters: Parameters, tasks: TeacherTasks, seed: UInt64, experiment: String
+  ) throws -> (ConvNet, [[Float]]) {
+    let members = try inputs.artifacts(of: "network", in: parameters, experiment: experiment).map {
+      try unionNetwork(bytes: $0, tasks: tasks, seed: seed, experiment: experiment)
+    }
+    if let other = members.firstIndex(where: { $0.0 != members[0].0 }) {
+      throw ExperimentError(
+        message:
+          "\(experiment): the pool's networks differ in architecture (member 0 and member \(other)): meta-training "
+          + "steers one architecture.")
+    }
+    return (members[0].0, members.map(\.1))
   }
 
   /// The input network with its union head (task B's rows drawn from `seed`), checked against the
@@ -102,7 +129,15 @@ public enum TeacherMetaTrainExperiment: Experiment {
   static func unionNetwork(
     inputs: ArtifactInputs, parameters: Parameters, tasks: TeacherTasks, seed: UInt64, experiment: String
   ) throws -> (ConvNet, [Float]) {
-    let bytes = try inputs.artifact(of: "network", in: parameters, experiment: experiment)
+    try unionNetwork(
+      bytes: try inputs.artifact(of: "network", in: parameters, experiment: experiment), tasks: tasks,
+      seed: seed, experiment: experiment)
+  }
+
+  private static func unionNetwork(bytes: [UInt8], tasks: TeacherTasks, seed: UInt64, experiment: String)
+    throws
+    -> (ConvNet, [Float])
+  {
     let pretrained: (network: ConvNet, parameters: [Float])
     do {
       pretrained = try ConvNet.decode(bytes)
@@ -141,14 +176,17 @@ public struct TeacherMetaTrainConfig: ExperimentConfig, Equatable {
     [
       ParameterDeclaration(
         ParameterDescriptor(
-          "network", .artifact(isList: false), default: .string(""),
-          "Input: the pretrained network (a convnet-pretrain run's artifact `network`), bound by the graph.")
+          "network", .artifact(isList: true), default: .string(""),
+          "Input: the pretrained network (a convnet-pretrain run's artifact `network`), or a pool of them "
+            + "(select all-but-held-out), each episode starting from one drawn from the run's seed; bound by the graph."
+        )
       ) { config, value in
         if case .string(let hash) = value { config.network = hash }
       }
     ]
     + TeacherDataConfig.declarations(
-      data: \.tasks.data, taskA: \.tasks.taskA, taskB: \.tasks.taskB, trainImages: \.tasks.trainImages) + [
+      at: \.tasks, data: \.tasks.data, taskA: \.tasks.taskA, taskB: \.tasks.taskB,
+      trainImages: \.tasks.trainImages) + [
       .int("episodes", \.training.episodes, in: 1...1_000_000, default: 80, "Meta-training episodes."),
       .int(
         "max_steps", \.training.maxSteps, in: 1...100_000, default: 60,

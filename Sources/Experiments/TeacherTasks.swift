@@ -16,15 +16,22 @@ struct TeacherTasks {
   var classesB: Int
   var shape: TensorShape
 
-  /// The tasks from `dataset`, each training set cut to its first `trainImages` (0: all) before
-  /// task B's is halved.
-  init(dataset: ImageDataset, config: TeacherDataConfig, experiment: String) throws {
+  /// The tasks from `datasetA` and `datasetB` (one dataset twice when both tasks come from it),
+  /// each training set cut to its first `trainImages` (0: all) before task B's is halved.
+  init(datasetA: ImageDataset, datasetB: ImageDataset, config: TeacherDataConfig, experiment: String) throws {
+    guard datasetA.rows == datasetB.rows && datasetA.columns == datasetB.columns else {
+      throw ExperimentError(
+        message:
+          "\(experiment): task A's images (\(config.data.description)) are \(datasetA.rows) × \(datasetA.columns) "
+          + "but task B's (\(config.dataForB.description)) are \(datasetB.rows) × \(datasetB.columns): one network "
+          + "reads both.")
+    }
     let a = try config.classesA(experiment: experiment)
     let b = try config.classesB(experiment: experiment)
     let (trainA, testA) = try ClassSubset.images(
-      of: dataset, classes: a, written: config.taskA, data: config.data, experiment: experiment)
+      of: datasetA, classes: a, written: config.taskA, data: config.data, experiment: experiment)
     let (trainB, testB) = try ClassSubset.images(
-      of: dataset, classes: b, written: config.taskB, data: config.data, experiment: experiment)
+      of: datasetB, classes: b, written: config.taskB, data: config.dataForB, experiment: experiment)
     func images(_ images: LabeledImages, offset: Int, range: Range<Int>? = nil) -> TeacherTaskImages {
       let range = range ?? 0..<images.count
       let pixels = images.pixelsPerImage
@@ -46,14 +53,20 @@ struct TeacherTasks {
     self.testB = images(testB, offset: a.count)
     classesA = a.count
     classesB = b.count
-    shape = TensorShape(channels: 1, height: dataset.rows, width: dataset.columns)
+    shape = TensorShape(channels: 1, height: datasetA.rows, width: datasetA.columns)
   }
 }
 
 /// The data settings the meta-training and evaluation stages share.
 public struct TeacherDataConfig: Sendable, Equatable {
-  /// The images, and the hash the sweep pinned them to.
+  /// The images of task A (and of task B unless ``taskBFromOtherDataset``), and the hash the
+  /// sweep pinned them to.
   public var data = PinnedImageData()
+  /// Whether task B's images come from ``dataB`` (MNIST → Fashion-MNIST, SynthDigits →
+  /// SynthGratings) rather than from ``data``.
+  public var taskBFromOtherDataset = false
+  /// Task B's images when ``taskBFromOtherDataset``.
+  public var dataB = PinnedImageData()
   /// Task A's classes, as the pretrained network learnt them ("0-4").
   public var taskA = "0-4"
   /// Task B's classes ("5-9").
@@ -63,37 +76,85 @@ public struct TeacherDataConfig: Sendable, Equatable {
 
   public init() {}
 
+  /// Where task B's images come from.
+  var dataForB: PinnedImageData { taskBFromOtherDataset ? dataB : data }
+
   func classesA(experiment: String) throws -> [UInt8] { try ClassSubset.parse(taskA, experiment: experiment) }
   func classesB(experiment: String) throws -> [UInt8] { try ClassSubset.parse(taskB, experiment: experiment) }
 
-  /// `parameters` with the dataset pinned (``PinnedImageData/resolved(_:)``), after checking that
-  /// both tasks have images in it: the `resolve` of every stage of the teacher graph.
+  /// Both tasks' images on a worker, each checked against its pinned hash.
+  func loadTasks(experiment: String) throws -> TeacherTasks {
+    let datasetA = try data.loadPinned(experiment: experiment)
+    let datasetB = taskBFromOtherDataset ? try dataB.loadPinned(experiment: experiment) : datasetA
+    return try TeacherTasks(datasetA: datasetA, datasetB: datasetB, config: self, experiment: experiment)
+  }
+
+  /// `parameters` with the datasets pinned (``PinnedImageData/resolved(_:hashParameter:)``), after
+  /// checking that both tasks have images in them when both were read: the `resolve` of every
+  /// stage of the teacher graph.
   func resolved(_ parameters: Parameters, experiment: String) throws -> Parameters {
-    let (resolved, dataset) = try data.resolved(parameters)
-    if let dataset { _ = try TeacherTasks(dataset: dataset, config: self, experiment: experiment) }
+    var (resolved, datasetA) = try data.resolved(parameters)
+    var datasetB = datasetA
+    if taskBFromOtherDataset {
+      (resolved, datasetB) = try dataB.resolved(resolved, hashParameter: "dataset_b_sha256")
+    }
+    // A hash given in the sweep file leaves its dataset unread here, and the workers check it.
+    if let a = datasetA, let b = datasetB {
+      _ = try TeacherTasks(datasetA: a, datasetB: b, config: self, experiment: experiment)
+    }
     return resolved
   }
 
   func check(experiment: String) throws {
     let a = try classesA(experiment: experiment)
     let b = try classesB(experiment: experiment)
-    if let shared = a.first(where: b.contains) {
+    if !taskBFromOtherDataset, let shared = a.first(where: b.contains) {
       throw ExperimentError(
-        message: "\(experiment): class \(shared) is in both task_a and task_b; make them disjoint.")
+        message:
+          "\(experiment): class \(shared) is in both task_a and task_b of one dataset; make them disjoint "
+          + "(or take task B from dataset_b).")
     }
     try data.check(experiment: experiment)
+    if taskBFromOtherDataset { try dataB.check(experiment: experiment, hashParameter: "dataset_b_sha256") }
   }
 
-  /// The parameters that set these fields of a config at `data`, `taskA`, `taskB` and
-  /// `trainImages` (key paths into its ``TeacherDataConfig``).
+  /// The parameters that set the ``TeacherDataConfig`` at `tasks`; `data`, `taskA`, `taskB` and
+  /// `trainImages` are key paths to its fields (appended key paths are not `Sendable`).
   static func declarations<Config: ExperimentConfig>(
+    at tasks: WritableKeyPath<Config, TeacherDataConfig> & Sendable,
     data: WritableKeyPath<Config, PinnedImageData> & Sendable,
     taskA: WritableKeyPath<Config, String> & Sendable,
     taskB: WritableKeyPath<Config, String> & Sendable, trainImages: WritableKeyPath<Config, Int> & Sendable
   ) -> [ParameterDeclaration<Config>] {
     ParameterDeclaration<Config>.imageData(at: data) + [
+      ParameterDeclaration(
+        ParameterDescriptor(
+          "dataset_b", .choice(["same"] + ImageDatasetName.allCases.map(\.rawValue)),
+          default: .string("same"),
+          "Task B's images: same (from dataset) or another dataset (mnist -> fashion-mnist, "
+            + "synth-digits -> synth-gratings).")
+      ) { config, value in
+        guard case .string(let word) = value else { return }
+        config[keyPath: tasks].taskBFromOtherDataset = word != "same"
+        if let name = ImageDatasetName(rawValue: word) { config[keyPath: tasks].dataB.dataset = name }
+      },
+      ParameterDeclaration(
+        ParameterDescriptor(
+          "data_dir_b", .text, default: .string(""),
+          "dataset_b's folder, as data_dir is dataset's (absolute; empty for its standard place).")
+      ) { config, value in
+        if case .string(let text) = value { config[keyPath: tasks].dataB.dataDirectory = text }
+      },
+      ParameterDeclaration(
+        ParameterDescriptor(
+          "dataset_b_sha256", .text, default: .string(""),
+          "SHA-256 of dataset_b, as dataset_sha256 is dataset's (empty: the coordinator pins its copy).")
+      ) { config, value in
+        if case .string(let text) = value { config[keyPath: tasks].dataB.datasetSHA256 = text }
+      },
       .text(
-        "task_a", taskA, default: "0-4", "Task A's classes, as the pretrained network learnt them (\"0-4\")."),
+        "task_a", taskA, default: "0-4",
+        "Task A's classes, as the pretrained network learnt them (\"0-4\")."),
       .text("task_b", taskB, default: "5-9", "Task B's classes (\"5-9\")."),
       .int(
         "train_images", trainImages, in: 0...10_000_000, default: 0,

@@ -68,9 +68,11 @@ struct SpecReader {
   }
 
   /// The pairs of a mapping node, with YAML merge keys (`<<: *base`) folded in: keys written in the
-  /// mapping win over merged ones, and an earlier merged mapping wins over a later one. A merge of
-  /// something other than mappings is reported and left out.
-  mutating func pairs(of mapping: Node.Mapping, field: String) -> [(key: Node, value: Node)] {
+  /// mapping win over merged ones, and an earlier merged mapping wins over a later one. A merged
+  /// mapping's own merges are folded in first, so `<<: *b` where b holds `<<: *a` brings a's keys
+  /// too. A merge of something other than mappings, or merges nested deeper than 32, are reported
+  /// and left out.
+  mutating func pairs(of mapping: Node.Mapping, field: String, depth: Int = 0) -> [(key: Node, value: Node)] {
     var own: [(key: Node, value: Node)] = []
     var merged: [(key: Node, value: Node)] = []
     for (key, value) in mapping {
@@ -92,7 +94,11 @@ struct SpecReader {
           report(error(field, at: source, "'<<' merges mappings only, got \(Self.describe(source))"))
           continue
         }
-        for (k, v) in sourceMapping where !Self.isMergeKey(k) { merged.append((k, v)) }
+        guard depth < 32 else {
+          report(error(field, at: source, "'<<' merges are nested more than 32 deep"))
+          continue
+        }
+        merged += pairs(of: sourceMapping, field: field, depth: depth + 1)
       }
     }
     guard !merged.isEmpty else { return own }

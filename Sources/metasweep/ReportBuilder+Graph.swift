@@ -52,6 +52,7 @@ extension ReportBuilder {
       markdown += "\(runs.count) of \(slots) runs done.\n"
       written.append("stages/\(stage.name)/")
     }
+    written += try writeTeacherPaper(plan: plan, byStage: byStage)
     try markdown.write(toFile: directory + "/summary.md", atomically: true, encoding: .utf8)
     var text = markdown
     text += "\nWrote \(directory)/summary.md and, per stage, \(written.joined(separator: ", ")) "

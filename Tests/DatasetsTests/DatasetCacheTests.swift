@@ -26,7 +26,7 @@ func onThreadsAtOnce(_ count: Int, _ body: @escaping @Sendable () -> Void) {
     loads.add(1, ordering: .relaxed)
     return try source.load()
   }
-  var settings = SynthDigitsSettings()
+  var settings = SynthImageSettings()
   settings.trainCount = 300
   settings.testCount = 100
   let source = DatasetSource.synthDigits(settings)

@@ -112,7 +112,7 @@ import Testing
   #expect(
     try DatasetSource.named("fashion-mnist", dataDirectory: "/c", environment: [:])
       == .fashionMNIST(directory: "/c"))
-  #expect(try DatasetSource.named("synth-digits", environment: [:]) == .synthDigits(SynthDigitsSettings()))
+  #expect(try DatasetSource.named("synth-digits", environment: [:]) == .synthDigits(SynthImageSettings()))
   #expect(
     datasetError { try DatasetSource.named("synth-digits", dataDirectory: "/c", environment: [:]) }?.field
       == .directory)

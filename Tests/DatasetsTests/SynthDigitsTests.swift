@@ -3,8 +3,8 @@ import Foundation
 import Testing
 
 /// A small SynthDigits configuration, quick in a debug build.
-func smallSettings(seed: UInt64, train: Int = 600, test: Int = 200) -> SynthDigitsSettings {
-  SynthDigitsSettings {
+func smallSettings(seed: UInt64, train: Int = 600, test: Int = 200) -> SynthImageSettings {
+  SynthImageSettings {
     $0.seed = seed
     $0.trainCount = train
     $0.testCount = test
@@ -47,7 +47,7 @@ func smallSettings(seed: UInt64, train: Int = 600, test: Int = 200) -> SynthDigi
 }
 
 @Test func synthDigits_defaultsStandInForMNIST_fileForFile() {
-  let settings = SynthDigitsSettings()
+  let settings = SynthImageSettings()
   #expect((settings.trainCount, settings.testCount, settings.side) == (60_000, 10_000, 28))
 }
 
@@ -115,6 +115,6 @@ func smallSettings(seed: UInt64, train: Int = 600, test: Int = 200) -> SynthDigi
   let negative = datasetError { try SynthDigits.makeDataset(smallSettings(seed: 1, train: -1)) }
   #expect(negative?.code == .invalidSetting)
   #expect(negative?.field == .settings)
-  let tiny = datasetError { try SynthDigits.makeDataset(SynthDigitsSettings { $0.side = 4 }) }
+  let tiny = datasetError { try SynthDigits.makeDataset(SynthImageSettings { $0.side = 4 }) }
   #expect(tiny?.code == .invalidSetting)
 }

@@ -30,7 +30,7 @@ private let sweep = """
 /// `edit` may change training pixels first. Returns the dataset's hash.
 private func writeDigits(to directory: URL, edit: (inout [UInt8]) -> Void = { _ in }) throws -> String {
   let generated = try SynthDigits.makeDataset(
-    SynthDigitsSettings {
+    SynthImageSettings {
       $0.seed = 5
       $0.trainCount = 400
       $0.testCount = 100

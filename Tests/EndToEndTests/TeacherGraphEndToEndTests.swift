@@ -4,24 +4,33 @@ import GRDB
 import Journal
 import Testing
 
-/// A small SynthDigits dataset as the four MNIST files (600 training images, 200 test), in `dir`.
-private func writeDigits(in dir: URL) throws -> String {
-  let dataset = try SynthDigits.makeDataset(
-    SynthDigitsSettings {
-      $0.seed = 5
-      $0.trainCount = 600
-      $0.testCount = 200
-    })
-  let folder = dir.appendingPathComponent("digits")
+/// Small SynthDigits (task A) and SynthGratings (task B) datasets as two folders of the four IDX
+/// files (600 training images, 200 test, each), in `dir`; their content hashes.
+private func writeDatasets(in dir: URL) throws -> (digits: String, gratings: String, gratingsHash: String) {
+  let settings = SynthImageSettings {
+    $0.seed = 5
+    $0.trainCount = 600
+    $0.testCount = 200
+  }
+  let gratings = try SynthGratings.makeDataset(settings)
+  return (
+    try write(SynthDigits.makeDataset(settings), to: "digits", in: dir),
+    try write(gratings, to: "gratings", in: dir), gratings.sha256
+  )
+}
+
+private func write(_ dataset: ImageDataset, to name: String, in dir: URL) throws -> String {
+  let folder = dir.appendingPathComponent(name)
   try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   try dataset.writeIDX(to: folder.path, compression: .none)
   return folder.path
 }
 
-/// The multi-task-teacher graph at a size a debug build runs in seconds: two pretrained smoke
-/// LeNets, meta-training chained in segments of 3 inner steps (one truncation window each), and
-/// three baselines and ours evaluated from each.
-private func teacherGraph(data: String) -> String {
+/// The multi-task-teacher graph at a size a debug build runs in seconds: two smoke LeNets
+/// pretrained on digits, meta-training chained in segments of 3 inner steps (one truncation window
+/// each) with gratings as task B (read as Fashion-MNIST from `gratings`), and three baselines and
+/// ours evaluated from each.
+private func teacherGraph(data: String, gratings: String) -> String {
   """
   name: teacher-e2e
   stages:
@@ -35,16 +44,18 @@ private func teacherGraph(data: String) -> String {
       experiment: teacher-metatrain
       segment_steps: 3
       inputs: {network: {stage: pretrain, artifact: network, select: each}}
-      fixed: {dataset: mnist, data_dir: "\(data)", episodes: 3, max_steps: 6, batch_a: 8, batch_b: 8,
+      fixed: {dataset: mnist, data_dir: "\(data)", dataset_b: fashion-mnist, data_dir_b: "\(gratings)",
+              task_b: "0-4", episodes: 3, max_steps: 6, batch_a: 8, batch_b: 8,
               hidden_units: 4, lstm_layers: 1, window_start: 3, window_max: 3, tau_start: 1000000,
               tau_max: 1000000}
       variants: {smoke: {}}
     baselines:
       experiment: teacher-evaluate
       inputs: {network: {stage: pretrain, artifact: network, select: each}}
-      fixed: &evaluation {dataset: mnist, data_dir: "\(data)", steps: 10, evaluate_every: 5, batch: 8,
+      fixed: &evaluation {dataset: mnist, data_dir: "\(data)", dataset_b: fashion-mnist,
+              data_dir_b: "\(gratings)", task_b: "0-4", steps: 10, evaluate_every: 5, batch: 8,
               fisher_images: 20, readout_images: 100, readout_steps: 50, hidden_units: 4, lstm_layers: 1}
-      variants: {sgd: {method: sgd}, ewc: {method: ewc}, lwf: {method: lwf}}
+      variants: {freeze: {method: freeze}, sgd: {method: sgd}, ewc: {method: ewc}, lwf: {method: lwf}}
     ours:
       experiment: teacher-evaluate
       inputs:
@@ -106,9 +117,10 @@ private func workerProcess(named name: String, of coordinator: Int32) -> Int32? 
 @Suite(.serialized) struct TeacherGraphEndToEndTests {
   @Test func killingTheMetaTrainingWorker_costsOneSegment_andKillingTheCoordinator_changesNoTable() throws {
     let dir = try makeScratchDirectory()
-    let data = try writeDigits(in: dir)
+    let data = try writeDatasets(in: dir)
     let spec = dir.appendingPathComponent("graph.yaml").path
-    try teacherGraph(data: data).write(toFile: spec, atomically: true, encoding: .utf8)
+    try teacherGraph(data: data.digits, gratings: data.gratings).write(
+      toFile: spec, atomically: true, encoding: .utf8)
     let clean = try Binary.run(["run", spec, "--workers", "2", "--out", "clean"], in: dir)
     #expect(clean.status == 0, "\(clean.stderr)")
     let cleanOut = dir.appendingPathComponent("clean")
@@ -117,6 +129,30 @@ private func workerProcess(named name: String, of coordinator: Int32) -> Int32? 
     let segments = try metaTrainingAttempts(cleanOut)
     #expect(segments == 12)
     #expect(expected[3].contains("ours,joint_readout"), "\(expected[3])")
+    // Every meta-training and evaluation run's key names task B's dataset by its content.
+    let pinned = try database(cleanOut).read { db in
+      try String.fetchAll(
+        db,
+        sql: "SELECT parameters_json FROM runs WHERE experiment IN ('teacher-metatrain', 'teacher-evaluate')")
+    }
+    #expect(pinned.count == 12 && pinned.allSatisfy { $0.contains(data.gratingsHash) }, "\(pinned)")
+    // The paper's report: Table 1 with the criteria its methods allow, and Fig. 4 paired by seed
+    // (at step 0 every method still has the pretrained representation, so its difference from
+    // Freeze is exactly 0; SGD's representation then moves).
+    let table1 = try String(contentsOf: cleanOut.appendingPathComponent("table1-10.md"), encoding: .utf8)
+    #expect(
+      table1.contains("| ours |") && table1.contains("| R1 (Fig. 1) |") && table1.contains("| R5 (Fig. 7) |"))
+    let fig4 = try String(
+      contentsOf: cleanOut.appendingPathComponent("figures/fig4-readout-a-vs-freeze-10.csv"), encoding: .utf8
+    ).split(separator: "\n").map {
+      $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+    let sgd = try #require(fig4.first?.firstIndex(of: "sgd_mean"))
+    #expect(fig4.count == 4 && fig4[1][0] == "0.0" && Double(fig4[1][sgd]) == 0, "\(fig4)")
+    #expect(fig4.dropFirst(2).contains { Double($0[sgd]) != 0 }, "\(fig4)")
+    #expect(
+      FileManager.default.fileExists(
+        atPath: cleanOut.appendingPathComponent("figures/fig1-original-vs-readout-a-10.svg").path))
 
     // Kill -9 the worker that holds a meta-training segment, once one segment is journaled.
     let workerOut = dir.appendingPathComponent("worker-killed")

@@ -213,6 +213,30 @@ private let fullExample = """
   #expect(spec.variants[1].parameters == ["step_size": .double(0.1), "hidden": .int(40)])
 }
 
+@Test func mergeKeys_nest_aMergedMappingBringsItsOwnMergesToo() throws {
+  // teacher-smoke's 500-step stages merged an evaluation block that itself merged the tasks: the
+  // tasks' keys were lost until merges nested.
+  let spec = try parse(
+    """
+    name: demo
+    experiment: geoff
+    seeds: 1
+    fixed: &tasks {step_size: 0.1, hidden: 20}
+    variants:
+      evaluation: &evaluation
+        <<: *tasks
+        hidden: 30
+        momentum: 0.5
+      long:
+        <<: *evaluation
+        momentum: 0.9
+    """)
+  #expect(
+    spec.variants[0].parameters == ["step_size": .double(0.1), "hidden": .int(30), "momentum": .double(0.5)])
+  #expect(
+    spec.variants[1].parameters == ["step_size": .double(0.1), "hidden": .int(30), "momentum": .double(0.9)])
+}
+
 @Test func nullOptionalSections_areEmpty_andVariantWithNoBodyHasNoParameters() throws {
   let spec = try parse(
     """

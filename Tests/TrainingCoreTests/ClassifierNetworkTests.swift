@@ -85,7 +85,7 @@ private func image(_ k: Int) -> [UInt8] {
 /// A small SynthDigits dataset written as the four MNIST files (1,000 training images, 300 test).
 private let digitsFolder: Result<String, any Error> = Result {
   let dataset = try SynthDigits.makeDataset(
-    SynthDigitsSettings {
+    SynthImageSettings {
       $0.seed = 9
       $0.trainCount = 1000
       $0.testCount = 300

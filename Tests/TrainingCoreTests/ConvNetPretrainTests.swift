@@ -8,7 +8,7 @@ import TrainingCore
 /// A small SynthDigits dataset written as the four MNIST files (1,000 training images, 300 test).
 private let digitsFolder: Result<String, any Error> = Result {
   let dataset = try SynthDigits.makeDataset(
-    SynthDigitsSettings {
+    SynthImageSettings {
       $0.seed = 9
       $0.trainCount = 1000
       $0.testCount = 300

@@ -12,7 +12,7 @@ private func writeDigits(
   edit: (inout [UInt8]) -> Void = { _ in }
 ) throws -> (directory: String, dataset: ImageDataset) {
   let generated = try SynthDigits.makeDataset(
-    SynthDigitsSettings {
+    SynthImageSettings {
       $0.seed = 5
       $0.trainCount = train
       $0.testCount = test

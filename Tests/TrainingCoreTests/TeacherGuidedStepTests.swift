@@ -142,7 +142,7 @@ private func tinyTask(count: Int, classes: Range<Int32>, seed: UInt64) -> Teache
     var segments = 0
     while !state.isFinished {
       TeacherMetaTraining.train(
-        &state, step: &step, settings: settings, initial: initial, taskA: taskA, taskB: taskB, seed: 9,
+        &state, step: &step, settings: settings, pool: [initial], taskA: taskA, taskB: taskB, seed: 9,
         maxInnerSteps: segment)
       segments += 1
     }
@@ -157,4 +157,40 @@ private func tinyTask(count: Int, classes: Range<Int32>, seed: UInt64) -> Teache
   let untrained = TeacherGuidedStep<Float>(network: tinyNetwork, settings: settings.step, batchCapacity: 8)
     .initialMetaParameters(seed: 9)
   #expect(whole.meta != untrained)
+}
+
+@Test func metaTraining_overAPool_startsEachEpisodeFromTheDrawnMember_inSegmentsToo() {
+  var settings = TeacherMetaTrainingSettings()
+  settings.step.hidden = 3
+  settings.step.lstmLayers = 1
+  settings.episodes = 6
+  settings.maxSteps = 4
+  settings.batchA = 4
+  settings.batchB = 4
+  settings.windowStart = 2
+  settings.metaLearningRate = 0.01
+  let taskA = tinyTask(count: 40, classes: 0..<2, seed: 1)
+  let taskB = tinyTask(count: 40, classes: 2..<4, seed: 2)
+  let first: [Float] = tinyNetwork.initialParameters(seed: 6)
+  let second: [Float] = tinyNetwork.initialParameters(seed: 7)
+  func run(_ pool: [[Float]], segment: Int = 0) -> TeacherMetaTrainingState {
+    var step = TeacherGuidedStep<Float>(network: tinyNetwork, settings: settings.step, batchCapacity: 8)
+    var state = TeacherMetaTrainingState(step: step, settings: settings, seed: 9)
+    while !state.isFinished {
+      TeacherMetaTraining.train(
+        &state, step: &step, settings: settings, pool: pool, taskA: taskA, taskB: taskB, seed: 9,
+        maxInnerSteps: segment)
+    }
+    return state
+  }
+  // The draw is a function of (seed, episode) and uses both members over six episodes.
+  let members = (0..<6).map { TeacherMetaTraining.poolMember(episode: $0, count: 2, seed: 9) }
+  #expect(Set(members) == [0, 1], "\(members)")
+  #expect((0..<6).allSatisfy { TeacherMetaTraining.poolMember(episode: $0, count: 1, seed: 9) == 0 })
+  // A pool of one network twice is that network: the draw only picks which copy.
+  #expect(run([first, first]) == run([first]))
+  // A pool of two differs from either alone, and is the same in segments.
+  let pool = run([first, second])
+  #expect(pool != run([first]) && pool != run([second]))
+  #expect(run([first, second], segment: 2) == pool)
 }

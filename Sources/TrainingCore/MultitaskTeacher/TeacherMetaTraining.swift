@@ -110,25 +110,37 @@ public struct TeacherMetaTrainingState: Sendable, Equatable {
 }
 
 /// Meta-training of the per-layer meta-learners (Algorithm 1 of the paper as meta-experiments.md
-/// §3.1d pins it down): each episode starts the student and the teacher from the pretrained `w0`,
+/// §3.1d pins it down): each episode starts the student and the teacher from a pretrained `w0`
+/// (with a pool of them, Exp 3, the one ``poolMember(episode:count:seed:)`` picks),
 /// runs up to T_max inner steps (``TeacherGuidedStep``), takes one Adam step of θ after every inner
 /// step with the gradient of that step's loss through the current window, ends when the loss exceeds
 /// τ_i, and cuts the window every K_i steps. Batches are drawn with replacement from streams
 /// "dataA" and "dataB" indexed by (episode, step), so a run is a pure function of its seed and
 /// inputs, whatever segments it is run in.
 public enum TeacherMetaTraining {
+  /// The member of a pool of `count` pretrained networks that episode `episode` starts from: 0 for
+  /// a single network, otherwise `RandomStream(rootSeed: seed, stream: "teacher.pool", indices:
+  /// [episode]).uniformInt(below: count)`, so a resumed run knows it without storing it.
+  public static func poolMember(episode: Int, count: Int, seed: UInt64) -> Int {
+    guard count > 1 else { return 0 }
+    var random = RandomStream(rootSeed: seed, stream: "teacher.pool", indices: [UInt64(episode)])
+    return random.uniformInt(below: count)
+  }
+
   /// Runs from `state` until the run is finished or `maxInnerSteps` inner steps are done (0: no
-  /// limit), stopping only at a truncation boundary or an episode's end.
+  /// limit), stopping only at a truncation boundary or an episode's end. `pool` holds the
+  /// pretrained networks' parameters (one, or a pool), all of `step`'s network.
   public static func train(
     _ state: inout TeacherMetaTrainingState, step: inout TeacherGuidedStep<Float>,
-    settings: TeacherMetaTrainingSettings, initial: [Float], taskA: TeacherTaskImages,
+    settings: TeacherMetaTrainingSettings, pool: [[Float]], taskA: TeacherTaskImages,
     taskB: TeacherTaskImages,
     seed: UInt64, maxInnerSteps: Int = 0
   ) {
     let adam = Adam(learningRate: settings.metaLearningRate)
     var done = 0
     while !state.isFinished {
-      var episode = TeacherGuidedStep<Float>.Episode(parameters: initial, step: step)
+      let member = poolMember(episode: state.episode, count: pool.count, seed: seed)
+      var episode = TeacherGuidedStep<Float>.Episode(parameters: pool[member], step: step)
       if state.stepInEpisode > 0 {
         episode.student = state.student
         episode.teacher = state.teacher
