@@ -15,13 +15,22 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
   /// MNIST (LeCun, Cortes and Burges; 10 digits, 60,000 + 10,000 images of 28 × 28) from the four
   /// IDX files in `directory`, plain or gzipped. It cannot be downloaded here: the user copies it.
   case mnist(directory: String)
+  /// CIFAR-10 or CIFAR-100 (Krizhevsky 2009; 32 × 32 colour, 50,000 + 10,000 images) from their
+  /// binary files in `directory` (``CIFARFormat``). The user copies them: nothing is downloaded.
+  case cifar(CIFARFormat, directory: String)
   /// ``SynthDigits``, generated from its settings.
   case synthDigits(SynthImageSettings)
   /// ``SynthGratings``, generated from its settings.
   case synthGratings(SynthImageSettings)
+  /// ``SynthObjects`` with 10 or 100 classes, generated from its settings.
+  case synthObjects(classes: Int, SynthImageSettings)
 
   /// The names ``named(_:dataDirectory:environment:)`` knows.
-  public static let names = ["fashion-mnist", "mnist", SynthDigits.name, SynthGratings.name]
+  public static let names =
+    ["fashion-mnist", "mnist"] + CIFARFormat.allCases.map(\.rawValue) + [
+      SynthDigits.name, SynthGratings.name,
+    ]
+    + SynthObjects.names
   /// Where Debian's `dataset-fashion-mnist` installs Fashion-MNIST.
   public static let defaultFashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
   /// The environment variable naming MNIST's folder when no `dataDirectory` is given.
@@ -51,6 +60,16 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
         .missingDirectory, path: nil, field: .directory,
         "mnist is read from disk and cannot be downloaded here: pass data_dir or set \(mnistDirectoryVariable) to a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz)"
       )
+    case CIFARFormat.cifar10.rawValue, CIFARFormat.cifar100.rawValue:
+      let format = CIFARFormat(rawValue: name)!
+      guard let directory = given else {
+        throw DatasetError(
+          .missingDirectory, path: nil, field: .directory,
+          "\(name) is read from disk and cannot be downloaded here: pass data_dir, the folder holding "
+            + (format.trainFiles + [format.testFile]).joined(separator: ", ")
+            + " (the binary version, plain or .gz)")
+      }
+      return .cifar(format, directory: directory)
     case SynthDigits.name, SynthGratings.name:
       guard given == nil else {
         throw DatasetError(
@@ -59,6 +78,17 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
       }
       return name == SynthDigits.name
         ? .synthDigits(SynthImageSettings()) : .synthGratings(SynthImageSettings())
+    case _ where SynthObjects.names.contains(name):
+      guard given == nil else {
+        throw DatasetError(
+          .invalidSetting, path: given, field: .directory,
+          "\(name) is generated, not read from a folder: leave data_dir out")
+      }
+      // synth-objects-K at 32 px, synth-objects-K-16 at 16 px (the smoke size).
+      let parts = name.split(separator: "-")
+      var settings = SynthImageSettings()
+      settings.side = parts.count == 4 ? 16 : 32
+      return .synthObjects(classes: Int(parts[2])!, settings)
     default:
       throw DatasetError(
         .unknownDataset, path: nil, field: .name,
@@ -81,16 +111,20 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
     switch self {
     case .fashionMNIST: "fashion-mnist"
     case .mnist: "mnist"
+    case .cifar(let format, _): format.rawValue
     case .synthDigits: SynthDigits.name
     case .synthGratings: SynthGratings.name
+    case .synthObjects(let classes, let settings):
+      "synth-objects-\(classes)" + (settings.side == 32 ? "" : "-\(settings.side)")
     }
   }
 
   /// The name and where it comes from, for logs: `mnist from /data/mnist`.
   public var description: String {
     switch self {
-    case .fashionMNIST(let directory), .mnist(let directory): "\(name) from \(directory)"
-    case .synthDigits(let settings), .synthGratings(let settings):
+    case .fashionMNIST(let directory), .mnist(let directory), .cifar(_, let directory):
+      "\(name) from \(directory)"
+    case .synthDigits(let settings), .synthGratings(let settings), .synthObjects(_, let settings):
       "\(name) (seed \(settings.seed), \(settings.trainCount) + \(settings.testCount) images of \(settings.side) × \(settings.side))"
     }
   }
@@ -110,10 +144,18 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
         advice:
           "MNIST cannot be downloaded here: copy its four files there (plain or .gz), or point data_dir or \(Self.mnistDirectoryVariable) at the folder that holds them"
       )
+    case .cifar(let format, let directory):
+      return try ImageDataset.readCIFAR(
+        format, from: directory,
+        advice:
+          "\(format.rawValue) cannot be downloaded here: copy the binary version's files there (plain or .gz)"
+      )
     case .synthDigits(let settings):
       return try SynthDigits.makeDataset(settings)
     case .synthGratings(let settings):
       return try SynthGratings.makeDataset(settings)
+    case .synthObjects(let classes, let settings):
+      return try SynthObjects.makeDataset(classes: classes, settings)
     }
   }
 
@@ -129,7 +171,8 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
     switch self {
     case .fashionMNIST(let directory): return .fashionMNIST(directory: resolve(directory))
     case .mnist(let directory): return .mnist(directory: resolve(directory))
-    case .synthDigits, .synthGratings: return self
+    case .cifar(let format, let directory): return .cifar(format, directory: resolve(directory))
+    case .synthDigits, .synthGratings, .synthObjects: return self
     }
   }
 }

@@ -49,6 +49,27 @@ extension IDXFile {
   }
 }
 
+/// Writes `bytes` to `path` through a temporary file in the same folder, renamed once complete, so
+/// a reader never sees half a file under the final name.
+func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(DatasetError) {
+  let temporary = "\(path).partial-\(getpid())"
+  let output = try FileOutput(path: temporary)
+  do throws(DatasetError) {
+    try output.write(bytes)
+    try output.close()
+  } catch {
+    output.abandon()
+    unlink(temporary)
+    throw error
+  }
+  guard rename(temporary, path) == 0 else {
+    let cause = SystemCallError("rename")
+    unlink(temporary)
+    throw DatasetError(
+      .ioFailure, path: path, field: .file, "cannot put the written file in place", cause: cause)
+  }
+}
+
 /// A file opened for writing (created or emptied); ``close()`` reports a failed final write.
 private final class FileOutput {
   let path: String

@@ -61,6 +61,11 @@ extension ImageDataset {
   /// form of each file, if present, is removed, so ``readIDX(name:from:classes:)`` reads what was
   /// written.
   public func writeIDX(to directory: String, compression: IDXCompression = .none) throws(DatasetError) {
+    guard channels == 1 else {
+      throw DatasetError(
+        .invalidSetting, path: directory, field: .dimensions,
+        "\(name) has \(channels) channels; IDX image files hold grey images: write it as CIFAR records")
+    }
     if mkdir(directory, 0o755) != 0 && errno != EEXIST {
       throw DatasetError(
         .ioFailure, path: directory, field: .directory, "cannot create the folder",

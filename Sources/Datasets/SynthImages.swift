@@ -29,13 +29,15 @@ enum SynthImages {
     @Sendable (_ label: Int, _ random: inout RandomStream, _ pixels: UnsafeMutableBufferPointer<UInt8>)
     -> Void
 
-  /// The dataset `name` with `classes` classes: for split s (0 train, 1 test) the labels are
-  /// balanced (each class ⌊N/classes⌋ or ⌈N/classes⌉ times) and shuffled by
-  /// `RandomStream(rootSeed: seed, stream: "<name>.labels", indices: [s])`, and image i is drawn by
-  /// `draw` from `RandomStream(rootSeed: seed, stream: "<name>.image", indices: [s, i])`.
-  static func makeDataset(name: String, classes: Int, settings: SynthImageSettings, draw: @escaping Draw)
-    throws(DatasetError) -> ImageDataset
-  {
+  /// The dataset `name` with `classes` classes of `channels`-channel images: for split s (0 train,
+  /// 1 test) the labels are balanced (each class ⌊N/classes⌋ or ⌈N/classes⌉ times) and shuffled by
+  /// `RandomStream(rootSeed: seed, stream: "<stream>.labels", indices: [s])`, and image i is drawn
+  /// by `draw` from `RandomStream(rootSeed: seed, stream: "<stream>.image", indices: [s, i])`;
+  /// `stream` is `name` unless given.
+  static func makeDataset(
+    name: String, classes: Int, settings: SynthImageSettings, channels: Int = 1, stream: String? = nil,
+    draw: @escaping Draw
+  ) throws(DatasetError) -> ImageDataset {
     guard settings.trainCount >= 0 && settings.testCount >= 0 else {
       throw DatasetError(
         .invalidSetting, path: nil, field: .settings,
@@ -45,24 +47,31 @@ enum SynthImages {
       throw DatasetError(
         .invalidSetting, path: nil, field: .settings, "side \(settings.side) is not between 8 and 256 pixels")
     }
-    let train = makeSplit(
-      0, count: settings.trainCount, name: name, classes: classes, settings: settings, draw: draw)
-    let test = makeSplit(
-      1, count: settings.testCount, name: name, classes: classes, settings: settings, draw: draw)
+    let shape = SplitShape(stream: stream ?? name, classes: classes, channels: channels)
+    let train = makeSplit(0, count: settings.trainCount, shape: shape, settings: settings, draw: draw)
+    let test = makeSplit(1, count: settings.testCount, shape: shape, settings: settings, draw: draw)
     return try ImageDataset(
-      name: name, rows: settings.side, columns: settings.side, classes: classes, train: train, test: test)
+      name: name, rows: settings.side, columns: settings.side, channels: channels, classes: classes,
+      train: train,
+      test: test)
+  }
+
+  /// What a split's drawing needs besides the settings.
+  private struct SplitShape {
+    var stream: String
+    var classes: Int
+    var channels: Int
   }
 
   /// The labels and images of split `split`.
   private static func makeSplit(
-    _ split: UInt64, count: Int, name: String, classes: Int, settings: SynthImageSettings,
-    draw: @escaping Draw
+    _ split: UInt64, count: Int, shape: SplitShape, settings: SynthImageSettings, draw: @escaping Draw
   ) -> ImageSplit {
-    var labels = (0..<count).map { UInt8($0 % classes) }
-    var order = RandomStream(rootSeed: settings.seed, stream: "\(name).labels", indices: [split])
+    var labels = (0..<count).map { UInt8($0 % shape.classes) }
+    var order = RandomStream(rootSeed: settings.seed, stream: "\(shape.stream).labels", indices: [split])
     order.shuffle(&labels)
-    let pixels = settings.side * settings.side
-    let imageStream = "\(name).image"
+    let pixels = shape.channels * settings.side * settings.side
+    let imageStream = "\(shape.stream).image"
     let images = [UInt8](unsafeUninitializedCapacity: count * pixels) { buffer, initialized in
       let chunks = max(1, min(count / 64, 256))
       let shared = ImageWriter(pixels: buffer, labels: labels)
@@ -89,7 +98,7 @@ enum SynthImages {
 /// The buffers the image-drawing threads share.
 ///
 /// `@unchecked Sendable` because it holds a raw pointer. Invariant: the thread drawing image i
-/// writes only pixels i × side² ..< (i + 1) × side², so no two threads touch the same byte; the
+/// writes only image i's pixels, so no two threads touch the same byte; the
 /// labels are only read; the buffer outlives `concurrentPerform`, which returns after every thread.
 private struct ImageWriter: @unchecked Sendable {
   let pixels: UnsafeMutableBufferPointer<UInt8>

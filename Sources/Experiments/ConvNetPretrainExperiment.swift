@@ -64,7 +64,7 @@ public enum ConvNetPretrainExperiment: Experiment {
           "convnet-pretrain: \(train.count) training images are fewer than one batch of \(config.batch).")
     }
     let network = try config.architecture.network(
-      input: TensorShape(channels: 1, height: dataset.rows, width: dataset.columns),
+      input: TensorShape(channels: dataset.channels, height: dataset.rows, width: dataset.columns),
       classes: config.classList.count)
     var classifier = ConvNetClassifier(
       network: network, seed: seed,

@@ -101,11 +101,21 @@ public enum ImageDatasetName: String, CaseIterable, Sendable {
   case fashionMNIST = "fashion-mnist"
   /// MNIST's IDX files, from `data_dir` or `$METASWEEP_MNIST_DIR`.
   case mnist
+  /// CIFAR-10's binary files, from `data_dir`.
+  case cifar10 = "cifar-10"
+  /// CIFAR-100's binary files, from `data_dir`.
+  case cifar100 = "cifar-100"
   /// The synthetic digits of notes/meta-experiments.md, generated in memory.
   case synthDigits = "synth-digits"
   /// The synthetic gratings of notes/meta-experiments.md (Fashion-MNIST's stand-in), generated in
   /// memory.
   case synthGratings = "synth-gratings"
+  /// The synthetic colour objects of notes/meta-experiments.md (CIFAR's stand-ins): 10 or 100
+  /// classes, 32 × 32 or (the `-16` names) 16 × 16, generated in memory.
+  case synthObjects10 = "synth-objects-10"
+  case synthObjects100 = "synth-objects-100"
+  case synthObjects10Small = "synth-objects-10-16"
+  case synthObjects100Small = "synth-objects-100-16"
 }
 
 extension ParameterDeclaration {
@@ -116,8 +126,9 @@ extension ParameterDeclaration {
         ParameterDescriptor(
           "dataset", .choice(ImageDatasetName.allCases.map(\.rawValue)),
           default: .string(ImageDatasetName.fashionMNIST.rawValue),
-          "Images: fashion-mnist (/usr/share/datasets/fashion-mnist), mnist (data_dir or $METASWEEP_MNIST_DIR) "
-            + "or synth-digits and synth-gratings (generated).")
+          "Images: fashion-mnist (/usr/share/datasets/fashion-mnist), mnist (data_dir or $METASWEEP_MNIST_DIR), "
+            + "cifar-10 and cifar-100 (data_dir), or synth-digits, synth-gratings and synth-objects-10/100[-16] "
+            + "(generated).")
       ) { config, value in
         guard case .string(let word) = value, let name = ImageDatasetName(rawValue: word) else { return }
         config[keyPath: data].dataset = name

@@ -19,12 +19,12 @@ struct TeacherTasks {
   /// The tasks from `datasetA` and `datasetB` (one dataset twice when both tasks come from it),
   /// each training set cut to its first `trainImages` (0: all) before task B's is halved.
   init(datasetA: ImageDataset, datasetB: ImageDataset, config: TeacherDataConfig, experiment: String) throws {
-    guard datasetA.rows == datasetB.rows && datasetA.columns == datasetB.columns else {
+    func size(_ d: ImageDataset) -> String { "\(d.channels) × \(d.rows) × \(d.columns)" }
+    guard size(datasetA) == size(datasetB) else {
       throw ExperimentError(
         message:
-          "\(experiment): task A's images (\(config.data.description)) are \(datasetA.rows) × \(datasetA.columns) "
-          + "but task B's (\(config.dataForB.description)) are \(datasetB.rows) × \(datasetB.columns): one network "
-          + "reads both.")
+          "\(experiment): task A's images (\(config.data.description)) are \(size(datasetA)) but task B's "
+          + "(\(config.dataForB.description)) are \(size(datasetB)): one network reads both.")
     }
     let a = try config.classesA(experiment: experiment)
     let b = try config.classesB(experiment: experiment)
@@ -53,7 +53,7 @@ struct TeacherTasks {
     self.testB = images(testB, offset: a.count)
     classesA = a.count
     classesB = b.count
-    shape = TensorShape(channels: 1, height: datasetA.rows, width: datasetA.columns)
+    shape = TensorShape(channels: datasetA.channels, height: datasetA.rows, width: datasetA.columns)
   }
 }
 

@@ -119,7 +119,7 @@ import Testing
 
   let unknown = datasetError { try DatasetSource.named("cifar-11", environment: [:]) }
   #expect(unknown?.code == .unknownDataset)
-  #expect(unknown?.message.contains("fashion-mnist, mnist, synth-digits") == true)
+  #expect(unknown?.message.contains("fashion-mnist, mnist, cifar-10, cifar-100, synth-digits") == true)
 }
 
 @Test func imageDataset_refusesPixelsThatDoNotFillItsImages_andLabelsOutsideItsClasses() throws {

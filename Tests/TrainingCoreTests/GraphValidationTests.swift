@@ -1,4 +1,5 @@
 import Experiments
+import Foundation
 import SweepModel
 import Testing
 
@@ -87,4 +88,20 @@ private func graph(consumer: String, input: String = "{stage: pool, artifact: da
       #expect("\(error)".contains("bind it under the stage's inputs in a sweep graph"))
     }
   }
+}
+
+/// The repository's `results` folder, found from this file's path.
+private let resultsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .deletingLastPathComponent()
+  .deletingLastPathComponent().appendingPathComponent("results")
+
+@Test func thePaperScaleTeacherGraph_isAcceptedByTheExperiments_butForTheUsersMNIST() throws {
+  // The committed graphs that run here are checked by running them; this one is for a cluster.
+  let yaml = try String(
+    contentsOf: resultsFolder.appendingPathComponent("teacher-paper/graph.yaml"), encoding: .utf8)
+  let found = problems(yaml)
+  // MNIST is the user's to supply: its stages say where to put it, and nothing else is wrong.
+  let mnistGiven = ProcessInfo.processInfo.environment["METASWEEP_MNIST_DIR"] != nil
+  #expect(found.count == (mnistGiven ? 0 : 4), "\(found)")
+  #expect(found.allSatisfy { "\($0)".contains("METASWEEP_MNIST_DIR") }, "\(found)")
 }
