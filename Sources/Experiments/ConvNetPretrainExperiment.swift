@@ -8,6 +8,8 @@ public enum ConvNetArchitecture: String, CaseIterable, Sendable {
   case lenetSmoke = "lenet-smoke"
   /// The multi-task-teacher paper's LeNet [20, 50, 500, classes].
   case lenetPaper = "lenet-paper"
+  /// §3.2's smoke ResNet-8 with GroupNorm (8/16/32 channels) for the CIFAR-shaped experiments.
+  case resnet8GN = "resnet8-gn"
 
   /// The network for images of `input`'s shape and `classes` classes.
   func network(input: TensorShape, classes: Int) throws -> ConvNet {
@@ -15,6 +17,7 @@ public enum ConvNetArchitecture: String, CaseIterable, Sendable {
       switch self {
       case .lenetSmoke: return try ConvNet.smokeLeNet(input: input, classes: classes)
       case .lenetPaper: return try ConvNet.paperLeNet(input: input, classes: classes)
+      case .resnet8GN: return try ConvNet.resNet8GN(input: input, classes: classes)
       }
     } catch {
       throw ExperimentError(message: "\(rawValue) cannot take \(input) images: \(error)")
@@ -169,7 +172,8 @@ public struct ConvNetPretrainConfig: ExperimentConfig, Equatable {
     [
       .choice(
         "architecture", \.architecture, default: .lenetSmoke,
-        "lenet-smoke (conv 6, conv 12, 64 hidden) or lenet-paper (the paper's [20, 50, 500]).")
+        "lenet-smoke (conv 6, conv 12, 64 hidden), lenet-paper (the paper's [20, 50, 500]) or resnet8-gn "
+          + "(3 stages of 8/16/32 channels with GroupNorm, for colour images).")
     ] + ParameterDeclaration<ConvNetPretrainConfig>.imageData(at: \.data) + [
       .text(
         "classes", \.classes, default: "0-4",

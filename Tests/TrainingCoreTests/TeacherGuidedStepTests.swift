@@ -22,7 +22,10 @@ private func batch(_ random: inout RandomStream, count: Int) -> (images: [Double
   )
 }
 
-@Test func metaGradient_replaysTheWindow_asCentralDifferencesOfTheFeatureLoss() {
+/// The replay test on `network` (64 input values, 4 classes), whose steered layers must be
+/// `expectedSteered`.
+private func checkReplay(_ network: ConvNet, expectedSteered: [Int]) {
+  let representation = network.layers.count - 2
   // meta-experiments.md §3.1d's replay test: record a window, recompute L_t as a function of θ
   // alone (every step's inputs z_k and gradients g_k held fixed), and compare the first-order
   // meta-gradient with central differences in Double.
@@ -31,15 +34,15 @@ private func batch(_ random: inout RandomStream, count: Int) -> (images: [Double
   settings.lstmLayers = 2
   settings.stepSize = 0.3
   settings.lossScale = 5
-  var step = TeacherGuidedStep<Double>(network: tinyNetwork, settings: settings, batchCapacity: 6)
-  #expect(step.steered == [0, 3])
+  var step = TeacherGuidedStep<Double>(network: network, settings: settings, batchCapacity: 6)
+  #expect(step.steered == expectedSteered)
   var random = RandomStream(rootSeed: 12, stream: "replay")
   var meta = step.initialMetaParameters(seed: 3)
   for l in meta.indices {
     for k in meta[l].indices { meta[l][k] += 0.3 * (2 * random.uniformDouble() - 1) }
   }
   var episode = TeacherGuidedStep<Double>.Episode(
-    parameters: tinyNetwork.initialParameters(seed: 5), step: step)
+    parameters: network.initialParameters(seed: 5), step: step)
   // One step before the window, then a truncation: the window starts from a moved W and state.
   _ = step.step(
     episode: &episode, meta: meta, multitask: batch(&random, count: 6), taskB: batch(&random, count: 3))
@@ -66,14 +69,15 @@ private func batch(_ random: inout RandomStream, count: Int) -> (images: [Double
     }
   }
   let recorded = deltas(meta)
-  var teacherSpace = ConvNetWorkspace<Double>(network: tinyNetwork, batchCapacity: 6)
-  tinyNetwork.forward(
-    parameters: episode.teacher, input: lastBatch.images, batch: 6, through: 4, workspace: &teacherSpace)
-  let teacherFeatures = Array(teacherSpace.output(4, network: tinyNetwork))
+  var teacherSpace = ConvNetWorkspace<Double>(network: network, batchCapacity: 6)
+  network.forward(
+    parameters: episode.teacher, input: lastBatch.images, batch: 6, through: representation,
+    workspace: &teacherSpace)
+  let teacherFeatures = Array(teacherSpace.output(representation, network: network))
   func loss(_ meta: [[Double]]) -> Double {
     var student = episode.student
     for (index, perStep) in deltas(meta).enumerated() {
-      let weights = tinyNetwork.parameterRanges[step.steered[index]]!.weights
+      let weights = network.parameterRanges[step.steered[index]]!.weights
       for (k, delta) in perStep.enumerated() {
         let g = episode.windowGradients[index][k]
         for (offset, p) in weights.enumerated() {
@@ -81,10 +85,11 @@ private func batch(_ random: inout RandomStream, count: Int) -> (images: [Double
         }
       }
     }
-    var space = ConvNetWorkspace<Double>(network: tinyNetwork, batchCapacity: 6)
-    tinyNetwork.forward(parameters: student, input: lastBatch.images, batch: 6, through: 4, workspace: &space)
+    var space = ConvNetWorkspace<Double>(network: network, batchCapacity: 6)
+    network.forward(
+      parameters: student, input: lastBatch.images, batch: 6, through: representation, workspace: &space)
     return FeatureMatchingLoss.loss(
-      student: space.output(4, network: tinyNetwork), teacher: teacherFeatures[...],
+      student: space.output(representation, network: network), teacher: teacherFeatures[...],
       scale: settings.lossScale,
       huber: settings.huber, gradient: nil)
   }
@@ -105,6 +110,27 @@ private func batch(_ random: inout RandomStream, count: Int) -> (images: [Double
   }
   #expect(largest > 1e-3, "the meta-gradient is not trivially zero")
   #expect(worst < 1e-5, "worst relative error \(worst)")
+}
+
+@Test func metaGradient_replaysTheWindow_asCentralDifferencesOfTheFeatureLoss() {
+  checkReplay(tinyNetwork, expectedSteered: [0, 3])
+}
+
+@Test func metaGradient_replaysTheWindow_throughGroupNormAndAResidualBlock() throws {
+  // conv → GN → ReLU, then a block whose second convolution reaches its ReLU through GroupNorm and
+  // the residual add, then global average pooling: the ResNet's shape in small. Steered: the
+  // three convolutions (GroupNorm's γ and β learn by plain SGD).
+  let network = try ConvNet(
+    input: TensorShape(channels: 1, height: 8, width: 8),
+    layers: [
+      .convolution(channels: 2, kernel: 3, padding: 1), .groupNorm(groups: 1), .relu, .residualStart,
+      .convolution(channels: 4, kernel: 3, stride: 2, padding: 1), .groupNorm(groups: 2), .relu,
+      .convolution(channels: 4, kernel: 3, padding: 1), .groupNorm(groups: 2), .residualAdd, .relu,
+      .globalAveragePool, .dense(outputs: 4),
+    ])
+  checkReplay(network, expectedSteered: [0, 4, 7])
+  #expect(MetaLearnerInputs.postLayer(network: network, layer: 7) == 10)
+  #expect(MetaLearnerInputs.postLayer(network: network, layer: 1) == nil)
 }
 
 /// Random images in [0, 1] for the tiny network, labels in `classes`.

@@ -97,6 +97,30 @@ extension ConvNet {
             for plane in 0..<(batch * from.channels) {
               (dx + plane * from.positions).update(repeating: dy[plane] * scale, count: from.positions)
             }
+          case .residualAdd:
+            // The shortcut's adjoint goes to the block's start; the main path's to the layer below.
+            let start = residualPartners[index]!
+            let skip = shapes[start]
+            let ds = slab + offsets.skipGradients[start]
+            let stride = skip.height / to.height
+            ds.update(repeating: 0, count: batch * skip.count)
+            for n in 0..<batch {
+              for c in 0..<skip.channels {
+                for i in 0..<to.height {
+                  for j in 0..<to.width {
+                    ds[n * skip.count + (c * skip.height + stride * i) * skip.width + stride * j] =
+                      dy[n * to.count + (c * to.height + i) * to.width + j]
+                  }
+                }
+              }
+            }
+            dx?.update(from: dy, count: batch * to.count)
+          case .residualStart:
+            guard let dx else { continue }
+            // A block whose add lies above the layer the pass starts from has no shortcut gradient.
+            let closed = residualPartners[index]! <= layer
+            let ds = UnsafePointer(slab + offsets.skipGradients[index])
+            for k in 0..<(batch * to.count) { dx[k] = closed ? dy[k] + ds[k] : dy[k] }
           }
         }
       }

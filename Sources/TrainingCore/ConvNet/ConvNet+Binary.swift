@@ -27,6 +27,8 @@ extension ConvNet {
         case .maxPool: [4, 0, 0, 0, 0]
         case .groupNorm(let groups): [5, groups, 0, 0, 0]
         case .globalAveragePool: [6, 0, 0, 0, 0]
+        case .residualStart: [7, 0, 0, 0, 0]
+        case .residualAdd: [8, 0, 0, 0, 0]
         }
       for field in fields { VersionedBinary.append(UInt64(field), to: &payload) }
     }
@@ -62,6 +64,8 @@ extension ConvNet {
       case 4: layers.append(.maxPool)
       case 5: layers.append(.groupNorm(groups: a))
       case 6: layers.append(.globalAveragePool)
+      case 7: layers.append(.residualStart)
+      case 8: layers.append(.residualAdd)
       default: throw BinaryFormatError(code: .malformed, message: "Layer kind \(kind) is unknown.")
       }
     }

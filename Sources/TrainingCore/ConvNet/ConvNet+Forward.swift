@@ -76,6 +76,24 @@ extension ConvNet {
               for p in 0..<from.positions { sum += x[plane * from.positions + p] }
               y[plane] = sum * scale
             }
+          case .residualStart:
+            y.update(from: x, count: batch * to.count)
+          case .residualAdd:
+            let start = residualPartners[index]!
+            let skip = shapes[start]
+            let s = UnsafePointer(slab + offsets.outputs[start])
+            let stride = skip.height / to.height
+            for k in 0..<(batch * to.count) { y[k] = x[k] }
+            for n in 0..<batch {
+              for c in 0..<skip.channels {
+                for i in 0..<to.height {
+                  for j in 0..<to.width {
+                    y[n * to.count + (c * to.height + i) * to.width + j] +=
+                      s[n * skip.count + (c * skip.height + stride * i) * skip.width + stride * j]
+                  }
+                }
+              }
+            }
           }
         }
       }

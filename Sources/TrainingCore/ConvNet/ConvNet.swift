@@ -38,12 +38,20 @@ public enum ConvNetLayer: Sendable, Hashable {
   case groupNorm(groups: Int)
   /// Mean over each channel's positions: C × H × W → C × 1 × 1.
   case globalAveragePool
+  /// y = x, kept as the shortcut of the residual block that the next unmatched ``residualAdd``
+  /// closes.
+  case residualStart
+  /// y = x + shortcut(s), s being the output of this block's ``residualStart``: s itself when the
+  /// shapes agree, otherwise He et al.'s option A (the CIFAR ResNets' parameter-free shortcut):
+  /// shortcut[c, i, j] = s[c, t·i, t·j] for the s's channels and 0 for the channels added, with
+  /// stride t = s's height / y's height (1 or 2).
+  case residualAdd
 
   /// Whether the layer has parameters (weights, then biases).
   public var hasParameters: Bool {
     switch self {
     case .convolution, .dense, .groupNorm: true
-    case .relu, .maxPool, .globalAveragePool: false
+    case .relu, .maxPool, .globalAveragePool, .residualStart, .residualAdd: false
     }
   }
 }
@@ -76,6 +84,9 @@ public struct ConvNet: Sendable, Hashable {
   public let parameterRanges: [LayerParameters?]
   /// Parameters in all.
   public let parameterCount: Int
+  /// For each ``ConvNetLayer/residualAdd`` the index of its ``ConvNetLayer/residualStart``, and
+  /// for each start the index of its add (nil for other layers).
+  public let residualPartners: [Int?]
 
   /// Where one layer's parameters lie in the flat vector.
   public struct LayerParameters: Sendable, Hashable {
@@ -95,10 +106,30 @@ public struct ConvNet: Sendable, Hashable {
     var shapes: [TensorShape] = []
     var ranges: [LayerParameters?] = []
     var offset = 0
+    var partners = [Int?](repeating: nil, count: layers.count)
+    var openBlocks: [Int] = []
     for (index, layer) in layers.enumerated() {
       let name = "layer \(index) (\(layer))"
       var parameters: LayerParameters?
       switch layer {
+      case .residualStart:
+        openBlocks.append(index)
+      case .residualAdd:
+        guard let start = openBlocks.popLast() else {
+          throw ConvNetError("\(name): no residualStart before it opens a block")
+        }
+        let skip = shapes[start]
+        let stride = skip.height / max(shape.height, 1)
+        guard skip.channels <= shape.channels, stride == 1 || stride == 2,
+          skip.height == stride * shape.height,
+          skip.width == stride * shape.width
+        else {
+          throw ConvNetError(
+            "\(name): the block's output \(shape) cannot take its input \(skip) as a shortcut (channels may grow, "
+              + "sides may halve)")
+        }
+        partners[index] = start
+        partners[start] = index
       case .convolution(let channels, let kernel, let stride, let padding):
         guard channels >= 1, kernel >= 1, stride >= 1, padding >= 0 else {
           throw ConvNetError("\(name): channels, kernel and stride must be at least 1, padding at least 0")
@@ -144,6 +175,10 @@ public struct ConvNet: Sendable, Hashable {
       shapes.append(shape)
     }
     guard !layers.isEmpty else { throw ConvNetError("a network needs at least one layer") }
+    if let unclosed = openBlocks.first {
+      throw ConvNetError("layer \(unclosed) (residualStart) opens a block no residualAdd closes")
+    }
+    self.residualPartners = partners
     self.input = input
     self.layers = layers
     self.shapes = shapes
@@ -191,6 +226,29 @@ extension ConvNet {
         .convolution(channels: 6, kernel: 5), .relu, .maxPool, .convolution(channels: 12, kernel: 5), .relu,
         .maxPool, .dense(outputs: 64), .relu, .dense(outputs: classes),
       ])
+  }
+
+  /// The ResNet-8 with GroupNorm of meta-experiments.md §3.2's smoke column (CIFAR-shaped, the
+  /// paper's ResNet-32-GN in small): conv 3×3 → 8, GN, ReLU; three stages of one basic block each
+  /// (conv 3×3, GN, ReLU, conv 3×3, GN, + shortcut, ReLU) of 8, 16 and 32 channels, the second and
+  /// third starting with stride 2 and an option-A shortcut; global average pool (the
+  /// representation r, layer count − 2) and dense → `classes`. GroupNorm uses 4 groups.
+  public static func resNet8GN(input: TensorShape = .init(channels: 3, height: 16, width: 16), classes: Int)
+    throws(ConvNetError) -> ConvNet
+  {
+    var layers: [ConvNetLayer] = [
+      .convolution(channels: 8, kernel: 3, padding: 1), .groupNorm(groups: 4), .relu,
+    ]
+    for (channels, stride) in [(8, 1), (16, 2), (32, 2)] {
+      layers += [
+        .residualStart, .convolution(channels: channels, kernel: 3, stride: stride, padding: 1),
+        .groupNorm(groups: 4), .relu, .convolution(channels: channels, kernel: 3, padding: 1),
+        .groupNorm(groups: 4),
+        .residualAdd, .relu,
+      ]
+    }
+    layers += [.globalAveragePool, .dense(outputs: classes)]
+    return try ConvNet(input: input, layers: layers)
   }
 
   /// The paper's LeNet "[20, 50, 500, 10]" (§3.1b): conv 5×5 1→20, ReLU, pool, conv 5×5 20→50,

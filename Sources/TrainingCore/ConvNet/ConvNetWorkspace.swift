@@ -32,6 +32,8 @@ public struct ConvNetWorkspace<T: NetworkScalar>: Sendable {
     var inverseDeviations: [Int] = []
     /// In `choices`: a max-pool's per output value.
     var poolChoices: [Int] = []
+    /// A residual block's shortcut gradient, at its start: ∂loss/∂s through the shortcut alone.
+    var skipGradients: [Int] = []
   }
 
   public init(network: ConvNet, batchCapacity: Int) {
@@ -53,7 +55,10 @@ public struct ConvNetWorkspace<T: NetworkScalar>: Sendable {
       offsets.normalized.append(size)
       offsets.inverseDeviations.append(size)
       offsets.poolChoices.append(choiceCount)
+      offsets.skipGradients.append(size)
       switch layer {
+      case .residualStart:
+        offsets.skipGradients[index] = take(batchCapacity * output.count)
       case .convolution:
         let columns = network.parameterRanges[index]!.rowLength * output.positions
         offsets.columns[index] = take(batchCapacity * columns)
@@ -63,7 +68,7 @@ public struct ConvNetWorkspace<T: NetworkScalar>: Sendable {
       case .groupNorm(let groups):
         offsets.normalized[index] = take(batchCapacity * output.count)
         offsets.inverseDeviations[index] = take(batchCapacity * groups)
-      case .dense, .relu, .globalAveragePool:
+      case .dense, .relu, .globalAveragePool, .residualAdd:
         break
       }
     }

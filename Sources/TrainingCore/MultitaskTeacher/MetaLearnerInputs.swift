@@ -7,13 +7,33 @@
 ///   a dense layer's inputs).
 /// - pre is the layer's input averaged over the batch, and for a convolution also over positions,
 ///   per input channel (C_in values; a dense layer's C_in is its input count).
-/// - post_j is the neuron's output after the ReLU that follows the layer (before any pooling),
+/// - post_j is the neuron's output after the ReLU that follows the layer (before any pooling;
+///   through the GroupNorm and the residual add between them in a ResNet, ``postLayer(network:layer:)``),
 ///   averaged the same way.
 /// - Each group is divided by its root mean square over the layer at this step (1 if that is 0),
 ///   a constant of the step (the note's choice: the paper does not say how inputs are scaled).
 public enum MetaLearnerInputs {
-  /// Inputs per neuron for student layer `layer` of `network` (a convolution or dense layer
-  /// followed by a ReLU).
+  /// The ReLU whose output is `layer`'s post: the first after it with only shape-keeping layers
+  /// (GroupNorm, a residual add) between; nil when there is none, and for layers without weights
+  /// rows to steer (GroupNorm) or the last layer.
+  public static func postLayer(network: ConvNet, layer: Int) -> Int? {
+    switch network.layers[layer] {
+    case .convolution, .dense: break
+    default: return nil
+    }
+    var next = layer + 1
+    while next < network.layers.count - 1 {
+      switch network.layers[next] {
+      case .relu: return next
+      case .groupNorm, .residualAdd: next += 1
+      default: return nil
+      }
+    }
+    return nil
+  }
+
+  /// Inputs per neuron for student layer `layer` of `network` (a convolution or dense layer with a
+  /// ``postLayer(network:layer:)``).
   public static func width(network: ConvNet, layer: Int) -> Int {
     let range = network.parameterRanges[layer]!
     return 2 * range.rowLength + preWidth(network: network, layer: layer) + 1
@@ -30,7 +50,9 @@ public enum MetaLearnerInputs {
   public static func make<T: NetworkScalar>(
     network: ConvNet, layer: Int, parameters: [T], gradient: [T], workspace: ConvNetWorkspace<T>
   ) -> [T] {
-    precondition(layer + 1 < network.layers.count && network.layers[layer + 1] == .relu)
+    guard let postLayer = postLayer(network: network, layer: layer) else {
+      preconditionFailure("layer \(layer) is not followed by a ReLU")
+    }
     let range = network.parameterRanges[layer]!
     let neurons = range.weights.count / range.rowLength
     let batch = workspace.batch
@@ -52,8 +74,8 @@ public enum MetaLearnerInputs {
     }
     for c in 0..<preWidth { pre[c] /= T(batch * perPre) }
     // post: the ReLU's output, averaged per output channel or unit.
-    let output = workspace.output(layer + 1, network: network)
-    let outputShape = network.shapes[layer + 1]
+    let output = workspace.output(postLayer, network: network)
+    let outputShape = network.shapes[postLayer]
     var post = [T](repeating: 0, count: neurons)
     for n in 0..<batch {
       for j in 0..<neurons {

@@ -27,8 +27,11 @@ public struct TeacherGuidedSettings: Sendable, Equatable {
 ///     L = c · mean Huber(r(xa ∪ xb; W) − r(xa ∪ xb; w))
 ///     ∂L/∂δ_{ℓ,k} = −α·g_{ℓ,k}⊙D_ℓ for every step k of the window, D = ∂L/∂W (same for every k)
 ///
-/// The steered layers are every convolution or dense layer followed by a ReLU (all but the
-/// classifier); the representation is the last hidden layer's ReLU output (layer count − 2).
+/// The steered layers are every convolution or dense layer followed by a ReLU, directly or through
+/// GroupNorm and a residual add (``MetaLearnerInputs/postLayer(network:layer:)``: all but the
+/// classifier); GroupNorm's γ and β learn by plain SGD like the biases (the paper gives them
+/// meta-learners of their own). The representation is layer count − 2: the last hidden ReLU's
+/// output in a LeNet, the global average pool in a ResNet.
 /// Generic in the number type, so the replay test runs the same code in `Double`.
 public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
   /// The student's (and teacher's) network, union head included.
@@ -45,9 +48,8 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
   public init(network: ConvNet, settings: TeacherGuidedSettings, batchCapacity: Int) {
     self.network = network
     self.settings = settings
-    steered = network.layers.indices.filter { index in
-      index + 1 < network.layers.count - 1 && network.layers[index + 1] == .relu
-        && network.parameterRanges[index] != nil
+    steered = network.layers.indices.filter {
+      MetaLearnerInputs.postLayer(network: network, layer: $0) != nil
     }
     shapes = steered.map { layer in
       let range = network.parameterRanges[layer]!
