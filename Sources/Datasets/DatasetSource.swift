@@ -78,17 +78,14 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
       }
       return name == SynthDigits.name
         ? .synthDigits(SynthImageSettings()) : .synthGratings(SynthImageSettings())
-    case _ where SynthObjects.names.contains(name):
+    case _ where SynthObjects.settings(named: name) != nil:
       guard given == nil else {
         throw DatasetError(
           .invalidSetting, path: given, field: .directory,
           "\(name) is generated, not read from a folder: leave data_dir out")
       }
-      // synth-objects-K at 32 px, synth-objects-K-16 at 16 px (the smoke size).
-      let parts = name.split(separator: "-")
-      var settings = SynthImageSettings()
-      settings.side = parts.count == 4 ? 16 : 32
-      return .synthObjects(classes: Int(parts[2])!, settings)
+      let (classes, settings) = SynthObjects.settings(named: name)!
+      return .synthObjects(classes: classes, settings)
     default:
       throw DatasetError(
         .unknownDataset, path: nil, field: .name,
@@ -114,8 +111,7 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
     case .cifar(let format, _): format.rawValue
     case .synthDigits: SynthDigits.name
     case .synthGratings: SynthGratings.name
-    case .synthObjects(let classes, let settings):
-      "synth-objects-\(classes)" + (settings.side == 32 ? "" : "-\(settings.side)")
+    case .synthObjects(let classes, let settings): SynthObjects.name(classes: classes, side: settings.side)
     }
   }
 

@@ -21,9 +21,7 @@ extension IDXFile {
         UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
       ]
     }
-    let temporary = "\(path).partial-\(getpid())"
-    let output = try FileOutput(path: temporary)
-    do throws(DatasetError) {
+    try writeFileAtomically(to: path) { output throws(DatasetError) in
       switch compression {
       case .none:
         try output.write(header)
@@ -34,17 +32,6 @@ extension IDXFile {
         try deflater.deflate(header, finishing: false, into: output)
         try deflater.deflate(array.values, finishing: true, into: output)
       }
-      try output.close()
-    } catch {
-      output.abandon()
-      unlink(temporary)
-      throw error
-    }
-    guard rename(temporary, path) == 0 else {
-      let cause = SystemCallError("rename")
-      unlink(temporary)
-      throw DatasetError(
-        .ioFailure, path: path, field: .file, "cannot put the written file in place", cause: cause)
     }
   }
 }
@@ -52,10 +39,18 @@ extension IDXFile {
 /// Writes `bytes` to `path` through a temporary file in the same folder, renamed once complete, so
 /// a reader never sees half a file under the final name.
 func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(DatasetError) {
+  try writeFileAtomically(to: path) { output throws(DatasetError) in try output.write(bytes) }
+}
+
+/// Writes `path` through a temporary file in the same folder that `body` fills, renamed to `path`
+/// once `body` returns and the file is closed; on any failure the temporary file is removed.
+private func writeFileAtomically(to path: String, _ body: (FileOutput) throws(DatasetError) -> Void)
+  throws(DatasetError)
+{
   let temporary = "\(path).partial-\(getpid())"
   let output = try FileOutput(path: temporary)
   do throws(DatasetError) {
-    try output.write(bytes)
+    try body(output)
     try output.close()
   } catch {
     output.abandon()

@@ -25,9 +25,25 @@ import TrainingCore
 /// from ``DeterministicMath``, so no host's libm changes a bit.
 public enum SynthObjects {
   /// The names a sweep asks for the datasets by: 10 or 100 classes, 32 px or 16 px (smoke).
-  public static let names = [
-    "synth-objects-10", "synth-objects-100", "synth-objects-10-16", "synth-objects-100-16",
-  ]
+  public static let names = [(10, 32), (100, 32), (10, 16), (100, 16)].map { name(classes: $0, side: $1) }
+
+  /// The dataset's name: `synth-objects-K` at 32 px, `synth-objects-K-S` at another side S.
+  public static func name(classes: Int, side: Int) -> String {
+    "synth-objects-\(classes)" + (side == 32 ? "" : "-\(side)")
+  }
+
+  /// The classes and settings (default counts and seed) of the dataset called `name`, one of
+  /// ``names``.
+  static func settings(named name: String) -> (classes: Int, settings: SynthImageSettings)? {
+    for classes in [10, 100] {
+      for side in [32, 16] where self.name(classes: classes, side: side) == name {
+        var settings = SynthImageSettings()
+        settings.side = side
+        return (classes, settings)
+      }
+    }
+    return nil
+  }
   /// The ten shapes, in class order.
   public static let shapes = [
     "disk", "square", "triangle", "ring", "cross", "h-bar", "v-bar", "diamond", "star", "ellipse",
@@ -48,9 +64,9 @@ public enum SynthObjects {
       throw DatasetError(
         .invalidSetting, path: nil, field: .settings, "SynthObjects has 10 or 100 classes, not \(classes)")
     }
-    let name = "synth-objects-\(classes)" + (settings.side == 32 ? "" : "-\(settings.side)")
     return try SynthImages.makeDataset(
-      name: name, classes: classes, settings: settings, channels: 3, stream: "synth-objects"
+      name: name(classes: classes, side: settings.side), classes: classes, settings: settings, channels: 3,
+      stream: "synth-objects"
     ) { label, random, pixels in
       drawImage(label: label, classes: classes, side: settings.side, random: &random, into: pixels)
     }

@@ -83,7 +83,7 @@ extension ConvNet {
             let skip = shapes[start]
             let s = UnsafePointer(slab + offsets.outputs[start])
             let stride = skip.height / to.height
-            for k in 0..<(batch * to.count) { y[k] = x[k] }
+            y.update(from: x, count: batch * to.count)
             for n in 0..<batch {
               for c in 0..<skip.channels {
                 for i in 0..<to.height {
