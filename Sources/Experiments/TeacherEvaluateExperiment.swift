@@ -159,6 +159,10 @@ public struct TeacherEvaluateConfig: ExperimentConfig, Equatable {
       at: \.tasks, data: \.tasks.data, taskA: \.tasks.taskA, taskB: \.tasks.taskB,
       trainImages: \.tasks.trainImages) + [
       .int(
+        "b_sample", \.tasks.classSampleB, in: 0...1_000_000, default: 0,
+        "Exp 2: which sample (1, 2, ...) of b_classes classes of task_b is task B; the same classes for every "
+          + "method and seed (0 without b_classes)."),
+      .int(
         "steps", \.evaluation.steps, in: 1...1_000_000, default: 100, "Updates on task B's meta-test images."),
       .int("batch", \.evaluation.batch, in: 1...4096, default: 64, "Images per update."),
       .int(
@@ -195,6 +199,12 @@ public struct TeacherEvaluateConfig: ExperimentConfig, Equatable {
 
   public func check() throws {
     try tasks.check(experiment: Self.experimentName)
+    if (tasks.drawnClassesB > 0) != (tasks.classSampleB > 0) {
+      throw ExperimentError(
+        message:
+          "teacher-evaluate: b_classes and b_sample go together: with b_classes > 0, b_sample (1, 2, ...) names "
+          + "the class sample task B is; without it, b_sample must be 0.")
+    }
     if method == .ours && metaState.isEmpty {
       throw ExperimentError(
         message:

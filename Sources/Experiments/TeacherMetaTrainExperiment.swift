@@ -53,7 +53,8 @@ public enum TeacherMetaTrainExperiment: Experiment {
     let tasks = try config.tasks.loadTasks(experiment: descriptor.name)
     let (network, pool) = try unionNetworks(
       inputs: inputs, parameters: parameters, tasks: tasks, seed: seed, experiment: descriptor.name)
-    let settings = config.training
+    var settings = config.training
+    settings.classesPerEpisode = config.tasks.drawnClassesB
     var step = TeacherGuidedStep<Float>(
       network: network, settings: settings.step, batchCapacity: settings.batchA + settings.batchB)
     var state = TeacherMetaTrainingState(step: step, settings: settings, seed: seed)
@@ -66,7 +67,7 @@ public enum TeacherMetaTrainExperiment: Experiment {
     }
     TeacherMetaTraining.train(
       &state, step: &step, settings: settings, pool: pool, taskA: tasks.trainA, taskB: tasks.trainB1,
-      seed: seed, maxInnerSteps: maxSteps)
+      taskBClasses: tasks.heldClassesB, seed: seed, maxInnerSteps: maxSteps)
     guard state.isFinished else {
       return .checkpoint(
         bytes: state.binaryEncoded(), stepsDone: state.episode * settings.maxSteps + state.stepInEpisode,

@@ -13,7 +13,11 @@ struct TeacherTasks {
   var trainB2: TeacherTaskImages
   var testB: TeacherTaskImages
   var classesA: Int
+  /// The union head's task-B rows: task B's classes, or `b_classes` when classes are drawn.
   var classesB: Int
+  /// Task B's classes the images hold (labelled from ``classesA`` on, in task_b's order): all of
+  /// them, or an evaluation's class sample.
+  var heldClassesB: Int
   var shape: TensorShape
 
   /// The tasks from `datasetA` and `datasetB` (one dataset twice when both tasks come from it),
@@ -27,7 +31,7 @@ struct TeacherTasks {
           + "(\(config.dataForB.description)) are \(size(datasetB)): one network reads both.")
     }
     let a = try config.classesA(experiment: experiment)
-    let b = try config.classesB(experiment: experiment)
+    let b = try config.heldClassesB(experiment: experiment)
     let (trainA, testA) = try ClassSubset.images(
       of: datasetA, classes: a, written: config.taskA, data: config.data, experiment: experiment)
     let (trainB, testB) = try ClassSubset.images(
@@ -52,7 +56,19 @@ struct TeacherTasks {
     self.trainB2 = images(trainB, offset: a.count, range: (limitB / 2)..<limitB)
     self.testB = images(testB, offset: a.count)
     classesA = a.count
-    classesB = b.count
+    classesB = config.drawnClassesB > 0 ? config.drawnClassesB : b.count
+    heldClassesB = b.count
+    if config.drawnClassesB > 0 {
+      for (half, images) in [("meta-training", trainB1), ("meta-test", trainB2)] {
+        let present = Set(images.labels)
+        if let missing = b.indices.first(where: { !present.contains(Int32(a.count + $0)) }) {
+          throw ExperimentError(
+            message:
+              "\(experiment): task B's class \(b[missing]) has no training images in the \(half) half "
+              + "(train_images \(config.trainImages)); every class b_classes draws from needs some.")
+        }
+      }
+    }
     shape = TensorShape(channels: datasetA.channels, height: datasetA.rows, width: datasetA.columns)
   }
 }
@@ -73,6 +89,12 @@ public struct TeacherDataConfig: Sendable, Equatable {
   public var taskB = "5-9"
   /// Training images of each task used, the first in file order (0: all).
   public var trainImages = 0
+  /// Exp 2: task-B classes drawn from ``taskB``'s, per episode in meta-training and per class
+  /// sample in evaluation (0: no drawing, task B is all of them).
+  public var drawnClassesB = 0
+  /// Exp 2's evaluation: which class sample (1, 2, ...) of ``drawnClassesB`` classes is task B
+  /// (0 in meta-training).
+  public var classSampleB = 0
 
   public init() {}
 
@@ -81,6 +103,17 @@ public struct TeacherDataConfig: Sendable, Equatable {
 
   func classesA(experiment: String) throws -> [UInt8] { try ClassSubset.parse(taskA, experiment: experiment) }
   func classesB(experiment: String) throws -> [UInt8] { try ClassSubset.parse(taskB, experiment: experiment) }
+
+  /// Task B's classes as the tasks hold them: all of task_b, or in an evaluation with class
+  /// sample r ≥ 1, the ``drawnClassesB`` of them that `RandomStream(rootSeed: r, stream:
+  /// "teacher.bsample")` chooses, in task_b's order. A sample depends on r alone, so every method
+  /// and seed of a graph meets the same five samples.
+  public func heldClassesB(experiment: String) throws -> [UInt8] {
+    let all = try classesB(experiment: experiment)
+    guard drawnClassesB > 0, classSampleB > 0 else { return all }
+    var random = RandomStream(rootSeed: UInt64(classSampleB), stream: "teacher.bsample")
+    return random.choose(drawnClassesB, below: all.count).map { all[$0] }
+  }
 
   /// Both tasks' images on a worker, each checked against its pinned hash.
   func loadTasks(experiment: String) throws -> TeacherTasks {
@@ -113,6 +146,11 @@ public struct TeacherDataConfig: Sendable, Equatable {
         message:
           "\(experiment): class \(shared) is in both task_a and task_b of one dataset; make them disjoint "
           + "(or take task B from dataset_b).")
+    }
+    if drawnClassesB > b.count {
+      throw ExperimentError(
+        message:
+          "\(experiment): b_classes is \(drawnClassesB) but task_b has only \(b.count) classes to draw from.")
     }
     try data.check(experiment: experiment)
     if taskBFromOtherDataset { try dataB.check(experiment: experiment, hashParameter: "dataset_b_sha256") }
@@ -156,6 +194,14 @@ public struct TeacherDataConfig: Sendable, Equatable {
         "task_a", taskA, default: "0-4",
         "Task A's classes, as the pretrained network learnt them (\"0-4\")."),
       .text("task_b", taskB, default: "5-9", "Task B's classes (\"5-9\")."),
+      ParameterDeclaration(
+        ParameterDescriptor(
+          "b_classes", .int(0...255), default: .int(0),
+          "Exp 2: task-B classes drawn from task_b's, afresh for every meta-training episode (with the head's "
+            + "task-B rows) and per b_sample in evaluation; 0: task B is all of task_b.")
+      ) { config, value in
+        if case .int(let n) = value { config[keyPath: tasks].drawnClassesB = n }
+      },
       .int(
         "train_images", trainImages, in: 0...10_000_000, default: 0,
         "Training images of each task used, the first in file order (0: all); task B's are halved into "

@@ -6,30 +6,38 @@ import SweepModel
 extension ReportBuilder {
   /// The multi-task-teacher paper's report (meta-experiments.md §3.4) for a graph with
   /// teacher-evaluate stages: per meta-test length L (the runs' `steps`), `table1-L.md` (Table 1:
-  /// joint readout, mean ± SE, the paper's Exp 1 column beside it, and R1-R5 marked met or not),
+  /// joint readout, mean ± SE, the paper's column for this graph's experiment beside it
+  /// (``TeacherPaperReport/Column``), and R1-R5 marked met or not),
   /// and in `figures/` Fig. 1 (`fig1-original-vs-readout-a-L`: SGD's own task-A head against the
   /// linear readout of its representation) and Figs 4 and 5 (`fig4-readout-a-vs-freeze-L`,
-  /// `fig5-readout-b-vs-freeze-L`: each method's readout minus Freeze's, seed by seed), each as
-  /// SVG and CSV. Evaluation stages are pooled by variant name (baselines and ours are separate
+  /// `fig5-readout-b-vs-freeze-L`: each method's readout minus Freeze's, paired by seed and Exp 2's
+  /// class sample), each as SVG and CSV. Evaluation stages are pooled by variant name (baselines and ours are separate
   /// stages); Figs 6 and 7 are the meta-training stage's `tau`/`window` and ours' `delta_histogram`.
   /// Returns the files written.
   func writeTeacherPaper(plan: GraphPlan, byStage: [[FinishedRun]]) throws -> [String] {
-    var byLength: [Int: [AggregationRecord]] = [:]
+    var byLength: [Int: [TeacherPaperReport.Run]] = [:]
     var variantOrder: [String] = []
+    var sampledClasses = false
     for (index, stage) in plan.graph.stages.enumerated() where stage.sweep.experiment == "teacher-evaluate" {
       for variant in stage.sweep.variants.map(\.name) where !variantOrder.contains(variant) {
         variantOrder.append(variant)
       }
       for run in byStage[index] {
         guard case .int(let steps) = run.run.parameters["steps"] else { continue }
+        var sample: Int64 = 0
+        if case .int(let r) = run.run.parameters["b_sample"] { sample = Int64(r) }
+        sampledClasses = sampledClasses || sample > 0
         byLength[steps, default: []].append(
-          AggregationRecord(variant: run.run.variant, seed: run.run.seed, outcome: run.outcome))
+          .init(
+            variant: run.run.variant, pair: [run.run.seed, UInt64(bitPattern: sample)], outcome: run.outcome))
       }
     }
+    let column = TeacherPaperReport.Column(graph: plan.graph, sampledClasses: sampledClasses)
     var written: [String] = []
     let figures = directory + "/figures"
     for (steps, records) in byLength.sorted(by: { $0.key < $1.key }) {
-      let paper = TeacherPaperReport(records: records, variantOrder: variantOrder, steps: steps)
+      let paper = TeacherPaperReport(
+        records: records, variantOrder: variantOrder, steps: steps, column: column)
       try paper.markdown(graph: plan.graph.name).write(
         toFile: "\(directory)/table1-\(steps).md", atomically: true, encoding: .utf8)
       written.append("table1-\(steps).md")
@@ -52,21 +60,78 @@ extension ReportBuilder {
 
 /// Table 1, the criteria and the figures of one meta-test length, from the evaluation runs.
 struct TeacherPaperReport {
+  /// One evaluation run: its variant, what pairs it with the other methods' runs (the seed, and
+  /// Exp 2's class sample or 0), and its outcome.
+  struct Run {
+    var variant: String
+    var pair: [UInt64]
+    var outcome: Outcome
+  }
+
+  /// The column of the paper's Table 1 that a graph's experiment reproduces (meta-experiments.md
+  /// §3.4): Exp 2 when evaluations draw task-B class samples, Exp 3 when they also meta-train over
+  /// a pool (an input selecting all-but-held-out); otherwise Exp 1 on colour images (CIFAR-10 or
+  /// SynthObjects: CIFAR-5A/5B) or on grey ones (MNIST/Fashion).
+  enum Column {
+    case exp1Grey, exp1Colour, exp2, exp3
+
+    init(graph: SweepGraph, sampledClasses: Bool) {
+      let pool = graph.stages.contains { stage in
+        stage.sweep.experiment == "teacher-metatrain"
+          && stage.inputs.contains { $0.selector == .allButHeldOut }
+      }
+      let colour = graph.stages.contains { stage in
+        guard stage.sweep.experiment == "teacher-evaluate",
+          case .string(let name) = stage.sweep.fixed["dataset"]
+        else { return false }
+        return name.hasPrefix("cifar") || name.hasPrefix("synth-objects")
+      }
+      self = sampledClasses ? (pool ? .exp3 : .exp2) : (colour ? .exp1Colour : .exp1Grey)
+    }
+
+    var title: String {
+      switch self {
+      case .exp1Grey: "Exp 1 (MNIST → Fashion-MNIST)"
+      case .exp1Colour: "Exp 1 (CIFAR-5A → 5B)"
+      case .exp2: "Exp 2 (CIFAR-5A → CIFAR-100)"
+      case .exp3: "Exp 3 (CIFAR-5A → CIFAR-100, pool)"
+      }
+    }
+
+    /// The paper's joint readout accuracy (%) per method.
+    var numbers: [String: String] {
+      switch self {
+      case .exp1Grey:
+        [
+          "freeze": "84.8", "sgd": "86.8 ± 1.0", "sgd-0.1": "85.0 ± 0.7", "lwf": "87.2 ± 1.1",
+          "ewc": "86.9 ± 1.7", "ours": "87.3 ± 0.7", "teacher": "88.0 ± 1.1",
+        ]
+      case .exp1Colour:
+        [
+          "freeze": "65.1", "sgd": "68.7 ± 1.5", "sgd-0.1": "65.4 ± 2.1", "lwf": "69.3 ± 0.7",
+          "ewc": "67.7 ± 1.0", "ours": "70.5 ± 1.1", "teacher": "76.7 ± 0.3",
+        ]
+      case .exp2, .exp3:
+        [
+          "freeze": "68.6 ± 2.9", "sgd": "71.0 ± 2.1", "sgd-0.1": "69.7 ± 2.3", "lwf": "73.1 ± 1.7",
+          "ewc": "72.9 ± 2.1", "ours": self == .exp2 ? "75.0 ± 1.3" : "73.6 ± 2.6", "teacher": "81.9 ± 1.2",
+        ]
+      }
+    }
+  }
+
   /// The methods in Table 1's order; other variants (ablations) follow in the graph's order.
   static let methods = ["freeze", "sgd", "sgd-0.1", "lwf", "ewc", "ours", "teacher"]
-  /// The paper's Table 1, Exp 1 (MNIST → Fashion-MNIST): joint readout accuracy (%).
-  static let paperExp1 = [
-    "freeze": "84.8", "sgd": "86.8 ± 1.0", "sgd-0.1": "85.0 ± 0.7", "lwf": "87.2 ± 1.1", "ewc": "86.9 ± 1.7",
-    "ours": "87.3 ± 0.7", "teacher": "88.0 ± 1.1",
-  ]
 
-  let records: [AggregationRecord]
+  let records: [Run]
   let variants: [String]
   let steps: Int
+  let column: Column
 
-  init(records: [AggregationRecord], variantOrder: [String], steps: Int) {
+  init(records: [Run], variantOrder: [String], steps: Int, column: Column) {
     self.records = records
     self.steps = steps
+    self.column = column
     let present = Set(records.map(\.variant))
     variants = (Self.methods + variantOrder.filter { !Self.methods.contains($0) }).filter(present.contains)
   }
@@ -86,18 +151,18 @@ struct TeacherPaperReport {
     ).mean
   }
 
-  /// The series of each variant minus `reference`'s, in points, seed by seed at equal x, averaged
-  /// over seeds; `label` names the y axis.
+  /// The series of each variant minus `reference`'s, in points, pair by pair (seed and class
+  /// sample) at equal x, averaged over pairs; `label` names the y axis.
   func relative(_ series: String, to reference: String, label: String) -> CurveTable {
     var byVariant: [String: [Double: Welford]] = [:]
     var xs = Set<Double>()
     let referenceCurves = Dictionary(
       records.filter { $0.variant == reference }.compactMap { r in
-        r.outcome.series(named: series).map { (r.seed, $0) }
+        r.outcome.series(named: series).map { (r.pair, $0) }
       },
       uniquingKeysWith: { first, _ in first })
     for record in records where record.variant != reference {
-      guard let curve = record.outcome.series(named: series), let base = referenceCurves[record.seed] else {
+      guard let curve = record.outcome.series(named: series), let base = referenceCurves[record.pair] else {
         continue
       }
       var baseAt: [Double: Double] = [:]
@@ -253,10 +318,10 @@ struct TeacherPaperReport {
   func markdown(graph: String) -> String {
     var lines = [
       "# \(graph): Table 1 after \(steps) meta-test steps", "",
-      "Joint readout accuracy (%) after the meta-test's last step, mean ± standard error over seeds, with the "
-        + "paper's Exp 1 (MNIST → Fashion-MNIST) beside it. Rows after the paper's methods are this graph's "
-        + "ablations.", "",
-      "| method | this graph | readout A | readout B | A forgotten vs Freeze (pts) | paper, Exp 1 |",
+      "Joint readout accuracy (%) after the meta-test's last step, mean ± standard error over runs (seeds, "
+        + "times class samples where task B's classes are drawn), with the paper's \(column.title) beside it. "
+        + "Rows after the paper's methods are this graph's ablations.", "",
+      "| method | this graph | readout A | readout B | A forgotten vs Freeze (pts) | paper, \(column.title) |",
       "|---|---:|---:|---:|---:|---:|",
     ]
     let freeze = variants.contains("freeze") ? estimate("readout_a", "freeze").mean : Double.nan
@@ -266,10 +331,10 @@ struct TeacherPaperReport {
         "| \(variant) | \(Self.percent(estimate("joint_readout", variant))) | "
           + "\(Self.percent(estimate("readout_a", variant))) | \(Self.percent(estimate("readout_b", variant))) | "
           + (forgotten.isFinite ? String(format: "%.2f", forgotten) : "–")
-          + " | \(Self.paperExp1[variant] ?? "–") |")
+          + " | \(column.numbers[variant] ?? "–") |")
     }
     lines += [
-      "", "## Criteria R1-R5 (meta-experiments.md §3.4, means over seeds)", "",
+      "", "## Criteria R1-R5 (meta-experiments.md §3.4, means over runs)", "",
       "| criterion | measured | met |",
       "|---|---|---|",
     ]
@@ -278,7 +343,7 @@ struct TeacherPaperReport {
       "",
       "Figures: `figures/fig1-original-vs-readout-a-\(steps).svg` (Fig. 1), "
         + "`figures/fig4-readout-a-vs-freeze-\(steps).svg` and `figures/fig5-readout-b-vs-freeze-\(steps).svg` "
-        + "(Figs. 4 and 5, paired by seed), the meta-training stage's `tau.svg` and `window.svg` (Fig. 6) and "
+        + "(Figs. 4 and 5, paired by seed and class sample), the meta-training stage's `tau.svg` and `window.svg` (Fig. 6) and "
         + "ours' `delta_histogram.svg` (Fig. 7).",
     ]
     return lines.joined(separator: "\n") + "\n"

@@ -190,4 +190,76 @@ private func workerProcess(named name: String, of coordinator: Int32) -> Int32? 
     #expect(resumed.status == 0, "\(resumed.stderr)")
     #expect(try tables(coordinatorOut) == expected)
   }
+
+  /// Exp 2's shape: meta-training draws 2 of gratings' classes 0-5 per episode, and the
+  /// meta-test's task B is class sample 1 ([8, 9]) or 3 ([7, 8]) of 2 of classes 6-9, a stage each.
+  @Test func exp2Graph_drawsTaskBClasses_andPairsMethodsBySeedAndClassSample() throws {
+    let dir = try makeScratchDirectory()
+    let data = try writeDatasets(in: dir)
+    let tasks = """
+      dataset: mnist, data_dir: "\(data.digits)", dataset_b: fashion-mnist, data_dir_b: "\(data.gratings)", \
+      b_classes: 2, hidden_units: 4, lstm_layers: 1
+      """
+    let evaluation =
+      "\(tasks), task_b: \"6-9\", steps: 10, evaluate_every: 5, batch: 8, readout_images: 100, readout_steps: 50"
+    func sample(_ r: Int) -> String {
+      """
+        baselines-\(r):
+          experiment: teacher-evaluate
+          seeds: 0..<1
+          inputs: {network: {stage: pretrain, artifact: network, member: 0}}
+          fixed: {\(evaluation), b_sample: \(r)}
+          variants: {freeze: {method: freeze}, sgd: {method: sgd}}
+        ours-\(r):
+          experiment: teacher-evaluate
+          seeds: 0..<1
+          inputs:
+            network: {stage: pretrain, artifact: network, member: 0}
+            meta_state: {stage: metatrain, artifact: meta_state, member: 0}
+          fixed: {\(evaluation), b_sample: \(r)}
+          variants: {ours: {method: ours}}
+      """
+    }
+    let graph = """
+      name: teacher-exp2-e2e
+      stages:
+        pretrain:
+          experiment: convnet-pretrain
+          seeds: 0..<1
+          fixed: {dataset: mnist, data_dir: "\(data.digits)", classes: "0-4", epochs: 1, batch: 16,
+                  learning_rate: 0.05, readout_images: 100, readout_steps: 50}
+          variants: {lenet: {}}
+        metatrain:
+          experiment: teacher-metatrain
+          inputs: {network: {stage: pretrain, artifact: network, select: each}}
+          fixed: {\(tasks), task_b: "0-5", episodes: 4, max_steps: 3, batch_a: 8, batch_b: 8,
+                  tau_start: 1000000, tau_max: 1000000}
+          variants: {smoke: {}}
+
+      """ + sample(1) + "\n" + sample(3) + "\n"
+    let spec = dir.appendingPathComponent("graph.yaml").path
+    try graph.write(toFile: spec, atomically: true, encoding: .utf8)
+    let result = try Binary.run(["run", spec, "--workers", "2", "--out", "out"], in: dir)
+    #expect(result.status == 0, "\(result.stderr)")
+    let out = dir.appendingPathComponent("out")
+    let table1 = try String(contentsOf: out.appendingPathComponent("table1-10.md"), encoding: .utf8)
+    #expect(table1.contains("paper, Exp 2 (CIFAR-5A → CIFAR-100)"), "\(table1)")
+    #expect(table1.contains("| freeze | ") && table1.contains("(n=2) |"), "\(table1)")
+    // Readout B at step 0 differs between the class samples; paired by (seed, sample), every
+    // method's difference from Freeze there is exactly 0.
+    let fig5 = try String(
+      contentsOf: out.appendingPathComponent("figures/fig5-readout-b-vs-freeze-10.csv"), encoding: .utf8
+    ).split(separator: "\n").map {
+      $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+    for name in ["sgd_mean", "ours_mean"] {
+      let column = try #require(fig5.first?.firstIndex(of: name), "\(fig5)")
+      #expect(fig5[1][0] == "0.0" && Double(fig5[1][column]) == 0, "\(fig5)")
+    }
+    let first = try String(
+      contentsOf: out.appendingPathComponent("stages/baselines-1/summary.csv"), encoding: .utf8)
+    let second = try String(
+      contentsOf: out.appendingPathComponent("stages/baselines-3/summary.csv"), encoding: .utf8)
+    #expect(first != second, "the two class samples gave the same results")
+  }
 }

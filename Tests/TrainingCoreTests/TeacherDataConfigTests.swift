@@ -76,3 +76,35 @@ private func message(_ body: () throws -> Any) -> String {
   #expect(
     message { try TeacherEvaluateExperiment.validate(parameters: badHash) }.contains("dataset_b_sha256"))
 }
+
+@Test func exp2ClassSamples_dependOnTheSampleAlone_andAreChecked() throws {
+  let drawing = try evaluation(["task_a": .string("0-1"), "task_b": .string("2-9"), "b_classes": .int(3)])
+  #expect(
+    message { try TeacherEvaluateExperiment.validate(parameters: drawing) }.contains("b_classes and b_sample")
+  )
+  var sampled = drawing
+  sampled["b_sample"] = .int(1)
+  try TeacherEvaluateExperiment.validate(parameters: sampled)
+  func held(_ extra: Parameters) throws -> [UInt8] {
+    try TeacherEvaluateConfig(parameters: sampled.merging(extra) { _, new in new }).tasks.heldClassesB(
+      experiment: "test")
+  }
+  let first = try held([:])
+  #expect(first.count == 3 && first == first.sorted() && first.allSatisfy { (2...9).contains($0) })
+  // Another method sees the same classes; other samples see others.
+  #expect(try held(["method": .string("freeze")]) == first)
+  let samples = try (1...5).map { try held(["b_sample": .int($0)]) }
+  #expect(Set(samples).count > 1, "\(samples)")
+  // Without b_classes task B is all of task_b.
+  #expect(
+    try TeacherEvaluateConfig(
+      parameters: try evaluation(["task_a": .string("0-1"), "task_b": .string("2-9")])
+    )
+    .tasks.heldClassesB(experiment: "test") == Array(2...9))
+  var tooMany = sampled
+  tooMany["b_classes"] = .int(9)
+  #expect(message { try TeacherEvaluateExperiment.validate(parameters: tooMany) }.contains("only 8 classes"))
+  var alone = try evaluation([:])
+  alone["b_sample"] = .int(2)
+  #expect(message { try TeacherEvaluateExperiment.validate(parameters: alone) }.contains("b_sample"))
+}

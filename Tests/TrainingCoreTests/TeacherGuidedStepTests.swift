@@ -220,3 +220,91 @@ private func tinyTask(count: Int, classes: Range<Int32>, seed: UInt64) -> Teache
   #expect(pool != run([first]) && pool != run([second]))
   #expect(run([first, second], segment: 2) == pool)
 }
+
+@Test func choose_drawsDistinctSortedIndices_eachAboutEquallyOften() {
+  var counts = [Int](repeating: 0, count: 10)
+  for episode in 0..<2000 {
+    var random = RandomStream(rootSeed: 3, stream: "choose", indices: [UInt64(episode)])
+    let drawn = random.choose(4, below: 10)
+    #expect(
+      drawn.count == 4 && drawn == drawn.sorted() && Set(drawn).count == 4 && drawn.allSatisfy { $0 < 10 })
+    for k in drawn { counts[k] += 1 }
+  }
+  // Each index is drawn 800 times in expectation (sd ≈ 22).
+  #expect(counts.allSatisfy { abs($0 - 800) < 110 }, "\(counts)")
+  var random = RandomStream(seed: 1)
+  #expect(random.choose(5, below: 5) == [0, 1, 2, 3, 4] && random.choose(0, below: 3).isEmpty)
+}
+
+@Test func drawHeadRows_redrawsOnlyThoseRows_withinTheInitBound_andMakesTheUnionHead() throws {
+  let parameters: [Float] = tinyNetwork.initialParameters(seed: 2)
+  var redrawn = parameters
+  var random = RandomStream(rootSeed: 5, stream: "headB", indices: [7])
+  tinyNetwork.drawHeadRows(2..<4, of: &redrawn, random: &random)
+  let head = tinyNetwork.parameterRanges[tinyNetwork.layers.count - 1]!
+  let rows = (head.weights.lowerBound + 2 * head.rowLength)..<head.weights.upperBound
+  let biases = (head.biases.lowerBound + 2)..<head.biases.upperBound
+  let bound = 1 / Float(head.rowLength).squareRoot()
+  for k in parameters.indices {
+    if rows.contains(k) || biases.contains(k) {
+      #expect(redrawn[k] != parameters[k] && abs(redrawn[k]) <= bound)
+    } else {
+      #expect(redrawn[k] == parameters[k])
+    }
+  }
+  // The union head's new rows are those rows of the widened head, drawn from stream "headB".
+  let narrow = try ConvNet(
+    input: tinyNetwork.input, layers: tinyNetwork.layers.dropLast() + [.dense(outputs: 2)])
+  let (wide, union) = try narrow.withUnionHead(
+    parameters: narrow.initialParameters(seed: 2), newClasses: 2, seed: 5)
+  var again = union
+  var plain = RandomStream(rootSeed: 5, stream: "headB")
+  wide.drawHeadRows(2..<4, of: &again, random: &plain)
+  #expect(again == union)
+}
+
+@Test func metaTraining_drawingTaskBClassesPerEpisode_usesThoseClassesOnly_andChainsBitIdentically() {
+  var settings = TeacherMetaTrainingSettings()
+  settings.step.hidden = 3
+  settings.step.lstmLayers = 1
+  settings.episodes = 5
+  settings.maxSteps = 4
+  settings.batchA = 4
+  settings.batchB = 4
+  settings.windowStart = 2
+  settings.metaLearningRate = 0.01
+  let taskA = tinyTask(count: 40, classes: 0..<2, seed: 1)
+  // Task B holds five classes (labels 2 ..< 7); each episode learns two of them.
+  let taskB = tinyTask(count: 100, classes: 2..<7, seed: 2)
+  let draws = (0..<5).map { TeacherMetaTraining.episodeClasses(episode: $0, count: 2, of: 5, seed: 9) }
+  #expect(
+    draws.allSatisfy { $0.count == 2 && $0[0] < $0[1] && $0[1] < 5 } && Set(draws).count > 1, "\(draws)")
+  #expect(draws == (0..<5).map { TeacherMetaTraining.episodeClasses(episode: $0, count: 2, of: 5, seed: 9) })
+  let episodeB = taskB.restricted(to: draws[0], offset: 2)
+  let wanted = Set(draws[0].map { Int32(2 + $0) })
+  #expect(episodeB.count == taskB.labels.filter(wanted.contains).count && episodeB.count > 0)
+  #expect(Set(episodeB.labels) == [2, 3])
+  let first = taskB.labels.firstIndex(of: Int32(2 + draws[0][1]))!
+  let moved = episodeB.labels.firstIndex(of: 3)!
+  let movedPixels = Array(episodeB.images[(moved * 64)..<(moved * 64 + 64)])
+  let firstPixels = Array(taskB.images[(first * 64)..<(first * 64 + 64)])
+  #expect(movedPixels == firstPixels)
+
+  let initial: [Float] = tinyNetwork.initialParameters(seed: 6)
+  func run(drawn: Int, segment: Int = 0) -> TeacherMetaTrainingState {
+    var drawing = settings
+    drawing.classesPerEpisode = drawn
+    var step = TeacherGuidedStep<Float>(network: tinyNetwork, settings: drawing.step, batchCapacity: 8)
+    var state = TeacherMetaTrainingState(step: step, settings: drawing, seed: 9)
+    while !state.isFinished {
+      TeacherMetaTraining.train(
+        &state, step: &step, settings: drawing, pool: [initial], taskA: taskA,
+        taskB: drawn > 0 ? taskB : taskB.restricted(to: [0, 1], offset: 2), taskBClasses: 5, seed: 9,
+        maxInnerSteps: segment)
+    }
+    return state
+  }
+  let drawing = run(drawn: 2)
+  #expect(drawing == run(drawn: 2, segment: 2))
+  #expect(drawing != run(drawn: 0) && drawing.episodeSteps.count == 5)
+}

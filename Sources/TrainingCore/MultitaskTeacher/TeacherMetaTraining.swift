@@ -28,6 +28,9 @@ public struct TeacherMetaTrainingSettings: Sendable, Equatable {
   public var windowMax = 5
   /// E, episodes per level of the curriculum (25).
   public var levelEpisodes = 25
+  /// Exp 2: task-B classes each episode draws from task B's (0: every episode has all of them,
+  /// Exp 1). The union head then has this many task-B rows, redrawn for every episode.
+  public var classesPerEpisode = 0
 
   public init() {}
 
@@ -70,6 +73,21 @@ public struct TeacherTaskImages: Sendable {
       }
     }
     return (images, labels)
+  }
+
+  /// The images labelled `offset + classes[k]`, relabelled `offset + k`: an Exp 2 episode's task B
+  /// from all of task B's classes (labelled from `offset` on).
+  public func restricted(to classes: [Int], offset: Int) -> TeacherTaskImages {
+    var position = [Int32: Int32]()
+    for (k, c) in classes.enumerated() { position[Int32(offset + c)] = Int32(offset + k) }
+    var kept: [Float] = []
+    var labels: [Int32] = []
+    for (index, label) in self.labels.enumerated() {
+      guard let new = position[label] else { continue }
+      labels.append(new)
+      kept += images[(index * pixelsPerImage)..<((index + 1) * pixelsPerImage)]
+    }
+    return TeacherTaskImages(images: kept, labels: labels, pixelsPerImage: pixelsPerImage)
   }
 }
 
@@ -127,20 +145,45 @@ public enum TeacherMetaTraining {
     return random.uniformInt(below: count)
   }
 
+  /// Exp 2: the task-B classes episode `episode` learns when it draws `count` of task B's `total`
+  /// (indices into task B's classes, ascending), from `RandomStream(rootSeed: seed, stream:
+  /// "teacher.bclasses", indices: [episode])`, so a resumed run knows them without storing them.
+  public static func episodeClasses(episode: Int, count: Int, of total: Int, seed: UInt64) -> [Int] {
+    var random = RandomStream(rootSeed: seed, stream: "teacher.bclasses", indices: [UInt64(episode)])
+    return random.choose(count, below: total)
+  }
+
   /// Runs from `state` until the run is finished or `maxInnerSteps` inner steps are done (0: no
   /// limit), stopping only at a truncation boundary or an episode's end. `pool` holds the
   /// pretrained networks' parameters (one, or a pool), all of `step`'s network.
+  ///
+  /// With `settings.classesPerEpisode` k > 0 (Exp 2), `taskB` holds all `taskBClasses` of task B's
+  /// classes, labelled from |A| = the head's rows − k on; each episode learns the k that
+  /// ``episodeClasses(episode:count:of:seed:)`` draws, relabelled |A| ..< |A| + k, and starts with
+  /// the head's task-B rows drawn afresh from stream "headB" indexed by the episode.
   public static func train(
     _ state: inout TeacherMetaTrainingState, step: inout TeacherGuidedStep<Float>,
     settings: TeacherMetaTrainingSettings, pool: [[Float]], taskA: TeacherTaskImages,
-    taskB: TeacherTaskImages,
+    taskB: TeacherTaskImages, taskBClasses: Int = 0,
     seed: UInt64, maxInnerSteps: Int = 0
   ) {
     let adam = Adam(learningRate: settings.metaLearningRate)
+    let drawn = settings.classesPerEpisode
+    precondition(drawn == 0 || (1...taskBClasses).contains(drawn))
     var done = 0
     while !state.isFinished {
       let member = poolMember(episode: state.episode, count: pool.count, seed: seed)
-      var episode = TeacherGuidedStep<Float>.Episode(parameters: pool[member], step: step)
+      var start = pool[member]
+      var episodeB = taskB
+      if drawn > 0 {
+        let classesA = step.network.output.count - drawn
+        episodeB = taskB.restricted(
+          to: episodeClasses(episode: state.episode, count: drawn, of: taskBClasses, seed: seed),
+          offset: classesA)
+        var random = RandomStream(rootSeed: seed, stream: "headB", indices: [UInt64(state.episode)])
+        step.network.drawHeadRows(classesA..<(classesA + drawn), of: &start, random: &random)
+      }
+      var episode = TeacherGuidedStep<Float>.Episode(parameters: start, step: step)
       if state.stepInEpisode > 0 {
         episode.student = state.student
         episode.teacher = state.teacher
@@ -153,7 +196,7 @@ public enum TeacherMetaTraining {
       while state.stepInEpisode < settings.maxSteps {
         let indices = [UInt64(state.episode), UInt64(state.stepInEpisode)]
         let a = taskA.batch(count: settings.batchA, seed: seed, stream: "dataA", indices: indices)
-        let b = taskB.batch(count: settings.batchB, seed: seed, stream: "dataB", indices: indices)
+        let b = episodeB.batch(count: settings.batchB, seed: seed, stream: "dataB", indices: indices)
         let (loss, gradient) = step.step(
           episode: &episode, meta: state.meta, multitask: (a.images + b.images, a.labels + b.labels),
           taskB: (b.images, b.labels))

@@ -151,4 +151,13 @@ public struct RandomStream: Sendable {
       if i != j { values.swapAt(i, j) }
     }
   }
+
+  /// `count` distinct integers of 0 ..< `n`, ascending: the first `count` of a ``shuffle(_:)`` of
+  /// 0 ..< `n`, sorted.
+  public mutating func choose(_ count: Int, below n: Int) -> [Int] {
+    precondition(0 <= count && count <= n)
+    var all = Array(0..<n)
+    shuffle(&all)
+    return all.prefix(count).sorted()
+  }
 }
