@@ -7,7 +7,7 @@ public enum ExperimentCatalogue {
   public static let all: [any Experiment.Type] = [
     GeoffExperiment.self, CrosspropMNISTExperiment.self, ImagePretrainExperiment.self,
     ImageFinetuneExperiment.self, ConvNetPretrainExperiment.self, TeacherMetaTrainExperiment.self,
-    TeacherEvaluateExperiment.self,
+    TeacherEvaluateExperiment.self, PermutedContinualExperiment.self,
     LSTMMetaLearningExperiment.self,
     NoopExperiment.self, NoopDigestExperiment.self,
   ]

@@ -5,7 +5,8 @@
 /// bits on every machine of a type whatever the batch's split.
 public enum SoftmaxCrossEntropy {
   /// The mean loss over `labels.count` examples of `classes` logits each (example-major), and, if
-  /// `gradient` is given, ∂(mean loss)/∂logits written into it.
+  /// `gradient` is given, ∂(mean loss)/∂logits written into it. Logits that are not finite (a
+  /// diverged network) make the loss NaN and the gradient zero, for the caller to report.
   public static func loss<T: NetworkScalar>(
     logits: UnsafeBufferPointer<T>, labels: UnsafeBufferPointer<Int32>, classes: Int,
     gradient: UnsafeMutableBufferPointer<T>? = nil
@@ -21,6 +22,10 @@ public enum SoftmaxCrossEntropy {
       precondition((0..<classes).contains(label), "label \(label) outside 0..<\(classes)")
       var largest = Double(logits[row])
       for k in 1..<classes { largest = max(largest, Double(logits[row + k])) }
+      guard (0..<classes).allSatisfy({ logits[row + $0].isFinite }) else {
+        if let gradient { gradient.update(repeating: 0) }
+        return .nan
+      }
       var sum = 0.0
       for k in 0..<classes {
         exponentials[k] = DeterministicMath.exp(Double(logits[row + k]) - largest)
