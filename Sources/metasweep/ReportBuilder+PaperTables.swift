@@ -17,6 +17,8 @@ extension ReportBuilder {
       try Self.crosspropMNISTClaims(sweep: sweep, finished: finished).write(
         toFile: directory + "/claims.md", atomically: true, encoding: .utf8)
       return ["claims.md"] + (try writePointMaps(sweep: sweep, finished: finished))
+    case "permuted-continual":
+      return try writeContinualPaper(sweep: sweep, finished: finished)
     default:
       return []
     }

@@ -73,45 +73,6 @@ private func tables(_ out: URL) throws -> [String] {
   }
 }
 
-private func database(_ out: URL) throws -> DatabaseQueue {
-  var configuration = Configuration()
-  configuration.readonly = true
-  return try DatabaseQueue(
-    path: out.appendingPathComponent("journal.sqlite").path, configuration: configuration)
-}
-
-/// Attempts (leases of segments) of meta-training runs so far.
-private func metaTrainingAttempts(_ out: URL) throws -> Int {
-  try database(out).read { db in
-    try Int.fetchOne(
-      db,
-      sql:
-        "SELECT count(*) FROM attempts a JOIN runs r ON r.key = a.run_key WHERE r.experiment = 'teacher-metatrain'"
-    ) ?? 0
-  }
-}
-
-/// The name of the worker holding a meta-training segment now, if one does.
-private func metaTrainingHolder(_ out: URL) -> String? {
-  try? database(out).read { db in
-    try String.fetchOne(
-      db,
-      sql: """
-        SELECT a.worker FROM attempts a JOIN runs r ON r.key = a.run_key
-        WHERE r.experiment = 'teacher-metatrain' AND a.ended_at IS NULL ORDER BY a.id DESC LIMIT 1
-        """)
-  }
-}
-
-/// The child of `coordinator` started as `metasweep worker ... --name name`.
-private func workerProcess(named name: String, of coordinator: Int32) -> Int32? {
-  childProcesses(of: coordinator).first { pid in
-    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-    let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-    return zip(arguments, arguments.dropFirst()).contains { $0 == "--name" && $1 == name }
-  }
-}
-
 /// Issue 15's "done when": a kill -9 of a worker during meta-training costs at most one segment, and
 /// a kill -9 of the coordinator during the graph changes nothing in the tables.
 @Suite(.serialized) struct TeacherGraphEndToEndTests {
@@ -126,7 +87,7 @@ private func workerProcess(named name: String, of coordinator: Int32) -> Int32? 
     let cleanOut = dir.appendingPathComponent("clean")
     let expected = try tables(cleanOut)
     // 3 episodes × 6 steps in segments of 3 steps: 6 segments per run, 2 runs.
-    let segments = try metaTrainingAttempts(cleanOut)
+    let segments = try segmentAttempts(cleanOut, experiment: "teacher-metatrain")
     #expect(segments == 12)
     #expect(expected[3].contains("ours,joint_readout"), "\(expected[3])")
     // Every meta-training and evaluation run's key names task B's dataset by its content.
@@ -164,7 +125,9 @@ private func workerProcess(named name: String, of coordinator: Int32) -> Int32? 
       directory: dir)
     var victim: Int32?
     _ = waitUntil {
-      guard !checkpointedSteps(workerOut).isEmpty, let holder = metaTrainingHolder(workerOut) else {
+      guard !checkpointedSteps(workerOut).isEmpty,
+        let holder = segmentHolder(workerOut, experiment: "teacher-metatrain")
+      else {
         return false
       }
       victim = workerProcess(named: holder, of: coordinator.pid)
@@ -176,7 +139,8 @@ private func workerProcess(named name: String, of coordinator: Int32) -> Int32? 
     #expect(finished.status == 0, "\(finished.stderr)")
     #expect(try tables(workerOut) == expected)
     #expect(
-      try metaTrainingAttempts(workerOut) <= segments + 1, "more than the one segment in flight ran again")
+      try segmentAttempts(workerOut, experiment: "teacher-metatrain") <= segments + 1,
+      "more than the one segment in flight ran again")
 
     // Kill -9 the coordinator mid meta-training, then resume.
     let coordinatorOut = dir.appendingPathComponent("coordinator-killed")
