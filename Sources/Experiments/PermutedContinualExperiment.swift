@@ -15,7 +15,9 @@ public enum PermutedContinualExperiment: Experiment {
   /// The most tasks a run may have (the descriptor lists a series per task).
   public static let maxTasks = 10
   /// The diagnostic series after the per-task accuracies.
-  static let diagnostics = ["theta_rms", "zeroed_fraction", "predictor_loss", "sign_agreement"]
+  static let diagnostics = [
+    "theta_rms", "zeroed_fraction", "growing_fraction", "predictor_loss", "sign_agreement",
+  ]
 
   public static let descriptor = ExperimentDescriptor(
     name: "permuted-continual",
@@ -23,7 +25,11 @@ public enum PermutedContinualExperiment: Experiment {
       "continual learning on permuted images: sgd, meta-sign (gradient-reconstruction predictors and the sign rule), "
       + "meta-sign-distill, oracle-sign, ewc",
     parameters: PermutedContinualConfig.parameterDescriptors,
-    metrics: ["acc", "bwt", "forgetting", "start_accuracy_later", "zeroed_fraction", "sign_agreement"]
+    metrics: [
+      "acc", "bwt", "forgetting", "start_accuracy_later", "zeroed_fraction", "growing_fraction",
+      "sign_agreement",
+      "diverged", "diverged_at",
+    ]
       + (1...maxTasks).flatMap {
         ["after_task_\($0)", "final_task_\($0)", "start_task_\($0)", "forgetting_task_\($0)"]
       },
@@ -83,13 +89,6 @@ public enum PermutedContinualExperiment: Experiment {
     repeat {
       run.train(&state, maxIterations: maxSteps)
     } while maxSteps == 0 && !run.isFinished(state)
-    if let at = state.divergedAt {
-      throw ExperimentError(
-        message:
-          "permuted-continual: the network diverged (its minibatch loss is not finite) at task \(at / settings.iterations + 1), "
-          + "iteration \(at % settings.iterations); lower learning_rate"
-          + (settings.method == .ewc ? " or ewc_weight (λ·α·F must stay small)." : "."))
-    }
     guard run.isFinished(state) else {
       return .checkpoint(
         bytes: state.binaryEncoded(), stepsDone: state.task * settings.iterations + state.iteration,
@@ -110,7 +109,10 @@ public enum PermutedContinualExperiment: Experiment {
     let r = (0..<tasks).map { state.accuracy[(1 + $0) * perTask] }
     let last = r[tasks - 1]
     let acc = last.reduce(0, +) / Double(tasks)
-    var metrics = [Metric("acc", acc)]
+    // A diverged network (a non-finite minibatch loss) stopped training there; its accuracies
+    // after that are what NaN logits predict.
+    var metrics = [Metric("acc", acc), Metric("diverged", state.divergedAt == nil ? 0 : 1)]
+    if let at = state.divergedAt { metrics.append(Metric("diverged_at", Double(at))) }
     var forgettings: [Double] = []
     for j in 0..<tasks {
       metrics.append(Metric("after_task_\(j + 1)", r[j][j]))
@@ -135,9 +137,16 @@ public enum PermutedContinualExperiment: Experiment {
           "start_accuracy_later",
           later.map { state.accuracy[$0 * perTask + 1][$0] }.reduce(0, +) / Double(later.count)))
     }
-    let zeroed = state.zeroedFraction.suffix(from: min(perTask, state.zeroedFraction.count))
+    let zeroed = state.zeroedFraction.suffix(from: min(perTask, state.zeroedFraction.count)).filter(
+      \.isFinite)
     if !zeroed.isEmpty {
       metrics.append(Metric("zeroed_fraction", zeroed.reduce(0, +) / Double(zeroed.count)))
+    }
+    // The same mean over tasks after the first, of the fraction of updates that grew |θ_j|.
+    let growing = state.growingFraction.suffix(from: min(perTask, state.growingFraction.count)).filter(
+      \.isFinite)
+    if !growing.isEmpty {
+      metrics.append(Metric("growing_fraction", growing.reduce(0, +) / Double(growing.count)))
     }
     let agreements = state.signAgreement.filter(\.isFinite)
     if !agreements.isEmpty {
@@ -150,6 +159,7 @@ public enum PermutedContinualExperiment: Experiment {
     series += [
       Series(name: "theta_rms", xStart: 0, xStep: x, values: state.thetaRMS),
       Series(name: "zeroed_fraction", xStart: x, xStep: x, values: state.zeroedFraction),
+      Series(name: "growing_fraction", xStart: x, xStep: x, values: state.growingFraction),
       Series(name: "predictor_loss", xStart: x, xStep: x, values: state.predictorLoss),
       Series(name: "sign_agreement", xStart: x, xStep: x, values: state.signAgreement),
     ]

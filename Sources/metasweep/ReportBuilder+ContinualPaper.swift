@@ -71,6 +71,11 @@ struct ContinualPaperReport {
     Welford((runs[variant] ?? []).compactMap { $0.metric(metric) })
   }
 
+  /// How many of the variant's runs diverged.
+  func diverged(_ variant: String) -> Int {
+    (runs[variant] ?? []).filter { $0.metric("diverged") == 1 }.count
+  }
+
   /// The first variant running `method`, if any.
   func variant(running method: String) -> String? { variants.first { methods[$0] == method } }
 
@@ -190,18 +195,23 @@ struct ContinualPaperReport {
       "Accuracies in %, mean ± standard error over seeds (\(tasks) permuted tasks). ACC is the mean final "
         + "accuracy; BWT the mean over old tasks of (final − right after the task's own training); forgetting "
         + "the mean over old tasks of (best at a task end − final), Lopez-Paz & Ranzato's and Chaudhry's "
-        + "definitions; start is a task's accuracy at the first evaluation after its training began.", "",
-      "| variant | method | ACC | BWT | forgetting | start, tasks 3 on | zeroed coordinates | sign agreement | seeds |",
-      "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        + "definitions; start is a task's accuracy at the first evaluation after its training began. A run that "
+        + "diverged (a non-finite loss) stopped training there and counts with what its NaN logits predict.",
+      "",
+      "| variant | method | ACC | BWT | forgetting | start, tasks 3 on | zeroed coordinates | updates growing abs(θ) "
+        + "| sign agreement | seeds | diverged |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for variant in variants {
-      let row = ["acc", "bwt", "forgetting", "start_accuracy_later", "zeroed_fraction", "sign_agreement"].map
-      {
+      let row = [
+        "acc", "bwt", "forgetting", "start_accuracy_later", "zeroed_fraction", "growing_fraction",
+        "sign_agreement",
+      ].map {
         Self.percent(estimate($0, variant))
       }
       lines.append(
         "| \(variant) | \(methods[variant] ?? "–") | " + row.joined(separator: " | ")
-          + " | \(runs[variant]?.count ?? 0) |")
+          + " | \(runs[variant]?.count ?? 0) | \(diverged(variant)) |")
     }
     lines += [
       "", "## Criteria (a)-(d) (meta-experiments.md §1.4, means over seeds)", "",
@@ -210,17 +220,29 @@ struct ContinualPaperReport {
     let criteria = criteria()
     lines += criteria.map { "| \($0.0) | \($0.1) | \($0.2 ? "yes" : "**no**") |" }
     if let b = criteria.first(where: { $0.0.hasPrefix("(b)") }),
-      let oracle = criteria.first(where: { $0.0.hasPrefix("oracle") })
+      let oracle = criteria.first(where: { $0.0.hasPrefix("oracle") }), let sgd = variant(running: "sgd"),
+      let meta = variant(running: "meta-sign"), let oracleVariant = variant(running: "oracle-sign")
     {
-      lines += [
-        "",
-        !b.2 && oracle.2
-          ? "(b) fails while oracle-sign passes its test: the sign rule works with the true old gradients, and the "
-            + "scalar predictor is the bottleneck."
-          : !b.2
-            ? "(b) fails, and so does oracle-sign's test: the rule itself does not keep the old tasks here."
-            : "(b) holds.",
-      ]
+      let gain = { (v: String) in 100 * (self.estimate("bwt", v).mean - self.estimate("bwt", sgd).mean) }
+      let (oracleGain, metaGain) = (gain(oracleVariant), gain(meta))
+      let sentence: String
+      if b.2 {
+        sentence = "(b) holds."
+      } else if oracle.2 {
+        sentence =
+          "(b) fails while oracle-sign passes its test: the sign rule works with the true old gradients, and the "
+          + "scalar predictor is the bottleneck."
+      } else if oracleGain >= 5 && metaGain < 5 {
+        sentence = String(
+          format:
+            "(b) fails, and oracle-sign misses its thresholds too; but with the true old gradients the rule raises BWT "
+            + "by %.1f points over SGD, and with the predicted ones by %.1f: the predictor is the bottleneck, and the "
+            + "rule alone does not reach BWT ≥ −2 here.", oracleGain, metaGain)
+      } else {
+        sentence =
+          "(b) fails, and so does oracle-sign's test: the rule itself does not keep the old tasks here."
+      }
+      lines += ["", sentence]
     }
     for variant in variants {
       lines += [
@@ -231,7 +253,9 @@ struct ContinualPaperReport {
     lines += [
       "",
       "Figures: `figures/fig1-<variant>.svg` (the paper's Figure 1, one panel per variant); the per-run "
-        + "diagnostics `theta_rms`, `zeroed_fraction`, `predictor_loss` and `sign_agreement` are in `curves/`.",
+        + "diagnostics `theta_rms`, `zeroed_fraction`, `growing_fraction`, `predictor_loss` and `sign_agreement` are "
+        + "in `curves/`. Zeroed coordinates and updates growing abs(θ) are means over tasks 2 on; the sign agreement "
+        + "is p̄'s with the old tasks' true gradients on their stored minibatches.",
     ]
     return lines.joined(separator: "\n") + "\n"
   }

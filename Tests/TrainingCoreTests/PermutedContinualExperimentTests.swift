@@ -48,7 +48,8 @@ private func message(_ body: () throws -> Any) -> String {
     // 3 tasks × 60 iterations, an evaluation every 20: 10 points per task curve.
     #expect(
       whole.series.map(\.name) == [
-        "task_1", "task_2", "task_3", "theta_rms", "zeroed_fraction", "predictor_loss", "sign_agreement",
+        "task_1", "task_2", "task_3", "theta_rms", "zeroed_fraction", "growing_fraction", "predictor_loss",
+        "sign_agreement",
       ])
     #expect(whole.series[0].values.count == 10 && whole.series[4].values.count == 9)
     let names = whole.metrics.map(\.name)
@@ -81,7 +82,7 @@ private func message(_ body: () throws -> Any) -> String {
   }
 }
 
-@Test func permutedContinual_refusesBadSettings_damagedCheckpoints_andReportsDivergence() throws {
+@Test func permutedContinual_refusesBadSettings_andDamagedCheckpoints_andRecordsDivergence() throws {
   #expect(
     message { try parameters(["hidden": .string("64,x")]) }.contains(
       "parameter hidden: '64,x' must list layer sizes"))
@@ -113,9 +114,16 @@ private func message(_ body: () throws -> Any) -> String {
       try PermutedContinualExperiment.runSegment(parameters: p, seed: 2, checkpoint: other, maxSteps: 7)
     }
     .contains("disagree"))
+  // A diverged network is a result, not a failure: it stops training where its loss stopped being
+  // finite (in task 2, under EWC's absurd λ), and its curves show what it predicts from then on.
   let diverging = try parameters(["method": .string("ewc"), "ewc_weight": .double(1e9)])
-  let text = message { try PermutedContinualExperiment.run(parameters: diverging, seed: 2) }
-  #expect(text.contains("diverged") && text.contains("task 2") && text.contains("ewc_weight"), "\(text)")
+  let outcome = try PermutedContinualExperiment.run(parameters: diverging, seed: 2)
+  #expect(outcome.metric("diverged") == 1)
+  let at = try #require(outcome.metric("diverged_at"))
+  #expect((60..<120).contains(at), "\(at)")
+  #expect(outcome.series(named: "task_1")!.values.count == 10)
+  #expect(!(outcome.series(named: "theta_rms")!.values.last! < 1000), "the weights blew up")
+  #expect(try PermutedContinualExperiment.run(parameters: p, seed: 2).metric("diverged") == 0)
 }
 
 @Test func permutedTasks_at14Pixels_averageEach2x2Block() throws {

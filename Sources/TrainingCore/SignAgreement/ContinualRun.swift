@@ -82,16 +82,22 @@ public struct ContinualState: Sendable, Equatable {
   /// sign-agreement rate between p̄ and the old tasks' true gradients at the point (NaN where there
   /// is none).
   public var zeroedFraction: [Double] = []
+  /// Per evaluation point after the first: among the coordinates updated since the last point, the
+  /// mean fraction whose update moved θ_j away from 0 (θ_j·δ_j < 0). Near ½ under SGD; a rule that
+  /// keeps only growing coordinates drives it to 1 and θ's norm up.
+  public var growingFraction: [Double] = []
   public var predictorLoss: [Double] = []
   public var signAgreement: [Double] = []
   /// Per evaluation point: the root mean square of θ (the sign rule with an uninformed predictor
   /// pulls weights toward where h changes sign; this shows it).
   public var thetaRMS: [Double] = []
-  /// The global iteration whose minibatch loss was not finite, if the network diverged (the run
-  /// then stops there).
+  /// The global iteration whose minibatch loss was first not finite, if the network diverged. The
+  /// run then goes on without training, so that its curves show what the diverged network
+  /// predicts (its logits are NaN: every image is called class 0).
   public var divergedAt: Int?
   /// Running sums over the iterations since the last evaluation point.
   public var zeroedSum = 0.0
+  public var growingSum = 0.0
   public var lossSum = 0.0
   public var lossCount = 0
 
@@ -157,10 +163,7 @@ public struct ContinualRun: Sendable {
     return state
   }
 
-  /// Whether every task is done, or the network diverged.
-  public func isFinished(_ state: ContinualState) -> Bool {
-    state.task >= tasks.tasks || state.divergedAt != nil
-  }
+  public func isFinished(_ state: ContinualState) -> Bool { state.task >= tasks.tasks }
 
   /// Runs from `state` until the run is finished, `maxIterations` iterations are done (0: no
   /// limit), or a task ends (so every task boundary is a checkpoint).
@@ -176,42 +179,21 @@ public struct ContinualRun: Sendable {
     var prediction = [Float](repeating: 0, count: count)
     while !isFinished(state) && (maxIterations == 0 || done < maxIterations) {
       let task = state.task
-      let batch = tasks.drawnBatch(
-        task: task, count: settings.batch, seed: seed, stream: "data",
-        indices: [UInt64(task), UInt64(state.iteration)])
-      let loss = lossGradient(state.theta, images: batch.images, labels: batch.labels, into: &gradient)
-      guard loss.isFinite else {
-        state.divergedAt = task * settings.iterations + state.iteration
-        return
-      }
-      if settings.method == .ewc {
-        for (fisher, anchor) in zip(state.fishers, state.anchors) {
-          let weight = Float(settings.ewcWeight)
-          for j in 0..<count { gradient[j] += weight * fisher[j] * (state.theta[j] - anchor[j]) }
-        }
-      }
-      var zeroed = 0
-      if task > 0,
-        settings.method == .metaSign || settings.method == .metaSignDistill || settings.method == .oracleSign
-      {
-        oldTaskDirection(state, into: &prediction)
-        zeroed = SignAgreement.apply(gradient: gradient, prediction: prediction, into: &delta)
-      } else {
-        delta = gradient
-      }
-      if settings.method.predicts { trainPredictor(&state, gradient: gradient) }
-      for j in 0..<count { state.theta[j] -= settings.learningRate * delta[j] }
-      state.zeroedSum += Double(zeroed) / Double(count)
+      if state.divergedAt == nil { step(&state, gradient: &gradient, delta: &delta, prediction: &prediction) }
       state.iteration += 1
       done += 1
       let global = task * settings.iterations + state.iteration
       if global % settings.evaluateEvery == 0 {
         state.accuracy.append(evaluate(state.theta))
         state.thetaRMS.append(Self.rms(state.theta))
-        state.zeroedFraction.append(state.zeroedSum / Double(settings.evaluateEvery))
+        // After a divergence nothing is updated: the rates are NaN, not 0.
+        let interval = state.divergedAt == nil ? Double(settings.evaluateEvery) : .nan
+        state.zeroedFraction.append(state.zeroedSum / interval)
+        state.growingFraction.append(state.growingSum / interval)
         state.predictorLoss.append(state.lossCount > 0 ? state.lossSum / Double(state.lossCount) : .nan)
-        state.signAgreement.append(agreement(state))
+        state.signAgreement.append(state.divergedAt == nil ? agreement(state) : .nan)
         state.zeroedSum = 0
+        state.growingSum = 0
         state.lossSum = 0
         state.lossCount = 0
       }
@@ -220,6 +202,47 @@ public struct ContinualRun: Sendable {
         break
       }
     }
+  }
+
+  /// One iteration's update of θ (and of the current predictor), or, if the minibatch loss is not
+  /// finite, the record that the network diverged.
+  mutating func step(
+    _ state: inout ContinualState, gradient: inout [Float], delta: inout [Float], prediction: inout [Float]
+  ) {
+    let count = gradient.count
+    let task = state.task
+    let batch = tasks.drawnBatch(
+      task: task, count: settings.batch, seed: seed, stream: "data",
+      indices: [UInt64(task), UInt64(state.iteration)])
+    let loss = lossGradient(state.theta, images: batch.images, labels: batch.labels, into: &gradient)
+    guard loss.isFinite else {
+      state.divergedAt = task * settings.iterations + state.iteration
+      return
+    }
+    if settings.method == .ewc {
+      for (fisher, anchor) in zip(state.fishers, state.anchors) {
+        let weight = Float(settings.ewcWeight)
+        for j in 0..<count { gradient[j] += weight * fisher[j] * (state.theta[j] - anchor[j]) }
+      }
+    }
+    var zeroed = 0
+    if task > 0,
+      settings.method == .metaSign || settings.method == .metaSignDistill || settings.method == .oracleSign
+    {
+      oldTaskDirection(state, into: &prediction)
+      zeroed = SignAgreement.apply(gradient: gradient, prediction: prediction, into: &delta)
+    } else {
+      delta = gradient
+    }
+    if settings.method.predicts { trainPredictor(&state, gradient: gradient) }
+    var (growing, updated) = (0, 0)
+    for j in 0..<count where delta[j] != 0 {
+      updated += 1
+      if (state.theta[j] > 0 && delta[j] < 0) || (state.theta[j] < 0 && delta[j] > 0) { growing += 1 }
+    }
+    for j in 0..<count { state.theta[j] -= settings.learningRate * delta[j] }
+    state.zeroedSum += Double(zeroed) / Double(count)
+    state.growingSum += updated > 0 ? Double(growing) / Double(updated) : 0
   }
 
   /// The old tasks' direction p̄ at θ: the mean of s_k · h(θ; φ_k) (meta-sign), s_g · g(θ; μ)
@@ -283,12 +306,12 @@ public struct ContinualRun: Sendable {
 
   /// A task's end: its predictor is frozen (and distilled), its Fisher taken, the next begins.
   mutating func finishTask(_ state: inout ContinualState) {
-    if settings.method.predicts {
+    if settings.method.predicts && state.divergedAt == nil {
       state.frozen.append(state.predictor)
       state.frozenScales.append(state.scale)
       if settings.method == .metaSignDistill { distill(&state) }
     }
-    if settings.method == .ewc {
+    if settings.method == .ewc && state.divergedAt == nil {
       let images = tasks.trainBatch(
         task: state.task, indices: Array(0..<min(settings.fisherImages, tasks.trainLabels.count)))
       state.fishers.append(

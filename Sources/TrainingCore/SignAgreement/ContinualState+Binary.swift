@@ -3,16 +3,16 @@ extension ContinualState {
 
   /// The state as a record (the chained run's checkpoint), framed by ``VersionedBinary`` with magic
   /// "MSCL". Payload, integers u64 and `Double`s as their bits: task, iteration, Adam's steps,
-  /// distilled tasks, the loss count, the sums of zeroed fractions and losses; the scalars s_i and
+  /// distilled tasks, the loss count, the sums of zeroed fractions, losses and growing fractions; the scalars s_i and
   /// s_g as `Float` vectors of one; θ, the current predictor and its two moments, μ; the frozen
   /// predictors, their scales, the Fishers and the anchors (a count, then each vector); the accuracy
-  /// rows (a count, then each row as `Double`s); the four diagnostic curves; the diverged iteration
+  /// rows (a count, then each row as `Double`s); the five diagnostic curves; the diverged iteration
   /// plus one (0: none).
   public func binaryEncoded() -> [UInt8] {
     var payload: [UInt8] = []
     for value in [
       UInt64(task), UInt64(iteration), UInt64(adamSteps), UInt64(distilledTasks), UInt64(lossCount),
-      zeroedSum.bitPattern, lossSum.bitPattern,
+      zeroedSum.bitPattern, lossSum.bitPattern, growingSum.bitPattern,
     ] {
       VersionedBinary.append(value, to: &payload)
     }
@@ -29,7 +29,7 @@ extension ContinualState {
     }
     VersionedBinary.append(UInt64(accuracy.count), to: &payload)
     for row in accuracy { append(row) }
-    for curve in [zeroedFraction, predictorLoss, signAgreement, thetaRMS] { append(curve) }
+    for curve in [zeroedFraction, predictorLoss, signAgreement, thetaRMS, growingFraction] { append(curve) }
     VersionedBinary.append(divergedAt.map { UInt64($0) + 1 } ?? 0, to: &payload)
     return VersionedBinary.frame(magic: "MSCL", version: Self.binaryVersion, payload: payload)
   }
@@ -72,13 +72,14 @@ extension ContinualState {
     )
     let zeroedSum = Double(bitPattern: try r.integer(bytes: 8))
     let lossSum = Double(bitPattern: try r.integer(bytes: 8))
+    let growingSum = Double(bitPattern: try r.integer(bytes: 8))
     let (scale, distilledScale) = (try scalar(), try scalar())
     self.init(theta: try r.floats())
     (self.task, self.iteration, self.adamSteps, self.distilledTasks, self.lossCount) = (
       task, iteration, adamSteps, distilledTasks, lossCount
     )
-    (self.zeroedSum, self.lossSum, self.scale, self.distilledScale) = (
-      zeroedSum, lossSum, scale, distilledScale
+    (self.zeroedSum, self.lossSum, self.growingSum, self.scale, self.distilledScale) = (
+      zeroedSum, lossSum, growingSum, scale, distilledScale
     )
     (predictor, adamMean, adamMeanSquare, distilled) = (
       try r.floats(), try r.floats(), try r.floats(), try r.floats()
@@ -88,8 +89,8 @@ extension ContinualState {
     fishers = try list()
     anchors = try list()
     for _ in 0..<(try r.count(elementBytes: 8)) { accuracy.append(try doubles()) }
-    (zeroedFraction, predictorLoss, signAgreement, thetaRMS) = (
-      try doubles(), try doubles(), try doubles(), try doubles()
+    (zeroedFraction, predictorLoss, signAgreement, thetaRMS, growingFraction) = (
+      try doubles(), try doubles(), try doubles(), try doubles(), try doubles()
     )
     let diverged = try int()
     divergedAt = diverged == 0 ? nil : diverged - 1
