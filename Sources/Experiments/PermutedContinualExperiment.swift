@@ -43,7 +43,7 @@ public enum PermutedContinualExperiment: Experiment {
   public static func resolve(parameters: Parameters) throws -> Parameters {
     let config = try PermutedContinualConfig(parameters: parameters)
     let (resolved, dataset) = try config.data.resolved(parameters)
-    if let dataset { _ = try config.tasks(from: dataset, seed: 0) }
+    if let dataset { try config.checkShape(of: dataset) }
     return resolved
   }
 
@@ -271,14 +271,19 @@ public struct PermutedContinualConfig: ExperimentConfig, Equatable {
     return sizes.map { $0! }
   }
 
-  /// The permuted tasks of `dataset` for a run with root seed `seed`.
-  public func tasks(from dataset: ImageDataset, seed: UInt64) throws -> PermutedTasks {
+  /// Refuses a dataset whose images are not 28 × 28 grey ones.
+  func checkShape(of dataset: ImageDataset) throws {
     guard dataset.channels == 1, dataset.rows == 28, dataset.columns == 28 else {
       throw ExperimentError(
         message:
           "permuted-continual: \(data.description) has \(dataset.channels) × \(dataset.rows) × \(dataset.columns) images; "
           + "permuted tasks take 28 × 28 grey ones (MNIST, Fashion-MNIST, SynthDigits).")
     }
+  }
+
+  /// The permuted tasks of `dataset` for a run with root seed `seed`.
+  public func tasks(from dataset: ImageDataset, seed: UInt64) throws -> PermutedTasks {
+    try checkShape(of: dataset)
     let count = trainImages > 0 ? min(trainImages, dataset.train.count) : dataset.train.count
     let pooling = side == 14
     func pixels(_ split: ImageSplit, count: Int) -> [Float] {
