@@ -43,7 +43,7 @@ public struct CoordinatePredictor<T: NetworkScalar>: Sendable {
   }
 
   /// Writes `scale` · h(inputs[j]; φ) into `out[j]`, or adds it when `accumulate`.
-  @_specialize(exported: true, where T == Float)
+  @_specialize(exported:true,where T == Float)
   public mutating func predict(
     _ phi: [T], inputs: [T], scale: T = 1, into out: inout [T], accumulate: Bool = false
   ) {
@@ -82,7 +82,7 @@ public struct CoordinatePredictor<T: NetworkScalar>: Sendable {
 
   /// The mean squared error (1/n) Σ_j (h(inputs[j]; φ) − targets[j])² over the n inputs, and its
   /// gradient with respect to φ: per chunk by backpropagation, summed over chunks in chunk order.
-  @_specialize(exported: true, where T == Float)
+  @_specialize(exported:true,where T == Float)
   public mutating func regression(_ phi: [T], inputs: [T], targets: [T]) -> (loss: Double, gradient: [T]) {
     precondition(targets.count == inputs.count && !inputs.isEmpty && phi.count == parameterCount)
     let network = self.network
