@@ -32,15 +32,6 @@ private func parameters(_ overrides: Parameters = [:]) throws -> Parameters {
   return try PermutedContinualExperiment.resolve(parameters: parameters)
 }
 
-private func message(_ body: () throws -> Any) -> String {
-  do {
-    _ = try body()
-    return ""
-  } catch {
-    return "\(error)"
-  }
-}
-
 @Test func permutedContinual_reportsTheAccuracyMatrix_andChainsBitIdentically() throws {
   for method in ["sgd", "meta-sign", "ewc"] {
     let p = try parameters(["method": .string(method)])

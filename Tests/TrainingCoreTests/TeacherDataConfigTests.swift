@@ -37,15 +37,6 @@ private func evaluation(_ extra: Parameters) throws -> Parameters {
   return parameters
 }
 
-private func message(_ body: () throws -> Any) -> String {
-  do {
-    _ = try body()
-    return ""
-  } catch {
-    return "\(error)"
-  }
-}
-
 @Test func teacherTasks_fromOneDataset_mustBeDisjoint_fromTwo_mayShareClassNumbers() throws {
   let overlapping = try evaluation(["task_a": .string("0-4"), "task_b": .string("4-9")])
   #expect(

@@ -280,9 +280,7 @@ public struct ContinualRun: Sendable {
   /// RMS(g) at the task's first iteration.
   mutating func trainPredictor(_ state: inout ContinualState, gradient: [Float]) {
     if state.iteration == 0 {
-      var squares = 0.0
-      for g in gradient { squares += Double(g) * Double(g) }
-      state.scale = Float((squares / Double(gradient.count)).squareRoot())
+      state.scale = Float(Self.rms(gradient))
       if state.scale == 0 { state.scale = 1 }
     }
     let scale = state.scale
@@ -362,9 +360,7 @@ public struct ContinualRun: Sendable {
     predictorNet.predict(state.predictor, inputs: inputs, scale: state.scale, into: &new)
     let weight = Float(t) / Float(t + 1)
     var targets = zip(old, new).map { weight * $0 + (1 - weight) * $1 }
-    var squares = 0.0
-    for v in targets { squares += Double(v) * Double(v) }
-    var scale = Float((squares / Double(targets.count)).squareRoot())
+    var scale = Float(Self.rms(targets))
     if scale == 0 { scale = 1 }
     targets = targets.map { $0 / scale }
     var mean = [Float](repeating: 0, count: state.distilled.count)
