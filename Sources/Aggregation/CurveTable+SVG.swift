@@ -240,6 +240,8 @@ struct Axis {
 
   /// A log axis covering `min`...`max` (both > 0), its ends rounded out to 1, 2 or 5 times a power
   /// of ten; ticks at powers of ten and, when it spans at most two decades, at 2 and 5 times them.
+  /// Over more than ten decades (a diverged run's curve) only every k-th power of ten is a tick, k
+  /// chosen for at most ten, so the labels do not pile up.
   static func logarithmic(min: Double, max: Double) -> Axis {
     let loExp = Int(log10(min).rounded(.down))
     let hiExp = Int(log10(max).rounded(.down))
@@ -249,9 +251,10 @@ struct Axis {
     if !(upper > lower) { upper = lower * 10 }
     let showMinor = log10(upper) - log10(lower) <= 2.01
     var ticks: [Tick] = []
-    for e in loExp...(hiExp + 1) {
+    let every = Swift.max(1, (hiExp + 1 - loExp + 9) / 10)
+    for e in loExp...(hiExp + 1) where (e - loExp) % every == 0 {
       let decade = pow(10, Double(e))
-      for m in [1, 2, 5] {
+      for m in every == 1 ? [1, 2, 5] : [1] {
         let v = Double(m) * decade
         // A relative tolerance, so 10^e computed by pow still counts as inside the range.
         guard v >= lower * (1 - 1e-9) && v <= upper * (1 + 1e-9) else { continue }

@@ -295,3 +295,12 @@ func checkWellFormedXML(_ text: String) throws {
   #expect(error.contains(">meta-training step</text>") && !error.contains("function (index)"))
   #expect(perFunction.contains(">function (index)</text>") && !perFunction.contains("meta-training step"))
 }
+
+@Test func logAxis_overSeventyDecades_hasAtMostElevenTicks_andOverThreeDecadesKeepsEvery() {
+  // A diverged run's curve (1e-7 ... 1e62) once stacked 70 labels on top of each other.
+  let wide = Axis.logarithmic(min: 1e-7, max: 3e61)
+  #expect(wide.ticks.count <= 11 && wide.ticks.count >= 5, "\(wide.ticks.map(\.value))")
+  #expect(wide.ticks.first?.value == 1e-7)
+  let narrow = Axis.logarithmic(min: 0.002, max: 3)
+  #expect(narrow.ticks.filter(\.isMajor).map(\.value) == [0.01, 0.1, 1])
+}
