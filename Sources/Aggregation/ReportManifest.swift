@@ -23,6 +23,9 @@ public struct ReportManifest: Sendable, Equatable {
   /// The datasets the runs read, by name, with their content hashes (SHA-256 of the decoded
   /// arrays); written only when there are some.
   public var datasets: [String: [String]] = [:]
+  /// The command-line overrides (`--set fixed.step_size=0.001`) the sweep ran with, in order;
+  /// written only when there are some.
+  public var overrides: [String] = []
 
   public init(
     sweepName: String, specHash: String, commit: String, toolchain: String, host: String, date: Date,
@@ -56,8 +59,11 @@ public struct ReportManifest: Sendable, Equatable {
       }
       fields.append(("datasets", "{\n" + entries.joined(separator: ",\n") + "\n  }"))
     }
+    fields.append(("host", jsonString(host)))
+    if !overrides.isEmpty {
+      fields.append(("overrides", "[" + overrides.map(jsonString).joined(separator: ", ") + "]"))
+    }
     fields += [
-      ("host", jsonString(host)),
       ("spec_hash", jsonString(specHash)),
       ("sweep", jsonString(sweepName)),
       ("toolchain", jsonString(toolchain)),

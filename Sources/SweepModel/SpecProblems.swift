@@ -10,12 +10,15 @@ public struct SpecProblems: Error, Sendable, Equatable, CustomStringConvertible 
   /// problems at the same place keep the order they were found in.
   public let problems: [SpecError]
 
-  /// Sorts `problems` into file order. Thrown only with at least one problem.
+  /// Sorts `problems` into file order, each said once (the variants of a grid share the value a
+  /// problem is about). Thrown only with at least one problem.
   public init(_ problems: [SpecError]) {
     func place(_ error: SpecError) -> (Int, Int) {
       error.location.map { ($0.line, $0.column) } ?? (0, 0)
     }
-    self.problems = problems.enumerated().sorted { a, b in
+    var seen = Set<String>()
+    let distinct = problems.filter { seen.insert($0.description).inserted }
+    self.problems = distinct.enumerated().sorted { a, b in
       let (p, q) = (place(a.element), place(b.element))
       return p != q ? p < q : a.offset < b.offset
     }.map(\.element)

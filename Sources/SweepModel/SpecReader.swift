@@ -192,7 +192,8 @@ struct SpecReader {
       throw error(
         field, at: node,
         "must be a single value (a number, true/false or a word), got \(Self.describe(node)); "
-          + "give each setting its own variant instead of a list")
+          + "list the values under 'grid:' (grid: {\(field.split(separator: ".").last ?? ""): [0, 0.5]}) or give each its own variant"
+      )
     }
     switch Self.classify(scalar) {
     case .value(let value): return value

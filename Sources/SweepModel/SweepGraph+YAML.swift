@@ -3,7 +3,7 @@ import Yams
 /// Reading a sweep graph: a sweep file whose top level has `stages:` (see ``SweepGraph``).
 extension SweepGraph {
   /// The keys a graph file may have at its top level.
-  public static let topLevelKeys = ["name", "stages", "description"]
+  public static let topLevelKeys = ["name", "stages", "description", SweepOverrides.key]
 
   /// The keys of one input (`inputs: {network: {stage: pretrain, artifact: network, select: each}}`).
   public static let inputKeys = ["stage", "artifact", "select", "member", "variant"]
@@ -20,10 +20,12 @@ extension SweepGraph {
   /// Reads `yaml` as a graph, or returns nil when it is a plain sweep file (no top-level `stages`),
   /// or not a mapping at all (the sweep reader says what is wrong then).
   public static func read(yaml: String, file: String) -> Reading? {
-    guard case .success(let root?) = SweepSpec.compose(yaml: yaml, file: file), case .mapping(let top) = root,
-      top.keys.contains(where: { $0.scalar?.string == "stages" })
+    guard case .success(let composed?) = SweepSpec.compose(yaml: yaml, file: file),
+      case (let root, let applied, let overrideProblems) = SweepOverrides.apply(to: composed, file: file),
+      case .mapping(let top) = root, top.keys.contains(where: { $0.scalar?.string == "stages" })
     else { return nil }
     var reader = SpecReader(file: file)
+    reader.problems = overrideProblems
     var name: String?
     var stages: [Stage] = []
     var readings: [String: SweepSpec.Reading] = [:]
@@ -41,6 +43,7 @@ extension SweepGraph {
         written.insert(key)
         switch key {
         case "name": name = try reader.sweepName(value)
+        case SweepOverrides.key: break  // applied already
         case "stages":
           guard case .mapping(let mapping) = value, !mapping.isEmpty else {
             throw reader.error(
@@ -67,7 +70,10 @@ extension SweepGraph {
                 )
               }
               var stageReading = SweepSpec.readBody(top: stageTop, root: body, file: file, stage: stageName)
-              stageReading.problems = stageReading.problems.map { $0.inStage(stageName) }
+              stageReading.spec?.record(applied, prefix: ["stages", stageName])
+              stageReading.problems = SweepOverrides.attributing(
+                stageReading.problems, to: applied, prefix: ["stages", stageName]
+              ).map { $0.inStage(stageName) }
               reader.problems += stageReading.problems
               guard var sweep = stageReading.spec else { continue }
               sweep.locations[""] = SpecReader.location(of: stageKey)
@@ -107,6 +113,7 @@ extension SweepGraph {
       reader.report(reader.error(key, at: root, "missing; a sweep graph has a name and stages"))
     }
     var graph = SweepGraph(name: name ?? "", stages: stages, file: file)
+    graph.overrides = applied.map(\.text)
     if reader.problems.isEmpty {
       // The order and seeds are only well defined once every stage and input has been read.
       let (ordered, problems) = graph.ordered()

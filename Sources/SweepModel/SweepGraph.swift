@@ -30,6 +30,8 @@ public struct SweepGraph: Sendable, Equatable {
   public var stages: [Stage]
   /// The file the graph was read from, for messages.
   public var file: String
+  /// The command-line overrides applied (`stages.pretrain.seeds=0..<4`), in order.
+  public var overrides: [String] = []
 
   public init(name: String, stages: [Stage], file: String) {
     self.name = name

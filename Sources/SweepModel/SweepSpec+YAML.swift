@@ -10,10 +10,12 @@ import Yams
 ///                                # (at most 100,000 seeds and 1,000,000 runs: variants × seeds)
 /// fixed:                         # optional: parameters shared by every variant
 ///   examples_per_task: 5000
-/// variants:                      # required, in the order runs and tables use
+/// variants:                      # named variants, in the order runs and tables use
 ///   backprop: {algorithm: backprop}
 ///   crossprop-eta0.5: {algorithm: crossprop, eta: 0.5}
 ///   defaults: {}                 # a variant that only uses `fixed`
+/// grid:                          # and/or: every combination of these lists (see below)
+///   step_size: [0.001, 0.01]
 /// metrics: [error_task1]         # optional
 /// curves: [error]                # optional
 /// segment_steps: 1000            # optional: chained runs of this many steps per lease
@@ -24,17 +26,25 @@ import Yams
 /// `-3` are integers, `0.0005`, `5e-4` and `1.0` doubles, `true`/`false` Booleans, anything else a
 /// string; quoted values are always strings. Nulls, lists, mappings and non-finite numbers are
 /// rejected. Anchors, aliases and merge keys (`<<: *base`) may be used to share parameters.
+///
+/// A sweep needs `variants`, `grid` or both. `grid` maps parameters to lists of values; its
+/// variants are every combination, the first parameter varying slowest, named by their values
+/// (`algorithm=crossprop eta=0.5`). With named variants too, each named variant is combined with
+/// each point of the grid (`backprop step_size=0.01`); a parameter may not be in both.
+/// `overrides` records command-line `--set`s (see ``SweepOverrides``).
 extension SweepSpec {
   /// The keys a sweep file may have at its top level, in the order messages list them.
   public static let topLevelKeys = [
-    "name", "experiment", "seeds", "fixed", "variants", "metrics", "curves", "segment_steps", "description",
+    "name", "experiment", "seeds", "fixed", "variants", "grid", "metrics", "curves", "segment_steps",
+    "description",
+    SweepOverrides.key,
   ]
 
   /// The keys a stage of a sweep graph may have (besides `inputs` and `held_out`, which the
   /// graph reads).
   public static let stageKeys = [
-    "experiment", "seeds", "fixed", "variants", "inputs", "held_out", "metrics", "curves", "segment_steps",
-    "description",
+    "experiment", "seeds", "fixed", "variants", "grid", "inputs", "held_out", "metrics", "curves",
+    "segment_steps", "description",
   ]
 
   /// The most seeds one sweep may list; a guard against typos like `0..<3000000000`.
@@ -193,7 +203,7 @@ extension SweepSpec {
   /// wrong field, variant, parameter or list item is reported and left out, and reading goes on. A
   /// YAML syntax error ends reading, since nothing after it can be trusted.
   public static func read(yaml: String, file: String) -> Reading {
-    let root: Node
+    var root: Node
     switch compose(yaml: yaml, file: file) {
     case .success(let node?): root = node
     case .success(nil):
@@ -207,7 +217,7 @@ extension SweepSpec {
         ])
     case .failure(let error): return Reading(spec: nil, problems: [error])
     }
-    guard case .mapping(let top) = root else {
+    guard case .mapping = root else {
       return Reading(
         spec: nil,
         problems: [
@@ -218,7 +228,22 @@ extension SweepSpec {
         ])
     }
 
-    return readBody(top: top, root: root, file: file, stage: nil)
+    let (overridden, applied, overrideProblems) = SweepOverrides.apply(to: root, file: file)
+    root = overridden
+    guard case .mapping(let top) = root else { return Reading(spec: nil, problems: overrideProblems) }
+    var reading = readBody(top: top, root: root, file: file, stage: nil)
+    reading.problems = overrideProblems + SweepOverrides.attributing(reading.problems, to: applied)
+    reading.spec?.record(applied, prefix: [])
+    return reading
+  }
+
+  /// Notes the overrides applied to the file, those under `prefix` (a graph stage's path) as fields
+  /// of this spec.
+  mutating func record(_ applied: [SweepOverrides.Applied], prefix: [String]) {
+    overrides = applied.map(\.text)
+    for override in applied where override.path.starts(with: prefix) && override.path.count > prefix.count {
+      overriddenFields[override.path.dropFirst(prefix.count).joined(separator: ".")] = override.text
+    }
   }
 
   /// Reads the fields of a sweep, or of one stage of a sweep graph (`stage` names it: it then has
@@ -232,6 +257,7 @@ extension SweepSpec {
     var fixed = Parameters()
     var isFixedComplete = true
     var variants: SpecReader.Variants?
+    var grid: [SpecReader.GridAxis]?
     var metrics: [String] = []
     var curves: [String] = []
     var segmentSteps: Int?
@@ -264,6 +290,7 @@ extension SweepSpec {
         case "seeds": seeds = try reader.seeds(value)
         case "fixed": (fixed, isFixedComplete) = reader.parameters(value, path: key, what: "fixed")
         case "variants": variants = reader.variants(value)
+        case "grid": grid = reader.grid(value)
         case "metrics":
           metrics = reader.stringList(value, field: key, example: "error_task1, u_drift_task1")
         case "curves": curves = reader.stringList(value, field: key, example: "error")
@@ -277,8 +304,8 @@ extension SweepSpec {
             )
           }
           segmentSteps = n
-        case "inputs", "held_out":
-          break  // a stage's links to other stages: the graph reads them
+        case "inputs", "held_out", SweepOverrides.key:
+          break  // a stage's links to other stages: the graph reads them; overrides are applied already
         default:
           // `description` is free text for people; only its shape is checked, to catch mis-indented keys.
           guard case .scalar = value else {
@@ -293,24 +320,36 @@ extension SweepSpec {
       }
     }
 
-    let required =
+    var required =
       stage == nil
-      ? [
-        ("name", "name: crossprop-geoff"), ("experiment", "experiment: geoff"), ("seeds", "seeds: 0..<30"),
-        ("variants", "variants: {baseline: {}}"),
-      ] : [("experiment", "experiment: image-pretrain")]
+      ? [("name", "name: crossprop-geoff"), ("experiment", "experiment: geoff"), ("seeds", "seeds: 0..<30")]
+      : [("experiment", "experiment: image-pretrain")]
+    if stage == nil && !written.contains("grid") {
+      required.append(("variants", "variants: {baseline: {}}' or 'grid: {step_size: [0.001, 0.01]}"))
+    }
     for (key, example) in required where !written.contains(key) {
       reader.report(reader.error(key, at: root, "missing; add a line like '\(example)'"))
     }
     if let stage, variants == nil, !written.contains("variants") {
       variants = SpecReader.Variants(
-        read: [Variant(name: stage, parameters: [:])], incomplete: [], isMissingSome: false)
+        read: [Variant(name: written.contains("grid") ? "" : stage, parameters: [:])], incomplete: [],
+        isMissingSome: false)
+    } else if variants == nil && !written.contains("variants") && written.contains("grid") {
+      variants = SpecReader.Variants(
+        read: [Variant(name: "", parameters: [:])], incomplete: [], isMissingSome: false)
+    }
+    var aliases: [String: String] = [:]
+    if written.contains("grid") {
+      // A grid that could not be read leaves no variants: its problem is reported already.
+      variants = grid.flatMap { grid in variants.flatMap { reader.combine($0, with: grid, aliases: &aliases) }
+      }
     }
     guard let experiment, let variants else { return Reading(spec: nil, problems: reader.problems) }
-    let spec = SweepSpec(
+    var spec = SweepSpec(
       name: stage ?? name ?? "", experiment: experiment, seeds: seeds ?? [], fixed: fixed,
       variants: variants.read,
       metrics: metrics, curves: curves, segmentSteps: segmentSteps, locations: reader.locations, file: file)
+    spec.fieldAliases = aliases
     if let problem = spec.runCountProblem() { reader.report(problem) }
     return Reading(
       spec: spec, problems: reader.problems,

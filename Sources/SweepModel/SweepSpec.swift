@@ -34,6 +34,14 @@ public struct SweepSpec: Sendable, Equatable {
   public var locations: [String: SourceLocation]
   /// The file the spec was read from, for messages.
   public var file: String
+  /// The command-line overrides applied (`fixed.step_size=0.001`), in order (see ``SweepOverrides``).
+  public var overrides: [String] = []
+  /// The override that set each field the overrides set, by dotted path: problems with those
+  /// fields name the override rather than a place in the file.
+  public var overriddenFields: [String: String] = [:]
+  /// Fields of generated variants and the fields of the file they came from
+  /// (`variants.eta=0.5.eta` is `grid.eta`), so problems name what the user wrote.
+  public var fieldAliases: [String: String] = [:]
 
   public init(
     name: String, experiment: String, seeds: [UInt64], fixed: Parameters, variants: [Variant],
@@ -78,9 +86,16 @@ public struct SweepSpec: Sendable, Equatable {
     return runs
   }
 
-  /// The error for the field at `path`, located where the file set it (or at the file when unknown).
+  /// The error for the field at `path`, located where the file set it (or at the file when unknown),
+  /// or naming the override that set it.
   public func error(at path: String, _ message: String) -> SpecError {
-    SpecError(file: file, location: locations[path], field: path, message: message)
+    let field = fieldAliases[path] ?? path
+    let setters = overriddenFields.filter { field == $0.key || field.hasPrefix($0.key + ".") }
+    if let text = setters.max(by: { $0.key.count < $1.key.count })?.value {
+      return SpecError(file: "--set \(text)", location: nil, field: field, message: message)
+    }
+    return SpecError(
+      file: file, location: locations[field] ?? locations[path], field: field, message: message)
   }
 }
 

@@ -24,6 +24,13 @@ struct RunCommand: ParsableCommand {
   @Option(help: "The output folder (default: results/<sweep name>).")
   var out: String?
 
+  @Option(
+    name: .customLong("set"),
+    help: ArgumentHelp(
+      "Override a field of the sweep file: path=value, like fixed.step_size=0.001 or seeds=0..<5 (repeatable).",
+      valueName: "path=value"))
+  var overrides: [String] = []
+
   @OptionGroup var serve: ServeOptions
   @OptionGroup var logging: LoggingOptions
 
@@ -34,7 +41,7 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.coordinator")
     let code = try withErrorFunnel {
-      let (document, text, runs) = try SweepFile.load(spec)
+      let (document, text, runs) = try SweepFile.load(spec, overrides: overrides)
       let runner = SweepRunner(
         directory: out ?? "results/\(document.name)", serve: serve, logger: logger, localWorkers: workers)
       return try runner.run(document: document, specText: text, runs: runs)
@@ -103,6 +110,12 @@ struct CoordinatorCommand: ParsableCommand {
   @Flag(help: "Allow plaintext on a non-loopback address.")
   var insecure = false
 
+  @Option(
+    name: .customLong("set"),
+    help: ArgumentHelp(
+      "Override a field of the sweep file: path=value (repeatable).", valueName: "path=value"))
+  var overrides: [String] = []
+
   @Option(help: "CURVE: the coordinator's key file (from `metasweep keys generate`).")
   var curveKey: String?
 
@@ -129,7 +142,7 @@ struct CoordinatorCommand: ParsableCommand {
   func run() throws {
     let logger = logging.bootstrap(label: "metasweep.coordinator")
     let code = try withErrorFunnel {
-      let (document, text, runs) = try SweepFile.load(spec)
+      let (document, text, runs) = try SweepFile.load(spec, overrides: overrides)
       var runner = SweepRunner(
         directory: out ?? "results/\(document.name)", serve: serve, logger: logger, localWorkers: 0,
         bind: bind)

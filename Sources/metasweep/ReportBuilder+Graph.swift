@@ -41,6 +41,7 @@ extension ReportBuilder {
         toolchain: Self.toolchain(), host: ProcessInfo.processInfo.hostName, date: Date(), total: slots,
         done: runs.count, failed: 0, pending: slots - runs.count)
       manifest.datasets = Self.datasets(of: runs)
+      manifest.overrides = plan.graph.overrides
       let report = Report(
         records: runs.map {
           AggregationRecord(variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome)

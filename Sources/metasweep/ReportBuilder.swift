@@ -49,6 +49,7 @@ struct ReportBuilder {
       host: ProcessInfo.processInfo.hostName, date: Date(), total: counts.total, done: counts.done,
       failed: counts.failed, pending: counts.pending)
     manifest.datasets = Self.datasets(of: finished)
+    manifest.overrides = sweep.overrides
     let report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
       manifest: manifest)

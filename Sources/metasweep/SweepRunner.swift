@@ -53,8 +53,12 @@ enum SweepFile {
   /// The sweep file at `path`: read (``SweepSpec/readText(path:)`` says what is wrong with a path
   /// or its bytes), parsed, checked against its experiments, and expanded into runs. Every problem
   /// of the file and of the checks is thrown together (``SpecProblems``).
-  static func load(_ path: String) throws -> (document: SweepDocument, text: String, runs: [RunSpec]) {
-    let text = try SweepSpec.readText(path: path)
+  /// `overrides` (`fixed.step_size=0.001`, from `--set`) are recorded in the text (see
+  /// ``SweepOverrides``), so the journal stores the sweep as it ran.
+  static func load(_ path: String, overrides: [String] = []) throws -> (
+    document: SweepDocument, text: String, runs: [RunSpec]
+  ) {
+    let text = try SweepOverrides.record(overrides, in: SweepSpec.readText(path: path), file: path)
     let (document, runs) = try SweepDocument.parse(text, file: path)
     return (document, text, runs)
   }

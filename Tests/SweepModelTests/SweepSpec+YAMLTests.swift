@@ -282,7 +282,7 @@ private func expectError(
     variants: {v: {}}
     foo: 1
     """, field: "", line: 5,
-    "unknown key 'foo' (expected one of name, experiment, seeds, fixed, variants, metrics, curves, segment_steps, description)"
+    "unknown key 'foo' (expected one of name, experiment, seeds, fixed, variants, grid, metrics, curves, segment_steps, description, overrides)"
   )
 }
 
@@ -360,7 +360,9 @@ private func expectError(
   expectError(with(""), field: "variants.adam.step_size", line: 7, "has no value")
   expectError(with("~"), field: "variants.adam.step_size", line: 7, "has no value")
   expectError(with("null"), field: "variants.adam.step_size", line: 7, "has no value")
-  expectError(with("[0.1, 0.2]"), field: "variants.adam.step_size", line: 7, "each setting its own variant")
+  expectError(
+    with("[0.1, 0.2]"), field: "variants.adam.step_size", line: 7,
+    "list the values under 'grid:' (grid: {step_size: [0, 0.5]})")
   expectError(with("{a: 1}"), field: "variants.adam.step_size", line: 7, "got a mapping")
   expectError(with(".nan"), field: "variants.adam.step_size", line: 7, "finite")
   expectError(with("-.inf"), field: "variants.adam.step_size", line: 7, "finite")
@@ -636,12 +638,12 @@ private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
     lines == [
       "sweep.yaml:1:7: name: 'my sweep' becomes a folder name, so use only letters, digits, '.', '_' and '-' "
         + "(e.g. crossprop-geoff)",
-      "sweep.yaml:3:1: unknown key 'seed' (expected one of name, experiment, seeds, fixed, variants, metrics, "
-        + "curves, segment_steps, description); did you mean 'seeds'?",
+      "sweep.yaml:3:1: unknown key 'seed' (expected one of name, experiment, seeds, fixed, variants, grid, metrics, "
+        + "curves, segment_steps, description, overrides); did you mean 'seeds'?",
       "sweep.yaml:6:3: fixed: parameter name 'Hidden' must use only a-z, 0-9 and '_' (e.g. step_size)",
       "sweep.yaml:8:18: variants.b.step_size: must be a finite number, got '.nan'",
       "sweep.yaml:8:29: variants.b.eta: must be a single value (a number, true/false or a word), got a list; "
-        + "give each setting its own variant instead of a list",
+        + "list the values under 'grid:' (grid: {eta: [0, 0.5]}) or give each its own variant",
       "sweep.yaml:9:3: variants: a variant name must not be empty",
       "sweep.yaml:10:6: variants.a: variant 'a' must be a mapping of parameters like {step_size: 0.001} (or {} "
         + "for none), got '7'",

@@ -1,0 +1,52 @@
+import Foundation
+import Journal
+import Testing
+
+/// Issue 17.1 through the binary: a grid and `--set` overrides run, are recorded where resume and
+/// the manifest see them, and a bad override stops the sweep before anything is written.
+@Suite struct GridEndToEndTests {
+  @Test func aGridWithOverrides_runs_resumesAsRun_andTheManifestListsTheOverrides() throws {
+    let dir = try makeScratchDirectory()
+    let spec = dir.appendingPathComponent("grid.yaml").path
+    try """
+    name: grid-e2e
+    experiment: noop
+    seeds: 0..<10
+    fixed: {seconds: 0}
+    grid:
+      value: [1, 2]
+      artifact_bytes: [0, 8]
+    """.write(toFile: spec, atomically: true, encoding: .utf8)
+    let run = try Binary.run(
+      ["run", spec, "--workers", "2", "--set", "seeds=0..<3", "--set", "grid.value=[1, 5]"], in: dir)
+    #expect(run.status == 0, "\(run.stderr)")
+    let out = dir.appendingPathComponent("results/grid-e2e")
+    let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
+    for name in ["value=1 artifact_bytes=0", "value=1 artifact_bytes=8", "value=5 artifact_bytes=0"] {
+      #expect(summary.contains("| \(name) | "), "\(summary)")
+    }
+    #expect(summary.contains("| value=5 artifact_bytes=8 | 5 ± 0 (n=3)"), "\(summary)")
+    let manifest = try String(contentsOf: out.appendingPathComponent("MANIFEST.json"), encoding: .utf8)
+    #expect(manifest.contains(#""overrides": ["seeds=0..<3", "grid.value=[1, 5]"]"#), "\(manifest)")
+    // Resume reads the sweep as it ran (overrides included) from the journal: nothing to do.
+    let resumed = try Binary.run(["resume", out.path, "--workers", "1"], in: dir)
+    #expect(
+      resumed.status == 0 && resumed.stderr.contains("12 runs, 12 already done, 0 to run"),
+      "\(resumed.stderr)")
+    // Widening the seeds from the command line reuses the twelve runs.
+    let widened = try Binary.run(
+      ["run", spec, "--workers", "2", "--set", "seeds=0..<4", "--set", "grid.value=[1, 5]"], in: dir)
+    #expect(widened.stderr.contains("16 runs, 12 already done, 4 to run"), "\(widened.stderr)")
+  }
+
+  @Test func aBadOverride_exits2_namingIt_andWritesNothing() throws {
+    let dir = try makeScratchDirectory()
+    let spec = dir.appendingPathComponent("s.yaml").path
+    try "name: bad-set\nexperiment: noop\nseeds: 2\nvariants: {a: {}}\n".write(
+      toFile: spec, atomically: true, encoding: .utf8)
+    let run = try Binary.run(["run", spec, "--workers", "1", "--set", "fixed.seconds=-1"], in: dir)
+    #expect(run.status == 2)
+    #expect(run.stderr.contains("--set fixed.seconds=-1: fixed.seconds: "), "\(run.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results").path))
+  }
+}
