@@ -6,11 +6,19 @@ public struct AggregationRecord: Sendable, Equatable {
   public var variant: String
   public var seed: UInt64
   public var outcome: Outcome
+  /// The run's parameters, defaults filled in (for the tidy per-run files; empty when unknown).
+  public var parameters: Parameters
+  /// The run's key in hex (empty when unknown).
+  public var runKey: String
 
-  public init(variant: String, seed: UInt64, outcome: Outcome) {
+  public init(
+    variant: String, seed: UInt64, outcome: Outcome, parameters: Parameters = [:], runKey: String = ""
+  ) {
     self.variant = variant
     self.seed = seed
     self.outcome = outcome
+    self.parameters = parameters
+    self.runKey = runKey
   }
 }
 

@@ -3,13 +3,24 @@ import SweepModel
 
 /// Everything a results folder shows: the summary table, the curves, and the manifest.
 ///
-/// ``write(to:settings:)`` writes `summary.csv`, `summary.md`, `curves/<series>.csv`,
-/// `figures/<series>.svg` and `MANIFEST.json`. The same inputs give byte-identical files: numbers
+/// ``write(to:settings:)`` writes `summary.csv`, `summary.md`, `runs.csv`, `curves/<series>.csv`,
+/// `curves/<series>.long.csv`, `figures/<series>.svg` and `MANIFEST.json` (see ``TidyTables`` for
+/// the per-run files). The same inputs give byte-identical files: numbers
 /// have fixed formats, and nothing iterates a dictionary to lay out output.
 public struct Report: Sendable, Equatable {
   public var summary: SummaryTable
   public var curves: [CurveTable]
   public var manifest: ReportManifest
+  /// `runs.csv`: every run's every metric, one row each (empty when built without records).
+  public var runs: String = ""
+  /// The long form of each curve in ``curves``, by series, in the same order.
+  public var longCurves: [LongCurve] = []
+
+  /// The per-run points of one series (`curves/<series>.long.csv`).
+  public struct LongCurve: Sendable, Equatable {
+    public var series: String
+    public var csv: String
+  }
 
   public init(summary: SummaryTable, curves: [CurveTable], manifest: ReportManifest) {
     self.summary = summary
@@ -30,6 +41,12 @@ public struct Report: Sendable, Equatable {
     self.summary = SummaryTable(records: records, variants: variants, metrics: metrics)
     self.curves = CurveTable.makeAll(records: records, variants: variants, series: series)
     self.manifest = manifest
+    self.runs = TidyTables.runsCSV(records: records, variants: variants)
+    self.longCurves = curves.compactMap { curve in
+      TidyTables.longCurveCSV(series: curve.series, records: records, variants: variants).map {
+        LongCurve(series: curve.series, csv: $0)
+      }
+    }
   }
 
   /// The file name used for a series (`curves/<name>.csv`): the name with `/`, `\`, and control
@@ -57,6 +74,8 @@ public struct Report: Sendable, Equatable {
     }
     try put(summary.csv, "summary.csv")
     try put(summary.markdown(title: manifest.sweepName), "summary.md")
+    if !runs.isEmpty { try put(runs, "runs.csv") }
+    for long in longCurves { try put(long.csv, "curves/\(Self.fileName(forSeries: long.series)).long.csv") }
     for curve in curves {
       let name = Self.fileName(forSeries: curve.series)
       try put(curve.csv, "curves/\(name).csv")

@@ -44,7 +44,9 @@ extension ReportBuilder {
       manifest.overrides = plan.graph.overrides
       let report = Report(
         records: runs.map {
-          AggregationRecord(variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome)
+          AggregationRecord(
+            variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome, parameters: $0.run.parameters,
+            runKey: $0.run.key.hex)
         },
         variants: variants, metrics: stage.sweep.metrics, series: stage.sweep.curves, manifest: manifest)
       try Self.write(report, to: folder, experiment: stage.sweep.experiment)

@@ -41,7 +41,9 @@ struct ReportBuilder {
     let counts = try journal.counts()
     let info = try journal.sweepInfo()
     let records = finished.map {
-      AggregationRecord(variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome)
+      AggregationRecord(
+        variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome, parameters: $0.run.parameters,
+        runKey: $0.run.key.hex)
     }
     var manifest = ReportManifest(
       sweepName: sweep.name, specHash: info?.specHash ?? "", commit: Self.gitCommit(),

@@ -26,13 +26,17 @@ struct Binary {
     let stdoutPath: String
     let stderrPath: String
 
-    /// Starts `metasweep arguments...` in `directory`, with `environment` added to this process's.
-    init(_ arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
+    /// Starts `metasweep arguments...` (or another `executable`'s) in `directory`, with
+    /// `environment` added to this process's.
+    init(
+      _ arguments: [String], directory: URL, environment: [String: String] = [:],
+      executable: String = Binary.path
+    ) throws {
       stdoutPath = directory.appendingPathComponent("stdout-\(UUID().uuidString).txt").path
       stderrPath = directory.appendingPathComponent("stderr-\(UUID().uuidString).txt").path
       _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
       _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-      process.executableURL = URL(fileURLWithPath: Binary.path)
+      process.executableURL = URL(fileURLWithPath: executable)
       process.arguments = arguments
       process.currentDirectoryURL = directory
       if !environment.isEmpty {
@@ -64,6 +68,11 @@ struct Binary {
     _ arguments: [String], in directory: URL, environment: [String: String] = [:], timeout: Double = 300
   ) throws -> Result {
     try Running(arguments, directory: directory, environment: environment).wait(timeout: timeout)
+  }
+
+  /// Runs another program (`/usr/bin/python3`) in `directory` to completion.
+  static func runTool(_ executable: String, _ arguments: [String], in directory: URL) throws -> Result {
+    try Running(arguments, directory: directory, executable: executable).wait(timeout: 300)
   }
 }
 

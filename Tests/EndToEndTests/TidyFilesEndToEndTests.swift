@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// Issue 17.2's check from a user's side: Python's csv module reads runs.csv and a long curve and
+/// groups a metric by a parameter, with no string parsing, to the summary's and the wide curve's
+/// numbers.
+@Suite struct TidyFilesEndToEndTests {
+  @Test func pythonGroupsAMetricByAParameter_fromRunsCSV_andACurve_fromItsLongForm() throws {
+    let dir = try makeScratchDirectory()
+    let spec = dir.appendingPathComponent("tidy.yaml").path
+    try """
+    name: tidy
+    experiment: geoff
+    seeds: 0..<3
+    fixed: {examples_per_task: 200, bin_size: 50, tail_examples: 50, hidden_units: 16, target_features: 16}
+    grid:
+      algorithm: [backprop, crossprop]
+      step_size: [0.001, 0.01]
+    """.write(toFile: spec, atomically: true, encoding: .utf8)
+    let run = try Binary.run(["run", spec, "--workers", "2"], in: dir)
+    #expect(run.status == 0, "\(run.stderr)")
+    let script = dir.appendingPathComponent("check.py").path
+    try #"""
+    import csv, math, sys
+    from collections import defaultdict
+    out = sys.argv[1]
+    rows = list(csv.DictReader(open(out + "/runs.csv")))
+    # The mean error of task 2 for every (algorithm, step_size), from columns alone.
+    groups = defaultdict(list)
+    variant_of = {}
+    for r in rows:
+        if r["metric"] == "error" and r["task"] == "2":
+            key = (r["algorithm"], float(r["step_size"]))
+            groups[key].append(float(r["value"]))
+            variant_of[key] = r["variant"]
+    assert len(groups) == 4 and all(len(v) == 3 for v in groups.values()), groups
+    summary = {(r["variant"], r["metric"]): float(r["mean"]) for r in csv.DictReader(open(out + "/summary.csv"))}
+    for key, values in groups.items():
+        mine = sum(values) / len(values)
+        theirs = summary[(variant_of[key], "error_task2")]
+        assert abs(mine - theirs) <= 1e-12 * max(1, abs(theirs)), (key, mine, theirs)
+    # The error curve of backprop at step size 0.01 at every x, from the long form.
+    long = defaultdict(list)
+    for r in csv.DictReader(open(out + "/curves/error.long.csv")):
+        if r["algorithm"] == "backprop" and float(r["step_size"]) == 0.01:
+            long[float(r["x"])].append(float(r["value"]))
+    wide = list(csv.DictReader(open(out + "/curves/error.csv")))
+    column = variant_of[("backprop", 0.01)] + "_mean"
+    assert len(wide) == len(long) > 0, (len(wide), len(long))
+    for r in wide:
+        values = long[float(r["x"])]
+        assert len(values) == 3
+        assert abs(sum(values) / 3 - float(r[column])) <= 1e-12 * max(1, abs(float(r[column]))), r["x"]
+    print("grouped", len(groups), "variants and", len(wide), "points")
+    """#.write(toFile: script, atomically: true, encoding: .utf8)
+    let python = try Binary.runTool(
+      "/usr/bin/python3", [script, dir.appendingPathComponent("results/tidy").path], in: dir)
+    #expect(python.status == 0, "\(python.stdout)\(python.stderr)")
+    #expect(python.stdout.contains("grouped 4 variants and 12 points"), "\(python.stdout)")
+  }
+}
