@@ -46,20 +46,9 @@ public struct PairedDifference: Sendable, Equatable {
     return .unresolved
   }
 
-  /// t₀.₉₇₅ of Student's t with `df` ≥ 1 degrees of freedom: the published values for 1 to 30,
-  /// then the Cornish–Fisher expansion around z = 1.959964 (within 2·10⁻⁴ from 30 on).
+  /// t₀.₉₇₅ of Student's t with `df` ≥ 1 degrees of freedom (``StudentT/quantile(_:degreesOfFreedom:)``).
   public static func studentTQuantile975(degreesOfFreedom df: Int) -> Double {
     precondition(df >= 1, "t needs at least one degree of freedom")
-    let table = [
-      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-      2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-      2.045, 2.042,
-    ]
-    if df <= table.count { return table[df - 1] }
-    let z = 1.959_964
-    let n = Double(df)
-    let z3 = z * z * z
-    let z5 = z3 * z * z
-    return z + (z3 + z) / (4 * n) + (5 * z5 + 16 * z3 + 3 * z) / (96 * n * n)
+    return StudentT.quantile(0.975, degreesOfFreedom: Double(df))
   }
 }

@@ -15,6 +15,10 @@ public struct Report: Sendable, Equatable {
   public var runs: String = ""
   /// The long form of each curve in ``curves``, by series, in the same order.
   public var longCurves: [LongCurve] = []
+  /// Every variant against a baseline (`comparisons.csv`, and a section of summary.md), or nil.
+  public var comparisons: ComparisonTable?
+  /// Whether summary.md shows each mean's 95% confidence interval.
+  public var intervals = false
 
   /// The per-run points of one series (`curves/<series>.long.csv`).
   public struct LongCurve: Sendable, Equatable {
@@ -34,14 +38,20 @@ public struct Report: Sendable, Equatable {
   ///   - variants: the spec's variant order; variants only the records mention follow.
   ///   - metrics: scalar metrics to tabulate, in order; empty for every metric reported.
   ///   - series: series to average into curves, in order; empty for every series reported.
+  ///   - baseline: the variant every other is compared with, seed by seed (nil: no comparisons).
+  ///   - intervals: whether summary.md shows 95% confidence intervals.
   public init(
     records: [AggregationRecord], variants: [String], metrics: [String] = [], series: [String] = [],
-    manifest: ReportManifest
+    manifest: ReportManifest, baseline: String? = nil, intervals: Bool = false
   ) {
     self.summary = SummaryTable(records: records, variants: variants, metrics: metrics)
     self.curves = CurveTable.makeAll(records: records, variants: variants, series: series)
     self.manifest = manifest
     self.runs = TidyTables.runsCSV(records: records, variants: variants)
+    self.intervals = intervals
+    self.comparisons = baseline.map {
+      ComparisonTable(records: records, variants: variants, metrics: metrics, baseline: $0)
+    }
     self.longCurves = curves.compactMap { curve in
       TidyTables.longCurveCSV(series: curve.series, records: records, variants: variants).map {
         LongCurve(series: curve.series, csv: $0)
@@ -73,7 +83,10 @@ public struct Report: Sendable, Equatable {
       try Data(text.utf8).write(to: root.appendingPathComponent(path), options: .atomic)
     }
     try put(summary.csv, "summary.csv")
-    try put(summary.markdown(title: manifest.sweepName), "summary.md")
+    try put(
+      summary.markdown(title: manifest.sweepName, intervals: intervals) + (comparisons?.markdown ?? ""),
+      "summary.md")
+    if let comparisons { try put(comparisons.csv, "comparisons.csv") }
     if !runs.isEmpty { try put(runs, "runs.csv") }
     for long in longCurves { try put(long.csv, "curves/\(Self.fileName(forSeries: long.series)).long.csv") }
     for curve in curves {

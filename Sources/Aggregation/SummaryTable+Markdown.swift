@@ -1,12 +1,13 @@
 extension SummaryTable {
   /// `summary.md`: one table per metric group, variants down and metrics across, each cell
-  /// `mean ± se (n=30)` to four (mean) and two (se) significant digits.
+  /// `mean ± se (n=30)`, rounded by ``meanWithError(_:_:scale:)``.
   ///
   /// Metrics are grouped by their name up to the last `_` (`error_task1`, `error_task2` → `error`);
   /// metrics alone in their group share one table, so a few scalars do not make many one-column tables.
-  public func markdown(title: String) -> String {
-    var out =
-      "# \(title)\n\nMean ± standard error over seeds (n = number of seeds that reported the metric).\n"
+  /// With `intervals`, each cell also shows the mean's 95% confidence interval (Student's t).
+  public func markdown(title: String, intervals: Bool = false) -> String {
+    var out = "# \(title)\n\nMean ± standard error over seeds (n = number of seeds that reported the metric)"
+    out += intervals ? "; [95% confidence interval, Student's t].\n" : ".\n"
     let lookup = Dictionary(rows.map { (RowKey(variant: $0.variant, metric: $0.metric), $0.estimate) }) {
       a, _ in a
     }
@@ -17,7 +18,7 @@ extension SummaryTable {
       out += "|---|" + String(repeating: "---:|", count: group.metrics.count) + "\n"
       for variant in variants {
         let cells = group.metrics.map { metric in
-          lookup[RowKey(variant: variant, metric: metric)].map(Self.cell) ?? "—"
+          lookup[RowKey(variant: variant, metric: metric)].map { Self.cell($0, interval: intervals) } ?? "—"
         }
         out += "| " + markdownCell(variant) + " | " + cells.joined(separator: " | ") + " |\n"
       }
@@ -63,14 +64,21 @@ extension SummaryTable {
 
   /// `0.25 ± 0.013 (n=30)`; runs that reported NaN or an infinity are named beside n:
   /// `0.25 ± 0.013 (n=28, 2 not finite)`, `— (n=0, 5 not finite)`.
-  static func cell(_ e: Estimate) -> String {
+  /// With `interval`: `0.25 ± 0.013 [0.22, 0.28] (n=30)`.
+  static func cell(_ e: Estimate, interval: Bool = false) -> String {
     let n = e.nonFinite > 0 ? "(n=\(e.count), \(e.nonFinite) not finite)" : "(n=\(e.count))"
     switch e.count {
     case 0: return "— " + n
     case 1: return ReportNumber.short(e.mean, significant: 4) + " " + n
     default:
-      return ReportNumber.short(e.mean, significant: 4) + " ± "
-        + ReportNumber.short(e.standardError, significant: 2) + " " + n
+      var text = meanWithError(e.mean, e.standardError)
+      if interval, e.standardError > 0 {
+        let half = StudentT.quantile(0.975, degreesOfFreedom: Double(e.count - 1)) * e.standardError
+        text +=
+          " [\(roundedLike(e.mean - half, error: e.standardError)), "
+          + "\(roundedLike(e.mean + half, error: e.standardError))]"
+      }
+      return text + " " + n
     }
   }
 }

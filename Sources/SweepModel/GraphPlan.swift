@@ -36,13 +36,24 @@ public struct GraphPlan: Sendable {
   /// real), so the experiment's checks can run on the slot's parameters.
   public static let placeholder = String(repeating: "0", count: 64)
 
-  public let graph: SweepGraph
+  public private(set) var graph: SweepGraph
   public let slots: [Slot]
   /// The slots of each stage, in graph order.
   public let stageSlots: [Range<Int>]
 
   /// The plan of `graph`, given each stage's runs as its sweep expands them (variant-major, then
   /// seed), their parameters completed and input parameters set to ``placeholder``.
+  /// Changes what the report shows of each stage (`baseline`, `intervals`): settings no run and
+  /// nothing else of the plan depends on.
+  public mutating func updateReportSettings(_ update: (inout SweepSpec) -> Void) {
+    for i in graph.stages.indices {
+      var sweep = graph.stages[i].sweep
+      update(&sweep)
+      graph.stages[i].sweep.baseline = sweep.baseline
+      graph.stages[i].sweep.intervals = sweep.intervals
+    }
+  }
+
   public init(graph: SweepGraph, stageRuns: [[RunSpec]]) {
     self.graph = graph
     var slots: [Slot] = []

@@ -19,6 +19,8 @@ import Yams
 /// metrics: [error_task1]         # optional
 /// curves: [error]                # optional
 /// segment_steps: 1000            # optional: chained runs of this many steps per lease
+/// baseline: backprop             # optional: the report compares every variant with it, by seed
+/// intervals: true                # optional: the summary shows 95% confidence intervals
 /// description: free text, ignored
 /// ```
 ///
@@ -36,15 +38,15 @@ extension SweepSpec {
   /// The keys a sweep file may have at its top level, in the order messages list them.
   public static let topLevelKeys = [
     "name", "experiment", "seeds", "fixed", "variants", "grid", "metrics", "curves", "segment_steps",
-    "description",
-    SweepOverrides.key,
+    "baseline",
+    "intervals", "description", SweepOverrides.key,
   ]
 
   /// The keys a stage of a sweep graph may have (besides `inputs` and `held_out`, which the
   /// graph reads).
   public static let stageKeys = [
     "experiment", "seeds", "fixed", "variants", "grid", "inputs", "held_out", "metrics", "curves",
-    "segment_steps", "description",
+    "segment_steps", "baseline", "intervals", "description",
   ]
 
   /// The most seeds one sweep may list; a guard against typos like `0..<3000000000`.
@@ -261,6 +263,8 @@ extension SweepSpec {
     var metrics: [String] = []
     var curves: [String] = []
     var segmentSteps: Int?
+    var baseline: (name: String, node: Node)?
+    var intervals = false
     // Keys the file has, right or wrong: a wrong one is reported as wrong, not also as missing.
     var written: Set<String> = []
 
@@ -304,6 +308,14 @@ extension SweepSpec {
             )
           }
           segmentSteps = n
+        case "baseline":
+          baseline = (try reader.string(value, field: key, example: "backprop"), value)
+        case "intervals":
+          guard case .scalar(let scalar) = value, case .value(.bool(let flag)) = SpecReader.classify(scalar)
+          else {
+            throw reader.error(key, at: value, "must be true or false, got \(SpecReader.describe(value))")
+          }
+          intervals = flag
         case "inputs", "held_out", SweepOverrides.key:
           break  // a stage's links to other stages: the graph reads them; overrides are applied already
         default:
@@ -350,6 +362,19 @@ extension SweepSpec {
       variants: variants.read,
       metrics: metrics, curves: curves, segmentSteps: segmentSteps, locations: reader.locations, file: file)
     spec.fieldAliases = aliases
+    spec.intervals = intervals
+    if let (name, node) = baseline {
+      if spec.variants.contains(where: { $0.name == name }) || variants.isMissingSome {
+        spec.baseline = name
+      } else {
+        let names = spec.variants.prefix(8).map { "'\($0.name)'" }.joined(separator: ", ")
+        reader.report(
+          reader.error(
+            "baseline", at: node,
+            "'\(SpecReader.excerpt(name))' is not a variant of this sweep (variants: \(names)"
+              + (spec.variants.count > 8 ? ", ..." : "") + ")"))
+      }
+    }
     if let problem = spec.runCountProblem() { reader.report(problem) }
     return Reading(
       spec: spec, problems: reader.problems,

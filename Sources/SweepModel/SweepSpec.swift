@@ -34,6 +34,10 @@ public struct SweepSpec: Sendable, Equatable {
   public var locations: [String: SourceLocation]
   /// The file the spec was read from, for messages.
   public var file: String
+  /// The variant every other is compared with, seed by seed, in the report (nil: none).
+  public var baseline: String?
+  /// Whether the report's summary shows 95% confidence intervals.
+  public var intervals = false
   /// The command-line overrides applied (`fixed.step_size=0.001`), in order (see ``SweepOverrides``).
   public var overrides: [String] = []
   /// The override that set each field the overrides set, by dotted path: problems with those

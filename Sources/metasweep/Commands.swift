@@ -83,9 +83,21 @@ struct ReportCommand: ParsableCommand {
   @Argument(help: "The sweep's output folder (holding journal.sqlite).")
   var directory: String
 
+  @Option(
+    help: ArgumentHelp(
+      "Compare every variant with this one, seed by seed: paired differences, 95% intervals and Holm-corrected "
+        + "p-values in summary.md and comparisons.csv (default: the sweep file's baseline:).",
+      valueName: "variant"))
+  var baseline: String?
+
+  @Flag(
+    help: "Show each mean's 95% confidence interval in summary.md (default: the sweep file's intervals:).")
+  var intervals = false
+
   func run() throws {
     try withErrorFunnel {
-      let (document, _) = try SweepRunner.storedShape(in: directory)
+      var (document, _) = try SweepRunner.storedShape(in: directory)
+      try document.setReportOptions(baseline: baseline, intervals: intervals)
       let written = try ReportBuilder(directory: directory).write(document: document)
       print(written.text)
       // Tables short of damaged records are written, but a script must not take them as whole.

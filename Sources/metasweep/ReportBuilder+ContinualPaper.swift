@@ -98,11 +98,11 @@ struct ContinualPaperReport {
     return CurveTable(series: "test accuracy (%)", variants: names, x: x, cells: cells)
   }
 
-  /// "87.3 ± 0.7" in percent (or points).
+  /// "87.32 ± 0.74" in percent (or points), rounded as every table is (`meanWithError`).
   static func percent(_ w: Welford) -> String {
     guard w.count > 0 else { return "–" }
-    return String(format: "%.1f", 100 * w.mean)
-      + (w.count > 1 ? String(format: " ± %.1f", 100 * w.standardError) : "")
+    return w.count > 1
+      ? meanWithError(w.mean, w.standardError, scale: 100) : String(format: "%.1f", 100 * w.mean)
   }
 
   /// R[i][j] of `variant`: task j's accuracy at the end of task i, mean ± SE.

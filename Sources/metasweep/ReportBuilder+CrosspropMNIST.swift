@@ -239,10 +239,9 @@ extension ReportBuilder {
     Welford(values.keys.sorted().map { values[$0]! })
   }
 
-  /// `mean ± SE` in `format`, or the mean alone with one value.
+  /// `mean ± SE` rounded as every table is (`meanWithError`), or the mean alone in `format`.
   private static func meanSE(_ w: Welford, _ format: String) -> String {
     guard w.count > 0 else { return "–" }
-    let se = w.count > 1 ? " ± " + String(format: format, w.standardError) : ""
-    return String(format: format, w.mean) + se
+    return w.count > 1 ? meanWithError(w.mean, w.standardError) : String(format: format, w.mean)
   }
 }

@@ -48,7 +48,8 @@ extension ReportBuilder {
             variant: $0.run.variant, seed: $0.run.seed, outcome: $0.outcome, parameters: $0.run.parameters,
             runKey: $0.run.key.hex)
         },
-        variants: variants, metrics: stage.sweep.metrics, series: stage.sweep.curves, manifest: manifest)
+        variants: variants, metrics: stage.sweep.metrics, series: stage.sweep.curves, manifest: manifest,
+        baseline: stage.sweep.baseline, intervals: stage.sweep.intervals)
       try Self.write(report, to: folder, experiment: stage.sweep.experiment)
       _ = try ReportBuilder(directory: folder).writePaperTables(sweep: stage.sweep, finished: runs)
       markdown += "\n" + report.summary.markdown(title: "Stage \(stage.name) (\(stage.sweep.experiment))")

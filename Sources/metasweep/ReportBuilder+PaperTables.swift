@@ -77,7 +77,6 @@ extension ReportBuilder {
   static func meanSE(_ w: Welford) -> String {
     let n = w.nonFinite > 0 ? "(n=\(w.count), \(w.nonFinite) not finite)" : "(n=\(w.count))"
     guard w.count > 0 else { return w.nonFinite > 0 ? "– " + n : "–" }
-    let se = w.count > 1 ? String(format: " ± %.2g", w.standardError) : ""
-    return String(format: "%.4g", w.mean) + se + " " + n
+    return (w.count > 1 ? meanWithError(w.mean, w.standardError) : String(format: "%.4g", w.mean)) + " " + n
   }
 }

@@ -228,11 +228,13 @@ struct TeacherPaperReport {
     return list
   }
 
-  /// "87.3 ± 0.7 (n=3)" in percent.
+  /// "87.32 ± 0.74 (n=3)" in percent, rounded as every table is (`meanWithError`).
   static func percent(_ w: Welford) -> String {
     guard w.count > 0 else { return "–" }
-    let se = w.count > 1 ? String(format: " ± %.1f", 100 * w.standardError) : ""
-    return String(format: "%.1f", 100 * w.mean) + se + " (n=\(w.count))"
+    let text =
+      w.count > 1
+      ? meanWithError(w.mean, w.standardError, scale: 100) : String(format: "%.1f", 100 * w.mean)
+    return text + " (n=\(w.count))"
   }
 
   /// The criteria R1-R5 of meta-experiments.md §3.4 as (name, what was measured, met), for the

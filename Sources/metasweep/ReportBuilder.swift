@@ -54,11 +54,13 @@ struct ReportBuilder {
     manifest.overrides = sweep.overrides
     let report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
-      manifest: manifest)
+      manifest: manifest, baseline: sweep.baseline, intervals: sweep.intervals)
     try Self.write(report, to: directory, experiment: sweep.experiment)
     let paperTables = try writePaperTables(sweep: sweep, finished: finished)
-    var text = report.summary.markdown(title: sweep.name)
-    text += "\nWrote \(directory)/summary.csv, summary.md, curves/, figures/, MANIFEST.json"
+    var text = report.summary.markdown(title: sweep.name, intervals: sweep.intervals)
+    text += report.comparisons?.markdown ?? ""
+    text += "\nWrote \(directory)/summary.csv, summary.md, runs.csv, curves/, figures/, MANIFEST.json"
+    if report.comparisons != nil { text += ", comparisons.csv" }
     for table in paperTables { text += ", \(table)" }
     text += " (\(counts.done) of \(counts.total) runs done, \(counts.failed) failed)."
     var problems = damaged.map(\.description)

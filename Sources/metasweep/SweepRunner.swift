@@ -37,6 +37,41 @@ enum SweepDocument {
     }
   }
 
+  /// Applies `report --baseline` and `--intervals`: to the sweep, or to every stage of a graph that
+  /// has the baseline variant (at least one must).
+  mutating func setReportOptions(baseline: String?, intervals: Bool) throws {
+    func named(_ sweep: SweepSpec) -> Bool {
+      baseline.map { name in sweep.variants.contains { $0.name == name } } ?? false
+    }
+    switch self {
+    case .sweep(var sweep):
+      if let baseline {
+        guard named(sweep) else { throw Self.unknownBaseline(baseline, variants: sweep.variants.map(\.name)) }
+        sweep.baseline = baseline
+      }
+      if intervals { sweep.intervals = true }
+      self = .sweep(sweep)
+    case .graph(var plan):
+      let stages = plan.graph.stages
+      if let baseline, !stages.contains(where: { named($0.sweep) }) {
+        throw Self.unknownBaseline(baseline, variants: stages.flatMap { $0.sweep.variants.map(\.name) })
+      }
+      plan.updateReportSettings { sweep in
+        if named(sweep) { sweep.baseline = baseline }
+        if intervals { sweep.intervals = true }
+      }
+      self = .graph(plan)
+    }
+  }
+
+  private static func unknownBaseline(_ name: String, variants: [String]) -> SpecError {
+    SpecError(
+      file: "--baseline", location: nil, field: "",
+      message: "'\(name)' is not a variant of this sweep (variants: "
+        + variants.prefix(8).map { "'\($0)'" }.joined(separator: ", ") + (variants.count > 8 ? ", ..." : "")
+        + ")")
+  }
+
   /// The text of a sweep file parsed and checked: a graph when it has `stages:`, else a sweep,
   /// with its runs (a graph's runs depend on its journal: the runner resolves them).
   static func parse(_ text: String, file: String) throws -> (document: SweepDocument, runs: [RunSpec]) {

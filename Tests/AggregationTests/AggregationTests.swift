@@ -79,7 +79,8 @@ func record(_ variant: String, _ seed: UInt64, _ metrics: [(String, Double)], se
   #expect(table.csv.contains("a,err,2.0,1.0,2,2\n") && table.csv.contains("b,err,NaN,NaN,0,2\n"))
   let md = table.markdown(title: "t")
   #expect(
-    md.contains("| a | 2 ± 1 (n=2, 2 not finite) |") && md.contains("| b | — (n=0, 2 not finite) |"), "\(md)")
+    md.contains("| a | 2.0 ± 1.0 (n=2, 2 not finite) |") && md.contains("| b | — (n=0, 2 not finite) |"),
+    "\(md)")
 }
 
 @Test func summaryMarkdown_groupsMetricsByPrefix_andShowsN() {
@@ -90,9 +91,9 @@ func record(_ variant: String, _ seed: UInt64, _ metrics: [(String, Double)], se
   let md = SummaryTable(records: records, variants: ["adam"]).markdown(title: "demo")
   #expect(md.contains("## error\n"))
   #expect(md.contains("| variant | error_task1 | error_task2 |"))
-  #expect(md.contains("| adam | 0.6 ± 0.1 (n=2) | 0.3 ± 0.05 (n=2) |"))
+  #expect(md.contains("| adam | 0.60 ± 0.10 (n=2) | 0.300 ± 0.050 (n=2) |"))
   #expect(md.contains("## other metrics\n"))
-  #expect(md.contains("| adam | 4 ± 1 (n=2) |"))
+  #expect(md.contains("| adam | 4.0 ± 1.0 (n=2) |"))
 }
 
 @Test func curves_averageOverSeedsPerX_neverOverSteps() {

@@ -58,4 +58,35 @@ import Testing
     #expect(python.status == 0, "\(python.stdout)\(python.stderr)")
     #expect(python.stdout.contains("grouped 4 variants and 12 points"), "\(python.stdout)")
   }
+
+  @Test func aBaseline_writesPairedComparisons_andReportCanChooseAnother() throws {
+    let dir = try makeScratchDirectory()
+    let spec = dir.appendingPathComponent("cmp.yaml").path
+    try """
+    name: cmp
+    experiment: geoff
+    seeds: 0..<4
+    fixed: {examples_per_task: 200, bin_size: 50, tail_examples: 50, hidden_units: 16, target_features: 16}
+    grid: {step_size: [0.001, 0.003, 0.01]}
+    baseline: step_size=0.001
+    """.write(toFile: spec, atomically: true, encoding: .utf8)
+    let run = try Binary.run(["run", spec, "--workers", "2"], in: dir)
+    #expect(run.status == 0, "\(run.stderr)")
+    let out = dir.appendingPathComponent("results/cmp")
+    let csv = try String(contentsOf: out.appendingPathComponent("comparisons.csv"), encoding: .utf8)
+    let lines = csv.split(separator: "\n")
+    // Two variants against the baseline, nine metrics each.
+    #expect(lines.count == 1 + 2 * 9, "\(csv)")
+    #expect(lines.dropFirst().allSatisfy { $0.contains(",step_size=0.001,4,") }, "\(csv)")
+    let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
+    #expect(summary.contains("## Paired differences against step_size=0.001"))
+    // Another baseline and intervals from the command line; an unknown one is refused.
+    let report = try Binary.run(["report", out.path, "--baseline", "step_size=0.01", "--intervals"], in: dir)
+    #expect(report.status == 0, "\(report.stderr)")
+    let again = try String(contentsOf: out.appendingPathComponent("comparisons.csv"), encoding: .utf8)
+    #expect(again.split(separator: "\n").dropFirst().allSatisfy { $0.contains(",step_size=0.01,4,") })
+    #expect(report.stdout.contains("; [95% confidence interval, Student's t]."), "\(report.stdout)")
+    let wrong = try Binary.run(["report", out.path, "--baseline", "adam"], in: dir)
+    #expect(wrong.status == 2 && wrong.stderr.contains("'adam' is not a variant"), "\(wrong.stderr)")
+  }
 }

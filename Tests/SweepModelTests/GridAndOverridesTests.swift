@@ -210,4 +210,22 @@ struct GridAndOverridesTests {
       problems.count == 1 && problems[0].hasPrefix("--set stages.pool.seeds=none: stages.pool.seeds:"),
       "\(problems)")
   }
+
+  @Test func baselineAndIntervals_areRead_andABaselineThatIsNoVariantIsRefused() throws {
+    let spec = try read(gridOnly + "\nbaseline: algorithm=backprop eta=0\nintervals: true\n")
+    #expect(spec.baseline == "algorithm=backprop eta=0" && spec.intervals)
+    #expect(
+      problems(gridOnly + "\nbaseline: backprop\n").first?.hasPrefix(
+        "sweep.yaml:8:11: baseline: 'backprop' is not a variant of this sweep (variants: 'algorithm=crossprop eta=0'"
+      )
+        == true, "\(problems(gridOnly + "\nbaseline: backprop\n"))")
+    #expect(
+      problems(gridOnly + "\nintervals: 3\n") == [
+        "sweep.yaml:8:12: intervals: must be true or false, got '3'"
+      ])
+    // --set reaches them too.
+    #expect(
+      try read(gridOnly, set: ["baseline=algorithm=crossprop eta=0.5"]).baseline
+        == "algorithm=crossprop eta=0.5")
+  }
 }

@@ -282,7 +282,7 @@ private func expectError(
     variants: {v: {}}
     foo: 1
     """, field: "", line: 5,
-    "unknown key 'foo' (expected one of name, experiment, seeds, fixed, variants, grid, metrics, curves, segment_steps, description, overrides)"
+    "unknown key 'foo' (expected one of name, experiment, seeds, fixed, variants, grid, metrics, curves, segment_steps, baseline, intervals, description, overrides)"
   )
 }
 
@@ -639,7 +639,7 @@ private func loadError(_ bytes: [UInt8]) throws -> SpecError? {
       "sweep.yaml:1:7: name: 'my sweep' becomes a folder name, so use only letters, digits, '.', '_' and '-' "
         + "(e.g. crossprop-geoff)",
       "sweep.yaml:3:1: unknown key 'seed' (expected one of name, experiment, seeds, fixed, variants, grid, metrics, "
-        + "curves, segment_steps, description, overrides); did you mean 'seeds'?",
+        + "curves, segment_steps, baseline, intervals, description, overrides); did you mean 'seeds'?",
       "sweep.yaml:6:3: fixed: parameter name 'Hidden' must use only a-z, 0-9 and '_' (e.g. step_size)",
       "sweep.yaml:8:18: variants.b.step_size: must be a finite number, got '.nan'",
       "sweep.yaml:8:29: variants.b.eta: must be a single value (a number, true/false or a word), got a list; "
