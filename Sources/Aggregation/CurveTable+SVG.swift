@@ -240,25 +240,32 @@ struct Axis {
 
   /// A log axis covering `min`...`max` (both > 0), its ends rounded out to 1, 2 or 5 times a power
   /// of ten; ticks at powers of ten and, when it spans at most two decades, at 2 and 5 times them.
-  /// Over more than ten decades (a diverged run's curve) only every k-th power of ten is a tick, k
-  /// chosen for at most ten, so the labels do not pile up.
+  /// Over more than ten decades (a diverged run's curve) the ends are powers of ten, only every
+  /// k-th power of ten is a tick, k chosen for at most ten, and every label is a power (`10⁴`), so
+  /// the labels neither pile up nor mix notations and the lowest curve sits on a labelled line.
   static func logarithmic(min: Double, max: Double) -> Axis {
     let loExp = Int(log10(min).rounded(.down))
     let hiExp = Int(log10(max).rounded(.down))
-    let lower = [5.0, 2, 1].map { $0 * pow(10, Double(loExp)) }.first { $0 <= min } ?? pow(10, Double(loExp))
+    let every = Swift.max(1, (hiExp + 1 - loExp + 9) / 10)
+    var lower = [5.0, 2, 1].map { $0 * pow(10, Double(loExp)) }.first { $0 <= min } ?? pow(10, Double(loExp))
     var upper =
       [1.0, 2, 5, 10].map { $0 * pow(10, Double(hiExp)) }.first { $0 >= max } ?? pow(10, Double(hiExp + 1))
+    if every > 1 {
+      lower = pow(10, Double(loExp))
+      upper = pow(10, Double(loExp + every * ((hiExp + 1 - loExp + every - 1) / every)))
+    }
     if !(upper > lower) { upper = lower * 10 }
     let showMinor = log10(upper) - log10(lower) <= 2.01
     var ticks: [Tick] = []
-    let every = Swift.max(1, (hiExp + 1 - loExp + 9) / 10)
-    for e in loExp...(hiExp + 1) where (e - loExp) % every == 0 {
+    for e in loExp...(loExp + every * ((hiExp + 1 - loExp + every - 1) / every))
+    where (e - loExp) % every == 0 {
       let decade = pow(10, Double(e))
       for m in every == 1 ? [1, 2, 5] : [1] {
         let v = Double(m) * decade
         // A relative tolerance, so 10^e computed by pow still counts as inside the range.
         guard v >= lower * (1 - 1e-9) && v <= upper * (1 + 1e-9) else { continue }
-        ticks.append(Tick(value: v, label: logLabel(mantissa: m, exponent: e), isMajor: m == 1))
+        let label = every > 1 ? powerLabel(e) : logLabel(mantissa: m, exponent: e)
+        ticks.append(Tick(value: v, label: label, isMajor: m == 1))
       }
     }
     var axis = Axis(lower: lower, upper: upper, isLog: true, ticks: ticks)
@@ -272,6 +279,13 @@ struct Axis {
     let f = raw / base
     let nice: Double = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10
     return nice * base
+  }
+
+  /// `10⁴`, `10⁻²`: a power of ten with a superscript exponent.
+  static func powerLabel(_ e: Int) -> String {
+    let digits: [Character] = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
+    let exponent = String(abs(e)).map { digits[Int(String($0))!] }
+    return "10" + (e < 0 ? "⁻" : "") + String(exponent)
   }
 
   /// `m·10^e` as plain decimals between 10⁻⁴ and 10⁵, else as `m·1e<e>`.

@@ -302,6 +302,11 @@ func checkWellFormedXML(_ text: String) throws {
   let wide = Axis.logarithmic(min: 1e-7, max: 3e61)
   #expect(wide.ticks.count <= 11 && wide.ticks.count >= 5, "\(wide.ticks.map(\.value))")
   #expect(wide.ticks.first?.value == 1e-7)
+  // Its ends are labelled powers of ten, and every label is written the same way.
+  #expect(wide.lower == 1e-7 && wide.ticks.last.map { abs($0.value / wide.upper - 1) < 1e-9 } == true)
+  #expect(wide.ticks.first?.label == "10⁻⁷" && wide.ticks.allSatisfy { $0.label.hasPrefix("10") })
+  #expect(
+    Axis.logarithmic(min: 0.05, max: 7e18).ticks.map(\.label) == (0..<8).map { Axis.powerLabel(-2 + 3 * $0) })
   let narrow = Axis.logarithmic(min: 0.002, max: 3)
   #expect(narrow.ticks.filter(\.isMajor).map(\.value) == [0.01, 0.1, 1])
 }
