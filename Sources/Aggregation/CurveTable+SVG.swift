@@ -148,9 +148,12 @@ extension CurveTable {
     // Legend.
     out += "<g class=\"legend\">\n"
     let legendX = plot.right + 18
-    for (v, variant) in variants.enumerated() {
+    // Only variants with data are listed; each keeps its colour, the same in every figure of a sweep.
+    let listed = variants.indices.filter { v in cells[v].contains { $0.count > 0 && $0.mean.isFinite } }
+    for (row, v) in listed.enumerated() {
+      let variant = variants[v]
       let colour = Self.palette[v % Self.palette.count]
-      let y = plot.top + 8 + Double(v) * 20
+      let y = plot.top + 8 + Double(row) * 20
       out +=
         "<rect x=\"\(c(legendX))\" y=\"\(c(y - 6))\" width=\"24\" height=\"12\" fill=\"\(colour)\" fill-opacity=\"0.18\"/>\n"
       out +=

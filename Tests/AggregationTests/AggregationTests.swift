@@ -172,6 +172,10 @@ func demoManifest() -> ReportManifest {
   // A linear axis and an empty table also make well-formed figures.
   try checkWellFormedXML(curve.svg(settings: FigureSettings { $0.yScale = .linear }))
   try checkWellFormedXML(CurveTable(series: "none", records: [], variants: ["a"]).svg())
+  // A variant without this series is left out of the legend.
+  let partial = CurveTable(series: "error", records: demoRecords(), variants: ["backprop", "no-such-run"])
+    .svg()
+  #expect(partial.contains(">backprop</text>") && !partial.contains(">no-such-run</text>"))
 }
 
 @Test func report_writesEveryFile_byteIdenticalForIdenticalInputs() throws {
