@@ -1,11 +1,13 @@
 import Foundation
 
 extension CurveTable {
-  /// The colours of variants 1, 2, ...: Okabe and Ito's colour-blind-safe palette (without its
-  /// yellow, too pale on white), then Tol's muted colours; repeats after twelve variants.
+  /// The colours of variants 1, 2, ...: Paul Tol's "bright" scheme (blue, red, green, yellow,
+  /// cyan, purple: distinct for colour-blind readers, and no two alike as Okabe and Ito's orange
+  /// and vermillion were side by side in a legend), then black and Tol's dark muted colours, then
+  /// grey; repeats after twelve variants.
   public static let palette = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-    "#882255", "#44AA99", "#999933", "#AA4499", "#332288",
+    "#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#000000",
+    "#332288", "#882255", "#117733", "#999933", "#BBBBBB",
   ]
 
   /// `figures/<series>.svg`: per variant a mean line (`<path class="mean">`) over a translucent
@@ -41,12 +43,21 @@ extension CurveTable {
     case .automatic: isLog = allPositive && means.max()! / means.min()! >= 20
     }
     let yAxis: Axis
+    var cutNote = ""
     if isLog {
       let values = means + lows.filter { $0 > 0 } + highs
       yAxis = Axis.logarithmic(min: values.min()!, max: values.max()!)
     } else {
       let values = means + lows + highs
-      yAxis = Axis.linear(min: values.min() ?? 0, max: values.max() ?? 1, pad: true)
+      let (low, high) = Axis.robustRange(values)
+      yAxis = Axis.linear(min: low, max: high, pad: true)
+      if let lowest = values.min(), let highest = values.max(), lowest < yAxis.lower || highest > yAxis.upper
+      {
+        let cut = [highest > yAxis.upper ? "above" : nil, lowest < yAxis.lower ? "below" : nil].compactMap {
+          $0
+        }
+        cutNote = "; a few points \(cut.joined(separator: " and ")) the axis (the CSV has them)"
+      }
     }
     let xAxis = Axis.linear(min: x.first ?? 0, max: x.last ?? 1, pad: false)
     func px(_ v: Double) -> Double { plot.left + xAxis.fraction(v) * (plot.right - plot.left) }
@@ -59,6 +70,7 @@ extension CurveTable {
       subtitle += lo == hi ? " (n = \(lo))" : " (n = \(lo)–\(hi))"
     }
     if isLog { subtitle += ", log scale" }
+    subtitle += cutNote
 
     var out = SVGFigure.opening(
       width: width, height: height, title: title, subtitle: subtitle, left: plot.left,
@@ -106,7 +118,7 @@ extension CurveTable {
       + xmlEscaped(settings.xLabel) + "</text>\n"
     out +=
       "<text class=\"y-label\" x=\"20\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#222222\" "
-      + "transform=\"rotate(-90 20 \(c(yMid)))\">" + xmlEscaped(series) + "</text>\n"
+      + "transform=\"rotate(-90 20 \(c(yMid)))\">" + xmlEscaped(settings.yLabel ?? series) + "</text>\n"
 
     // Bands first, then lines, so no band hides another variant's mean.
     let floorY = yAxis.lower
@@ -142,6 +154,21 @@ extension CurveTable {
       lines +=
         "<path class=\"mean\" data-variant=\"\(xmlEscaped(variant))\" d=\"\(line.trimmingCharacters(in: .whitespaces))\" "
         + "fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n"
+    }
+    // Task switches (or other boundaries the experiment names), dashed, under the curves.
+    var marks = ""
+    for mark in settings.marks where mark > xAxis.lower && mark < xAxis.upper {
+      marks +=
+        "<line x1=\"\(c(px(mark)))\" y1=\"\(c(plot.top))\" x2=\"\(c(px(mark)))\" y2=\"\(c(plot.bottom))\" "
+        + "stroke=\"#777777\" stroke-width=\"1\" stroke-dasharray=\"4 3\"/>\n"
+    }
+    if !marks.isEmpty {
+      out += "<g class=\"marks\">\n" + marks + "</g>\n"
+      if let label = settings.marksLabel {
+        out +=
+          "<text class=\"marks-label\" x=\"\(c(plot.right))\" y=\"\(c(plot.top - 6))\" text-anchor=\"end\" "
+          + "fill=\"#777777\">\(xmlEscaped(label))</text>\n"
+      }
     }
     out += "<g class=\"curves\" clip-path=\"url(#plot-area)\">\n" + bands + lines + "</g>\n"
 
@@ -274,6 +301,22 @@ struct Axis {
     var axis = Axis(lower: lower, upper: upper, isLog: true, ticks: ticks)
     axis.labelsMinorTicks = showMinor
     return axis
+  }
+
+  /// The y range to draw: every value, unless a few points (under 2% of them, like the first bins
+  /// of a run that starts far off) would squash the rest, in which case the range of the others,
+  /// widened by half of it at most towards the cut points.
+  static func robustRange(_ values: [Double]) -> (Double, Double) {
+    guard let lowest = values.min(), let highest = values.max() else { return (0, 1) }
+    let sorted = values.sorted()
+    let k = sorted.count / 50  // 2%
+    guard k > 0 else { return (lowest, highest) }
+    let (low, high) = (sorted[k], sorted[sorted.count - 1 - k])
+    let span = Swift.max(high - low, 1e-12 * Swift.max(abs(high), 1))
+    // Cut only where the outliers would take over more than half of the axis.
+    let top = highest - high > span ? high + span / 2 : highest
+    let bottom = low - lowest > span ? low - span / 2 : lowest
+    return (bottom, top)
   }
 
   static func niceStep(_ raw: Double) -> Double {

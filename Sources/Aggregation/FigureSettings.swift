@@ -20,6 +20,12 @@ public struct FigureSettings: Sendable, Equatable {
   public var xLabel: String = "x"
   /// The figure title; nil (the default) uses the series name.
   public var title: String? = nil
+  /// The y axis label; nil (the default) uses the series name.
+  public var yLabel: String? = nil
+  /// x values to mark with dashed vertical lines (task switches). Default none.
+  public var marks: [Double] = []
+  /// What the marks are, written above the plot's right corner (`dashed: task switches`).
+  public var marksLabel: String? = nil
 
   public init() {}
 

@@ -19,6 +19,8 @@ public struct Report: Sendable, Equatable {
   public var comparisons: ComparisonTable?
   /// Whether summary.md shows each mean's 95% confidence interval.
   public var intervals = false
+  /// Which way each metric is better (by name without its index), for summary.tex's bold.
+  public var directions: [String: MetricDirection] = [:]
 
   /// The per-run points of one series (`curves/<series>.long.csv`).
   public struct LongCurve: Sendable, Equatable {
@@ -73,7 +75,8 @@ public struct Report: Sendable, Equatable {
   /// Writes every file of the report into `folder` (created if needed), replacing files of the
   /// same name atomically.
   public func write(
-    to folder: String, settings: FigureSettings = FigureSettings(), xLabels: [String: String] = [:]
+    to folder: String, settings: FigureSettings = FigureSettings(), xLabels: [String: String] = [:],
+    titles: [String: String] = [:]
   ) throws {
     let root = URL(fileURLWithPath: folder, isDirectory: true)
     let manager = FileManager.default
@@ -83,6 +86,7 @@ public struct Report: Sendable, Equatable {
       try Data(text.utf8).write(to: root.appendingPathComponent(path), options: .atomic)
     }
     try put(summary.csv, "summary.csv")
+    try put(summary.latex(title: manifest.sweepName, directions: directions), "summary.tex")
     try put(
       summary.markdown(title: manifest.sweepName, intervals: intervals) + (comparisons?.markdown ?? ""),
       "summary.md")
@@ -94,6 +98,10 @@ public struct Report: Sendable, Equatable {
       try put(curve.csv, "curves/\(name).csv")
       var figure = settings
       if let xLabel = xLabels[curve.series] { figure.xLabel = xLabel }
+      if let title = titles[curve.series] {
+        figure.title = title
+        figure.yLabel = curve.series
+      }
       try put(curve.svg(settings: figure), "figures/\(name).svg")
     }
     try put(manifest.json, "MANIFEST.json")

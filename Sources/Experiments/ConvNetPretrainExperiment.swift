@@ -43,7 +43,10 @@ public enum ConvNetPretrainExperiment: Experiment {
     summary: "pretrains a LeNet on some classes of an image dataset; makes the artifact `network`",
     parameters: ConvNetPretrainConfig.parameterDescriptors,
     metrics: ["test_accuracy", "readout_accuracy", "final_loss"], series: ["train_loss", "test_accuracy"],
-    seriesXLabel: "epoch", artifacts: ["network"])
+    seriesXLabel: "epoch", artifacts: ["network"]
+  ).withMetricDirections([
+    "test_accuracy": .higherIsBetter, "readout_accuracy": .higherIsBetter, "final_loss": .lowerIsBetter,
+  ])
 
   public static func validate(parameters: Parameters) throws {
     _ = try ConvNetPretrainConfig(parameters: parameters)

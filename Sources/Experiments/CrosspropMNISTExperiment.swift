@@ -25,7 +25,13 @@ public enum CrosspropMNISTExperiment: Experiment {
     parameters: CrosspropMNISTConfig.parameterDescriptors,
     metrics: metricNames(stages: maximumStages, maps: true),
     series: ["loss", "error_rate", "u_drift", "w_drift"], seriesXLabel: "examples seen",
-    pointMaps: (1...maximumStages).map { "tsne_stage\($0)" })
+    pointMaps: (1...maximumStages).map { "tsne_stage\($0)" }
+  ).withFigures(
+    titles: [
+      "loss": "cross-entropy per example (mean of each bin)", "error_rate": "error rate (mean of each bin)",
+      "u_drift": "‖U − U₀‖: drift of the input weights", "w_drift": "‖W − W₀‖: drift of the output weights",
+    ], taskSwitches: { ExperimentDescriptor.switches(every: "examples_per_task", tasks: "stages", $0) }
+  ).withMetricDirections(["error": .lowerIsBetter, "loss": .lowerIsBetter, "test_accuracy": .higherIsBetter])
 
   /// The metrics of a run of `stages` stages: per stage, the error rate and loss over its last
   /// `tail_examples` (`error_taskS`, `loss_taskS`), the drift of U and W during it, the test

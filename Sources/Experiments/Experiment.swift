@@ -104,6 +104,15 @@ public struct ExperimentDescriptor: Sendable {
   public var pointMaps: [String]
   /// The artifacts its runs make (`network`), which stages of a sweep graph may consume.
   public var artifacts: [String]
+  /// Which way its metrics are better, by name without a task or stage index (`error` for
+  /// `error_task1`); metrics without one (a drift, a step count) are absent. Default none.
+  public var metricDirections: [String: MetricDirection] = [:]
+  /// What each series measures, for figure titles and y axes (`error` is "squared error per
+  /// example, mean of each bin"); a series without one is titled by its name. Default none.
+  public var seriesTitles: [String: String] = [:]
+  /// Where a run's tasks switch, in the series' x, for dashed lines in figures; nil when the
+  /// family has no tasks. Default nil.
+  public var taskSwitches: (@Sendable (Parameters) -> [Double])?
 
   public init(
     name: String, summary: String, parameters: [ParameterDescriptor], metrics: [String], series: [String],
@@ -119,6 +128,33 @@ public struct ExperimentDescriptor: Sendable {
     self.parameters = parameters
     self.metrics = metrics
     self.series = series
+  }
+
+  /// This descriptor with `titles` as its ``seriesTitles`` and `switches` as its ``taskSwitches``.
+  public func withFigures(
+    titles: [String: String], taskSwitches switches: (@Sendable (Parameters) -> [Double])? = nil
+  ) -> ExperimentDescriptor {
+    var copy = self
+    copy.seriesTitles = titles
+    copy.taskSwitches = switches
+    return copy
+  }
+
+  /// Multiples of `parameters[length]` (examples or iterations per task) before the last of
+  /// `parameters[count]` tasks: where tasks switch, when both are integers.
+  public static func switches(every length: String, tasks count: String, _ parameters: Parameters) -> [Double]
+  {
+    guard case .int(let n) = parameters[length], case .int(let k) = parameters[count], k > 1 else {
+      return []
+    }
+    return (1..<k).map { Double($0 * n) }
+  }
+
+  /// This descriptor with `directions` as its ``metricDirections``.
+  public func withMetricDirections(_ directions: [String: MetricDirection]) -> ExperimentDescriptor {
+    var copy = self
+    copy.metricDirections = directions
+    return copy
   }
 
   /// The descriptor of the parameter called `name`.

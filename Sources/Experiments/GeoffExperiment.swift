@@ -11,7 +11,13 @@ public enum GeoffExperiment: Experiment {
     name: "geoff", summary: "GEOFF continual regression (crossprop paper, Figs 1-3 left)",
     parameters: GeoffConfig.parameterDescriptors,
     metrics: metricNames(stages: maximumStages), series: ["error", "u_drift", "w_drift"],
-    seriesXLabel: "examples seen")
+    seriesXLabel: "examples seen"
+  ).withFigures(
+    titles: [
+      "error": "squared error per example (mean of each bin)",
+      "u_drift": "‖U − U₀‖: drift of the input weights", "w_drift": "‖W − W₀‖: drift of the output weights",
+    ], taskSwitches: { ExperimentDescriptor.switches(every: "examples_per_task", tasks: "stages", $0) }
+  ).withMetricDirections(["error": .lowerIsBetter])
 
   /// The metrics a run of `stages` stages reports: `error_task1` to `error_taskN` (the error over
   /// the last `tail_examples` of each stage), then `u_drift_task…` and `w_drift_task…` (how far the

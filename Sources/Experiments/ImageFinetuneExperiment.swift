@@ -24,7 +24,11 @@ public enum ImageFinetuneExperiment: Experiment {
       "fine-tunes a pretrained network (input `network`) on new classes; measures forgetting by readouts",
     parameters: ImageFinetuneConfig.parameterDescriptors,
     metrics: ["readout_a_before", "readout_a_after", "forgetting", "task_b_accuracy"], series: [],
-    artifacts: ["network"])
+    artifacts: ["network"]
+  ).withMetricDirections([
+    "readout_a_before": .higherIsBetter, "readout_a_after": .higherIsBetter, "forgetting": .lowerIsBetter,
+    "task_b_accuracy": .higherIsBetter,
+  ])
 
   public static func validate(parameters: Parameters) throws {
     _ = try ImageFinetuneConfig(parameters: parameters)

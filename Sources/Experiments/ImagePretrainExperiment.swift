@@ -16,7 +16,11 @@ public enum ImagePretrainExperiment: Experiment {
     summary: "trains a pool member on some classes of an image dataset; makes the artifact `network`",
     parameters: ImagePretrainConfig.parameterDescriptors,
     metrics: ["test_accuracy", "readout_accuracy", "tail_error", "tail_loss"], series: ["error_rate"],
-    seriesXLabel: "examples seen", artifacts: ["network"])
+    seriesXLabel: "examples seen", artifacts: ["network"]
+  ).withMetricDirections([
+    "test_accuracy": .higherIsBetter, "readout_accuracy": .higherIsBetter, "tail_error": .lowerIsBetter,
+    "tail_loss": .lowerIsBetter,
+  ])
 
   public static func validate(parameters: Parameters) throws {
     _ = try ImagePretrainConfig(parameters: parameters)

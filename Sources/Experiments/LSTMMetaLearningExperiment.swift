@@ -34,7 +34,14 @@ public enum LSTMMetaLearningExperiment: Experiment {
       "mean_abs_error_per_cycle": "cycle of a test sequence",
       "mse_per_boolean_function": "Boolean function (index, 0-15)",
     ],
-    artifacts: ["meta_state"])
+    artifacts: ["meta_state"]
+  ).withMetricDirections([
+    "test_mse": .lowerIsBetter, "mse_xor": .lowerIsBetter, "mse_xnor": .lowerIsBetter,
+    "running_mean_mse": .lowerIsBetter, "bayes_mse_test": .lowerIsBetter,
+    "bit_accuracy_after_20": .higherIsBetter, "cycles_to_learn_median": .lowerIsBetter,
+    "cycles_to_learn_mean": .lowerIsBetter, "final_training_mse": .lowerIsBetter,
+    "best_validation_mse": .lowerIsBetter,
+  ])
 
   public static func validate(parameters: Parameters) throws {
     _ = try LSTMMetaLearningConfig(parameters: parameters)

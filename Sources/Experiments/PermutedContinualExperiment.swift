@@ -34,7 +34,20 @@ public enum PermutedContinualExperiment: Experiment {
         ["after_task_\($0)", "final_task_\($0)", "start_task_\($0)", "forgetting_task_\($0)"]
       },
     series: (1...maxTasks).map { "task_\($0)" } + diagnostics,
-    seriesXLabel: "iteration")
+    seriesXLabel: "iteration"
+  ).withFigures(
+    titles: (1...maxTasks).reduce(into: [
+      "theta_rms": "RMS of θ", "zeroed_fraction": "fraction of coordinates the rule zeroes",
+      "growing_fraction": "fraction of applied updates that grow |θⱼ|",
+      "predictor_loss": "predictor regression loss",
+      "sign_agreement": "sign agreement, predicted vs true old gradients",
+    ]) { $0["task_\($1)"] = "test accuracy of task \($1)" },
+    taskSwitches: { ExperimentDescriptor.switches(every: "iterations", tasks: "tasks", $0) }
+  ).withMetricDirections([
+    "acc": .higherIsBetter, "bwt": .higherIsBetter, "forgetting": .lowerIsBetter,
+    "start_accuracy_later": .higherIsBetter, "after": .higherIsBetter, "final": .higherIsBetter,
+    "start": .higherIsBetter,
+  ])
 
   public static func validate(parameters: Parameters) throws {
     _ = try PermutedContinualConfig(parameters: parameters)

@@ -22,7 +22,11 @@ public enum TeacherEvaluateExperiment: Experiment {
     seriesXLabel: "update step on task B",
     seriesXLabels: [
       "delta_histogram": "δ of the last step (bins of 0.1; the end bins hold everything beyond)"
-    ])
+    ]
+  ).withMetricDirections([
+    "joint_readout": .higherIsBetter, "readout_a": .higherIsBetter, "readout_b": .higherIsBetter,
+    "original_a": .higherIsBetter, "forgetting_a": .lowerIsBetter,
+  ])
 
   /// Fig. 7's histogram of δ comes from `ours` only.
   public static func series(for parameters: Parameters) -> [String] {

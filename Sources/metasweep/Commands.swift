@@ -10,16 +10,16 @@ struct RunCommand: ParsableCommand {
     commandName: "run",
     abstract: "Run a sweep file on local worker processes over loopback ZeroMQ (the embedded default).",
     discussion: """
-      Results go to results/<sweep name>/ (or --out): journal.sqlite, summary.csv, summary.md,
-      curves/, figures/ and MANIFEST.json. Running the same command again after an interruption
-      runs only the runs that have no outcome yet.
+      Results go to results/<sweep name>/ under the current folder (or --out): journal.sqlite, \
+      summary.csv, summary.md, runs.csv, curves/, figures/ and MANIFEST.json. Running the same \
+      command again after an interruption runs only the runs that have no outcome yet.
       """)
 
   @Argument(help: "The sweep file (YAML).")
   var spec: String
 
-  @Option(help: "Local worker processes to start (default: one per core).")
-  var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+  @Option(help: "Local worker processes to start (default: one per core, \(cores) here).")
+  var workers: Int?
 
   @Option(help: "The output folder (default: results/<sweep name>).")
   var out: String?
@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
-    guard workers >= 1 else { throw ValidationError("--workers must be at least 1.") }
+    guard (workers ?? 1) >= 1 else { throw ValidationError("--workers must be at least 1.") }
   }
 
   func run() throws {
@@ -43,7 +43,8 @@ struct RunCommand: ParsableCommand {
     let code = try withErrorFunnel {
       let (document, text, runs) = try SweepFile.load(spec, overrides: overrides)
       let runner = SweepRunner(
-        directory: out ?? "results/\(document.name)", serve: serve, logger: logger, localWorkers: workers)
+        directory: out ?? "results/\(document.name)", serve: serve, logger: logger,
+        localWorkers: workers ?? cores)
       return try runner.run(document: document, specText: text, runs: runs)
     }
     if code != 0 { throw ExitCode(code) }
@@ -58,8 +59,8 @@ struct ResumeCommand: ParsableCommand {
   @Argument(help: "The sweep's output folder (holding journal.sqlite).")
   var directory: String
 
-  @Option(help: "Local worker processes to start (default: one per core).")
-  var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+  @Option(help: "Local worker processes to start (default: one per core, \(cores) here).")
+  var workers: Int?
 
   @OptionGroup var serve: ServeOptions
   @OptionGroup var logging: LoggingOptions
@@ -68,12 +69,16 @@ struct ResumeCommand: ParsableCommand {
     let logger = logging.bootstrap(label: "metasweep.coordinator")
     let code = try withErrorFunnel {
       let (document, text, runs) = try SweepRunner.storedDocument(in: directory)
-      let runner = SweepRunner(directory: directory, serve: serve, logger: logger, localWorkers: workers)
+      let runner = SweepRunner(
+        directory: directory, serve: serve, logger: logger, localWorkers: max(1, workers ?? cores))
       return try runner.run(document: document, specText: text, runs: runs)
     }
     if code != 0 { throw ExitCode(code) }
   }
 }
+
+/// This machine's cores: the default number of local workers.
+let cores = ProcessInfo.processInfo.activeProcessorCount
 
 struct ReportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

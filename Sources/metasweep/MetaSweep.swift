@@ -13,6 +13,7 @@ struct MetaSweep: ParsableCommand {
       metasweep resume results/crossprop-geoff                         # continue an interrupted sweep
       metasweep report results/crossprop-geoff                         # rebuild tables and figures
       """,
+    version: "metasweep, build \(BuildInfo.buildID) (\(BuildInfo.toolchain))",
     subcommands: [
       RunCommand.self, ResumeCommand.self, ReportCommand.self, StatusCommand.self, RunOneCommand.self,
       ExperimentsCommand.self,

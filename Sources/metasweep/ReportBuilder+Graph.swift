@@ -50,7 +50,7 @@ extension ReportBuilder {
         },
         variants: variants, metrics: stage.sweep.metrics, series: stage.sweep.curves, manifest: manifest,
         baseline: stage.sweep.baseline, intervals: stage.sweep.intervals)
-      try Self.write(report, to: folder, experiment: stage.sweep.experiment)
+      try Self.write(report, to: folder, experiment: stage.sweep.experiment, runs: runs)
       _ = try ReportBuilder(directory: folder).writePaperTables(sweep: stage.sweep, finished: runs)
       markdown += "\n" + report.summary.markdown(title: "Stage \(stage.name) (\(stage.sweep.experiment))")
       markdown += "\(runs.count) of \(slots) runs done.\n"

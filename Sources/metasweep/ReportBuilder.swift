@@ -27,12 +27,50 @@ struct ReportBuilder {
     try write(document: document, journal: Journal(path: SweepRunner.journalPath(directory), readOnly: true))
   }
 
-  /// Writes the report of a sweep or a graph (a folder per stage, ``writeGraph(_:journal:)``).
+  /// Writes the report of a sweep or a graph (a folder per stage, ``writeGraph(_:journal:)``),
+  /// then a PNG and a PDF beside every figure.
   func write(document: SweepDocument, journal: Journal) throws -> Written {
+    var written: Written
     switch document {
-    case .sweep(let sweep): try write(sweep: sweep, journal: journal)
-    case .graph(let plan): try writeGraph(plan, journal: journal)
+    case .sweep(let sweep): written = try write(sweep: sweep, journal: journal)
+    case .graph(let plan): written = try writeGraph(plan, journal: journal)
     }
+    if let missing = Self.convertFigures(under: directory) { written.text += "\n" + missing }
+    return written
+  }
+
+  /// `rsvg-convert` (Debian's librsvg2-bin, which tools/setup installs).
+  static let rsvgConvert = ["/usr/bin/rsvg-convert", "/usr/local/bin/rsvg-convert"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+  }
+
+  /// Writes `<name>.png` (1200 px wide) and `<name>.pdf` beside every `figures/<name>.svg` under
+  /// `folder`, with rsvg-convert; PDFs carry no date (SOURCE_DATE_EPOCH=0), so the same figure
+  /// gives the same bytes. Returns a line to show when rsvg-convert is missing (the SVGs are then
+  /// the only figures), else nil.
+  static func convertFigures(under folder: String) -> String? {
+    guard let rsvgConvert else {
+      return "(No PNG or PDF copies of the figures: rsvg-convert is missing; apt-get install librsvg2-bin.)"
+    }
+    let manager = FileManager.default
+    guard let paths = manager.enumerator(atPath: folder) else { return nil }
+    let figures = paths.compactMap { $0 as? String }.filter {
+      $0.hasSuffix(".svg") && ($0.hasPrefix("figures/") || $0.contains("/figures/"))
+    }.sorted()
+    for figure in figures {
+      let svg = "\(folder)/\(figure)"
+      let stem = String(svg.dropLast(4))
+      for (format, extra) in [("png", ["-w", "1200", "-b", "white"]), ("pdf", [])] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: rsvgConvert)
+        process.arguments = ["-f", format] + extra + ["-o", "\(stem).\(format)", svg]
+        process.environment = ["SOURCE_DATE_EPOCH": "0", "PATH": "/usr/bin:/bin"]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { continue }
+        process.waitUntilExit()
+      }
+    }
+    return nil
   }
 
   /// Writes the report of `sweep` from `journal`: tables of the intact outcomes only.
@@ -55,7 +93,7 @@ struct ReportBuilder {
     let report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
       manifest: manifest, baseline: sweep.baseline, intervals: sweep.intervals)
-    try Self.write(report, to: directory, experiment: sweep.experiment)
+    try Self.write(report, to: directory, experiment: sweep.experiment, runs: finished)
     let paperTables = try writePaperTables(sweep: sweep, finished: finished)
     var text = report.summary.markdown(title: sweep.name, intervals: sweep.intervals)
     text += report.comparisons?.markdown ?? ""
@@ -100,11 +138,23 @@ struct ReportBuilder {
   }
 
   /// Writes `report`'s files, its figures' x axes labelled with what `experiment`'s series count.
-  static func write(_ report: Report, to folder: String, experiment: String) throws {
+  /// Figures are titled by what their series measure, and mark the task switches of `runs` when
+  /// every run switches at the same x.
+  static func write(_ report: Report, to folder: String, experiment: String, runs: [FinishedRun]) throws {
     let descriptor = ExperimentCatalogue.family(named: experiment)?.descriptor
+    var report = report
+    report.directions = descriptor?.metricDirections ?? [:]
+    var settings = FigureSettings { $0.xLabel = descriptor?.seriesXLabel ?? "step" }
+    if let switches = descriptor?.taskSwitches {
+      let all = Set(runs.map { switches($0.run.parameters) })
+      if all.count == 1, let marks = all.first, !marks.isEmpty {
+        settings.marks = marks
+        settings.marksLabel = "dashed: task switches"
+      }
+    }
     try report.write(
-      to: folder, settings: FigureSettings { $0.xLabel = descriptor?.seriesXLabel ?? "step" },
-      xLabels: descriptor?.seriesXLabels ?? [:])
+      to: folder, settings: settings, xLabels: descriptor?.seriesXLabels ?? [:],
+      titles: descriptor?.seriesTitles ?? [:])
   }
 
   /// The commit of the working directory's git checkout, or "unknown".

@@ -239,9 +239,10 @@ struct SweepRunner {
           + "metasweep binary, or pass --allow-other-build to continue anyway.")
     }
     let waiting = feeder.map { " (\($0.waitingCount) more wait for their inputs)" } ?? ""
-    logger.notice(
-      "Sweep \(document.name): \(runs.count) runs\(waiting), \(prepared.alreadyDone) already done, \(pending.count) to run",
-      metadata: ["journal": "\(Self.journalPath(directory))"])
+    // Where the results go comes first: `run sweeps/x.yaml` from another folder writes under that folder.
+    let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+    let tally = "\(runs.count) runs\(waiting), \(prepared.alreadyDone) already done, \(pending.count) to run"
+    logger.notice("Sweep \(document.name) → \(absolute): \(tally)")
 
     var ending = CoordinatorShell.Ending.complete
     if !pending.isEmpty {
@@ -437,9 +438,20 @@ final class LocalWorkerPool {
     while processes.contains(where: \.isRunning) && Date() < deadline { usleep(10_000) }
   }
 
-  /// Kills workers still running and reaps them.
+  /// Kills workers still running and reaps them, then removes the logs they left empty (and the
+  /// logs folder when nothing is left in it), so a folder's logs/ holds only what a worker said.
   func stop() {
     for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
     for process in processes { process.waitUntilExit() }
+    let manager = FileManager.default
+    for index in processes.indices {
+      let path = "\(logDirectory)/worker-\(index).log"
+      if let size = (try? manager.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
+        try? manager.removeItem(atPath: path)
+      }
+    }
+    if (try? manager.contentsOfDirectory(atPath: logDirectory))?.isEmpty == true {
+      try? manager.removeItem(atPath: logDirectory)
+    }
   }
 }

@@ -314,3 +314,36 @@ func checkWellFormedXML(_ text: String) throws {
   let narrow = Axis.logarithmic(min: 0.002, max: 3)
   #expect(narrow.ticks.filter(\.isMajor).map(\.value) == [0.01, 0.1, 1])
 }
+
+@Test func figures_cutAFewFarPoints_markTaskSwitches_andTitleByDescription() throws {
+  // One run starts far off (1000 for two points), the rest stay within 40...60.
+  var values = (0..<100).map { 50 + 10 * sin(Double($0)) }
+  values[0] = 1000
+  values[1] = 900
+  let records = [
+    record("far", 0, [], series: [Series(name: "error", xStart: 100, xStep: 100, values: values)]),
+    record(
+      "near", 0, [],
+      series: [Series(name: "error", xStart: 100, xStep: 100, values: (0..<100).map { _ in 45 })]),
+  ]
+  let curve = CurveTable(series: "error", records: records, variants: ["far", "near"])
+  let svg = curve.svg(
+    settings: FigureSettings {
+      $0.yScale = .linear
+      $0.marks = [5000, 20_000]
+      $0.marksLabel = "dashed: task switches"
+      $0.title = "squared error per example"
+      $0.yLabel = "error"
+    })
+  try checkWellFormedXML(svg)
+  #expect(svg.contains("a few points above the axis"), "the two far points are cut")
+  let (low, high) = Axis.robustRange(values + Array(repeating: 45, count: 100))
+  #expect(low >= 39 && high < 100, "\(low)...\(high)")
+  // Only the mark inside the x range is drawn.
+  #expect(svg.components(separatedBy: "stroke-dasharray=\"4 3\"").count - 1 == 1)
+  #expect(svg.contains(">dashed: task switches</text>") && svg.contains(">squared error per example</text>"))
+  #expect(svg.contains("rotate(-90") && svg.contains(">error</text>"))
+  // Without outliers nothing is cut.
+  let plain = CurveTable(series: "error", records: [records[1]], variants: ["near"]).svg()
+  #expect(!plain.contains("a few points"))
+}

@@ -21,6 +21,16 @@ import Testing
       ["run", spec, "--workers", "2", "--set", "seeds=0..<3", "--set", "grid.value=[1, 5]"], in: dir)
     #expect(run.status == 0, "\(run.stderr)")
     let out = dir.appendingPathComponent("results/grid-e2e")
+    // The first line says where the results go, as an absolute path; no worker log is left empty.
+    let first = run.stderr.split(separator: "\n").first ?? ""
+    #expect(first.contains("Sweep grid-e2e → \(out.standardizedFileURL.path): 12 runs"), "\(run.stderr)")
+    let logs =
+      (try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("logs").path)) ?? []
+    for log in logs {
+      let size = try FileManager.default.attributesOfItem(
+        atPath: out.appendingPathComponent("logs/\(log)").path)[.size]
+      #expect((size as? Int ?? 0) > 0, "\(log) is empty")
+    }
     let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
     for name in ["value=1 artifact_bytes=0", "value=1 artifact_bytes=8", "value=5 artifact_bytes=0"] {
       #expect(summary.contains("| \(name) | "), "\(summary)")
@@ -37,6 +47,12 @@ import Testing
     let widened = try Binary.run(
       ["run", spec, "--workers", "2", "--set", "seeds=0..<4", "--set", "grid.value=[1, 5]"], in: dir)
     #expect(widened.stderr.contains("16 runs, 12 already done, 4 to run"), "\(widened.stderr)")
+  }
+
+  @Test func version_namesTheBuild() throws {
+    let version = try Binary.run(["--version"], in: try makeScratchDirectory())
+    #expect(version.status == 0 && version.stdout.hasPrefix("metasweep, build "), "\(version.stdout)")
+    #expect(version.stdout.count > "metasweep, build ".count + 16)
   }
 
   @Test func aBadOverride_exits2_namingIt_andWritesNothing() throws {

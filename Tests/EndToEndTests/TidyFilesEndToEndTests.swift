@@ -53,6 +53,18 @@ import Testing
         assert abs(sum(values) / 3 - float(r[column])) <= 1e-12 * max(1, abs(float(r[column]))), r["x"]
     print("grouped", len(groups), "variants and", len(wide), "points")
     """#.write(toFile: script, atomically: true, encoding: .utf8)
+    // Every figure has a PNG and a PDF beside it, and a second report writes the same bytes.
+    let figures = dir.appendingPathComponent("results/tidy/figures")
+    let png = try Data(contentsOf: figures.appendingPathComponent("error.png"))
+    let pdf = try Data(contentsOf: figures.appendingPathComponent("error.pdf"))
+    #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && pdf.starts(with: Array("%PDF".utf8)))
+    let again = try Binary.run(["report", dir.appendingPathComponent("results/tidy").path], in: dir)
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(try Data(contentsOf: figures.appendingPathComponent("error.pdf")) == pdf)
+    #expect(try Data(contentsOf: figures.appendingPathComponent("error.png")) == png)
+    // Task switches are marked and the figure is titled by what it measures.
+    let svg = try String(contentsOf: figures.appendingPathComponent("error.svg"), encoding: .utf8)
+    #expect(svg.contains("dashed: task switches") && svg.contains("squared error per example"))
     let python = try Binary.runTool(
       "/usr/bin/python3", [script, dir.appendingPathComponent("results/tidy").path], in: dir)
     #expect(python.status == 0, "\(python.stdout)\(python.stderr)")
