@@ -162,14 +162,7 @@ extension CurveTable {
         "<line x1=\"\(c(px(mark)))\" y1=\"\(c(plot.top))\" x2=\"\(c(px(mark)))\" y2=\"\(c(plot.bottom))\" "
         + "stroke=\"#777777\" stroke-width=\"1\" stroke-dasharray=\"4 3\"/>\n"
     }
-    if !marks.isEmpty {
-      out += "<g class=\"marks\">\n" + marks + "</g>\n"
-      if let label = settings.marksLabel {
-        out +=
-          "<text class=\"marks-label\" x=\"\(c(plot.right))\" y=\"\(c(plot.top - 6))\" text-anchor=\"end\" "
-          + "fill=\"#777777\">\(xmlEscaped(label))</text>\n"
-      }
-    }
+    if !marks.isEmpty { out += "<g class=\"marks\">\n" + marks + "</g>\n" }
     out += "<g class=\"curves\" clip-path=\"url(#plot-area)\">\n" + bands + lines + "</g>\n"
 
     // Legend.
@@ -187,6 +180,14 @@ extension CurveTable {
         "<line x1=\"\(c(legendX))\" y1=\"\(c(y))\" x2=\"\(c(legendX + 24))\" y2=\"\(c(y))\" stroke=\"\(colour)\" stroke-width=\"1.8\"/>\n"
       out +=
         "<text x=\"\(c(legendX + 32))\" y=\"\(c(y + 4))\" fill=\"#222222\">\(xmlEscaped(variant))</text>\n"
+    }
+    // What the dashed lines are, as the legend's last row.
+    if !marks.isEmpty, let label = settings.marksLabel {
+      let y = plot.top + 8 + Double(listed.count) * 20
+      out +=
+        "<line x1=\"\(c(legendX))\" y1=\"\(c(y))\" x2=\"\(c(legendX + 24))\" y2=\"\(c(y))\" stroke=\"#777777\" "
+        + "stroke-width=\"1\" stroke-dasharray=\"4 3\"/>\n"
+      out += "<text x=\"\(c(legendX + 32))\" y=\"\(c(y + 4))\" fill=\"#222222\">\(xmlEscaped(label))</text>\n"
     }
     out += "</g>\n"
     if means.isEmpty {

@@ -149,7 +149,7 @@ struct ReportBuilder {
       let all = Set(runs.map { switches($0.run.parameters) })
       if all.count == 1, let marks = all.first, !marks.isEmpty {
         settings.marks = marks
-        settings.marksLabel = "dashed: task switches"
+        settings.marksLabel = "task switch"
       }
     }
     try report.write(

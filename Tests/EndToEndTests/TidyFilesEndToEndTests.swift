@@ -64,7 +64,7 @@ import Testing
     #expect(try Data(contentsOf: figures.appendingPathComponent("error.png")) == png)
     // Task switches are marked and the figure is titled by what it measures.
     let svg = try String(contentsOf: figures.appendingPathComponent("error.svg"), encoding: .utf8)
-    #expect(svg.contains("dashed: task switches") && svg.contains("squared error per example"))
+    #expect(svg.contains(">task switch</text>") && svg.contains("squared error per example"))
     let python = try Binary.runTool(
       "/usr/bin/python3", [script, dir.appendingPathComponent("results/tidy").path], in: dir)
     #expect(python.status == 0, "\(python.stdout)\(python.stderr)")
