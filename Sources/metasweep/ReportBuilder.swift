@@ -44,7 +44,7 @@ struct ReportBuilder {
     FileManager.default.isExecutableFile(atPath: $0)
   }
 
-  /// Writes `<name>.png` (1200 px wide) and `<name>.pdf` beside every `figures/<name>.svg` under
+  /// Writes `<name>.png` (900 px wide) and `<name>.pdf` beside every `figures/<name>.svg` under
   /// `folder`, with rsvg-convert; PDFs carry no date (SOURCE_DATE_EPOCH=0), so the same figure
   /// gives the same bytes. Returns a line to show when rsvg-convert is missing (the SVGs are then
   /// the only figures), else nil.
@@ -60,7 +60,7 @@ struct ReportBuilder {
     for figure in figures {
       let svg = "\(folder)/\(figure)"
       let stem = String(svg.dropLast(4))
-      for (format, extra) in [("png", ["-w", "1200", "-b", "white"]), ("pdf", [])] {
+      for (format, extra) in [("png", ["-w", "900", "-b", "white"]), ("pdf", [])] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: rsvgConvert)
         process.arguments = ["-f", format] + extra + ["-o", "\(stem).\(format)", svg]
