@@ -1,9 +1,11 @@
 extension ScatterPlot {
-  /// The colours of classes 0, 1, ...: the ten first colours of ``CurveTable/palette``
-  /// (Okabe and Ito's colour-blind-safe palette without its pale yellow, then Tol's muted wine,
-  /// teal and olive), so that a class and a variant of the same index look alike across figures;
-  /// classes past the palette repeat it.
-  public static let palette = Array(CurveTable.palette.prefix(10))
+  /// The colours of classes 0, 1, ...: Paul Tol's "muted" scheme (nine colours told apart by
+  /// colour-blind readers, for more categories than his "bright" one has) and black; classes past
+  /// the palette repeat it.
+  public static let palette = [
+    "#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499",
+    "#000000",
+  ]
 
   /// The colour of points whose label has no class name.
   static let otherColour = "#999999"

@@ -44,9 +44,10 @@ public enum ConvNetPretrainExperiment: Experiment {
     parameters: ConvNetPretrainConfig.parameterDescriptors,
     metrics: ["test_accuracy", "readout_accuracy", "final_loss"], series: ["train_loss", "test_accuracy"],
     seriesXLabel: "epoch", artifacts: ["network"]
-  ).withMetricDirections([
-    "test_accuracy": .higherIsBetter, "readout_accuracy": .higherIsBetter, "final_loss": .lowerIsBetter,
-  ])
+  ).withFigures(titles: ["train_loss": "training loss", "test_accuracy": "test accuracy"])
+    .withMetricDirections([
+      "test_accuracy": .higherIsBetter, "readout_accuracy": .higherIsBetter, "final_loss": .lowerIsBetter,
+    ])
 
   public static func validate(parameters: Parameters) throws {
     _ = try ConvNetPretrainConfig(parameters: parameters)

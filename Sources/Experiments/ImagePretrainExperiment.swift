@@ -17,7 +17,7 @@ public enum ImagePretrainExperiment: Experiment {
     parameters: ImagePretrainConfig.parameterDescriptors,
     metrics: ["test_accuracy", "readout_accuracy", "tail_error", "tail_loss"], series: ["error_rate"],
     seriesXLabel: "examples seen", artifacts: ["network"]
-  ).withMetricDirections([
+  ).withFigures(titles: ["error_rate": "training error rate (mean of each bin)"]).withMetricDirections([
     "test_accuracy": .higherIsBetter, "readout_accuracy": .higherIsBetter, "tail_error": .lowerIsBetter,
     "tail_loss": .lowerIsBetter,
   ])

@@ -23,7 +23,11 @@ public enum TeacherEvaluateExperiment: Experiment {
     seriesXLabels: [
       "delta_histogram": "δ of the last step (bins of 0.1; the end bins hold everything beyond)"
     ]
-  ).withMetricDirections([
+  ).withFigures(titles: [
+    "original_a": "task A accuracy of the original head", "readout_a": "task A accuracy of a linear readout",
+    "readout_b": "task B accuracy of a linear readout",
+    "delta_histogram": "share of the meta-learner's outputs δ at the last step",
+  ]).withMetricDirections([
     "joint_readout": .higherIsBetter, "readout_a": .higherIsBetter, "readout_b": .higherIsBetter,
     "original_a": .higherIsBetter, "forgetting_a": .lowerIsBetter,
   ])

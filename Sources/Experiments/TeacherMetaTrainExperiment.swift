@@ -21,7 +21,12 @@ public enum TeacherMetaTrainExperiment: Experiment {
     metrics: ["final_episode_steps", "final_mean_loss", "inner_steps"],
     series: ["episode_steps", "episode_final_loss", "episode_mean_loss", "tau", "window", "episode_member"],
     seriesXLabel: "episode",
-    artifacts: ["meta_state"])
+    artifacts: ["meta_state"]
+  ).withFigures(titles: [
+    "episode_steps": "steps taken in the episode", "episode_final_loss": "loss at the episode's last step",
+    "episode_mean_loss": "mean loss over the episode", "tau": "curriculum threshold τ",
+    "window": "truncation window K", "episode_member": "pool member of the episode",
+  ])
 
   public static func validate(parameters: Parameters) throws {
     _ = try TeacherMetaTrainConfig(parameters: parameters)
