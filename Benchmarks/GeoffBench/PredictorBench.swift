@@ -7,10 +7,15 @@ import TrainingCore
 /// and one forward-and-backward regression pass (``CoordinatePredictor/regression``), each with
 /// `threads` threads, after one untimed pass; and the same shapes' matrix products alone through
 /// OpenBLAS's sgemm (chunks of 16,384 rows, one thread), the FLOP rate the predictor is judged
-/// against. One line per measurement: "predictor-NAME-PASS-tTHREADS P ms GFLOP/s".
+/// against. One line per measurement: "predictor-NAME-PASS-tTHREADS P ms GFLOP/s". The shape
+/// `smoke-c4096` is the smoke predictor with chunks of 4,096 coordinates (the experiment's `chunk`
+/// parameter): at 16,384 the smoke shape is one big chunk and a small one, too few to share
+/// between two threads.
 func benchmarkPredictor(shapes: [String], threads: [Int], repeats: Int) throws {
   for name in shapes {
     let (hidden, count) = name == "paper" ? ([256, 256, 256], 335_114) : ([32, 32], 17_418)
+    // `smoke-cN`: chunks of N coordinates.
+    let chunkSize = name.split(separator: "-c").dropFirst().first.flatMap { Int($0) } ?? 16_384
     let widths = [1] + hidden + [1]
     var forwardMACs = 0
     var backwardMACs = 0
@@ -23,7 +28,7 @@ func benchmarkPredictor(shapes: [String], threads: [Int], repeats: Int) throws {
     let inputs = (0..<count).map { _ in Float(random.normal() * 0.05) }
     let targets = (0..<count).map { _ in Float(random.normal()) }
     for t in threads {
-      var predictor = try CoordinatePredictor<Float>(hidden: hidden, threads: t)
+      var predictor = try CoordinatePredictor<Float>(hidden: hidden, chunk: chunkSize, threads: t)
       let phi = predictor.initialParameters(seed: 1, index: 0)
       var out = [Float](repeating: 0, count: count)
       predictor.predict(phi, inputs: inputs, into: &out)

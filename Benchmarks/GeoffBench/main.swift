@@ -17,7 +17,7 @@ import TrainingCore
 //     swift run -c release metasweep-bench datasets [repeats] [folder]   # dataset load and generation ms
 //     swift run -c release metasweep-bench lenet [steps] [paper|smoke ...]   # LeNet minibatch step µs
 //     swift run -c release metasweep-bench teacher [steps] [window]   # multi-task-teacher inner step µs
-//     swift run -c release metasweep-bench predictor [smoke|paper ...] [tN ...] [repeats]   # predictor pass GFLOP/s
+//     swift run -c release metasweep-bench predictor [smoke|smoke-cN|paper ...] [tN ...] [repeats]   # predictor pass GFLOP/s
 //
 // "total" is GeoffExperiment.run (task generation, initialisation, training, recording);
 // "train" is the training loop alone on a pre-generated task. Times are the thread's CPU time
@@ -120,7 +120,7 @@ if arguments.first == "lenet" {
 }
 if arguments.first == "predictor" {
   let rest = Array(arguments.dropFirst())
-  let shapes = rest.filter { $0 == "smoke" || $0 == "paper" }
+  let shapes = rest.filter { $0.hasPrefix("smoke") || $0 == "paper" }
   let threads = rest.compactMap { $0.hasPrefix("t") ? Int($0.dropFirst()) : nil }
   try benchmarkPredictor(
     shapes: shapes.isEmpty ? ["smoke", "paper"] : shapes, threads: threads.isEmpty ? [1, 2] : threads,
