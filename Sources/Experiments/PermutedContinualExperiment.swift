@@ -227,7 +227,8 @@ public struct PermutedContinualConfig: ExperimentConfig, Equatable {
         "Coordinates per predictor regression step: 0 for all, m for m drawn per step."),
       .int(
         "chunk", \.settings.chunk, in: 1...10_000_000, default: 16_384,
-        "Coordinates per predictor chunk (memory: chunk × the widest predictor layer)."),
+        "Coordinates per predictor chunk (memory: chunk × the widest predictor layer); 4096 lets threads share "
+          + "a small network's coordinates. Results differ in the last bits between chunk sizes."),
       .int(
         "threads", \.settings.threads, in: 1...256, default: 1,
         "Threads over predictor chunks (results do not depend on it)."),

@@ -33,7 +33,8 @@ public struct ContinualSettings: Sendable, Equatable {
   public var predictorHidden = [32, 32]
   public var predictorLearningRate: Float = 1e-3
   public var predictorCoordinates = 0
-  /// Coordinates per predictor chunk and threads over chunks (results do not depend on either).
+  /// Coordinates per predictor chunk, and threads over chunks. Results do not depend on the
+  /// threads; they do on the chunk, in the last bits (sums over chunks group differently).
   public var chunk = 16_384
   public var threads = 1
   /// Iterations between evaluations of every task (50), on the first `testImages` test images.
