@@ -288,7 +288,8 @@ struct SweepRunner {
         try socket.makeCurveServer(keyPair: security.keyPair, authenticator: authenticator)
       }
       let endpoint = try socket.bind(bind)
-      logger.info("Coordinator listening", metadata: ["endpoint": "\(endpoint)"])
+      // The port is the kernel's choice by default: say it, so `status --connect` can find it.
+      logger.notice("Live view: metasweep status --connect \(endpoint)")
 
       SignalTrap.install()
       let store = artifactStore ?? journal.artifactStore

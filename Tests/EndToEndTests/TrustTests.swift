@@ -194,7 +194,7 @@ private func log(_ running: Binary.Running) -> String {
     }
     #expect(
       waitUntil(timeout: 30) {
-        log(coordinator).contains("Coordinator listening") || log(coordinator).contains("to run")
+        log(coordinator).contains("status --connect") || log(coordinator).contains("to run")
       })
 
     // An unknown key: refused, and the worker says so and exits 3 at once.
