@@ -26,7 +26,8 @@ import Testing
     #expect(first.contains("Sweep grid-e2e → \(out.standardizedFileURL.path): 12 runs"), "\(run.stderr)")
     // The second names the address `status --connect` reads the live view from.
     let lines = run.stderr.split(separator: "\n")
-    #expect(lines.count > 1 && lines[1].contains("metasweep status --connect tcp://127.0.0.1:"), "\(run.stderr)")
+    #expect(
+      lines.count > 1 && lines[1].contains("metasweep status --connect tcp://127.0.0.1:"), "\(run.stderr)")
     let logs =
       (try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("logs").path)) ?? []
     for log in logs {
