@@ -57,6 +57,14 @@ public struct Dispatcher: Sendable {
     /// The most leases a worker holds before its first report; each report it makes doubles it.
     /// Default 64: a peer that only announces slots and never reports holds at most this many.
     public var initialLeaseAllowance = 64
+    /// Runs that take at least this long (as reported) are never queued beyond a worker's slots:
+    /// a lease's round trip is milliseconds against their seconds, and a run queued behind a
+    /// running one would wait while another worker's core is free at a sweep's end. Default 1 s.
+    public var longRunSeconds = 1.0
+    /// The workers the sweep starts itself (local ones): until that many have greeted, and before
+    /// any run time is known, nothing is queued beyond slots, so the first to greet does not take
+    /// a run that the next is about to be free for. Default 0 (workers come as they come).
+    public var expectedWorkers = 0
     /// A worker holding leases that has reported nothing for `stallFactor` times the longest run
     /// (or segment) reported in this sweep so far loses its leases. Default 10.
     public var stallFactor = 10.0
@@ -897,6 +905,11 @@ public struct Dispatcher: Sendable {
     guard !state.isDraining, !state.isStalled else { return false }
     let maxQueued = max(settings.maxQueuedPerWorker, 0)
     var queued = min(settings.prefetch, maxQueued)
+    if let runSeconds, runSeconds >= settings.longRunSeconds {
+      queued = 0
+    } else if runSeconds == nil && workers.count < settings.expectedWorkers {
+      queued = 0
+    }
     if queued > 0, let runSeconds {
       let perSlot = settings.queuedWork.inSeconds / max(runSeconds, 1e-9)
       queued = max(queued, min(state.slots * Int(min(perSlot, Double(maxQueued))), maxQueued))

@@ -46,7 +46,8 @@ struct ServeOptions: ParsableArguments {
   @Option(
     help: """
       Runs queued on each worker beyond its slots (hides the round trip between short runs); runs \
-      shorter than 25 ms are queued deeper, up to 256 per worker. 0: no queue at all.
+      shorter than 25 ms are queued deeper, up to 256 per worker, runs of a second or more not at \
+      all. 0: no queue at all.
       """)
   var prefetch: Int = 1
 

@@ -252,6 +252,7 @@ struct SweepRunner {
       settings.dispatcher.retryLimit = serve.retries
       settings.dispatcher.minimumStallTimeout = .milliseconds(Int64(serve.stallTimeout * 1000))
       settings.dispatcher.prefetch = serve.prefetch
+      settings.dispatcher.expectedWorkers = localWorkers
       settings.dispatcher.requiredBuildID = BuildInfo.buildID
       settings.dispatcher.segmentSteps = document.segmentSteps
       settings.dispatcher.rounds = ExperimentCatalogue.rounds

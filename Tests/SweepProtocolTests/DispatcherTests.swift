@@ -450,6 +450,29 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
     })
 }
 
+@Test func atASweepsEnd_noRunWaitsQueuedWhileAnExpectedOrIdleWorkerCouldTakeIt() {
+  // Two runs left, two local workers expected: the first to greet takes one run, not both.
+  var settings = Dispatcher.Settings()
+  settings.prefetch = 1
+  settings.expectedWorkers = 2
+  var d = Dispatcher(pending: runs(2), settings: settings)
+  #expect(leases(d.onMessage(hello("alice", slots: 1), from: alice, now: t0)).count == 1)
+  #expect(leases(d.onMessage(hello("bob", slots: 1), from: bob, now: t0)).count == 1)
+  // Without the expectation, the first worker queues the second run behind its first.
+  settings.expectedWorkers = 0
+  var e = Dispatcher(pending: runs(2), settings: settings)
+  #expect(leases(e.onMessage(hello("alice", slots: 1), from: alice, now: t0)).count == 2)
+  // Once runs are known to be long, nothing is queued beyond the slots.
+  var f = Dispatcher(pending: runs(10), settings: settings)
+  var held = leases(f.onMessage(hello("alice", slots: 1), from: alice, now: t0)).map(\.1)
+  #expect(held.count == 2)
+  let first = held.removeFirst()
+  let slow = WireMessage.result(
+    WireMessage.RunResult(attempt: first.attempt, key: first.key, outcome: Outcome(), seconds: 5))
+  held += leases(f.onMessage(slow, from: alice, now: t0 + .seconds(5))).map(\.1)
+  #expect(held.count == 1, "a 5 s run leaves only the slot's lease")
+}
+
 @Test func shortRuns_areQueuedDeeper_untilOneSlowRunMakesTheQueueShallowAgain() {
   var settings = Dispatcher.Settings()
   settings.prefetch = 1
