@@ -26,11 +26,7 @@ extension SpecReader {
     for (keyNode, body) in pairs(of: mapping, field: "grid") {
       do throws(SpecError) {
         let name = try keyText(keyNode, in: "grid")
-        guard !name.isEmpty,
-          name.utf8.allSatisfy({
-            $0 == UInt8(ascii: "_") || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39)
-          })
-        else {
+        guard !name.isEmpty, name.utf8.allSatisfy(Self.isParameterNameByte) else {
           throw error(
             "grid", at: keyNode, "parameter name '\(Self.excerpt(name))' must use only a-z, 0-9 and '_'")
         }

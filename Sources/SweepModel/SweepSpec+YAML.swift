@@ -693,7 +693,8 @@ extension SpecReader {
     return (out, isComplete)
   }
 
-  private static func isParameterNameByte(_ byte: UInt8) -> Bool {
+  /// Whether `byte` may be in a parameter name: `[a-z0-9_]`.
+  static func isParameterNameByte(_ byte: UInt8) -> Bool {
     (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
       || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
       || byte == UInt8(ascii: "_")

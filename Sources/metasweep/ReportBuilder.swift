@@ -52,11 +52,17 @@ struct ReportBuilder {
     guard let rsvgConvert else {
       return "(No PNG or PDF copies of the figures: rsvg-convert is missing; apt-get install librsvg2-bin.)"
     }
-    let manager = FileManager.default
-    guard let paths = manager.enumerator(atPath: folder) else { return nil }
-    let figures = paths.compactMap { $0 as? String }.filter {
-      $0.hasSuffix(".svg") && ($0.hasPrefix("figures/") || $0.contains("/figures/"))
-    }.sorted()
+    guard let paths = FileManager.default.enumerator(atPath: folder) else { return nil }
+    var figures: [String] = []
+    while let path = paths.nextObject() as? String {
+      // The artifact store and the logs can hold many files and never a figure.
+      if path == "artifacts" || path == "logs" {
+        paths.skipDescendants()
+      } else if path.hasSuffix(".svg") && (path.hasPrefix("figures/") || path.contains("/figures/")) {
+        figures.append(path)
+      }
+    }
+    figures.sort()
     for figure in figures {
       let svg = "\(folder)/\(figure)"
       let stem = String(svg.dropLast(4))
