@@ -51,13 +51,11 @@ public struct ComparisonTable: Sendable, Equatable {
         var row = Row(
           variant: variant, metric: metric, count: n, mean: difference.mean, standardError: se,
           intervalLow: .nan, intervalHigh: .nan, t: .nan, p: .nan, holmP: .nan)
-        if n >= 2, se > 0 {
-          let df = Double(n - 1)
-          let half = StudentT.quantile(0.975, degreesOfFreedom: df) * se
-          row.intervalLow = row.mean - half
-          row.intervalHigh = row.mean + half
+        if se > 0, let interval = difference.interval {
+          row.intervalLow = interval.lowerBound
+          row.intervalHigh = interval.upperBound
           row.t = row.mean / se
-          row.p = StudentT.twoSidedP(row.t, degreesOfFreedom: df)
+          row.p = StudentT.twoSidedP(row.t, degreesOfFreedom: Double(n - 1))
         }
         rows.append(row)
       }
@@ -110,9 +108,7 @@ public struct ComparisonTable: Sendable, Equatable {
       let difference = row.count >= 2 ? meanWithError(row.mean, row.standardError) : "–"
       let interval =
         row.intervalLow.isNaN
-        ? "–"
-        : "[\(roundedLike(row.intervalLow, error: row.standardError)), "
-          + "\(roundedLike(row.intervalHigh, error: row.standardError))]"
+        ? "–" : intervalText(row.intervalLow...row.intervalHigh, error: row.standardError)
       let mark = row.holmP < 0.05 ? " ✱" : ""
       out += "| \(markdownCell(row.variant)) | \(markdownCell(row.metric)) | \(difference) | \(interval) | "
       out += "\(row.count) | \(Self.pText(row.p)) | \(Self.pText(row.holmP))\(mark) |\n"

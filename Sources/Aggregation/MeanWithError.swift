@@ -34,6 +34,12 @@ public func roundedLike(_ x: Double, error se: Double) -> String {
   return fixedNotationFits(place) ? fixed(x, place: place) : ReportNumber.short(x, significant: 3)
 }
 
+/// `[low, high]`, each end rounded like a mean with standard error `se` (``roundedLike(_:error:)``):
+/// how every table writes a 95% interval.
+public func intervalText(_ interval: ClosedRange<Double>, error se: Double) -> String {
+  "[\(roundedLike(interval.lowerBound, error: se)), \(roundedLike(interval.upperBound, error: se))]"
+}
+
 /// The power of ten of the second significant digit of `se` (> 0) once rounded: -1 for 5.31, 0 for
 /// 12, -1 for 9.96 (which rounds to 10).
 private func errorPlace(_ se: Double) -> Int {

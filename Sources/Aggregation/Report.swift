@@ -61,6 +61,12 @@ public struct Report: Sendable, Equatable {
     }
   }
 
+  /// summary.md: the summary's tables (with intervals when asked), then the comparisons with the
+  /// baseline when there is one.
+  public var summaryMarkdown: String {
+    summary.markdown(title: manifest.sweepName, intervals: intervals) + (comparisons?.markdown ?? "")
+  }
+
   /// The file name used for a series (`curves/<name>.csv`): the name with `/`, `\`, and control
   /// characters replaced by `_`, and a leading dot escaped, so a series name cannot leave the folder.
   public static func fileName(forSeries name: String) -> String {
@@ -87,9 +93,7 @@ public struct Report: Sendable, Equatable {
     }
     try put(summary.csv, "summary.csv")
     try put(summary.latex(title: manifest.sweepName, directions: directions), "summary.tex")
-    try put(
-      summary.markdown(title: manifest.sweepName, intervals: intervals) + (comparisons?.markdown ?? ""),
-      "summary.md")
+    try put(summaryMarkdown, "summary.md")
     if let comparisons { try put(comparisons.csv, "comparisons.csv") }
     if !runs.isEmpty { try put(runs, "runs.csv") }
     for long in longCurves { try put(long.csv, "curves/\(Self.fileName(forSeries: long.series)).long.csv") }

@@ -73,10 +73,8 @@ extension SummaryTable {
     default:
       var text = meanWithError(e.mean, e.standardError)
       if interval, e.standardError > 0 {
-        let half = StudentT.quantile(0.975, degreesOfFreedom: Double(e.count - 1)) * e.standardError
-        text +=
-          " [\(roundedLike(e.mean - half, error: e.standardError)), "
-          + "\(roundedLike(e.mean + half, error: e.standardError))]"
+        let half = PairedDifference.studentTQuantile975(degreesOfFreedom: e.count - 1) * e.standardError
+        text += " " + intervalText((e.mean - half)...(e.mean + half), error: e.standardError)
       }
       return text + " " + n
     }

@@ -70,10 +70,11 @@ extension SweepGraph {
                 )
               }
               var stageReading = SweepSpec.readBody(top: stageTop, root: body, file: file, stage: stageName)
-              stageReading.spec?.record(applied, prefix: ["stages", stageName])
-              stageReading.problems = SweepOverrides.attributing(
-                stageReading.problems, to: applied, prefix: ["stages", stageName]
-              ).map { $0.inStage(stageName) }
+              let fields = SweepOverrides.fields(applied, under: ["stages", stageName])
+              stageReading.spec?.overriddenFields = fields
+              stageReading.problems = SweepOverrides.attributing(stageReading.problems, to: fields).map {
+                $0.inStage(stageName)
+              }
               reader.problems += stageReading.problems
               guard var sweep = stageReading.spec else { continue }
               sweep.locations[""] = SpecReader.location(of: stageKey)

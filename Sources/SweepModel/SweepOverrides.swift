@@ -166,30 +166,35 @@ public enum SweepOverrides {
     }
   }
 
+  /// The fields the overrides under `prefix` set (the path of a spec within the file:
+  /// `["stages", "pretrain"]` for a graph's stage, `[]` for a sweep), as dotted paths within that
+  /// spec, each with the text of the last override that set it.
+  static func fields(_ applied: [Applied], under prefix: [String]) -> [String: String] {
+    var fields: [String: String] = [:]
+    for override in applied where override.path.starts(with: prefix) && override.path.count > prefix.count {
+      fields[override.path.dropFirst(prefix.count).joined(separator: ".")] = override.text
+    }
+    return fields
+  }
+
+  /// The text of the override that set `field` (a dotted path), or the mapping holding it nearest to
+  /// it, among `fields` (``fields(_:under:)``); nil when the file set it.
+  static func setter(of field: String, in fields: [String: String]) -> String? {
+    fields.filter { field == $0.key || field.hasPrefix($0.key + ".") }.max { $0.key.count < $1.key.count }?
+      .value
+  }
+
   /// `problems` with each one about a field an override set (or a field inside it) naming the
-  /// override instead of a place in the file. `prefix` is the path of the spec within the file
-  /// (`["stages", "pretrain"]` for a graph's stage).
-  static func attributing(_ problems: [SpecError], to applied: [Applied], prefix: [String] = [])
-    -> [SpecError]
-  {
-    guard !applied.isEmpty else { return problems }
+  /// override instead of a place in the file.
+  static func attributing(_ problems: [SpecError], to fields: [String: String]) -> [SpecError] {
+    guard !fields.isEmpty else { return problems }
     return problems.map { problem in
       var problem = problem
-      if let text = overrideText(forField: problem.field, applied: applied, prefix: prefix) {
+      if let text = setter(of: problem.field, in: fields) {
         problem.file = "--set \(text)"
         problem.location = nil
       }
       return problem
     }
-  }
-
-  /// The text of the last override that set `field` (a dotted path within the spec) or a mapping
-  /// holding it.
-  static func overrideText(forField field: String, applied: [Applied], prefix: [String]) -> String? {
-    applied.last { override in
-      guard override.path.starts(with: prefix) else { return false }
-      let path = override.path.dropFirst(prefix.count).joined(separator: ".")
-      return !path.isEmpty && (field == path || field.hasPrefix(path + "."))
-    }?.text
   }
 }

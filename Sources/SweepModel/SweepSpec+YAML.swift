@@ -234,18 +234,11 @@ extension SweepSpec {
     root = overridden
     guard case .mapping(let top) = root else { return Reading(spec: nil, problems: overrideProblems) }
     var reading = readBody(top: top, root: root, file: file, stage: nil)
-    reading.problems = overrideProblems + SweepOverrides.attributing(reading.problems, to: applied)
-    reading.spec?.record(applied, prefix: [])
+    let fields = SweepOverrides.fields(applied, under: [])
+    reading.problems = overrideProblems + SweepOverrides.attributing(reading.problems, to: fields)
+    reading.spec?.overrides = applied.map(\.text)
+    reading.spec?.overriddenFields = fields
     return reading
-  }
-
-  /// Notes the overrides applied to the file, those under `prefix` (a graph stage's path) as fields
-  /// of this spec.
-  mutating func record(_ applied: [SweepOverrides.Applied], prefix: [String]) {
-    overrides = applied.map(\.text)
-    for override in applied where override.path.starts(with: prefix) && override.path.count > prefix.count {
-      overriddenFields[override.path.dropFirst(prefix.count).joined(separator: ".")] = override.text
-    }
   }
 
   /// Reads the fields of a sweep, or of one stage of a sweep graph (`stage` names it: it then has
@@ -342,13 +335,11 @@ extension SweepSpec {
     for (key, example) in required where !written.contains(key) {
       reader.report(reader.error(key, at: root, "missing; add a line like '\(example)'"))
     }
-    if let stage, variants == nil, !written.contains("variants") {
+    // Without `variants:`, a grid's points are the variants (combined with one unnamed variant),
+    // and a graph's stage is one variant named after it.
+    if variants == nil, !written.contains("variants"), let name = written.contains("grid") ? "" : stage {
       variants = SpecReader.Variants(
-        read: [Variant(name: written.contains("grid") ? "" : stage, parameters: [:])], incomplete: [],
-        isMissingSome: false)
-    } else if variants == nil && !written.contains("variants") && written.contains("grid") {
-      variants = SpecReader.Variants(
-        read: [Variant(name: "", parameters: [:])], incomplete: [], isMissingSome: false)
+        read: [Variant(name: name, parameters: [:])], incomplete: [], isMissingSome: false)
     }
     var aliases: [String: String] = [:]
     if written.contains("grid") {
@@ -367,12 +358,9 @@ extension SweepSpec {
       if spec.variants.contains(where: { $0.name == name }) || variants.isMissingSome {
         spec.baseline = name
       } else {
-        let names = spec.variants.prefix(8).map { "'\($0.name)'" }.joined(separator: ", ")
         reader.report(
-          reader.error(
-            "baseline", at: node,
-            "'\(SpecReader.excerpt(name))' is not a variant of this sweep (variants: \(names)"
-              + (spec.variants.count > 8 ? ", ..." : "") + ")"))
+          reader.error("baseline", at: node, SweepSpec.notAVariant(name, variants: spec.variants.map(\.name)))
+        )
       }
     }
     if let problem = spec.runCountProblem() { reader.report(problem) }

@@ -90,12 +90,18 @@ public struct SweepSpec: Sendable, Equatable {
     return runs
   }
 
+  /// Why `name` cannot be a baseline: it is none of `variants` (the first eight are listed).
+  public static func notAVariant(_ name: String, variants: [String]) -> String {
+    let listed = variants.prefix(8).map { "'\($0)'" }.joined(separator: ", ")
+    return "'\(SpecReader.excerpt(name))' is not a variant of this sweep (variants: \(listed)"
+      + (variants.count > 8 ? ", ..." : "") + ")"
+  }
+
   /// The error for the field at `path`, located where the file set it (or at the file when unknown),
   /// or naming the override that set it.
   public func error(at path: String, _ message: String) -> SpecError {
     let field = fieldAliases[path] ?? path
-    let setters = overriddenFields.filter { field == $0.key || field.hasPrefix($0.key + ".") }
-    if let text = setters.max(by: { $0.key.count < $1.key.count })?.value {
+    if let text = SweepOverrides.setter(of: field, in: overriddenFields) {
       return SpecError(file: "--set \(text)", location: nil, field: field, message: message)
     }
     return SpecError(

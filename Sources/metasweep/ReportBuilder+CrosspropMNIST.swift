@@ -119,7 +119,7 @@ extension ReportBuilder {
           if verdict == .contradicted { failures.append(label) }
           if verdict == .unresolved { unresolved.append(label) }
           let interval =
-            difference.interval.map { Self.bracketed($0, error: difference.standardError) } ?? "–"
+            difference.interval.map { intervalText($0, error: difference.standardError) } ?? "–"
           let cells = [
             "\(first) − \(second)", "\(stage)", meanSE(Self.bySeed(a), format),
             meanSE(Self.bySeed(b), format), meanSE(difference.differences, format), interval,
@@ -175,7 +175,7 @@ extension ReportBuilder {
           else { return "–" }
           let difference = PairedDifference(a, minus: b)
           let interval =
-            difference.interval.map { " " + Self.bracketed($0, error: difference.standardError) } ?? ""
+            difference.interval.map { " " + intervalText($0, error: difference.standardError) } ?? ""
           return meanSE(difference.differences, "%.3f") + interval
         }
         lines.append("| \(mapped[0]) − \(mapped[1]) | " + cells.joined(separator: " | ") + " |")
@@ -235,11 +235,6 @@ extension ReportBuilder {
   /// which differs between processes and would move the last bits).
   private static func bySeed(_ values: [UInt64: Double]) -> Welford {
     Welford(values.keys.sorted().map { values[$0]! })
-  }
-
-  /// `[low, high]`, each end rounded like a mean with standard error `error`.
-  private static func bracketed(_ interval: ClosedRange<Double>, error: Double) -> String {
-    "[\(roundedLike(interval.lowerBound, error: error)), \(roundedLike(interval.upperBound, error: error))]"
   }
 
   /// `mean ± SE` rounded as every table is (`meanWithError`), or the mean alone in `format`.

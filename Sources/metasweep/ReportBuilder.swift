@@ -101,8 +101,7 @@ struct ReportBuilder {
       manifest: manifest, baseline: sweep.baseline, intervals: sweep.intervals)
     try Self.write(report, to: directory, experiment: sweep.experiment, runs: finished)
     let paperTables = try writePaperTables(sweep: sweep, finished: finished)
-    var text = report.summary.markdown(title: sweep.name, intervals: sweep.intervals)
-    text += report.comparisons?.markdown ?? ""
+    var text = report.summaryMarkdown
     text += "\nWrote \(directory)/summary.csv, summary.md, runs.csv, curves/, figures/, MANIFEST.json"
     if report.comparisons != nil { text += ", comparisons.csv" }
     for table in paperTables { text += ", \(table)" }

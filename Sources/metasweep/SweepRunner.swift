@@ -66,10 +66,7 @@ enum SweepDocument {
 
   private static func unknownBaseline(_ name: String, variants: [String]) -> SpecError {
     SpecError(
-      file: "--baseline", location: nil, field: "",
-      message: "'\(name)' is not a variant of this sweep (variants: "
-        + variants.prefix(8).map { "'\($0)'" }.joined(separator: ", ") + (variants.count > 8 ? ", ..." : "")
-        + ")")
+      file: "--baseline", location: nil, field: "", message: SweepSpec.notAVariant(name, variants: variants))
   }
 
   /// The text of a sweep file parsed and checked: a graph when it has `stages:`, else a sweep,

@@ -5,20 +5,31 @@ import Testing
 /// groups a metric by a parameter, with no string parsing, to the summary's and the wide curve's
 /// numbers.
 @Suite struct TidyFilesEndToEndTests {
-  @Test func pythonGroupsAMetricByAParameter_fromRunsCSV_andACurve_fromItsLongForm() throws {
+  /// Runs a small GEOFF sweep named `name` (three tasks of 200 examples, 16 units) through the
+  /// binary in a new folder, with `body` (seeds, grid, baseline) added to its file; returns the folder.
+  private func runSmallGeoffSweep(_ name: String, _ body: String) throws -> URL {
     let dir = try makeScratchDirectory()
-    let spec = dir.appendingPathComponent("tidy.yaml").path
+    let spec = dir.appendingPathComponent("\(name).yaml").path
     try """
-    name: tidy
+    name: \(name)
     experiment: geoff
-    seeds: 0..<3
     fixed: {examples_per_task: 200, bin_size: 50, tail_examples: 50, hidden_units: 16, target_features: 16}
-    grid:
-      algorithm: [backprop, crossprop]
-      step_size: [0.001, 0.01]
+    \(body)
     """.write(toFile: spec, atomically: true, encoding: .utf8)
     let run = try Binary.run(["run", spec, "--workers", "2"], in: dir)
     #expect(run.status == 0, "\(run.stderr)")
+    return dir
+  }
+
+  @Test func pythonGroupsAMetricByAParameter_fromRunsCSV_andACurve_fromItsLongForm() throws {
+    let dir = try runSmallGeoffSweep(
+      "tidy",
+      """
+      seeds: 0..<3
+      grid:
+        algorithm: [backprop, crossprop]
+        step_size: [0.001, 0.01]
+      """)
     let script = dir.appendingPathComponent("check.py").path
     try #"""
     import csv, math, sys
@@ -72,18 +83,8 @@ import Testing
   }
 
   @Test func aBaseline_writesPairedComparisons_andReportCanChooseAnother() throws {
-    let dir = try makeScratchDirectory()
-    let spec = dir.appendingPathComponent("cmp.yaml").path
-    try """
-    name: cmp
-    experiment: geoff
-    seeds: 0..<4
-    fixed: {examples_per_task: 200, bin_size: 50, tail_examples: 50, hidden_units: 16, target_features: 16}
-    grid: {step_size: [0.001, 0.003, 0.01]}
-    baseline: step_size=0.001
-    """.write(toFile: spec, atomically: true, encoding: .utf8)
-    let run = try Binary.run(["run", spec, "--workers", "2"], in: dir)
-    #expect(run.status == 0, "\(run.stderr)")
+    let dir = try runSmallGeoffSweep(
+      "cmp", "seeds: 0..<4\ngrid: {step_size: [0.001, 0.003, 0.01]}\nbaseline: step_size=0.001")
     let out = dir.appendingPathComponent("results/cmp")
     let csv = try String(contentsOf: out.appendingPathComponent("comparisons.csv"), encoding: .utf8)
     let lines = csv.split(separator: "\n")
