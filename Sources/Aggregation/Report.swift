@@ -82,7 +82,7 @@ public struct Report: Sendable, Equatable {
   /// same name atomically.
   public func write(
     to folder: String, settings: FigureSettings = FigureSettings(), xLabels: [String: String] = [:],
-    titles: [String: String] = [:]
+    titles: [String: String] = [:], categories: [String: [String]] = [:]
   ) throws {
     let root = URL(fileURLWithPath: folder, isDirectory: true)
     let manager = FileManager.default
@@ -97,17 +97,31 @@ public struct Report: Sendable, Equatable {
     if let comparisons { try put(comparisons.csv, "comparisons.csv") }
     if !runs.isEmpty { try put(runs, "runs.csv") }
     for long in longCurves { try put(long.csv, "curves/\(Self.fileName(forSeries: long.series)).long.csv") }
-    for curve in curves {
-      let name = Self.fileName(forSeries: curve.series)
-      try put(curve.csv, "curves/\(name).csv")
+    for curve in curves { try put(curve.csv, "curves/\(Self.fileName(forSeries: curve.series)).csv") }
+    for figure in figures(settings: settings, xLabels: xLabels, titles: titles, categories: categories) {
+      try put(figure.svg, "figures/\(figure.name).svg")
+    }
+    try put(manifest.json, "MANIFEST.json")
+  }
+
+  /// Every curve's figure as SVG, named as its file (`figures/<name>.svg`): lines over bands, or
+  /// bars for a series in `categories`; x labels and titles per series where given.
+  public func figures(
+    settings: FigureSettings = FigureSettings(), xLabels: [String: String] = [:],
+    titles: [String: String] = [:],
+    categories: [String: [String]] = [:]
+  ) -> [(name: String, svg: String)] {
+    curves.map { curve in
       var figure = settings
       if let xLabel = xLabels[curve.series] { figure.xLabel = xLabel }
       if let title = titles[curve.series] {
         figure.title = title
         figure.yLabel = curve.series
       }
-      try put(curve.svg(settings: figure), "figures/\(name).svg")
+      let svg =
+        categories[curve.series].map { curve.barsSVG(settings: figure, categories: $0) }
+        ?? curve.svg(settings: figure)
+      return (Self.fileName(forSeries: curve.series), svg)
     }
-    try put(manifest.json, "MANIFEST.json")
   }
 }

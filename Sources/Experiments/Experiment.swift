@@ -113,6 +113,9 @@ public struct ExperimentDescriptor: Sendable {
   /// Where a run's tasks switch, in the series' x, for dashed lines in figures; nil when the
   /// family has no tasks. Default nil.
   public var taskSwitches: (@Sendable (Parameters) -> [Double])?
+  /// Series whose x is a category index (0, 1, ...) rather than a quantity, with each category's
+  /// name: figures draw them as bars labelled by name. Default none.
+  public var seriesCategories: [String: [String]] = [:]
 
   public init(
     name: String, summary: String, parameters: [ParameterDescriptor], metrics: [String], series: [String],
@@ -130,13 +133,16 @@ public struct ExperimentDescriptor: Sendable {
     self.series = series
   }
 
-  /// This descriptor with `titles` as its ``seriesTitles`` and `switches` as its ``taskSwitches``.
+  /// This descriptor with `titles` as its ``seriesTitles``, `switches` as its ``taskSwitches`` and
+  /// `categories` as its ``seriesCategories``.
   public func withFigures(
-    titles: [String: String], taskSwitches switches: (@Sendable (Parameters) -> [Double])? = nil
+    titles: [String: String], taskSwitches switches: (@Sendable (Parameters) -> [Double])? = nil,
+    categories: [String: [String]] = [:]
   ) -> ExperimentDescriptor {
     var copy = self
     copy.seriesTitles = titles
     copy.taskSwitches = switches
+    copy.seriesCategories = categories
     return copy
   }
 

@@ -32,14 +32,16 @@ public enum LSTMMetaLearningExperiment: Experiment {
     seriesXLabel: "meta-training step",
     seriesXLabels: [
       "mean_abs_error_per_cycle": "cycle of a test sequence",
-      "mse_per_boolean_function": "Boolean function (index, 0-15)",
+      "mse_per_boolean_function": "Boolean function f(x₁, x₂)",
     ],
     artifacts: ["meta_state"]
-  ).withFigures(titles: [
-    "training_mse": "training MSE", "validation_mse": "validation MSE",
-    "mean_abs_error_per_cycle": "mean absolute error at each cycle of a test sequence",
-    "mse_per_boolean_function": "test MSE of each Boolean function",
-  ]).withMetricDirections([
+  ).withFigures(
+    titles: [
+      "training_mse": "training MSE", "validation_mse": "validation MSE",
+      "mean_abs_error_per_cycle": "mean absolute error at each cycle of a test sequence",
+      "mse_per_boolean_function": "test MSE of each Boolean function",
+    ], categories: ["mse_per_boolean_function": DrawnFunction.booleanNames]
+  ).withMetricDirections([
     "test_mse": .lowerIsBetter, "mse_xor": .lowerIsBetter, "mse_xnor": .lowerIsBetter,
     "running_mean_mse": .lowerIsBetter, "bayes_mse_test": .lowerIsBetter,
     "bit_accuracy_after_20": .higherIsBetter, "cycles_to_learn_median": .lowerIsBetter,

@@ -13,9 +13,10 @@ struct MetaSweep: ParsableCommand {
       metasweep resume results/crossprop-geoff                         # continue an interrupted sweep
       metasweep report results/crossprop-geoff                         # rebuild tables and figures
       """,
-    version: "metasweep, build \(BuildInfo.buildID) (\(BuildInfo.toolchain))",
+    version: "metasweep, sources \(BuildCommit.sources), build \(BuildInfo.buildID) (\(BuildInfo.toolchain))",
     subcommands: [
-      RunCommand.self, ResumeCommand.self, ReportCommand.self, StatusCommand.self, RunOneCommand.self,
+      RunCommand.self, ResumeCommand.self, ReportCommand.self, StatusCommand.self, ServeCommand.self,
+      RunOneCommand.self,
       ExperimentsCommand.self,
       CoordinatorCommand.self, WorkerCommand.self, KeysCommand.self, AuditCommand.self, VerifyCommand.self,
     ])

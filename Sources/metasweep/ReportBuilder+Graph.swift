@@ -21,8 +21,6 @@ extension ReportBuilder {
     }
     var markdown = "# \(plan.graph.name)\n"
     var written: [String] = []
-    // Read once, before any stage's files are written: they are tracked files too, so asking per
-    // stage made every stage after the first that changed "-dirty".
     let commit = Self.gitCommit()
     for (index, stage) in plan.graph.stages.enumerated() {
       let folder = "\(directory)/stages/\(stage.name)"

@@ -79,8 +79,10 @@ struct ReportBuilder {
     return nil
   }
 
-  /// Writes the report of `sweep` from `journal`: tables of the intact outcomes only.
-  func write(sweep: SweepSpec, journal: Journal) throws -> Written {
+  /// The report of `sweep` from `journal` (the intact outcomes only), with what it read.
+  static func report(sweep: SweepSpec, journal: Journal) throws -> (
+    report: Report, finished: [FinishedRun], damaged: [DamagedRecord], counts: JournalCounts
+  ) {
     let (finished, damaged) = try journal.readFinishedRuns()
     let counts = try journal.counts()
     let info = try journal.sweepInfo()
@@ -96,9 +98,17 @@ struct ReportBuilder {
       failed: counts.failed, pending: counts.pending)
     manifest.datasets = Self.datasets(of: finished)
     manifest.overrides = sweep.overrides
-    let report = Report(
+    var report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
       manifest: manifest, baseline: sweep.baseline, intervals: sweep.intervals)
+    report.directions =
+      ExperimentCatalogue.family(named: sweep.experiment)?.descriptor.metricDirections ?? [:]
+    return (report, finished, damaged, counts)
+  }
+
+  /// Writes the report of `sweep` from `journal`: tables of the intact outcomes only.
+  func write(sweep: SweepSpec, journal: Journal) throws -> Written {
+    let (report, finished, damaged, counts) = try Self.report(sweep: sweep, journal: journal)
     try Self.write(report, to: directory, experiment: sweep.experiment, runs: finished)
     let paperTables = try writePaperTables(sweep: sweep, finished: finished)
     var text = report.summaryMarkdown
@@ -142,33 +152,56 @@ struct ReportBuilder {
     return text
   }
 
-  /// Writes `report`'s files, its figures' x axes labelled with what `experiment`'s series count.
-  /// Figures are titled by what their series measure, and mark the task switches of `runs` when
-  /// every run switches at the same x.
+  /// Writes `report`'s files, its figures drawn as ``figures(of:experiment:runs:)`` draws them.
   static func write(_ report: Report, to folder: String, experiment: String, runs: [FinishedRun]) throws {
-    let descriptor = ExperimentCatalogue.family(named: experiment)?.descriptor
+    let style = FigureStyle(experiment: experiment, runs: runs)
     var report = report
-    report.directions = descriptor?.metricDirections ?? [:]
-    var settings = FigureSettings { $0.xLabel = descriptor?.seriesXLabel ?? "step" }
-    if let switches = descriptor?.taskSwitches {
-      let all = Set(runs.map { switches($0.run.parameters) })
-      if all.count == 1, let marks = all.first, !marks.isEmpty {
-        settings.marks = marks
-        settings.marksLabel = "task switch"
-      }
-    }
+    report.directions = style.directions
     try report.write(
-      to: folder, settings: settings, xLabels: descriptor?.seriesXLabels ?? [:],
-      titles: descriptor?.seriesTitles ?? [:])
+      to: folder, settings: style.settings, xLabels: style.xLabels, titles: style.titles,
+      categories: style.categories)
   }
 
-  /// The commit of the working directory's git checkout, or "unknown".
-  static func gitCommit() -> String {
-    let head = command("/usr/bin/git", ["rev-parse", "HEAD"]) ?? "unknown"
-    let dirty =
-      command("/usr/bin/git", ["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
-    return dirty ? head + "-dirty" : head
+  /// `report`'s figures as SVG by file name, as ``write(_:to:experiment:runs:)`` writes them.
+  static func figures(of report: Report, experiment: String, runs: [FinishedRun]) -> [(
+    name: String, svg: String
+  )] {
+    let style = FigureStyle(experiment: experiment, runs: runs)
+    return report.figures(
+      settings: style.settings, xLabels: style.xLabels, titles: style.titles, categories: style.categories)
   }
+
+  /// How an experiment's figures are drawn: x axes labelled with what its series count, titles saying
+  /// what they measure, bars for series of categories, and the task switches of `runs` marked when
+  /// every run switches at the same x.
+  struct FigureStyle {
+    var settings: FigureSettings
+    var xLabels: [String: String]
+    var titles: [String: String]
+    var categories: [String: [String]]
+    var directions: [String: MetricDirection]
+
+    init(experiment: String, runs: [FinishedRun]) {
+      let descriptor = ExperimentCatalogue.family(named: experiment)?.descriptor
+      settings = FigureSettings { $0.xLabel = descriptor?.seriesXLabel ?? "step" }
+      if let switches = descriptor?.taskSwitches {
+        let all = Set(runs.map { switches($0.run.parameters) })
+        if all.count == 1, let marks = all.first, !marks.isEmpty {
+          settings.marks = marks
+          settings.marksLabel = "task switch"
+        }
+      }
+      xLabels = descriptor?.seriesXLabels ?? [:]
+      titles = descriptor?.seriesTitles ?? [:]
+      categories = descriptor?.seriesCategories ?? [:]
+      directions = descriptor?.metricDirections ?? [:]
+    }
+  }
+
+  /// The commit of the sources this binary was built from, embedded at build time (the last commit
+  /// that changed Sources/ or Package.swift, `-dirty` with uncommitted changes there; see
+  /// Plugins/BuildCommit), whichever folder it runs in.
+  static func gitCommit() -> String { BuildCommit.sources }
 
   /// `swift --version`'s first line where a toolchain is installed, else what this binary was built with.
   static func toolchain() -> String {

@@ -178,6 +178,46 @@ func demoManifest() -> ReportManifest {
   #expect(partial.contains(">backprop</text>") && !partial.contains(">no-such-run</text>"))
 }
 
+@Test func barsFigure_drawsOneBarPerVariantAndCategory_asLongAsItsMean_labelledByName() throws {
+  // Two variants over categories 0-2; the second has no value at category 1, a third none at all.
+  func estimate(_ mean: Double, _ se: Double) -> Estimate {
+    Estimate(mean: mean, standardError: se, count: 3)
+  }
+  let empty = Estimate(mean: .nan, standardError: .nan, count: 0)
+  let curve = CurveTable(
+    series: "mse_per_function", variants: ["lstm", "bayes & co", "absent"], x: [0, 1, 2],
+    cells: [
+      [estimate(0.2, 0.01), estimate(0.1, 0.01), estimate(0.05, 0.01)],
+      [estimate(0.4, 0.02), empty, estimate(0.3, 0)],
+      [empty, empty, empty],
+    ])
+  let svg = curve.barsSVG(
+    settings: FigureSettings { $0.xLabel = "function" }, categories: ["0 FALSE", "1 NOR", "2 ¬x₁∧x₂"])
+  try checkWellFormedXML(svg)
+  let bars = svg.components(separatedBy: "<rect class=\"bar\"").dropFirst()
+  #expect(bars.count == 5)
+  // Heights are proportional to the means (a zero baseline): lstm at 0 is twice lstm at 1.
+  func height(_ variant: String, _ category: String) -> Double? {
+    guard
+      let bar = bars.first(where: { $0.contains("data-variant=\"\(variant)\" data-category=\"\(category)\"") }
+      ),
+      let range = bar.range(of: "height=\"")
+    else { return nil }
+    return Double(bar[range.upperBound...].prefix { $0 != "\"" })
+  }
+  let (a, b, c) = (height("lstm", "0 FALSE")!, height("lstm", "1 NOR")!, height("bayes &amp; co", "0 FALSE")!)
+  #expect(abs(a / b - 2) < 1e-3 && abs(c / a - 2) < 1e-3)
+  #expect(height("bayes &amp; co", "1 NOR") == nil)
+  #expect(svg.contains(">2 ¬x₁∧x₂</text>") && svg.contains(">function</text>"))
+  #expect(svg.contains(">bayes &amp; co</text>") && !svg.contains(">absent</text>"))
+  // Whiskers where the SE is positive: 4 bars have one.
+  #expect(svg.components(separatedBy: "<path class=\"whisker\"").count - 1 == 4)
+  // A category past the names is labelled by its number.
+  #expect(CurveTable.categoryName(7, ["a"]) == "7" && CurveTable.categoryName(0, ["a"]) == "a")
+  try checkWellFormedXML(
+    CurveTable(series: "none", variants: ["a"], x: [], cells: [[]]).barsSVG(categories: []))
+}
+
 @Test func report_writesEveryFile_byteIdenticalForIdenticalInputs() throws {
   let base = FileManager.default.temporaryDirectory.appendingPathComponent("aggregation-\(UUID().uuidString)")
     .path

@@ -53,10 +53,40 @@ import Testing
     #expect(widened.stderr.contains("16 runs, 12 already done, 4 to run"), "\(widened.stderr)")
   }
 
-  @Test func version_namesTheBuild() throws {
-    let version = try Binary.run(["--version"], in: try makeScratchDirectory())
-    #expect(version.status == 0 && version.stdout.hasPrefix("metasweep, build "), "\(version.stdout)")
-    #expect(version.stdout.count > "metasweep, build ".count + 16)
+  @Test func version_andManifest_nameTheSourcesCommit_fromAnyFolder() throws {
+    // What the binary embedded at build time, from git in this repository: the last commit that
+    // changed Sources/ or Package.swift, -dirty with changes there.
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().path
+    func git(_ arguments: [String]) throws -> String {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      process.arguments = ["git", "-C", root] + arguments
+      let pipe = Pipe()
+      process.standardOutput = pipe
+      try process.run()
+      let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let head = try git(["log", "-1", "--format=%H", "--", "Sources", "Package.swift"])
+    #expect(head.count == 40, "\(head)")
+    let dirty = try !git(["status", "--porcelain", "--", "Sources", "Package.swift"]).isEmpty
+    let expected = head + (dirty ? "-dirty" : "")
+
+    // The scratch folder is outside the repository: git there knows nothing of it.
+    let dir = try makeScratchDirectory()
+    let version = try Binary.run(["--version"], in: dir)
+    #expect(version.status == 0, "\(version.stderr)")
+    #expect(version.stdout.hasPrefix("metasweep, sources \(expected), build "), "\(version.stdout)")
+    let spec = dir.appendingPathComponent("s.yaml").path
+    try "name: commit\nexperiment: noop\nseeds: 1\nvariants: {a: {}}\n".write(
+      toFile: spec, atomically: true, encoding: .utf8)
+    let run = try Binary.run(["run", spec, "--workers", "1"], in: dir)
+    #expect(run.status == 0, "\(run.stderr)")
+    let manifest = try String(
+      contentsOf: dir.appendingPathComponent("results/commit/MANIFEST.json"), encoding: .utf8)
+    #expect(manifest.contains("\"commit\": \"\(expected)\""), "\(manifest)")
   }
 
   @Test func aBadOverride_exits2_namingIt_andWritesNothing() throws {

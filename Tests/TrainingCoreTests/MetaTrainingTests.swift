@@ -145,6 +145,29 @@ private func tinySettings(threads: Int = 1) -> MetaTrainingSettings {
   #expect([xnor(0, 0), xnor(0, 1), xnor(1, 0), xnor(1, 1)] == [1, 0, 0, 1])
 }
 
+@Test func booleanNames_sayWhatEachFunctionComputes() {
+  // Each name's meaning written out independently, checked against the family's truth tables.
+  let meaning: [String: (Bool, Bool) -> Bool] = [
+    "FALSE": { _, _ in false }, "NOR": { !($0 || $1) }, "¬x₁∧x₂": { !$0 && $1 }, "¬x₁": { a, _ in !a },
+    "x₁∧¬x₂": { $0 && !$1 }, "¬x₂": { _, b in !b }, "XOR": { $0 != $1 }, "NAND": { !($0 && $1) },
+    "AND": { $0 && $1 }, "XNOR": { $0 == $1 }, "x₂": { _, b in b }, "x₁→x₂": { !$0 || $1 },
+    "x₁": { a, _ in a }, "x₂→x₁": { $0 || !$1 }, "OR": { $0 || $1 }, "TRUE": { _, _ in true },
+  ]
+  #expect(DrawnFunction.booleanNames.count == 16)
+  for (index, label) in DrawnFunction.booleanNames.enumerated() {
+    let parts = label.split(separator: " ", maxSplits: 1)
+    #expect(parts.first == Substring(String(index)))
+    guard let name = parts.last, let f = meaning[String(name)] else {
+      Issue.record("no meaning for \(label)")
+      continue
+    }
+    let drawn = DrawnFunction.boolean(index: index)
+    for (x1, x2) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+      #expect(drawn(Double(x1), Double(x2)) == (f(x1 == 1, x2 == 1) ? 1 : 0), "\(label) at (\(x1), \(x2))")
+    }
+  }
+}
+
 @Test func noXorMask_neverDrawsXorOrXnor() {
   var settings = SequenceSettings()
   settings.booleanFunctionMask = 0xFFFF & ~(1 << 6) & ~(1 << 9)

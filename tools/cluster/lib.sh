@@ -70,7 +70,7 @@ ensure_binary() {
   BIN=${METASWEEP_BIN:-$ROOT/.build/release/metasweep}
   if [ ! -x "$BIN" ]; then
     log "building $BIN"
-    (cd "$ROOT" && swift build -c release --product metasweep >&2)
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product metasweep >&2)
   fi
   [ -x "$BIN" ]
 }

@@ -42,6 +42,12 @@ public enum DrawnFunction: Sendable, Equatable {
   public static let xorIndex = 6
   /// XNOR's number in the Boolean family.
   public static let xnorIndex = 9
+  /// The Boolean functions' names by number, for figures: `6 XOR`, `11 x₁→x₂` (false only at
+  /// x₁ = 1, x₂ = 0).
+  public static let booleanNames = [
+    "0 FALSE", "1 NOR", "2 ¬x₁∧x₂", "3 ¬x₁", "4 x₁∧¬x₂", "5 ¬x₂", "6 XOR", "7 NAND", "8 AND", "9 XNOR",
+    "10 x₂", "11 x₁→x₂", "12 x₁", "13 x₂→x₁", "14 OR", "15 TRUE",
+  ]
 
   /// The target at input (x₁, x₂).
   public func callAsFunction(_ x1: Double, _ x2: Double) -> Double {
