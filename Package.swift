@@ -41,8 +41,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-    // `metasweep serve`: a small HTTP server on BSD sockets and Swift concurrency.
-    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.0"),
+    // `metasweep serve`: SwiftNIO's HTTP/1.1 server.
+    .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
   ],
   targets: [
     // MARK: - Leaves
@@ -100,7 +100,8 @@ let package = Package(
         "SweepModel", "Experiments", "Coordinator", "Worker", "Journal", "Aggregation", "ZeroMQ",
         "TrainingCore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Logging", package: "swift-log"), .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       swiftSettings: launchCheck, plugins: ["BuildCommit"]),
     // The commit of the sources, embedded in `metasweep` at build time (`--version`, MANIFEST.json).

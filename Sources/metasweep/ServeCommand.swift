@@ -1,7 +1,9 @@
 import ArgumentParser
-import FlyingFox
 import Foundation
 import Journal
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import SweepModel
 
 struct ServeCommand: ParsableCommand {
@@ -36,22 +38,15 @@ struct ServeCommand: ParsableCommand {
           file: path, location: nil, field: "",
           message: "no journal here: is \(directory) a sweep's output folder?")
       }
-      guard let address = try? sockaddr_in.inet(ip4: bind, port: port) else {
+      guard (try? SocketAddress(ipAddress: bind, port: 0)).map({ $0.protocol == .inet }) ?? false else {
         throw ServeError(message: "--bind \(bind): not an IPv4 address", exitCode: 2)
       }
       let site = LiveSite(directory: directory)
-      _ = try site.refresh()  // a journal that cannot be read fails here, before the server starts
-      let server = HTTPServer(address: address, logger: .disabled)
+      try site.refresh()  // a journal that cannot be read fails here, before the server starts
       let started = ServeStart()
-      Task {
-        await Self.addRoutes(to: server, site: site)
+      Task { [bind, port] in
         do {
-          let runner = Task { try await server.run() }
-          try await server.waitUntilListening()
-          var port: UInt16 = 0
-          if case .ip4(_, let listening)? = await server.listeningAddress { port = listening }
-          started.listening(port: port)
-          try await runner.value
+          try await LiveServer.run(host: bind, port: Int(port), site: site) { started.listening(port: $0) }
         } catch {
           started.failed(error)
         }
@@ -76,57 +71,136 @@ struct ServeCommand: ParsableCommand {
       }
     }
   }
+}
 
-  /// The page, its live fragment, and the figures, all from `site`; nothing else is served.
-  static func addRoutes(to server: HTTPServer, site: LiveSite) async {
-    await server.appendRoute("GET /") { _ in
-      html(try site.page())
-    }
-    // A long poll: answered when the fragment is newer than the page's, or with 204 after 10 s
-    // (under the server's 15 s limit for a request).
-    await server.appendRoute("GET /live") { request in
-      let since = request.query["since"].flatMap(Int.init) ?? -1
-      let deadline = ContinuousClock.now + .seconds(10)
-      while true {
-        if let (version, fragment) = try site.fragment(since: since) {
-          return html(fragment, [HTTPHeader("X-Version"): String(version)])
+/// The HTTP side of `serve`, on SwiftNIO's HTTP/1.1 codec: GET only, one task per connection,
+/// keep-alive honoured. Routes: `/` (the page), `/live?since=VERSION` (a long poll for the
+/// fragment), `/figures/NAME.svg`; anything else is 404, a method other than GET 405.
+enum LiveServer {
+  typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+  /// Listens on `host:port` until the task is cancelled; `listening` gets the bound port.
+  static func run(host: String, port: Int, site: LiveSite, listening: @Sendable (Int) -> Void) async throws {
+    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+      .serverChannelOption(.backlog, value: 64)
+      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+      .bind(host: host, port: port) { channel in
+        channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+          return try Connection(wrappingChannelSynchronously: channel)
         }
-        guard ContinuousClock.now < deadline else { return HTTPResponse(statusCode: .noContent) }
-        try await Task.sleep(for: .milliseconds(200))
+      }
+    listening(server.channel.localAddress?.port ?? port)
+    try await withThrowingDiscardingTaskGroup { group in
+      try await server.executeThenClose { connections in
+        for try await connection in connections {
+          group.addTask { await serve(connection, site: site) }
+        }
       }
     }
-    await server.appendRoute("GET /figures/*") { request in
-      let file = String(request.path.dropFirst("/figures/".count))
-      guard file.hasSuffix(".svg"), let svg = site.figure(named: String(file.dropLast(4))) else {
-        return HTTPResponse(statusCode: .notFound)
+  }
+
+  /// Answers the requests of one connection until it closes (or a request asks it to).
+  static func serve(_ connection: Connection, site: LiveSite) async {
+    try? await connection.executeThenClose { requests, responses in
+      var head: HTTPRequestHead?
+      for try await part in requests {
+        switch part {
+        case .head(let request): head = request
+        case .body: continue
+        case .end:
+          guard let request = head else { continue }
+          let answer = await LiveRoutes.answer(method: request.method, uri: request.uri, site: site)
+          var headers = HTTPHeaders(answer.headers.map { ($0.0, $0.1) })
+          headers.add(name: "Content-Length", value: String(answer.body.count))
+          try await responses.write(
+            .head(HTTPResponseHead(version: request.version, status: answer.status, headers: headers)))
+          try await responses.write(.body(.byteBuffer(ByteBuffer(bytes: answer.body))))
+          try await responses.write(.end(nil))
+          if !request.isKeepAlive { return }
+          head = nil
+        }
       }
-      return HTTPResponse(
-        statusCode: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "max-age=3600"],
-        body: Data(svg.utf8))
     }
   }
 }
 
-/// A page that is never cached.
-private func html(_ text: String, _ headers: HTTPHeaders = [:]) -> HTTPResponse {
-  var headers = headers
-  headers[.contentType] = "text/html; charset=utf-8"
-  headers[.cacheControl] = "no-store"
-  return HTTPResponse(statusCode: .ok, headers: headers, body: Data(text.utf8))
+/// What each request of `serve` gets, whatever carries it.
+enum LiveRoutes {
+  struct Answer {
+    var status: HTTPResponseStatus
+    var headers: [(String, String)] = []
+    var body: [UInt8] = []
+  }
+
+  static func answer(method: HTTPMethod, uri: String, site: LiveSite) async -> Answer {
+    guard method == .GET else { return Answer(status: .methodNotAllowed, headers: [("Allow", "GET")]) }
+    let (path, query) = split(uri)
+    do {
+      switch path {
+      case "/":
+        return html(try site.page())
+      case "/live":
+        // A long poll: answered when the fragment is newer than the page's, or with 204 after 10 s.
+        let since = query["since"].flatMap(Int.init) ?? -1
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+          if let (version, fragment) = try site.fragment(since: since) {
+            return html(fragment, [("X-Version", String(version))])
+          }
+          guard ContinuousClock.now < deadline else { return Answer(status: .noContent) }
+          try await Task.sleep(for: .milliseconds(200))
+        }
+      default:
+        let prefix = "/figures/"
+        guard path.hasPrefix(prefix), path.hasSuffix(".svg"),
+          let svg = site.figure(named: String(path.dropFirst(prefix.count).dropLast(4)))
+        else { return Answer(status: .notFound) }
+        return Answer(
+          status: .ok, headers: [("Content-Type", "image/svg+xml"), ("Cache-Control", "max-age=3600")],
+          body: Array(svg.utf8))
+      }
+    } catch {
+      return Answer(
+        status: .internalServerError, headers: [("Content-Type", "text/plain; charset=utf-8")],
+        body: Array("cannot read the journal: \(error)\n".utf8))
+    }
+  }
+
+  /// A page that is never cached.
+  static func html(_ text: String, _ headers: [(String, String)] = []) -> Answer {
+    Answer(
+      status: .ok,
+      headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")] + headers,
+      body: Array(text.utf8))
+  }
+
+  /// The path and the query's `name=value` pairs of a request target (`/live?since=3`).
+  static func split(_ uri: String) -> (path: String, query: [String: String]) {
+    let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+    var query: [String: String] = [:]
+    if parts.count > 1 {
+      for pair in parts[1].split(separator: "&") {
+        let halves = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        query[String(halves[0])] = halves.count > 1 ? String(halves[1]).removingPercentEncoding : ""
+      }
+    }
+    return (String(parts.first ?? ""), query)
+  }
 }
 
 /// Whether the server is listening yet, set from its task and read by the main thread.
 final class ServeStart: @unchecked Sendable {
   enum State {
     case waiting
-    case listening(port: UInt16)
+    case listening(port: Int)
     case failed(any Error)
   }
   private let lock = NSLock()
   private var current = State.waiting
   var state: State { lock.withLock { current } }
 
-  func listening(port: UInt16) { lock.withLock { current = .listening(port: port) } }
+  func listening(port: Int) { lock.withLock { current = .listening(port: port) } }
 
   func failed(_ error: any Error) { lock.withLock { current = .failed(error) } }
 }
