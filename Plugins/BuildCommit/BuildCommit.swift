@@ -18,7 +18,9 @@ struct BuildCommit: BuildToolPlugin {
     var inputs = [root.appending(path: "Package.swift")]
     let git = root.appending(path: ".git")
     for name in ["HEAD", "index", "packed-refs"] { inputs.append(git.appending(path: name)) }
-    if let head = try? String(contentsOf: git.appending(path: "HEAD"), encoding: .utf8), head.hasPrefix("ref: ") {
+    if let head = try? String(contentsOf: git.appending(path: "HEAD"), encoding: .utf8),
+      head.hasPrefix("ref: ")
+    {
       inputs.append(git.appending(path: head.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)))
     }
     inputs = inputs.filter { FileManager.default.fileExists(atPath: $0.path) }
