@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SweepModel
+import Synchronization
 
 struct ServeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -190,87 +191,96 @@ enum LiveRoutes {
 }
 
 /// Whether the server is listening yet, set from its task and read by the main thread.
-final class ServeStart: @unchecked Sendable {
-  enum State {
+final class ServeStart: Sendable {
+  enum State: Sendable {
     case waiting
     case listening(port: Int)
-    case failed(any Error)
+    case failed(String)
   }
-  private let lock = NSLock()
-  private var current = State.waiting
-  var state: State { lock.withLock { current } }
+  private let current = Mutex(State.waiting)
+  var state: State { current.withLock { $0 } }
 
-  func listening(port: Int) { lock.withLock { current = .listening(port: port) } }
+  func listening(port: Int) { current.withLock { $0 = .listening(port: port) } }
 
-  func failed(_ error: any Error) { lock.withLock { current = .failed(error) } }
+  func failed(_ error: any Error) { current.withLock { $0 = .failed("\(error)") } }
 }
 
 /// What `serve` shows, rebuilt from the journal when it changes: the grid whenever a run's state
-/// does, the tables and figures when a run finishes or fails. Each rebuild is a new version.
-final class LiveSite: @unchecked Sendable {
+/// does, the tables and figures when a run finishes or fails. Each rebuild is a new version. Shared
+/// by every connection's task; one mutex guards the state.
+final class LiveSite: Sendable {
   let directory: String
-  private let lock = NSLock()
-  private var version = 0
-  private var seen: String?
-  private var finishedSeen: (done: Int, failed: Int)?
-  private var markdown: String?
-  private var figures: [String: String] = [:]
-  private var figureOrder: [String] = []
-  private var name = ""
-  private var fragmentText = ""
+  private let state: Mutex<LiveState>
 
-  init(directory: String) { self.directory = directory }
+  init(directory: String) {
+    self.directory = directory
+    state = Mutex(LiveState())
+  }
 
   /// The whole page at the current version.
   func page() throws -> String {
-    let version = try refresh()
-    return lock.withLock { LivePage.page(name: name, fragment: fragmentText, version: version) }
+    try state.withLock { state in
+      try state.refresh(directory: directory)
+      return LivePage.page(name: state.name, fragment: state.fragment, version: state.version)
+    }
   }
 
   /// The fragment and its version when it is newer than `since`; nil when not.
   func fragment(since: Int) throws -> (Int, String)? {
-    let version = try refresh()
-    return lock.withLock { version == since ? nil : (version, fragmentText) }
-  }
-
-  /// The SVG of figure `name` as last built.
-  func figure(named name: String) -> String? { lock.withLock { figures[name] } }
-
-  private var lastRead: ContinuousClock.Instant?
-
-  /// Reads the journal, at most every 150 ms whoever asks; rebuilds what changed. Returns the version.
-  @discardableResult
-  func refresh() throws -> Int {
-    try lock.withLock {
-      if let lastRead, ContinuousClock.now - lastRead < .milliseconds(150) { return version }
-      lastRead = ContinuousClock.now
-      let journal = try Journal(path: SweepRunner.journalPath(directory), readOnly: true)
-      let counts = try journal.counts()
-      let states = try journal.runStates()
-      let holder = ResultsFolderLock.holder(of: directory).map { "coordinator: \($0.description)" }
-      let signature =
-        "\(counts) \(holder ?? "") " + states.map { "\($0.variant)|\($0.seed)|\($0.state)" }.joined()
-      if signature == seen { return version }
-      if finishedSeen.map({ $0.done != counts.done || $0.failed != counts.failed }) ?? true {
-        try rebuildTables(journal: journal)
-        finishedSeen = (counts.done, counts.failed)
-      }
-      var shown = states
-      if holder == nil {  // leases the journal still shows belong to a stopped coordinator
-        for index in shown.indices where shown[index].state == .running { shown[index].state = .pending }
-      }
-      seen = signature
-      version += 1
-      fragmentText = LivePage.fragment(
-        name: name, counts: counts, states: shown, coordinator: holder, markdown: markdown,
-        figures: figureOrder,
-        version: version, updated: Date())
-      return version
+    try state.withLock { state in
+      try state.refresh(directory: directory)
+      return state.version == since ? nil : (state.version, state.fragment)
     }
   }
 
+  /// The SVG of figure `name` as last built.
+  func figure(named name: String) -> String? { state.withLock { $0.figures[name] } }
+
+  /// Reads the journal now (a journal that cannot be read throws).
+  func refresh() throws { try state.withLock { try $0.refresh(directory: directory) } }
+}
+
+/// The page's parts as last built, and what they were built from.
+struct LiveState {
+  var version = 0
+  var name = ""
+  var fragment = ""
+  var figures: [String: String] = [:]
+  private var figureOrder: [String] = []
+  private var markdown: String?
+  private var seen: String?
+  private var finishedSeen: (done: Int, failed: Int)?
+  private var lastRead: ContinuousClock.Instant?
+
+  /// Reads the journal of `directory`, at most every 150 ms whoever asks, and rebuilds what changed.
+  mutating func refresh(directory: String) throws {
+    if let lastRead, ContinuousClock.now - lastRead < .milliseconds(150) { return }
+    lastRead = ContinuousClock.now
+    let journal = try Journal(path: SweepRunner.journalPath(directory), readOnly: true)
+    let counts = try journal.counts()
+    let states = try journal.runStates()
+    let holder = ResultsFolderLock.holder(of: directory).map { "coordinator: \($0.description)" }
+    let signature =
+      "\(counts) \(holder ?? "") " + states.map { "\($0.variant)|\($0.seed)|\($0.state)" }.joined()
+    if signature == seen { return }
+    if finishedSeen.map({ $0.done != counts.done || $0.failed != counts.failed }) ?? true {
+      try rebuildTables(directory: directory, journal: journal)
+      finishedSeen = (counts.done, counts.failed)
+    }
+    var shown = states
+    if holder == nil {  // leases the journal still shows belong to a stopped coordinator
+      for index in shown.indices where shown[index].state == .running { shown[index].state = .pending }
+    }
+    seen = signature
+    version += 1
+    fragment = LivePage.fragment(
+      name: name, counts: counts, states: shown, coordinator: holder, markdown: markdown,
+      figures: figureOrder,
+      version: version, updated: Date())
+  }
+
   /// The tables and figures of a plain sweep from its journal; a graph's summary.md as last written.
-  private func rebuildTables(journal: Journal) throws {
+  private mutating func rebuildTables(directory: String, journal: Journal) throws {
     switch try SweepRunner.storedShape(in: directory).document {
     case .sweep(let sweep):
       name = sweep.name
