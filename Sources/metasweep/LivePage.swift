@@ -59,10 +59,10 @@ enum LivePage {
   }
 
   /// The part that changes: heading and counts, the grid, the tables (`markdown`, rendered) and
-  /// the figures (`figures`, file names without `.svg`, fetched at version `version`).
+  /// the figures (`figures`, file names without `.svg`, fetched at `?v=figuresVersion`).
   static func fragment(
     name: String, counts: JournalCounts, states: [RunState], coordinator: String?, markdown: String?,
-    figures: [String], version: Int, updated: Date
+    figures: [String], figuresVersion: Int, updated: Date
   ) -> String {
     var out = "<header><h1>\(escaped(name))</h1>\n"
     let seconds = Int(updated.timeIntervalSince1970) % 86_400
@@ -86,7 +86,7 @@ enum LivePage {
       out += "<section class=\"figures\"><h2>Figures</h2>\n"
       for figure in figures {
         out +=
-          "<figure><img src=\"/figures/\(escaped(figure)).svg?v=\(version)\" alt=\"\(escaped(figure))\">"
+          "<figure><img src=\"/figures/\(escaped(figure)).svg?v=\(figuresVersion)\" alt=\"\(escaped(figure))\">"
           + "<figcaption>\(escaped(figure))</figcaption></figure>\n"
       }
       out += "</section>\n"

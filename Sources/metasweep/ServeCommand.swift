@@ -14,8 +14,8 @@ struct ServeCommand: ParsableCommand {
       "Show a sweep in a web browser, live: its runs by variant and seed, its tables and its figures.",
     discussion: """
       Reads the journal (read-only, safe while the sweep runs) and serves one page that updates itself
-      every 2 s: a grid of the runs (a row per variant, a column per seed), summary.md's tables and the
-      figures, rebuilt from the journal whenever a run finishes. Loopback only unless --bind says otherwise.
+      as the journal changes: a grid of the runs (a row per variant, a column per seed), summary.md's
+      tables and the figures, rebuilt whenever a run finishes. Loopback only unless --bind says otherwise.
         metasweep serve results/crossprop-geoff                 # http://127.0.0.1:8000/
         metasweep serve results/crossprop-geoff --port 0        # any free port (printed)
       """)
@@ -250,6 +250,9 @@ struct LiveState {
   private var markdown: String?
   private var seen: String?
   private var finishedSeen: (done: Int, failed: Int)?
+  /// Bumped when the figures are redrawn: their URLs carry it, so a browser fetches them again
+  /// only then, not at every change of the grid.
+  private var figuresVersion = 0
   private var lastRead: ContinuousClock.Instant?
 
   /// Reads the journal of `directory`, at most every 150 ms whoever asks, and rebuilds what changed.
@@ -266,6 +269,7 @@ struct LiveState {
     if finishedSeen.map({ $0.done != counts.done || $0.failed != counts.failed }) ?? true {
       try rebuildTables(directory: directory, journal: journal)
       finishedSeen = (counts.done, counts.failed)
+      figuresVersion += 1
     }
     var shown = states
     if holder == nil {  // leases the journal still shows belong to a stopped coordinator
@@ -275,8 +279,7 @@ struct LiveState {
     version += 1
     fragment = LivePage.fragment(
       name: name, counts: counts, states: shown, coordinator: holder, markdown: markdown,
-      figures: figureOrder,
-      version: version, updated: Date())
+      figures: figureOrder, figuresVersion: figuresVersion, updated: Date())
   }
 
   /// The tables and figures of a plain sweep from its journal; a graph's summary.md as last written.

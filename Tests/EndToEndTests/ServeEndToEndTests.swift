@@ -130,6 +130,23 @@ import Testing
     #expect(try Self.get(url + "figures/../journal.sqlite", in: dir).status == 404)
     #expect(try Self.get(url + "figures/nothing.svg", in: dir).status == 404)
 
+    // Garbage on the port (random bytes, a request line of 100 kB, a POST, a half request) closes
+    // those connections and nothing else: the page is served as before.
+    let garbage = """
+      import os, socket, sys
+      host, port = sys.argv[1], int(sys.argv[2])
+      for payload in [os.urandom(4096), b"GET /" + b"a" * 100000 + b" HTTP/1.1\\r\\n\\r\\n",
+                      b"POST / HTTP/1.1\\r\\nContent-Length: 3\\r\\n\\r\\nabc", b"GET / HT"]:
+          s = socket.create_connection((host, port)); s.sendall(payload); s.settimeout(2)
+          try: s.recv(100)
+          except OSError: pass
+          s.close()
+      """
+    let port = String(url.dropFirst("http://127.0.0.1:".count).dropLast())
+    _ = try Binary.runTool("/usr/bin/env", ["python3", "-c", garbage, "127.0.0.1", port], in: dir)
+    #expect(try Self.get(url, in: dir).status == 200)
+    #expect(try Self.get(url, in: dir).body.contains("6 of 6 runs done"))
+
     // A screenshot of the finished page (looked at when this test was written; kept with
     // METASWEEP_FIGURE_DIR): a real PNG of the whole layout.
     let png = dir.appendingPathComponent("serve.png").path
