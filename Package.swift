@@ -50,6 +50,8 @@ let package = Package(
     .systemLibrary(name: "CSQLiteTuning", providers: [.apt(["libsqlite3-dev"])]),
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+    // glibc's posix_spawn and pipe2 extensions, for the `command` experiment.
+    .target(name: "CSpawn"),
     .target(
       name: "SweepModel",
       dependencies: [
@@ -77,7 +79,8 @@ let package = Package(
 
     // MARK: - Catalogue
     .target(
-      name: "Experiments", dependencies: ["TrainingCore", "Datasets", "SweepModel"], swiftSettings: hotCode),
+      name: "Experiments", dependencies: ["TrainingCore", "Datasets", "SweepModel", "CSpawn"],
+      swiftSettings: hotCode),
 
     // MARK: - Shells
     .target(

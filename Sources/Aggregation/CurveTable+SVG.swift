@@ -120,11 +120,16 @@ extension CurveTable {
       "<text class=\"y-label\" x=\"20\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#222222\" "
       + "transform=\"rotate(-90 20 \(c(yMid)))\">" + xmlEscaped(settings.yLabel ?? series) + "</text>\n"
 
-    // Bands first, then lines, so no band hides another variant's mean.
+    // Bands first, then lines, so no band hides another variant's mean. Longer curves go under
+    // shorter ones: where a run that stops early retraces a longer one (the same training, fewer
+    // steps), the shorter stays visible.
     let floorY = yAxis.lower
     var bands = ""
     var lines = ""
-    for (v, variant) in variants.enumerated() {
+    let points = cells.map { column in column.filter { $0.count > 0 && $0.mean.isFinite }.count }
+    let drawingOrder = variants.indices.sorted { (points[$0], $1) > (points[$1], $0) }
+    for v in drawingOrder {
+      let variant = variants[v]
       let colour = Self.palette[v % Self.palette.count]
       var line = ""
       var band = ""

@@ -41,9 +41,14 @@ public protocol Experiment: Sendable {
   static func runSegment(
     parameters: Parameters, seed: UInt64, inputs: ArtifactInputs, checkpoint: [UInt8]?, maxSteps: Int
   ) throws -> SegmentOutcome
+  /// `parameters` as written in the sweep file at `sweepFile`, with what depends on where that file
+  /// is filled in (a user's program's folder). The default returns them unchanged.
+  static func placed(_ parameters: Parameters, sweepFile: String) -> Parameters
 }
 
 extension Experiment {
+  public static func placed(_ parameters: Parameters, sweepFile: String) -> Parameters { parameters }
+
   /// Not chainable: the whole run in one segment.
   public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int)
     throws
@@ -113,6 +118,9 @@ public struct ExperimentDescriptor: Sendable {
   /// Where a run's tasks switch, in the series' x, for dashed lines in figures; nil when the
   /// family has no tasks. Default nil.
   public var taskSwitches: (@Sendable (Parameters) -> [Double])?
+  /// Whether a sweep may set parameters the family does not declare, passed on to the run as they
+  /// are (a user's program's own parameters). Default false: an unknown parameter is an error.
+  public var acceptsOtherParameters = false
   /// Series whose x is a category index (0, 1, ...) rather than a quantity, with each category's
   /// name: figures draw them as bars labelled by name. Default none.
   public var seriesCategories: [String: [String]] = [:]

@@ -68,7 +68,8 @@ extension ExperimentCatalogue {
     var resolveProblems: Set<String> = []
     for variant in spec.variants where !incomplete.contains(variant.name) {
       var parameters = completed(
-        spec.fixed.merging(variant.parameters) { _, new in new }, descriptor: descriptor)
+        family.placed(spec.fixed.merging(variant.parameters) { _, new in new }, sweepFile: spec.file),
+        descriptor: descriptor)
       do {
         try family.validate(parameters: parameters)
         do {
@@ -106,7 +107,9 @@ extension ExperimentCatalogue {
         func problem(_ message: String) -> SpecError {
           SpecError(file: spec.file, location: location, field: field, message: message)
         }
-        if !offered.contains(name) {
+        if descriptor.acceptsOtherParameters {
+          continue  // a user's program: what it reports is known only when its runs report it
+        } else if !offered.contains(name) {
           problems.append(
             problem("unknown \(what) '\(name)' (\(descriptor.name) reports \(abbreviated(offered)))"))
         } else if isEveryRunKnown && !reported.contains(name) {
@@ -136,6 +139,7 @@ extension ExperimentCatalogue {
     for name in parameters.keys.sorted() {
       let path = "\(prefix).\(name)"
       guard let p = descriptor.parameter(name) else {
+        if descriptor.acceptsOtherParameters { continue }
         let known = descriptor.parameters.map(\.name).joined(separator: ", ")
         problems.append(
           spec.error(at: path, "unknown parameter '\(name)' for \(descriptor.name) (known: \(known))"))

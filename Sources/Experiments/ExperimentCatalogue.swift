@@ -8,7 +8,7 @@ public enum ExperimentCatalogue {
     GeoffExperiment.self, CrosspropMNISTExperiment.self, ImagePretrainExperiment.self,
     ImageFinetuneExperiment.self, ConvNetPretrainExperiment.self, TeacherMetaTrainExperiment.self,
     TeacherEvaluateExperiment.self, PermutedContinualExperiment.self,
-    LSTMMetaLearningExperiment.self,
+    LSTMMetaLearningExperiment.self, CommandExperiment.self,
     NoopExperiment.self, NoopDigestExperiment.self,
   ]
 
@@ -22,6 +22,9 @@ public enum ExperimentCatalogue {
   /// not keyed at its default (``ParameterDescriptor/isKeyedAtDefault``) is left out there.
   public static func completed(_ parameters: Parameters, descriptor: ExperimentDescriptor) -> Parameters {
     var out = Parameters()
+    if descriptor.acceptsOtherParameters {
+      for (name, value) in parameters where descriptor.parameter(name) == nil { out[name] = value }
+    }
     for p in descriptor.parameters {
       var value = parameters[p.name] ?? p.defaultValue
       if case .double = p.kind, case .int(let n) = value { value = .double(Double(n)) }

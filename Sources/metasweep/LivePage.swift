@@ -73,7 +73,7 @@ enum LivePage {
       + "· read from the journal at \(time) UTC</p></header>\n"
     out += "<section class=\"runs\"><h2>Runs</h2>\n" + grid(states)
     out +=
-      "<p class=\"key\"><span class=\"done\" style=\"background:#228833;color:#fff\">✓ done</span>"
+      "<p class=\"key\"><span style=\"background:#228833;color:#fff\">✓ done</span>"
       + "<span style=\"background:#4477AA;color:#fff\">▸ running</span>"
       + "<span style=\"background:#EE6677;color:#fff\">✗ failed</span>"
       + "<span style=\"background:#e8e8e8;color:#777\">· pending</span></p></section>\n"

@@ -90,9 +90,33 @@ enum SweepFile {
   static func load(_ path: String, overrides: [String] = []) throws -> (
     document: SweepDocument, text: String, runs: [RunSpec]
   ) {
-    let text = try SweepOverrides.record(overrides, in: SweepSpec.readText(path: path), file: path)
-    let (document, runs) = try SweepDocument.parse(text, file: path)
+    let raw = try SweepSpec.readText(path: path)
+    var text = try SweepOverrides.record(overrides, in: raw, file: path)
+    var (document, runs) = try SweepDocument.parse(text, file: path)
+    let placements = Self.placements(of: document, file: path)
+    if !placements.isEmpty {
+      text = try SweepOverrides.record(overrides + placements, in: raw, file: path)
+      (document, runs) = try SweepDocument.parse(text, file: path)
+    }
     return (document, text, runs)
+  }
+
+  /// What a sweep's parameters take from where its file is (a `command` experiment's folder,
+  /// ``Experiment/placed(_:sweepFile:)``), as overrides recorded with the text: `resume`,
+  /// `report` and `audit` read the journal's copy, which is nowhere near the program.
+  static func placements(of document: SweepDocument, file: String) -> [String] {
+    func placed(_ sweep: SweepSpec, prefix: String) -> [String] {
+      guard let family = ExperimentCatalogue.family(named: sweep.experiment) else { return [] }
+      let placed = family.placed(sweep.fixed, sweepFile: file)
+      return placed.keys.sorted().compactMap { key in
+        guard placed[key] != sweep.fixed[key], case .string(let text)? = placed[key] else { return nil }
+        return "\(prefix)fixed.\(key)=\(CanonicalJSON.quote(text))"
+      }
+    }
+    switch document {
+    case .sweep(let sweep): return placed(sweep, prefix: "")
+    case .graph(let plan): return plan.graph.stages.flatMap { placed($0.sweep, prefix: "stages.\($0.name).") }
+    }
   }
 }
 

@@ -1,0 +1,279 @@
+import Foundation
+import SweepModel
+
+/// A researcher's own program as an experiment: each run starts it once, in a fresh working folder,
+/// with the run's parameters and seed, and reads its metrics and curves from its standard output
+/// (``ProgramOutput``). Every parameter but the ones below is the program's own, passed through.
+///
+/// The run key covers the program's content (`program_sha256`, the SHA-256 of `files`, filled in
+/// by the coordinator), so editing the program re-runs what it affects and reverting the edit finds
+/// the old outcomes. It covers `directory` too (where the files are, an absolute path every worker
+/// reads as given, as `data_dir` is for datasets): a checkout in another folder makes other keys.
+public enum CommandExperiment: Experiment {
+  public static let descriptor: ExperimentDescriptor = {
+    var descriptor = ExperimentDescriptor(
+      name: "command",
+      summary: "Your own program: parameters as JSON on stdin, results as `@metasweep {...}` lines on stdout",
+      parameters: CommandConfig.parameterDescriptors, metrics: [], series: [])
+    descriptor.acceptsOtherParameters = true
+    return descriptor
+  }()
+
+  /// The parameters the family itself reads; all others are the program's.
+  static let ownParameters = Set(CommandConfig.parameterDescriptors.map(\.name))
+
+  public static func validate(parameters: Parameters) throws {
+    let config = try CommandConfig(parameters: parameters)
+    _ = try config.words(parameters: parameters, seed: 0)
+  }
+
+  /// Pins `program_sha256` to the files as the coordinator sees them.
+  public static func resolve(parameters: Parameters) throws -> Parameters {
+    let config = try CommandConfig(parameters: parameters)
+    var resolved = parameters
+    resolved["program_sha256"] = .string(try config.programHash(parameters: parameters))
+    return resolved
+  }
+
+  /// The folder of the sweep file, for `directory` when the sweep leaves it empty.
+  public static func placed(_ parameters: Parameters, sweepFile: String) -> Parameters {
+    guard
+      (parameters["directory"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "").isEmpty
+    else { return parameters }
+    var placed = parameters
+    let file = URL(fileURLWithPath: sweepFile).standardizedFileURL
+    placed["directory"] = .string(file.deletingLastPathComponent().path)
+    return placed
+  }
+
+  public static func metrics(for parameters: Parameters) -> [String] { [] }
+  public static func series(for parameters: Parameters) -> [String] { [] }
+
+  public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
+    let config = try CommandConfig(parameters: parameters)
+    // This host's copy of the program must be the one the sweep pinned; otherwise another worker
+    // may have the right one.
+    if !config.programSHA256.isEmpty {
+      let here = try config.programHash(parameters: parameters)
+      if here != config.programSHA256 {
+        throw ExperimentError(
+          message:
+            "command: this host's copy of \(config.fileList(parameters: parameters).joined(separator: ", ")) in "
+            + "\(config.directory) has SHA-256 \(here.prefix(12)), the sweep pinned \(config.programSHA256.prefix(12))",
+          isRefusal: true)
+      }
+    }
+    let program = ProgramParameters(
+      parameters: parameters.filter { !ownParameters.contains($0.key) }, seed: seed)
+    return try CommandRunner.run(
+      CommandRunner.Settings(
+        words: try config.words(parameters: parameters, seed: seed),
+        directory: config.directory.isEmpty ? FileManager.default.currentDirectoryPath : config.directory,
+        input: program.json, environment: ["METASWEEP_SEED": String(seed)],
+        timeout: .milliseconds(Int64(config.timeout * 1000))))
+  }
+}
+
+/// The program's own parameters and the seed, as the JSON object its standard input gets: keys
+/// sorted, numbers as numbers.
+struct ProgramParameters {
+  var parameters: Parameters
+  var seed: UInt64
+
+  var json: [UInt8] {
+    var object = parameters
+    object["seed"] = .int(Int(truncatingIfNeeded: seed))
+    return Array(CanonicalJSON.parameters(object).utf8) + [UInt8(ascii: "\n")]
+  }
+}
+
+/// The settings of a command run.
+public struct CommandConfig: ExperimentConfig {
+  /// The program and its arguments, split into words as a shell would (quotes group, nothing is
+  /// expanded); `{name}` becomes the value of parameter `name` (`{seed}` the seed). Required.
+  public var command = ""
+  /// Comma-separated paths (relative to `directory`) whose content is the program's identity; ""
+  /// takes the words of `command` that name files there.
+  public var files = ""
+  /// The absolute folder relative paths refer to; "" is the sweep file's folder (for `run-one`,
+  /// the current folder).
+  public var directory = ""
+  /// Seconds an attempt may take before its whole process group is killed (3600).
+  public var timeout = 3600.0
+  /// Whether `command` runs through `/bin/sh -c` (placeholders are then quoted for the shell).
+  public var usesShell = false
+  /// The SHA-256 of `files`, filled in by the coordinator ("" before).
+  public var programSHA256 = ""
+
+  public init() {}
+
+  public static let experimentName = "command"
+
+  public static let parameters: [ParameterDeclaration<CommandConfig>] = [
+    .text(
+      "command", \.command, default: "",
+      "The program and its arguments (no shell: words split as a shell would, {name} replaced by parameter name)."
+    ),
+    .text(
+      "files", \.files, default: "",
+      "Comma-separated files whose content is the program's identity (\"\": the command's files)."),
+    .text(
+      "directory", \.directory, default: "",
+      "Absolute folder of the program's files, the same on every worker (\"\": the sweep file's folder)."),
+    .double(
+      "timeout", \.timeout, in: 0.001...10_000_000, default: 3600,
+      "Seconds before an attempt is killed, with every process it started."),
+    .bool("shell", \.usesShell, default: false, "Run the command through /bin/sh -c."),
+    .text(
+      "program_sha256", \.programSHA256, default: "", "SHA-256 of the files, filled in by the coordinator."),
+  ]
+
+  public func check() throws {
+    if command.trimmingCharacters(in: .whitespaces).isEmpty {
+      throw ExperimentError(message: "command: set `command`, the program to run (python3 train.py)")
+    }
+    if !directory.isEmpty && !directory.hasPrefix("/") {
+      throw ExperimentError(message: "command: directory '\(directory)' must be an absolute path")
+    }
+  }
+
+  /// The words to start: `command` split, placeholders replaced; with `shell`, `/bin/sh -c TEXT`.
+  func words(parameters: Parameters, seed: UInt64) throws -> [String] {
+    var values: [String: String] = ["seed": String(seed)]
+    for (name, value) in parameters where !CommandExperiment.ownParameters.contains(name) {
+      values[name] = Self.text(value)
+    }
+    if usesShell {
+      let text = try Self.substitute(command, values.mapValues(Self.shellQuoted))
+      return ["/bin/sh", "-c", text]
+    }
+    let words = try Self.split(command)
+    return try words.map { try Self.substitute($0, values) }
+  }
+
+  /// The files that make the program's identity, as given (relative to `directory` or absolute).
+  func fileList(parameters: Parameters) -> [String] {
+    if !files.isEmpty {
+      return files.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+        !$0.isEmpty
+      }
+    }
+    guard let words = try? Self.split(command) else { return [] }
+    return words.filter { word in
+      !word.contains("{") && FileManager.default.fileExists(atPath: path(word)) && !isDirectory(path(word))
+    }
+  }
+
+  /// SHA-256 over each file's name (as given) and content, in the order given.
+  func programHash(parameters: Parameters) throws -> String {
+    var text: [UInt8] = []
+    for file in fileList(parameters: parameters) {
+      guard let data = FileManager.default.contents(atPath: path(file)) else {
+        throw ExperimentError(message: "command: cannot read \(path(file)) (one of the program's files)")
+      }
+      text += Array("\(file)\n\(data.count)\n".utf8) + Array(data)
+    }
+    return SHA256.hexString(SHA256.digest(text))
+  }
+
+  private func path(_ file: String) -> String {
+    file.hasPrefix("/") || directory.isEmpty ? file : directory + "/" + file
+  }
+
+  private func isDirectory(_ path: String) -> Bool {
+    var isDirectory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+  }
+
+  /// A parameter's value as one word: `0.1`, `200`, `true`, `sgd`.
+  static func text(_ value: ParameterValue) -> String {
+    switch value {
+    case .int(let n): String(n)
+    case .double(let x): String(x)
+    case .string(let s): s
+    case .bool(let b): String(b)
+    }
+  }
+
+  /// `text` with `{name}` replaced by `values[name]`; `{{` and `}}` are literal braces.
+  public static func substitute(_ text: String, _ values: [String: String]) throws -> String {
+    var out = ""
+    var index = text.startIndex
+    while index < text.endIndex {
+      let character = text[index]
+      let next = text.index(after: index)
+      if character == "{" && next < text.endIndex && text[next] == "{" {
+        out.append("{")
+        index = text.index(after: next)
+      } else if character == "}" && next < text.endIndex && text[next] == "}" {
+        out.append("}")
+        index = text.index(after: next)
+      } else if character == "{" {
+        guard let close = text[next...].firstIndex(of: "}") else {
+          throw ExperimentError(message: "command: '{' without '}' in \(text)")
+        }
+        let name = String(text[next..<close])
+        guard let value = values[name] else {
+          throw ExperimentError(
+            message:
+              "command: {\(name)} is not a parameter of this run (it has \(values.keys.sorted().joined(separator: ", ")))"
+          )
+        }
+        out += value
+        index = text.index(after: close)
+      } else {
+        out.append(character)
+        index = next
+      }
+    }
+    return out
+  }
+
+  /// `text` split into words as a POSIX shell splits them, without expanding anything: blanks
+  /// separate, '...' and "..." group (in "...", a backslash escapes " and \), a backslash outside
+  /// quotes escapes the next character.
+  public static func split(_ text: String) throws -> [String] {
+    var words: [String] = []
+    var word = ""
+    var inWord = false
+    var quote: Character?
+    var escaped = false
+    for character in text {
+      if escaped {
+        word.append(character)
+        escaped = false
+      } else if let q = quote {
+        if character == q {
+          quote = nil
+        } else if character == "\\" && q == "\"" {
+          escaped = true
+        } else {
+          word.append(character)
+        }
+      } else if character == "'" || character == "\"" {
+        quote = character
+        inWord = true
+      } else if character == "\\" {
+        escaped = true
+        inWord = true
+      } else if character == " " || character == "\t" || character == "\n" {
+        if inWord { words.append(word) }
+        word = ""
+        inWord = false
+      } else {
+        word.append(character)
+        inWord = true
+      }
+    }
+    if quote != nil || escaped {
+      throw ExperimentError(message: "command: unclosed quote or trailing \\ in \(text)")
+    }
+    if inWord { words.append(word) }
+    return words
+  }
+
+  /// `text` as one word for /bin/sh: in single quotes, each ' written '\''.
+  static func shellQuoted(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
+}

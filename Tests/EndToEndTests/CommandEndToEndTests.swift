@@ -1,0 +1,134 @@
+import Foundation
+import Journal
+import Testing
+
+/// The `command` experiment through the real binary: the repository's Python example, edits of a
+/// program, and programs that fail in every way.
+@Suite(.serialized) struct CommandEndToEndTests {
+  /// The repository's examples/python folder.
+  static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("examples/python")
+  /// A smaller run of the example: 3 step sizes x 4 seeds, 400 steps.
+  static let small = ["--set", "seeds=0..<4", "--set", "fixed.steps=400"]
+
+  static func done(_ out: URL) -> Int {
+    let path = out.appendingPathComponent("journal.sqlite").path
+    guard FileManager.default.fileExists(atPath: path), let journal = try? Journal(path: path, readOnly: true)
+    else { return 0 }
+    return (try? journal.counts().done) ?? 0
+  }
+
+  /// summary.csv and every curve CSV of a results folder.
+  static func tables(_ out: URL) -> [String: Data] {
+    var files = ["summary.csv"]
+    let curves =
+      (try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("curves").path)) ?? []
+    files += curves.sorted().map { "curves/" + $0 }
+    var tables: [String: Data] = [:]
+    for file in files {
+      tables[file] = FileManager.default.contents(atPath: out.appendingPathComponent(file).path)
+    }
+    return tables
+  }
+
+  @Test func theExample_runsEndToEnd_andKill9OfAWorkerOrTheCoordinator_changesNothingInItsTables() throws {
+    let spec = Self.example.appendingPathComponent("sweep.yaml").path
+    let dir = try makeScratchDirectory()
+    let clean = try Binary.run(["run", spec, "--workers", "2", "--out", "clean"] + Self.small, in: dir)
+    #expect(clean.status == 0, "\(clean.stderr)")
+    let cleanOut = dir.appendingPathComponent("clean")
+    let cleanTables = Self.tables(cleanOut)
+    #expect(cleanTables.count == 5, "\(cleanTables.keys.sorted())")  // summary, 2 curves, 2 long curves
+    let summary = String(decoding: cleanTables["summary.csv"] ?? Data(), as: UTF8.self)
+    #expect(summary.contains("lr=0.01,test_mse,") && summary.contains(",4,0\n"), "\(summary)")
+
+    // kill -9 of a worker mid-sweep: its run goes to the other worker.
+    let workerKilled = dir.appendingPathComponent("worker")
+    let sweep = try Binary.Running(
+      ["run", spec, "--workers", "2", "--out", "worker", "--heartbeat", "0.2", "--worker-timeout", "1"]
+        + Self.small,
+      directory: dir)
+    #expect(waitUntil { Self.done(workerKilled) >= 2 })
+    let workers = childProcesses(of: sweep.pid)
+    #expect(workers.count == 2)
+    if let victim = workers.first { kill(victim, SIGKILL) }
+    let finished = sweep.wait()
+    #expect(finished.status == 0, "\(finished.stderr)")
+    #expect(Self.tables(workerKilled) == cleanTables)
+
+    // kill -9 of the coordinator, then resume.
+    let coordinatorKilled = dir.appendingPathComponent("coordinator")
+    let again = try Binary.Running(
+      ["run", spec, "--workers", "2", "--out", "coordinator"] + Self.small, directory: dir)
+    #expect(waitUntil { Self.done(coordinatorKilled) >= 3 })
+    kill(again.pid, SIGKILL)
+    _ = again.wait()
+    let before = Self.done(coordinatorKilled)
+    #expect(before < 12)
+    let resumed = try Binary.run(["resume", coordinatorKilled.path, "--workers", "2"], in: dir)
+    #expect(resumed.status == 0 && resumed.stderr.contains("\(before) already done"), "\(resumed.stderr)")
+    #expect(Self.tables(coordinatorKilled) == cleanTables)
+  }
+
+  @Test func editingTheProgram_changesItsRunKeys_andRevertingTheEdit_findsTheOldOutcomes() throws {
+    let dir = try makeScratchDirectory()
+    for file in ["sgd.py", "sweep.yaml"] {
+      try FileManager.default.copyItem(
+        at: Self.example.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+    }
+    let program = dir.appendingPathComponent("sgd.py")
+    let original = try Data(contentsOf: program)
+    func run() throws -> String {
+      let result = try Binary.run(
+        ["run", "sweep.yaml", "--workers", "2", "--out", "out"] + Self.small, in: dir)
+      #expect(result.status == 0, "\(result.stderr)")
+      return result.stderr
+    }
+    #expect(try run().contains("12 runs, 0 already done, 12 to run"))
+    try (original + Data("\n# an edit\n".utf8)).write(to: program)
+    #expect(try run().contains("12 runs, 0 already done, 12 to run"))
+    try original.write(to: program)
+    #expect(try run().contains("12 runs, 12 already done, 0 to run"))
+  }
+
+  @Test func programsThatCrashHangOrPrintGarbage_failTheirRunsWithTheirErrorText_andTheSweepGoesOn() throws {
+    let dir = try makeScratchDirectory()
+    let scripts = [
+      "good.sh":
+        "read -r p; echo '@metasweep {\"metric\": \"m\", \"value\": 1}'; echo '@metasweep {\"done\": true}'",
+      "crash.sh": "echo 'loading weights' >&2; echo 'Segmentation fault in layer 3' >&2; kill -SEGV $$",
+      "hang.sh": "sleep 1000",
+      "garbage.sh": "echo '@metasweep {\"metric\": oops'; echo '@metasweep {\"done\": true}'",
+      "flood.sh": "yes 'chatter chatter chatter' | head -n 400000; echo '@metasweep {\"done\": true}'",
+    ]
+    for (name, text) in scripts {
+      try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    try """
+    name: failing
+    experiment: command
+    seeds: 0..<2
+    fixed: {timeout: 2}
+    variants:
+      good: {command: sh good.sh}
+      crash: {command: sh crash.sh}
+      hang: {command: sh hang.sh}
+      garbage: {command: sh garbage.sh}
+      flood: {command: sh flood.sh, timeout: 120}
+    """.write(to: dir.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
+    let result = try Binary.run(
+      ["run", "s.yaml", "--workers", "2", "--out", "out", "--retries", "1"], in: dir)
+    #expect(result.status == 3, "\(result.stderr)")  // some runs failed
+    let out = dir.appendingPathComponent("out")
+    let counts = try Journal(path: out.appendingPathComponent("journal.sqlite").path, readOnly: true).counts()
+    #expect(counts.done == 4 && counts.failed == 6, "\(counts)")  // good and flood finish
+    let status = try Binary.run(["status", out.path], in: dir).stdout
+    #expect(
+      status.contains("killed by signal 11") && status.contains("Segmentation fault in layer 3"), "\(status)")
+    #expect(status.contains("timed out after 2.0 s"), "\(status)")
+    #expect(status.contains("malformed result line"), "\(status)")
+    let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
+    #expect(
+      summary.contains("| good | 1.0 ± 0 (n=2)") || summary.contains("| good | 1 ± 0 (n=2)"), "\(summary)")
+  }
+}

@@ -1,0 +1,181 @@
+import Experiments
+import Foundation
+import SweepModel
+import Testing
+
+/// The `command` experiment with real programs (sh and python3 scripts written by each test).
+@Suite struct CommandExperimentTests {
+  let folder: URL
+
+  init() throws {
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "command-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  }
+
+  /// Writes `text` as `name` in the test's folder.
+  func write(_ name: String, _ text: String) throws {
+    try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+  }
+
+  /// The family's parameters for `command` in the test's folder, plus `extra`.
+  func parameters(_ command: String, _ extra: Parameters = [:]) -> Parameters {
+    var parameters: Parameters = ["command": .string(command), "directory": .string(folder.path)]
+    parameters.merge(extra) { _, new in new }
+    return ExperimentCatalogue.completed(parameters, descriptor: CommandExperiment.descriptor)
+  }
+
+  func run(_ command: String, _ extra: Parameters = [:], seed: UInt64 = 7) throws -> Outcome {
+    try CommandExperiment.run(parameters: parameters(command, extra), seed: seed)
+  }
+
+  @Test func aProgram_getsItsParametersAndSeed_inAFreshFolder_andReportsMetricsAndCurves() throws {
+    try write(
+      "learn.py",
+      """
+      import json, os, sys
+      p = json.load(sys.stdin)
+      print("free text is kept in the log, not read")
+      for i in range(4):
+          print("@metasweep " + json.dumps({"point": "loss", "x": 100 + 50 * i, "value": p["lr"] / (i + 1)}))
+      print("@metasweep " + json.dumps({"metric": "seed_seen", "value": p["seed"]}))
+      print("@metasweep " + json.dumps({"metric": "env_seed", "value": int(os.environ["METASWEEP_SEED"])}))
+      print("@metasweep " + json.dumps({"metric": "fresh", "value": float(os.getcwd() != os.environ["METASWEEP_PROGRAM_DIR"] and os.listdir(".") == [])}))
+      print("@metasweep " + json.dumps({"metric": "steps", "value": p["steps"]}))
+      print("@metasweep " + json.dumps({"metric": "bad", "value": None}))
+      print("@metasweep " + json.dumps({"done": True}))
+      """)
+    let outcome = try run("python3 learn.py", ["lr": .double(0.5), "steps": .int(200)])
+    #expect(outcome.metrics.map(\.name) == ["seed_seen", "env_seed", "fresh", "steps", "bad"])
+    #expect(outcome.metrics.prefix(4).map(\.value) == [7, 7, 1, 200])
+    #expect(outcome.metrics[4].value.isNaN)
+    #expect(
+      outcome.series == [Series(name: "loss", xStart: 100, xStep: 50, values: [0.5, 0.25, 0.5 / 3, 0.125])])
+  }
+
+  @Test func placeholders_becomeWords_neverShellText() throws {
+    try write(
+      "args.sh",
+      """
+      printf '@metasweep {"metric": "words", "value": %d}\\n' "$#"
+      [ "$1" = "a b;echo x" ] && echo '@metasweep {"metric": "intact", "value": 1}'
+      echo '@metasweep {"done": true}'
+      """)
+    let outcome = try run("sh args.sh {name} {seed}", ["name": .string("a b;echo x")], seed: 3)
+    #expect(outcome.metrics == [Metric("words", 2), Metric("intact", 1)])
+    #expect(
+      try CommandConfig.split(#"python3 'a b' c\ d "e\"f" {x}"#) == ["python3", "a b", "c d", #"e"f"#, "{x}"])
+    #expect(message { try CommandConfig.split("echo 'open") }.contains("unclosed quote"))
+    #expect(try CommandConfig.substitute("--lr={lr} {{x}}", ["lr": "0.1"]) == "--lr=0.1 {x}")
+    #expect(
+      message { try CommandConfig.substitute("{nope}", ["lr": "0.1"]) }.contains("{nope} is not a parameter"))
+  }
+
+  @Test func aFailingProgram_failsTheAttempt_withTheEndOfItsStandardError() throws {
+    try write("fail.sh", "echo 'reading data' >&2; echo 'Traceback: no such file data.csv' >&2; exit 3")
+    let failure = message { try run("sh fail.sh") }
+    #expect(failure.contains("exited with status 3"), "\(failure)")
+    #expect(failure.contains("Traceback: no such file data.csv"), "\(failure)")
+
+    try write("crash.sh", "kill -SEGV $$")
+    #expect(message { try run("sh crash.sh") }.contains("was killed by signal 11"))
+
+    try write("quiet.sh", "echo '@metasweep {\"metric\": \"x\", \"value\": 1}'")
+    #expect(message { try run("sh quiet.sh") }.contains("ended without printing"))
+
+    for garbage in [
+      "@metasweep {not json", #"@metasweep {"metric": "x"}"#, #"@metasweep {"metric": "a b", "value": 1}"#,
+    ] {
+      try write("garbage.sh", "echo '\(garbage)'; echo '@metasweep {\"done\": true}'")
+      let failure = message { try run("sh garbage.sh") }
+      #expect(failure.contains("malformed result line"), "\(garbage): \(failure)")
+    }
+    try write(
+      "uneven.sh",
+      """
+      for x in 0 10 30; do echo "@metasweep {\\"point\\": \\"c\\", \\"x\\": $x, \\"value\\": 1}"; done
+      echo '@metasweep {"done": true}'
+      """)
+    #expect(message { try run("sh uneven.sh") }.contains("constant step"))
+    #expect(message { try run("no-such-program-anywhere") } != "")
+  }
+
+  @Test func aHungProgram_isKilled_withEveryProcessItStarted() throws {
+    let pids = folder.appendingPathComponent("pids").path
+    try write("hang.sh", "sleep 1000 & echo $! > '\(pids)'; sh -c 'sleep 1000' & echo $! >> '\(pids)'; wait")
+    let start = ContinuousClock.now
+    let failure = message { try run("sh hang.sh", ["timeout": .double(0.5)]) }
+    #expect(failure.contains("timed out after 0.5 s"), "\(failure)")
+    #expect(ContinuousClock.now - start < .seconds(10))
+    let children = try String(contentsOfFile: pids, encoding: .utf8).split(separator: "\n").compactMap {
+      Int32($0)
+    }
+    #expect(children.count == 2)
+    // Gone, or a zombie its new parent has not reaped yet (this machine's init may never).
+    func isRunning(_ pid: Int32) -> Bool {
+      guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { return false }
+      return !["Z", "X"].contains(stat[stat.index(close, offsetBy: 2)])
+    }
+    for pid in children { #expect(!isRunning(pid), "process \(pid) outlived the time-out") }
+    // A program that ignores SIGTERM is killed 2 s later.
+    try write("stubborn.sh", "trap '' TERM; while :; do sleep 0.1; done")
+    #expect(message { try run("sh stubborn.sh", ["timeout": .double(0.3)]) }.contains("timed out"))
+  }
+
+  @Test func aFloodOfOutput_isBounded_andTheResultsStillRead() throws {
+    try write(
+      "flood.py",
+      """
+      import sys
+      line = "x" * 100 + "\\n"
+      sys.stdout.write(line * 200000)            # 20 MB of chatter
+      sys.stdout.write("y" * 5000000 + "\\n")     # one 5 MB line
+      sys.stderr.write(line * 100000)
+      print('@metasweep {"metric": "ok", "value": 1}')
+      print('@metasweep {"done": true}')
+      """)
+    #expect(try run("python3 flood.py").metrics == [Metric("ok", 1)])
+  }
+
+  @Test func theCoordinatorPinsTheProgramsHash_andAWorkerWithAnotherCopyRefuses() throws {
+    try write("p.sh", "echo '@metasweep {\"done\": true}'")
+    let resolved = try CommandExperiment.resolve(parameters: parameters("sh p.sh"))
+    guard case .string(let hash) = resolved["program_sha256"] else {
+      Issue.record("no hash pinned")
+      return
+    }
+    #expect(hash.count == 64)
+    _ = try CommandExperiment.run(parameters: resolved, seed: 0)
+    try write("p.sh", "echo changed; echo '@metasweep {\"done\": true}'")
+    do {
+      _ = try CommandExperiment.run(parameters: resolved, seed: 0)
+      Issue.record("ran with another copy of the program")
+    } catch let error as ExperimentError {
+      #expect(error.isRefusal && error.message.contains("the sweep pinned"), "\(error)")
+    }
+    let again = try CommandExperiment.resolve(parameters: parameters("sh p.sh"))
+    #expect(again["program_sha256"] != resolved["program_sha256"])
+  }
+
+  @Test func sweepsValidate_withTheProgramsOwnParameters_andNeedACommand() throws {
+    try write("p.sh", "echo '@metasweep {\"done\": true}'")
+    let sweep = folder.appendingPathComponent("sweep.yaml").path
+    let runs = try ExperimentCatalogue.validate(
+      SweepSpec.parse(
+        yaml:
+          "name: s\nexperiment: command\nseeds: 2\nfixed: {command: sh p.sh, lr: 0.1}\nvariants: {a: {}, b: {lr: 1}}\n",
+        file: sweep))
+    #expect(runs.count == 4)
+    #expect(runs[0].parameters["directory"] == .string(folder.path))
+    #expect(runs[0].parameters["lr"] == .double(0.1) && runs[2].parameters["lr"] == .int(1))
+    #expect(runs[0].key != runs[2].key)
+    #expect(
+      message {
+        try ExperimentCatalogue.validate(
+          SweepSpec.parse(
+            yaml: "name: s\nexperiment: command\nseeds: 1\nvariants: {a: {lr: 1}}\n", file: sweep))
+      }.contains("set `command`"))
+  }
+}
