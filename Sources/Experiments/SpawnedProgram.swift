@@ -103,6 +103,7 @@ final class SpawnedProgram {
     if bytes.isEmpty { closeInput() }
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
     var hasExited = false
+    var idleRounds: UInt32 = 0
     while output >= 0 || error >= 0 || !hasExited {
       var descriptors: [pollfd] = []
       if input >= 0 { descriptors.append(pollfd(fd: input, events: Int16(POLLOUT), revents: 0)) }
@@ -111,7 +112,10 @@ final class SpawnedProgram {
       if !descriptors.isEmpty {
         _ = poll(&descriptors, nfds_t(descriptors.count), 50)
       } else {
-        usleep(20_000)
+        // Both outputs closed, the program not reaped yet: it is exiting (within microseconds,
+        // usually) or went on without them. Look again at once, then after 0.1 ms doubling to 51 ms.
+        if idleRounds > 0 { usleep(100 << min(idleRounds - 1, 9)) }
+        idleRounds += 1
       }
       for entry in descriptors where entry.revents != 0 {
         if entry.fd == input {

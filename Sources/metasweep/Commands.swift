@@ -190,8 +190,16 @@ struct ExperimentsCommand: ParsableCommand {
         let name = p.name.padding(toLength: width, withPad: " ", startingAt: 0)
         print("    \(name)  \(p.kind.summary), default \(p.defaultValue): \(p.doc)")
       }
-      print("  metrics: \(d.metrics.joined(separator: ", "))")
-      print("  series:  \(d.series.joined(separator: ", "))")
+      if d.acceptsOtherParameters {
+        print("    (any other)  passed to the program with the seed, as one JSON object on standard input")
+        print("  metrics: what the program prints, as `@metasweep {\"metric\": NAME, \"value\": V}` lines")
+        print(
+          "  series:  what the program prints, as `@metasweep {\"point\": NAME, \"x\": X, \"value\": V}` lines"
+        )
+      } else {
+        print("  metrics: \(d.metrics.joined(separator: ", "))")
+        print("  series:  \(d.series.joined(separator: ", "))")
+      }
       if !d.artifacts.isEmpty {
         print(
           "  makes:   \(d.artifacts.joined(separator: ", ")) (artifacts later stages of a sweep graph may consume)"

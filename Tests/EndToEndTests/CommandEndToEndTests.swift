@@ -8,8 +8,8 @@ import Testing
   /// The repository's examples/python folder.
   static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("examples/python")
-  /// A smaller run of the example: 3 step sizes x 4 seeds, 400 steps.
-  static let small = ["--set", "seeds=0..<4", "--set", "fixed.steps=400"]
+  /// A smaller run of the example: 4 step sizes x 3 seeds, 200 steps.
+  static let small = ["--set", "seeds=0..<3", "--set", "fixed.steps=200"]
 
   static func done(_ out: URL) -> Int {
     let path = out.appendingPathComponent("journal.sqlite").path
@@ -40,7 +40,7 @@ import Testing
     let cleanTables = Self.tables(cleanOut)
     #expect(cleanTables.count == 5, "\(cleanTables.keys.sorted())")  // summary, 2 curves, 2 long curves
     let summary = String(decoding: cleanTables["summary.csv"] ?? Data(), as: UTF8.self)
-    #expect(summary.contains("lr=0.01,test_mse,") && summary.contains(",4,0\n"), "\(summary)")
+    #expect(summary.contains("lr=0.01,test_mse,") && summary.contains(",3,0\n"), "\(summary)")
 
     // kill -9 of a worker mid-sweep: its run goes to the other worker.
     let workerKilled = dir.appendingPathComponent("worker")
