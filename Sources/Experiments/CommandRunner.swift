@@ -84,6 +84,9 @@ enum CommandRunner {
           ? path : word
       }
     var environment = ProcessInfo.processInfo.environment
+    // The worker's own secrets (the CURVE key `metasweep run` hands its local workers) are not the
+    // program's business.
+    for name in environment.keys where name.hasPrefix("METASWEEP_") { environment[name] = nil }
     environment.merge(settings.environment) { _, new in new }
     environment["METASWEEP_PROGRAM_DIR"] = settings.directory
     environment["METASWEEP_WORK_DIR"] = folder.path

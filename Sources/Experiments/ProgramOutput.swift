@@ -44,7 +44,7 @@ struct ProgramOutput: Sendable {
     }
     if let name = object["metric"]?.text, object.count == 2, let value = object["value"]?.number {
       guard Self.isName(name) else {
-        problem = "metric name '\(name.prefix(80))' must be letters, digits and _ (up to 100)"
+        problem = "metric name '\(name.prefix(80))' must be letters, digits, _, - and . (up to 100)"
         return
       }
       metrics.append(Metric(name, value))
@@ -52,7 +52,7 @@ struct ProgramOutput: Sendable {
       let value = object["value"]?.number
     {
       guard Self.isName(name) else {
-        problem = "curve name '\(name.prefix(80))' must be letters, digits and _ (up to 100)"
+        problem = "curve name '\(name.prefix(80))' must be letters, digits, _, - and . (up to 100)"
         return
       }
       if points[name] == nil { seriesOrder.append(name) }
@@ -86,11 +86,13 @@ struct ProgramOutput: Sendable {
     return Outcome(metrics: metrics, series: series)
   }
 
-  /// A metric or curve name: what a CSV column and a file name can carry.
+  /// A metric or curve name: what a CSV column and a file name can carry (letters, digits, `_`,
+  /// `-` and `.`, not starting with `.`).
   private static func isName(_ name: String) -> Bool {
-    !name.isEmpty && name.utf8.count <= 100
+    !name.isEmpty && name.utf8.count <= 100 && !name.hasPrefix(".")
       && name.unicodeScalars.allSatisfy {
-        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+        $0.isASCII
+          && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0))
       }
   }
 }

@@ -43,12 +43,14 @@ import Testing
       print("@metasweep " + json.dumps({"metric": "fresh", "value": float(os.getcwd() != os.environ["METASWEEP_PROGRAM_DIR"] and os.listdir(".") == [])}))
       print("@metasweep " + json.dumps({"metric": "steps", "value": p["steps"]}))
       print("@metasweep " + json.dumps({"metric": "bad", "value": None}))
+      print("@metasweep " + json.dumps({"metric": "secrets", "value": sum(k.startswith("METASWEEP_") and k not in ("METASWEEP_SEED", "METASWEEP_PROGRAM_DIR", "METASWEEP_WORK_DIR") for k in os.environ)}))
       print("@metasweep " + json.dumps({"done": True}))
       """)
+    // tools/test sets METASWEEP_BIN; `metasweep run` hands its workers CURVE keys the same way.
     let outcome = try run("python3 learn.py", ["lr": .double(0.5), "steps": .int(200)])
-    #expect(outcome.metrics.map(\.name) == ["seed_seen", "env_seed", "fresh", "steps", "bad"])
+    #expect(outcome.metrics.map(\.name) == ["seed_seen", "env_seed", "fresh", "steps", "bad", "secrets"])
     #expect(outcome.metrics.prefix(4).map(\.value) == [7, 7, 1, 200])
-    #expect(outcome.metrics[4].value.isNaN)
+    #expect(outcome.metrics[4].value.isNaN && outcome.metrics[5].value == 0)
     #expect(
       outcome.series == [Series(name: "loss", xStart: 100, xStep: 50, values: [0.5, 0.25, 0.5 / 3, 0.125])])
   }
