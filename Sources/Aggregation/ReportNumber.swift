@@ -24,8 +24,8 @@ enum ReportNumber {
   }
 }
 
-/// Escapes text for XML content and attribute values.
-func xmlEscaped(_ s: String) -> String {
+/// Escapes text for XML (and HTML) content and attribute values.
+public func xmlEscaped(_ s: String) -> String {
   var out = ""
   out.reserveCapacity(s.count)
   for c in s {

@@ -82,19 +82,25 @@ public enum SweepStatus {
   /// (`stage/variant`) under a line per stage.
   public static func grid(_ states: [RunState]) -> String {
     guard states.contains(where: { $0.variant.contains("/") }) else { return plainGrid(states) }
+    return stages(states).map { stage, runs in
+      "stage \(stage):\n" + plainGrid(runs).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+    }.joined(separator: "\n")
+  }
+
+  /// The runs by stage, in order of first appearance, each named by its variant within the stage
+  /// (`pretrain/small` is `small` of stage `pretrain`); a plain sweep is one stage named "".
+  public static func stages(_ states: [RunState]) -> [(stage: String, runs: [RunState])] {
     var stages: [String] = []
     var byStage: [String: [RunState]] = [:]
     for run in states {
-      let stage = run.variant.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+      let parts = run.variant.split(separator: "/", maxSplits: 1).map(String.init)
+      let stage = parts.count == 2 ? parts[0] : ""
       if byStage[stage] == nil { stages.append(stage) }
       var local = run
-      local.variant = String(run.variant.dropFirst(stage.count + 1))
+      local.variant = parts.last ?? run.variant
       byStage[stage, default: []].append(local)
     }
-    return stages.map { stage in
-      "stage \(stage):\n"
-        + plainGrid(byStage[stage]!).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
-    }.joined(separator: "\n")
+    return stages.map { ($0, byStage[$0]!) }
   }
 
   /// One line per variant (in sweep order), one character per seed.

@@ -1,3 +1,5 @@
+import Aggregation
+import Coordinator
 import Foundation
 import Journal
 
@@ -15,7 +17,7 @@ enum LivePage {
     <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
-    <title>\(escaped(name)) · MetaSweep</title>
+    <title>\(xmlEscaped(name)) · MetaSweep</title>
     <style>
     body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #222; margin: 24px 32px; max-width: 1280px; }
     h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
@@ -64,12 +66,12 @@ enum LivePage {
     name: String, counts: JournalCounts, states: [RunState], coordinator: String?, markdown: String?,
     figures: [String], figuresVersion: Int, updated: Date
   ) -> String {
-    var out = "<header><h1>\(escaped(name))</h1>\n"
+    var out = "<header><h1>\(xmlEscaped(name))</h1>\n"
     let seconds = Int(updated.timeIntervalSince1970) % 86_400
     let time = String(format: "%02d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
     out +=
       "<p class=\"counts\">\(counts.done) of \(counts.total) runs done, \(counts.leased) running, "
-      + "\(counts.failed) failed, \(counts.pending) pending · \(escaped(coordinator ?? "no coordinator is running")) "
+      + "\(counts.failed) failed, \(counts.pending) pending · \(xmlEscaped(coordinator ?? "no coordinator is running")) "
       + "· read from the journal at \(time) UTC</p></header>\n"
     out += "<section class=\"runs\"><h2>Runs</h2>\n" + grid(states)
     out +=
@@ -86,8 +88,8 @@ enum LivePage {
       out += "<section class=\"figures\"><h2>Figures</h2>\n"
       for figure in figures {
         out +=
-          "<figure><img src=\"/figures/\(escaped(figure)).svg?v=\(figuresVersion)\" alt=\"\(escaped(figure))\">"
-          + "<figcaption>\(escaped(figure))</figcaption></figure>\n"
+          "<figure><img src=\"/figures/\(xmlEscaped(figure)).svg?v=\(figuresVersion)\" alt=\"\(xmlEscaped(figure))\">"
+          + "<figcaption>\(xmlEscaped(figure))</figcaption></figure>\n"
       }
       out += "</section>\n"
     }
@@ -97,19 +99,8 @@ enum LivePage {
   /// A table per stage (one for a plain sweep): a row per variant in sweep order, a column per
   /// seed, labelled with the seed; each cell says its state by colour, mark and tooltip.
   static func grid(_ states: [RunState]) -> String {
-    var stages: [String] = []
-    var byStage: [String: [RunState]] = [:]
-    for run in states {
-      let parts = run.variant.split(separator: "/", maxSplits: 1).map(String.init)
-      let stage = parts.count == 2 ? parts[0] : ""
-      if byStage[stage] == nil { stages.append(stage) }
-      var local = run
-      local.variant = parts.last ?? run.variant
-      byStage[stage, default: []].append(local)
-    }
     var out = ""
-    for stage in stages {
-      let runs = byStage[stage]!
+    for (stage, runs) in SweepStatus.stages(states) {
       var variants: [String] = []
       var cells: [String: [UInt64: RunState.State]] = [:]
       var seeds = Set<UInt64>()
@@ -119,12 +110,12 @@ enum LivePage {
         seeds.insert(run.seed)
       }
       let columns = seeds.sorted()
-      if !stage.isEmpty { out += "<h3>stage \(escaped(stage))</h3>\n" }
+      if !stage.isEmpty { out += "<h3>stage \(xmlEscaped(stage))</h3>\n" }
       out += "<table class=\"grid\"><thead><tr><th>variant</th>"
       for seed in columns { out += "<th class=\"seed\">\(seed)</th>" }
       out += "</tr></thead>\n<tbody>\n"
       for variant in variants {
-        out += "<tr><th>\(escaped(variant))</th>"
+        out += "<tr><th>\(xmlEscaped(variant))</th>"
         for seed in columns {
           guard let state = cells[variant]?[seed] else {
             out += "<td></td>"
@@ -137,7 +128,7 @@ enum LivePage {
             case .failed: ("failed", "✗")
             case .pending: ("pending", "·")
             }
-          out += "<td class=\"\(word)\" title=\"\(escaped(variant)), seed \(seed): \(word)\">\(mark)</td>"
+          out += "<td class=\"\(word)\" title=\"\(xmlEscaped(variant)), seed \(seed): \(word)\">\(mark)</td>"
         }
         out += "</tr>\n"
       }
@@ -170,7 +161,7 @@ enum LivePage {
       return cells
     }
     func inline(_ text: String) -> String {
-      let parts = escaped(text).components(separatedBy: "**")
+      let parts = xmlEscaped(text).components(separatedBy: "**")
       return parts.enumerated().map { index, part in
         index % 2 == 1 && index < parts.count - 1 ? "<strong>\(part)</strong>" : part
       }.joined()
@@ -222,22 +213,6 @@ enum LivePage {
       }
     }
     flush()
-    return out
-  }
-
-  /// `text` with &, <, > and quotes escaped for HTML.
-  static func escaped(_ text: String) -> String {
-    var out = ""
-    for character in text {
-      switch character {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "'": out += "&#39;"
-      default: out.append(character)
-      }
-    }
     return out
   }
 }

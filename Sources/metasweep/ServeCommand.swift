@@ -33,12 +33,7 @@ struct ServeCommand: ParsableCommand {
 
   func run() throws {
     try withErrorFunnel {
-      let path = SweepRunner.journalPath(directory)
-      guard FileManager.default.fileExists(atPath: path) else {
-        throw SpecError(
-          file: path, location: nil, field: "",
-          message: "no journal here: is \(directory) a sweep's output folder?")
-      }
+      _ = try SweepRunner.existingJournalPath(directory)
       guard (try? SocketAddress(ipAddress: bind, port: 0)).map({ $0.protocol == .inet }) ?? false else {
         throw ServeError(message: "--bind \(bind): not an IPv4 address", exitCode: 2)
       }

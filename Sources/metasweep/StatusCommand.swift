@@ -47,12 +47,7 @@ struct StatusCommand: ParsableCommand {
         return
       }
       let directory = directory!
-      let path = SweepRunner.journalPath(directory)
-      guard FileManager.default.fileExists(atPath: path) else {
-        throw SpecError(
-          file: path, location: nil, field: "",
-          message: "no journal here: is \(directory) a sweep's output folder?")
-      }
+      let path = try SweepRunner.existingJournalPath(directory)
       let journal = try Journal(path: path, readOnly: true)
       let holder = ResultsFolderLock.holder(of: directory)
       print(

@@ -163,14 +163,21 @@ struct SweepRunner {
     return (.sweep(try SweepSpec.parse(yaml: text, file: file)), text)
   }
 
-  /// The text of the sweep file stored in the journal of `directory`, checked against its hash.
-  private static func storedText(in directory: String) throws -> String {
+  /// The journal of `directory`, which must exist: else an error saying the folder is not a
+  /// sweep's output folder (exit 2).
+  static func existingJournalPath(_ directory: String) throws -> String {
     let path = journalPath(directory)
     guard FileManager.default.fileExists(atPath: path) else {
       throw SpecError(
         file: path, location: nil, field: "",
         message: "no journal here: is \(directory) a sweep's output folder?")
     }
+    return path
+  }
+
+  /// The text of the sweep file stored in the journal of `directory`, checked against its hash.
+  private static func storedText(in directory: String) throws -> String {
+    let path = try existingJournalPath(directory)
     let journal = try Journal(path: path, readOnly: true)
     guard let info = try journal.sweepInfo() else {
       throw SpecError(file: path, location: nil, field: "", message: "the journal holds no sweep")
