@@ -89,12 +89,8 @@ extension CurveTable {
       "<line x1=\"\(c(plot.left))\" y1=\"\(c(plot.top))\" x2=\"\(c(plot.left))\" y2=\"\(c(plot.bottom))\"/>\n"
     out += "</g>\n<g class=\"category-labels\" fill=\"#333333\">\n" + labels + "</g>\n"
     let xMid = (plot.left + plot.right) / 2, yMid = (plot.top + plot.bottom) / 2
-    out +=
-      "<text class=\"x-label\" x=\"\(c(xMid))\" y=\"\(c(height - 12))\" text-anchor=\"middle\" fill=\"#222222\">"
-      + xmlEscaped(settings.xLabel) + "</text>\n"
-    out +=
-      "<text class=\"y-label\" x=\"20\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#222222\" "
-      + "transform=\"rotate(-90 20 \(c(yMid)))\">" + xmlEscaped(settings.yLabel ?? series) + "</text>\n"
+    out += SVGFigure.axisLabels(
+      x: settings.xLabel, y: settings.yLabel ?? series, xMid: xMid, xBaseline: height - 12, yMid: yMid)
 
     out += "<g class=\"legend\">\n"
     let legendX = plot.right + 18

@@ -113,12 +113,8 @@ extension CurveTable {
     }
     out += "</g>\n"
     let xMid = (plot.left + plot.right) / 2, yMid = (plot.top + plot.bottom) / 2
-    out +=
-      "<text class=\"x-label\" x=\"\(c(xMid))\" y=\"\(c(plot.bottom + 42))\" text-anchor=\"middle\" fill=\"#222222\">"
-      + xmlEscaped(settings.xLabel) + "</text>\n"
-    out +=
-      "<text class=\"y-label\" x=\"20\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#222222\" "
-      + "transform=\"rotate(-90 20 \(c(yMid)))\">" + xmlEscaped(settings.yLabel ?? series) + "</text>\n"
+    out += SVGFigure.axisLabels(
+      x: settings.xLabel, y: settings.yLabel ?? series, xMid: xMid, xBaseline: plot.bottom + 42, yMid: yMid)
 
     // Bands first, then lines, so no band hides another variant's mean. Longer curves go under
     // shorter ones: where a run that stops early retraces a longer one (the same training, fewer

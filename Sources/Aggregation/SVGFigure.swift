@@ -25,4 +25,14 @@ enum SVGFigure {
     }
     return out
   }
+
+  /// The axis titles: `x` centred at (`xMid`, `xBaseline`), `y` rotated at x = 20, centred on `yMid`.
+  static func axisLabels(x: String, y: String, xMid: Double, xBaseline: Double, yMid: Double) -> String {
+    func c(_ v: Double) -> String { ReportNumber.coordinate(v) }
+    return
+      "<text class=\"x-label\" x=\"\(c(xMid))\" y=\"\(c(xBaseline))\" text-anchor=\"middle\" fill=\"#222222\">"
+      + xmlEscaped(x) + "</text>\n"
+      + "<text class=\"y-label\" x=\"20\" y=\"\(c(yMid))\" text-anchor=\"middle\" fill=\"#222222\" "
+      + "transform=\"rotate(-90 20 \(c(yMid)))\">" + xmlEscaped(y) + "</text>\n"
+  }
 }
