@@ -129,6 +129,7 @@ final class JournalWriter: @unchecked Sendable {
       _ = try journal.recordOutcome(
         attempt: result.attempt, key: result.key, worker: worker, outcome: result.outcome,
         seconds: result.seconds, at: time)
+      try journal.recordAttemptLog(attempt: result.attempt, log: result.log)
     case .journalDiscarded(let attempt, _, _):
       try journal.recordDiscarded(attempt: attempt, at: time)
     case .journalFailure(let failure, _, let isFinal):
@@ -139,13 +140,15 @@ final class JournalWriter: @unchecked Sendable {
         attempt: failure.attempt, key: failure.key, message: failure.message,
         retryLimit: isFinal ? 1 : retryLimit,
         at: time)
+      try journal.recordAttemptLog(attempt: failure.attempt, log: failure.log)
     case .journalExpired(let attempt):
       try journal.recordExpired(attempt: attempt, at: time)
     case .journalRuns(let runs):
       try journal.attach(runs: runs)
-    case .journalCheckpoint(let attempt, let key, let bytes, let stepsDone):
+    case .journalCheckpoint(let attempt, let key, let bytes, let stepsDone, let log):
       try journal.recordCheckpoint(
         attempt: attempt, key: key, data: bytes, stepsDone: stepsDone, buildID: buildID, at: time)
+      try journal.recordAttemptLog(attempt: attempt, log: log)
     }
   }
 }

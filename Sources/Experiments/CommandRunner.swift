@@ -36,6 +36,17 @@ enum CommandRunner {
     var timedOut: Bool
     var output: ProgramOutput
     var standardError: BoundedLog
+
+    /// What `metasweep logs` shows of the attempt: each stream's lines that are not results, under
+    /// a heading, a stream that printed nothing left out.
+    var logText: String {
+      var text = ""
+      for (name, log) in [("standard output", output.log), ("standard error", standardError)]
+      where !log.isEmpty {
+        text += "--- \(name) ---\n" + log.text
+      }
+      return text
+    }
   }
 
   /// Runs the program and returns its outcome, or throws ``ExperimentError`` saying why the attempt
@@ -44,6 +55,7 @@ enum CommandRunner {
   static func run(_ settings: Settings) throws -> Outcome {
     let report = try execute(settings)
     let output = report.output
+    AttemptLog.current?.record(report.logText)
     var reason: String?
     if report.timedOut {
       reason = "timed out after \(settings.timeout.inSeconds) s; its process group was killed"

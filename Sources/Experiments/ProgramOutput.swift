@@ -171,6 +171,9 @@ struct BoundedLog: Sendable, Equatable {
 
   private var tail: ArraySlice<Substring> { lines[start...] }
 
+  /// Whether no line was appended.
+  var isEmpty: Bool { head.isEmpty && lines.isEmpty }
+
   /// The log as text, with a line saying how much was left out where it was.
   var text: String {
     var out = head

@@ -54,6 +54,10 @@ extension Journal {
       // The artifacts outcomes carry: their bytes live in the store beside the journal.
       try db.execute(sql: Self.schemaArtifacts)
     }
+    migrator.registerMigration("v8-attempt-logs") { db in
+      // What an attempt printed besides its results (a user's program's output), for `metasweep logs`.
+      try db.execute(sql: Self.schemaAttemptLogs)
+    }
     return migrator
   }
 

@@ -115,7 +115,7 @@ public struct Dispatcher: Sendable {
     /// Journal a failed attempt; `isFinal` marks the run failed for good.
     case journalFailure(WireMessage.RunFailure, worker: String, isFinal: Bool)
     /// Journal the checkpoint a segment of a chained run ended with (before the ack is sent).
-    case journalCheckpoint(attempt: UInt64, key: RunKey, bytes: [UInt8], stepsDone: UInt64)
+    case journalCheckpoint(attempt: UInt64, key: RunKey, bytes: [UInt8], stepsDone: UInt64, log: [UInt8] = [])
     /// Journal that an attempt's lease expired (worker lost or gone).
     case journalExpired(attempt: UInt64)
     /// Journal runs added while the sweep is served (a sweep graph's runs whose inputs now exist),
@@ -653,7 +653,8 @@ public struct Dispatcher: Sendable {
     if leasedRuns[segment.key] == nil { pending.append(segment.key) }
     return [
       .journalCheckpoint(
-        attempt: segment.attempt, key: segment.key, bytes: segment.checkpoint, stepsDone: segment.stepsDone),
+        attempt: segment.attempt, key: segment.key, bytes: segment.checkpoint, stepsDone: segment.stepsDone,
+        log: segment.log),
       .send(.ack(attempt: segment.attempt), to: id),
       .log(LogEvent(.debug, "Segment done", metadata)),
     ] + fill()

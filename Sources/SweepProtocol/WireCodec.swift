@@ -24,6 +24,8 @@ public enum WireLimits {
   public static let sessionBytes = 16
   /// The most bytes one artifact chunk carries (16 MiB); a fetch asks for 1 MiB at a time.
   public static let maxChunkBytes = 16 << 20
+  /// The longest log a report carries: what a user's program printed besides its results.
+  public static let maxLogBytes = 256 << 10
 }
 
 /// Encodes and decodes ``WireMessage`` to and from ZeroMQ frames.
@@ -42,7 +44,7 @@ public enum WireLimits {
 /// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
-  public static let protocolVersion: UInt16 = 6
+  public static let protocolVersion: UInt16 = 7
 
   /// The first four bytes of every header frame.
   public static let magic: [UInt8] = Array("MSWP".utf8)
@@ -109,7 +111,7 @@ public enum WireCodec {
       writer.write(result.attempt)
       write(result.key, to: &writer)
       writer.write(result.seconds)
-      return [writer.bytes, encode(result.outcome)]
+      return [writer.bytes, encode(result.outcome)] + logFrame(result.log)
     case .segment(let segment):
       var writer = header(.segment, fields: 8 + runKeySize + 8 + 8 + 8)
       writer.write(segment.attempt)
@@ -117,14 +119,14 @@ public enum WireCodec {
       writer.write(segment.stepsDone)
       writer.write(segment.totalSteps)
       writer.write(segment.seconds)
-      return [writer.bytes, clipped(segment.checkpoint)]
+      return [writer.bytes, clipped(segment.checkpoint)] + logFrame(segment.log)
     case .failure(let failure), .refusal(let failure):
       let kind: Kind = if case .failure = message { .failure } else { .refusal }
       var writer = header(kind, fields: 8 + runKeySize + 4 + stringSize(failure.message))
       writer.write(failure.attempt)
       write(failure.key, to: &writer)
       writer.write(string: failure.message, maxBytes: WireLimits.maxStringBytes)
-      return [writer.bytes]
+      return [writer.bytes] + logFrame(failure.log)
     case .goodbye(let reason):
       var writer = header(.goodbye, fields: 4 + stringSize(reason))
       writer.write(string: reason, maxBytes: WireLimits.maxStringBytes)
@@ -292,6 +294,11 @@ public enum WireCodec {
       ? checkpoint : Array(checkpoint.prefix(WireLimits.maxCheckpointBytes))
   }
 
+  /// A report's log as its last frame: none when empty, cut at ``WireLimits/maxLogBytes``.
+  private static func logFrame(_ log: [UInt8]) -> [[UInt8]] {
+    log.isEmpty ? [] : [Array(log.prefix(WireLimits.maxLogBytes))]
+  }
+
   private static func header(_ kind: Kind, fields: Int) -> ByteWriter {
     var writer = ByteWriter(capacity: headerSize + fields)
     writer.write(contentsOf: magic)
@@ -398,7 +405,10 @@ public enum WireCodec {
     // A lease has a second frame exactly when its header says so (checked once that is read).
     let expectedFrames =
       switch kind {
-      case .result, .segment, .artifactChunk, .shardResult: 2
+      // A report's log, when it has one, is one frame more.
+      case .result, .segment: frames.count == 3 ? 3 : 2
+      case .failure, .refusal: frames.count == 2 ? 2 : 1
+      case .artifactChunk, .shardResult: 2
       case .lease, .shardLease: min(max(frames.count, 1), 2)
       default: 1
       }
@@ -430,7 +440,10 @@ public enum WireCodec {
       let key = try readRunKey(&reader, "result.key")
       let seconds = try reader.readFloat64("result.seconds")
       let outcome = try decodeOutcome(frames[1])
-      message = .result(.init(attempt: attempt, key: key, outcome: outcome, seconds: seconds))
+      message = .result(
+        .init(
+          attempt: attempt, key: key, outcome: outcome, seconds: seconds,
+          log: try log(frames.dropFirst(2).first, "result.log")))
     case .segment:
       let attempt = try reader.readUInt64("segment.attempt")
       let key = try readRunKey(&reader, "segment.key")
@@ -445,17 +458,22 @@ public enum WireCodec {
       message = .segment(
         .init(
           attempt: attempt, key: key, checkpoint: try checkpoint(frames[1], "segment.checkpoint"),
-          stepsDone: stepsDone, totalSteps: totalSteps, seconds: seconds))
+          stepsDone: stepsDone, totalSteps: totalSteps, seconds: seconds,
+          log: try log(frames.dropFirst(2).first, "segment.log")))
     case .failure:
       let attempt = try reader.readUInt64("failure.attempt")
       let key = try readRunKey(&reader, "failure.key")
       let text = try reader.readString("failure.message", maxBytes: WireLimits.maxStringBytes)
-      message = .failure(.init(attempt: attempt, key: key, message: text))
+      message = .failure(
+        .init(
+          attempt: attempt, key: key, message: text, log: try log(frames.dropFirst().first, "failure.log")))
     case .refusal:
       let attempt = try reader.readUInt64("refusal.attempt")
       let key = try readRunKey(&reader, "refusal.key")
       let text = try reader.readString("refusal.message", maxBytes: WireLimits.maxStringBytes)
-      message = .refusal(.init(attempt: attempt, key: key, message: text))
+      message = .refusal(
+        .init(
+          attempt: attempt, key: key, message: text, log: try log(frames.dropFirst().first, "refusal.log")))
     case .goodbye:
       message = .goodbye(reason: try reader.readString("goodbye.reason", maxBytes: WireLimits.maxStringBytes))
     case .welcome:
@@ -581,6 +599,21 @@ public enum WireCodec {
     }
     try reader.expectEnd("the header fields")
     return message
+  }
+
+  /// A report's log frame (absent: empty). Encoding leaves an empty log out, so a present empty
+  /// frame is not canonical.
+  private static func log(_ frame: [UInt8]?, _ field: StaticString) throws(WireError) -> [UInt8] {
+    guard let frame else { return [] }
+    guard !frame.isEmpty else {
+      throw WireError(code: .malformed, message: "Malformed message: \(field) is an empty frame.")
+    }
+    guard frame.count <= WireLimits.maxLogBytes else {
+      throw WireError(
+        code: .oversized,
+        message: "Oversized message: \(field) has \(frame.count) bytes, more than \(WireLimits.maxLogBytes).")
+    }
+    return frame
   }
 
   private static func checkpoint(_ frame: [UInt8], _ field: StaticString) throws(WireError) -> [UInt8] {

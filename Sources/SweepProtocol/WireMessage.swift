@@ -264,9 +264,12 @@ public enum WireMessage: Sendable, Equatable {
     public var totalSteps: UInt64
     /// Wall time the segment took on the worker, in seconds.
     public var seconds: Double
+    /// What the segment printed besides its results (``WireLimits/maxLogBytes`` at most; frame 2
+    /// when not empty).
+    public var log: [UInt8]
     public init(
       attempt: UInt64, key: RunKey, checkpoint: [UInt8], stepsDone: UInt64, totalSteps: UInt64,
-      seconds: Double
+      seconds: Double, log: [UInt8] = []
     ) {
       self.attempt = attempt
       self.key = key
@@ -274,6 +277,7 @@ public enum WireMessage: Sendable, Equatable {
       self.stepsDone = stepsDone
       self.totalSteps = totalSteps
       self.seconds = seconds
+      self.log = log
     }
   }
 
@@ -284,11 +288,15 @@ public enum WireMessage: Sendable, Equatable {
     public var outcome: Outcome
     /// Wall time the run took on the worker, in seconds.
     public var seconds: Double
-    public init(attempt: UInt64, key: RunKey, outcome: Outcome, seconds: Double) {
+    /// What the run printed besides its results (``WireLimits/maxLogBytes`` at most; frame 2 when
+    /// not empty).
+    public var log: [UInt8]
+    public init(attempt: UInt64, key: RunKey, outcome: Outcome, seconds: Double, log: [UInt8] = []) {
       self.attempt = attempt
       self.key = key
       self.outcome = outcome
       self.seconds = seconds
+      self.log = log
     }
   }
 
@@ -297,10 +305,14 @@ public enum WireMessage: Sendable, Equatable {
     public var attempt: UInt64
     public var key: RunKey
     public var message: String
-    public init(attempt: UInt64, key: RunKey, message: String) {
+    /// What the attempt printed besides its results (``WireLimits/maxLogBytes`` at most; frame 1
+    /// when not empty).
+    public var log: [UInt8]
+    public init(attempt: UInt64, key: RunKey, message: String, log: [UInt8] = []) {
       self.attempt = attempt
       self.key = key
       self.message = message
+      self.log = log
     }
   }
 }

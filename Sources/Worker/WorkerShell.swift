@@ -327,25 +327,32 @@ public final class WorkerShell {
   /// Runs a lease (a whole run or a segment) and returns its report.
   private static func run(_ lease: WireMessage.Lease, inputs: ArtifactInputs) -> WireMessage {
     let start = ContinuousClock.now
+    // What a user's program prints besides its results travels with the report, for `metasweep logs`.
+    let log = AttemptLog()
     do {
-      let segment = try ExperimentCatalogue.runSegment(
-        experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed,
-        checkpoint: lease.checkpoint, maxSteps: Int(clamping: lease.maxSteps), inputs: inputs)
+      let segment = try AttemptLog.$current.withValue(log) {
+        try ExperimentCatalogue.runSegment(
+          experiment: lease.experiment, parameters: lease.parameters, seed: lease.seed,
+          checkpoint: lease.checkpoint, maxSteps: Int(clamping: lease.maxSteps), inputs: inputs)
+      }
       let seconds = (ContinuousClock.now - start).inSeconds
       switch segment {
       case .finished(let outcome):
         return .result(
-          WireMessage.RunResult(attempt: lease.attempt, key: lease.key, outcome: outcome, seconds: seconds))
+          WireMessage.RunResult(
+            attempt: lease.attempt, key: lease.key, outcome: outcome, seconds: seconds, log: log.bytes))
       case .checkpoint(let bytes, let stepsDone, let totalSteps):
         return .segment(
           WireMessage.SegmentReport(
             attempt: lease.attempt, key: lease.key, checkpoint: bytes, stepsDone: UInt64(max(stepsDone, 0)),
-            totalSteps: UInt64(max(totalSteps, stepsDone, 0)), seconds: seconds))
+            totalSteps: UInt64(max(totalSteps, stepsDone, 0)), seconds: seconds, log: log.bytes))
       }
     } catch let error as ExperimentError where error.isRefusal {
-      return .refusal(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
+      return .refusal(
+        WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)", log: log.bytes))
     } catch {
-      return .failure(WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)"))
+      return .failure(
+        WireMessage.RunFailure(attempt: lease.attempt, key: lease.key, message: "\(error)", log: log.bytes))
     }
   }
 

@@ -16,6 +16,7 @@ struct MetaSweep: ParsableCommand {
     version: "metasweep, sources \(BuildCommit.sources), build \(BuildInfo.buildID) (\(BuildInfo.toolchain))",
     subcommands: [
       RunCommand.self, ResumeCommand.self, ReportCommand.self, StatusCommand.self, ServeCommand.self,
+      LogsCommand.self,
       RunOneCommand.self,
       ExperimentsCommand.self,
       CoordinatorCommand.self, WorkerCommand.self, KeysCommand.self, AuditCommand.self, VerifyCommand.self,

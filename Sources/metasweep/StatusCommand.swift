@@ -57,8 +57,11 @@ struct StatusCommand: ParsableCommand {
           coordinator: holder.map { .running(holder: $0.description) } ?? .stopped))
       for failed in try journal.failedRuns() {
         print(
-          "failed: \(failed.run.variant) seed \(failed.run.seed) after \(failed.failures) attempts: \(failed.error)"
-        )
+          "failed: \(failed.run.variant) seed \(failed.run.seed) (run \(failed.run.key.short)) after "
+            + "\(failed.failures) attempts: \(failed.error)")
+      }
+      if let failed = try journal.failedRuns().first {
+        print("(each attempt's output: metasweep logs \(directory) \(failed.run.key.short))")
       }
       // A graph's runs whose inputs are not journaled yet are in no row: count them from its plan.
       if case .graph(let plan)? = try? SweepRunner.storedShape(in: directory).document {

@@ -127,6 +127,30 @@ import Testing
       status.contains("killed by signal 11") && status.contains("Segmentation fault in layer 3"), "\(status)")
     #expect(status.contains("timed out after 2.0 s"), "\(status)")
     #expect(status.contains("malformed result line"), "\(status)")
+
+    // Each attempt's output, by key prefix or by variant and seed: the crash's standard error whole,
+    // the flood's first and last lines with what was left out between, a good run's nothing.
+    let journal = try Journal(path: out.appendingPathComponent("journal.sqlite").path, readOnly: true)
+    let crash = try #require(try journal.runs(variant: "crash", seed: 1).first)
+    let byKey = try Binary.run(["logs", out.path, String(crash.key.hex.prefix(8))], in: dir)
+    #expect(byKey.status == 0, "\(byKey.stderr)")
+    #expect(
+      byKey.stdout.contains("run \(crash.key.short) (variant crash, seed 1): 1 attempt")
+        && byKey.stdout.contains(": failed, ") && byKey.stdout.contains("killed by signal 11")
+        && byKey.stdout.contains("--- standard error ---\nloading weights\nSegmentation fault in layer 3\n"),
+      "\(byKey.stdout)")
+    #expect(status.contains("metasweep logs \(out.path) "), "\(status)")
+    let flood = try Binary.run(["logs", out.path, "flood", "0"], in: dir)
+    #expect(flood.status == 0 && flood.stdout.contains(": succeeded, "), "\(flood.stderr)")
+    let chatter = flood.stdout.components(separatedBy: "chatter chatter chatter\n").count - 1
+    #expect(chatter > 1000 && chatter < 6000, "\(chatter) lines kept")
+    #expect(flood.stdout.contains("bytes left out ...]"), "\(flood.stdout.prefix(300))")
+    let good = try Binary.run(["logs", out.path, "good", "0"], in: dir)
+    #expect(good.stdout.contains("(no output kept)"), "\(good.stdout)")
+    for wrong in [["good", "7"], ["zz"], ["0000000000"]] {
+      let missing = try Binary.run(["logs", out.path] + wrong, in: dir)
+      #expect(missing.status == 2 && missing.stderr.contains("error: "), "\(wrong): \(missing.stderr)")
+    }
     let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
     #expect(
       summary.contains("| good | 1.0 ± 0 (n=2)") || summary.contains("| good | 1 ± 0 (n=2)"), "\(summary)")

@@ -227,6 +227,35 @@ let sampleOutcome = Outcome(
   #expect(FileManager.default.fileExists(atPath: path + "-wal"))
 }
 
+@Test func attemptLogs_areKeptPerAttempt_andFoundByKeyPrefixOrVariantAndSeed() throws {
+  let journal = try Journal.temporary()
+  let runs = makeRuns(variants: ["a", "b"], seeds: [0, 1])
+  _ = try prepare(journal, runs)
+  let key = runs[2].key
+  try journal.recordLease(attempt: 1, key: key, worker: "w1", at: t0)
+  _ = try journal.recordFailure(attempt: 1, key: key, message: "exited with status 1", retryLimit: 3, at: t0)
+  try journal.recordAttemptLog(attempt: 1, log: Array("--- standard error ---\nboom \u{1F4A5}\n".utf8))
+  try journal.recordLease(attempt: 2, key: key, worker: "w2", at: t0)
+  _ = try journal.recordOutcome(
+    attempt: 2, key: key, worker: "w2", outcome: sampleOutcome, seconds: 1, at: t0)
+  try journal.recordAttemptLog(attempt: 2, log: [])  // nothing printed: no row
+  try journal.recordLease(attempt: 3, key: runs[0].key, worker: "w1", at: t0)
+
+  let history = try journal.attemptHistory(of: key)
+  #expect(history.map(\.attempt) == [1, 2])
+  #expect(history.map(\.state) == ["failed", "succeeded"])
+  #expect(history[0].worker == "w1" && history[0].message == "exited with status 1")
+  #expect(history[0].log == "--- standard error ---\nboom \u{1F4A5}\n")
+  #expect(history[1].log == nil && history[1].endedAt != nil)
+  let leased = try journal.attemptHistory(of: runs[0].key)
+  #expect(leased.count == 1 && leased[0].state == "leased" && leased[0].endedAt == nil)
+
+  #expect(try journal.runs(withKeyPrefix: String(key.hex.prefix(10))) == [runs[2]])
+  #expect(try journal.runs(withKeyPrefix: "").count == 4)
+  #expect(try journal.runs(variant: runs[2].variant, seed: runs[2].seed) == [runs[2]])
+  #expect(try journal.runs(variant: "nope", seed: 0).isEmpty)
+}
+
 @Test func recordFailure_retriesUntilLimit_thenMarksRunFailedWithError() throws {
   let journal = try Journal.temporary()
   let runs = makeRuns(variants: ["a", "b"], seeds: [0])

@@ -254,7 +254,7 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   var leasedAttempts: [UInt64] = []
   for directive in cluster.directives {
     switch directive {
-    case .journalCheckpoint(let attempt, let key, let bytes, let steps) where key == run.key:
+    case .journalCheckpoint(let attempt, let key, let bytes, let steps, _) where key == run.key:
       #expect(leasedAttempts.last == attempt, "a checkpoint closes the attempt journaled before it")
       journaled.append((steps, bytes))
     case .journalLease(let attempt, let key, _, let holder) where key == run.key:
@@ -282,7 +282,7 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   cluster.join("a")
   while cluster.dispatcher.progress.roundsDone < 3 { try cluster.answerOne() }
   let out = cluster.dispatcher.endLeases()
-  let steps = out.compactMap { if case .journalCheckpoint(_, _, _, let steps) = $0 { steps } else { nil } }
+  let steps = out.compactMap { if case .journalCheckpoint(_, _, _, let steps, _) = $0 { steps } else { nil } }
   #expect(steps == [3])
   #expect(cluster.dispatcher.progress.inRounds == 0)
 }

@@ -46,7 +46,13 @@ enum MessageSamples {
       .heartbeat,
       .result(.init(attempt: 1, key: key, outcome: outcome, seconds: 12.5)),
       .result(.init(attempt: .max, key: key, outcome: Outcome(), seconds: 0)),
+      .result(
+        .init(
+          attempt: 2, key: key, outcome: outcome, seconds: 1,
+          log: Array(("--- standard error ---\nepoch 1 " + unicode + "\n").utf8))),
       .failure(.init(attempt: 3, key: key, message: "Fatal error: index out of range " + unicode)),
+      .failure(.init(attempt: 5, key: key, message: "exited with status 1", log: [0xFF, 0, 10])),
+      .refusal(.init(attempt: 6, key: key, message: "differs", log: Array("x".utf8))),
       .refusal(.init(attempt: 4, key: key, message: "this host's copy of fashion-mnist differs " + unicode)),
       .goodbye(reason: "drained"),
       .goodbye(reason: ""),
@@ -66,6 +72,10 @@ enum MessageSamples {
           attempt: 12, key: key, checkpoint: [1, 2, 3, 0, 255], stepsDone: 7, totalSteps: 60, seconds: 0.25)),
       .segment(
         .init(attempt: .max, key: key, checkpoint: [], stepsDone: 0, totalSteps: 0, seconds: .infinity)),
+      .segment(
+        .init(
+          attempt: 13, key: key, checkpoint: [9], stepsDone: 1, totalSteps: 2, seconds: 0.5,
+          log: [UInt8](repeating: 65, count: WireLimits.maxLogBytes))),
       .shutdown,
       .ack(attempt: 17),
       .ack(attempt: .max),
@@ -158,7 +168,13 @@ enum MessageSamples {
     let total = rng.next() >> 1
     return .init(
       attempt: rng.next(), key: randomKey(&rng), checkpoint: randomBytes(&rng),
-      stepsDone: total == 0 ? 0 : rng.next() % (total + 1), totalSteps: total, seconds: randomDouble(&rng))
+      stepsDone: total == 0 ? 0 : rng.next() % (total + 1), totalSteps: total, seconds: randomDouble(&rng),
+      log: randomLog(&rng))
+  }
+
+  /// A report's log: empty half the time.
+  static func randomLog(_ rng: inout SplitMix64) -> [UInt8] {
+    rng.chance(1, in: 2) ? [] : [UInt8(truncatingIfNeeded: rng.next())] + randomBytes(&rng)
   }
 
   static func random(_ rng: inout SplitMix64) -> WireMessage {
@@ -173,9 +189,12 @@ enum MessageSamples {
     case 2:
       .result(
         .init(
-          attempt: rng.next(), key: randomKey(&rng), outcome: randomOutcome(&rng), seconds: randomDouble(&rng)
-        ))
-    case 3: .failure(.init(attempt: rng.next(), key: randomKey(&rng), message: randomString(&rng)))
+          attempt: rng.next(), key: randomKey(&rng), outcome: randomOutcome(&rng),
+          seconds: randomDouble(&rng),
+          log: randomLog(&rng)))
+    case 3:
+      .failure(
+        .init(attempt: rng.next(), key: randomKey(&rng), message: randomString(&rng), log: randomLog(&rng)))
     case 4: .goodbye(reason: randomString(&rng))
     case 5:
       .welcome(
@@ -195,7 +214,9 @@ enum MessageSamples {
     case 10: .statusRequest
     case 12: .draining
     case 11: .status(text: randomString(&rng))
-    case 13: .refusal(.init(attempt: rng.next(), key: randomKey(&rng), message: randomString(&rng)))
+    case 13:
+      .refusal(
+        .init(attempt: rng.next(), key: randomKey(&rng), message: randomString(&rng), log: randomLog(&rng)))
     case 15:
       .artifactRequest(
         .init(

@@ -17,10 +17,13 @@ import Testing
   for message in MessageSamples.all {
     let frames = WireCodec.encode(message)
     #expect(Array(frames[0].prefix(4)) == Array("MSWP".utf8))
-    #expect(frames[0][4] == 6 && frames[0][5] == 0)  // version 6, little-endian
+    #expect(frames[0][4] == 7 && frames[0][5] == 0)  // version 7, little-endian
     kinds.insert(frames[0][6])
     switch message {
-    case .result, .segment, .artifactChunk, .shardResult: #expect(frames.count == 2)
+    case .result(let result): #expect(frames.count == (result.log.isEmpty ? 2 : 3))
+    case .segment(let segment): #expect(frames.count == (segment.log.isEmpty ? 2 : 3))
+    case .failure(let failure), .refusal(let failure): #expect(frames.count == (failure.log.isEmpty ? 1 : 2))
+    case .artifactChunk, .shardResult: #expect(frames.count == 2)
     case .lease(let lease): #expect(frames.count == (lease.checkpoint == nil ? 1 : 2))
     case .shardLease(let lease): #expect(frames.count == (lease.replica == nil ? 1 : 2))
     default: #expect(frames.count == 1)
@@ -219,7 +222,7 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
   #expect(code([heartbeat, []]) == .malformed)  // extra frame
   let result = WireCodec.encode(
     .result(.init(attempt: 1, key: MessageSamples.key, outcome: Outcome(), seconds: 1)))
-  #expect(code(result + [[1]]) == .malformed)
+  #expect(code(result + [[1], [1]]) == .malformed)  // a log frame is the only one that may follow
   #expect(code([result[0], result[1] + [0]]) == .malformed)  // trailing byte in the outcome
   #expect(code([header(0x05, le32(2) + [0xC3, 0x28])]) == .malformed)  // invalid UTF-8
 
@@ -284,6 +287,29 @@ private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.little
     .segment(
       .init(attempt: 1, key: MessageSamples.key, checkpoint: [], stepsDone: 0, totalSteps: .max, seconds: 1)))
   #expect(code(huge) == .malformed)
+}
+
+@Test func reportLogs_areAnOptionalLastFrame_clippedOnEncoding_andBoundedOnDecoding() throws {
+  let key = MessageSamples.key
+  let result = WireMessage.result(.init(attempt: 1, key: key, outcome: Outcome(), seconds: 1, log: [7]))
+  let failure = WireMessage.failure(.init(attempt: 1, key: key, message: "m", log: [7]))
+  for message in [result, failure] {
+    let frames = WireCodec.encode(message)
+    #expect(try WireCodec.decode(frames) == message)
+    // An empty log frame is not what encoding makes; a frame after the log is one too many.
+    #expect(code(Array(frames.dropLast()) + [[]]) == .malformed)
+    #expect(code(frames + [[1]]) == .malformed)
+    #expect(
+      code(Array(frames.dropLast()) + [[UInt8](repeating: 1, count: WireLimits.maxLogBytes + 1)])
+        == .oversized)
+  }
+  let long = WireMessage.failure(
+    .init(attempt: 1, key: key, message: "m", log: [UInt8](repeating: 1, count: WireLimits.maxLogBytes + 9)))
+  guard case .failure(let decoded) = try WireCodec.decode(WireCodec.encode(long)) else {
+    Issue.record("not a failure")
+    return
+  }
+  #expect(decoded.log.count == WireLimits.maxLogBytes)
 }
 
 @Test func outcomeArtifacts_travelIntact_andABadOrRepeatedNameIsMalformed() throws {
