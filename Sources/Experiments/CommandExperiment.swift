@@ -23,6 +23,10 @@ public enum CommandExperiment: Experiment {
   static let ownParameters = Set(CommandConfig.parameterDescriptors.map(\.name))
 
   public static func validate(parameters: Parameters) throws {
+    for name in ProgramParameters.reserved where parameters[name] != nil {
+      throw ExperimentError(
+        message: "command: `\(name)` is what MetaSweep passes the program; name the parameter otherwise")
+    }
     let config = try CommandConfig(parameters: parameters)
     _ = try config.words(parameters: parameters, seed: 0)
   }
@@ -50,6 +54,21 @@ public enum CommandExperiment: Experiment {
   public static func series(for parameters: Parameters) -> [String] { [] }
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
+    guard
+      case .finished(let outcome) = try runSegment(
+        parameters: parameters, seed: seed, checkpoint: nil, maxSteps: 0)
+    else { throw ExperimentError(message: "command: a whole run ended at a checkpoint") }
+    return outcome
+  }
+
+  /// One segment of a run: the program from the start (`checkpoint` nil) or restarted from the
+  /// file of the checkpoint its last segment ended at, told to stop `maxSteps` of its steps further
+  /// on (`stop_at_step`; 0: run to the end). The program decides what a step is and when to save;
+  /// one that ignores `stop_at_step` runs whole in one segment. A run done in segments is the whole
+  /// run only if the program continues exactly from its file.
+  public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int)
+    throws -> SegmentOutcome
+  {
     let config = try CommandConfig(parameters: parameters)
     // This host's copy of the program must be the one the sweep pinned; otherwise another worker
     // may have the right one.
@@ -63,26 +82,51 @@ public enum CommandExperiment: Experiment {
           isRefusal: true)
       }
     }
+    let resumed = try checkpoint.map { try CommandCheckpoint(decoding: $0) }
+    let folder = try CommandRunner.makeFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    var environment = ["METASWEEP_SEED": String(seed)]
+    let stopAtStep = maxSteps > 0 ? (resumed?.step ?? 0) + maxSteps : nil
+    if let stopAtStep { environment["METASWEEP_STOP_AT_STEP"] = String(stopAtStep) }
+    var resumePath: String?
+    if let resumed {
+      let path = folder + "/" + resumed.fileName
+      guard FileManager.default.createFile(atPath: path, contents: Data(resumed.file)) else {
+        throw ExperimentError(message: "command: cannot write the checkpoint to \(path)")
+      }
+      resumePath = path
+      environment["METASWEEP_RESUME_FROM"] = path
+    }
     let program = ProgramParameters(
-      parameters: parameters.filter { !ownParameters.contains($0.key) }, seed: seed)
-    return try CommandRunner.run(
-      CommandRunner.Settings(
-        words: try config.words(parameters: parameters, seed: seed),
-        directory: config.directory.isEmpty ? FileManager.default.currentDirectoryPath : config.directory,
-        input: program.json, environment: ["METASWEEP_SEED": String(seed)],
-        timeout: .milliseconds(Int64(config.timeout * 1000))))
+      parameters: parameters.filter { !ownParameters.contains($0.key) }, seed: seed, resumeFrom: resumePath,
+      stopAtStep: stopAtStep)
+    var settings = CommandRunner.Settings(
+      folder: folder, words: try config.words(parameters: parameters, seed: seed),
+      directory: config.directory.isEmpty ? FileManager.default.currentDirectoryPath : config.directory,
+      input: program.json, environment: environment, timeout: .milliseconds(Int64(config.timeout * 1000)))
+    settings.resumingFrom = resumed
+    settings.stopAtStep = stopAtStep
+    return try CommandRunner.run(settings)
   }
 }
 
 /// The program's own parameters and the seed, as the JSON object its standard input gets: keys
-/// sorted, numbers as numbers.
+/// sorted, numbers as numbers; in a chained sweep `stop_at_step` (where the segment should end),
+/// and `resume_from` when the run continues from a checkpoint file.
 struct ProgramParameters {
   var parameters: Parameters
   var seed: UInt64
+  var resumeFrom: String?
+  var stopAtStep: Int?
+
+  /// The names the input object uses for MetaSweep's own values, which no parameter may take.
+  static let reserved = ["seed", "resume_from", "stop_at_step"]
 
   var json: [UInt8] {
     var object = parameters
     object["seed"] = .int(Int(truncatingIfNeeded: seed))
+    if let resumeFrom { object["resume_from"] = .string(resumeFrom) }
+    if let stopAtStep { object["stop_at_step"] = .int(stopAtStep) }
     return Array(CanonicalJSON.parameters(object).utf8) + [UInt8(ascii: "\n")]
   }
 }

@@ -5,14 +5,16 @@ import SweepModel
   import Glibc
 #endif
 
-/// Runs a user's program once, for ``CommandExperiment``: in a fresh working folder (removed
-/// afterwards), in a session of its own so that a time-out kills every process it started, with
-/// its input on standard input, reading its results from standard output (``ProgramOutput``) and
-/// keeping the rest of both streams in bounded logs. Synchronous: experiments run on worker
-/// threads (``SpawnedProgram`` says why not swift-subprocess).
+/// Runs a user's program once, for ``CommandExperiment``: in the working folder it is given, in a
+/// session of its own so that a time-out kills every process it started, with its input on
+/// standard input, reading its results from standard output (``ProgramOutput``) and keeping the
+/// rest of both streams in bounded logs. Synchronous: experiments run on worker threads
+/// (``SpawnedProgram`` says why not swift-subprocess).
 enum CommandRunner {
   /// What to run and how.
   struct Settings: Sendable {
+    /// The attempt's fresh working folder (``makeFolder()``), the program's current directory.
+    var folder: String
     /// The program and its arguments. A first word without `/` is looked up on PATH; a relative
     /// path is taken from `directory`, and so is every later word that names a file there.
     var words: [String]
@@ -28,6 +30,11 @@ enum CommandRunner {
     var logLimit = 64 * 1024
     /// Lines longer than this are cut (the rest is dropped). Default 1 MiB.
     var lineLimit = 1 << 20
+    /// Where a resumed run stands: its results so far are kept, and it continues after their step.
+    var resumingFrom: CommandCheckpoint?
+    /// The program's step at which the segment should end (`stop_at_step`): a program that exits
+    /// right after a checkpoint at or past it ends the segment there. nil: run to the end.
+    var stopAtStep: Int?
   }
 
   /// How an attempt ended, whatever it printed.
@@ -36,6 +43,8 @@ enum CommandRunner {
     var timedOut: Bool
     var output: ProgramOutput
     var standardError: BoundedLog
+    /// The checkpoint the segment ended at (the program exited right after announcing it).
+    var segmentEnd: CommandCheckpoint?
 
     /// What `metasweep logs` shows of the attempt: each stream's lines that are not results, under
     /// a heading, a stream that printed nothing left out.
@@ -49,15 +58,26 @@ enum CommandRunner {
     }
   }
 
-  /// Runs the program and returns its outcome, or throws ``ExperimentError`` saying why the attempt
-  /// failed (exit status, signal, time-out, a malformed result line, no `done` line) with the last
-  /// lines of its standard error. Blocks the calling thread.
-  static func run(_ settings: Settings) throws -> Outcome {
+  /// A fresh, empty working folder for one attempt; the caller removes it.
+  static func makeFolder() throws -> String {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "metasweep-command-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder.path
+  }
+
+  /// Runs the program and returns its outcome, or the checkpoint its segment ended at, or throws
+  /// ``ExperimentError`` saying why the attempt failed (exit status, signal, time-out, a malformed
+  /// result line, no `done` line) with the last lines of its standard error. Blocks the calling
+  /// thread.
+  static func run(_ settings: Settings) throws -> SegmentOutcome {
     let report = try execute(settings)
     let output = report.output
     AttemptLog.current?.record(report.logText)
     var reason: String?
-    if report.timedOut {
+    if let end = report.segmentEnd, output.problem == nil, !report.timedOut {
+      return .checkpoint(bytes: end.encoded, stepsDone: end.step, totalSteps: end.total)
+    } else if report.timedOut {
       reason = "timed out after \(settings.timeout.inSeconds) s; its process group was killed"
     } else if let problem = output.problem {
       reason = "printed a malformed result line: \(problem)"
@@ -74,7 +94,7 @@ enum CommandRunner {
         message: "command `\(settings.words.joined(separator: " "))` \(reason)"
           + (tail.isEmpty ? "" : "; the end of its standard error:\n" + tail.joined(separator: "\n")))
     }
-    return try output.outcome()
+    return .finished(try output.outcome())
   }
 
   /// Runs the program to its end (or its time-out) and reports what happened.
@@ -82,10 +102,7 @@ enum CommandRunner {
     guard let first = settings.words.first else { throw ExperimentError(message: "command: nothing to run") }
     // A program that exits without reading its input must not take this process with it.
     signal(SIGPIPE, SIG_IGN)
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "metasweep-command-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let folder = settings.folder
 
     let program = first.contains("/") ? absolute(first, in: settings.directory) : first
     let arguments =
@@ -101,11 +118,13 @@ enum CommandRunner {
     for name in environment.keys where name.hasPrefix("METASWEEP_") { environment[name] = nil }
     environment.merge(settings.environment) { _, new in new }
     environment["METASWEEP_PROGRAM_DIR"] = settings.directory
-    environment["METASWEEP_WORK_DIR"] = folder.path
+    environment["METASWEEP_WORK_DIR"] = folder
 
     let child = try SpawnedProgram(
-      program: program, arguments: arguments, environment: environment, directory: folder.path)
-    var output = ProgramOutput(logLimit: settings.logLimit)
+      program: program, arguments: arguments, environment: environment, directory: folder)
+    var output =
+      settings.resumingFrom.map { ProgramOutput(logLimit: settings.logLimit, resumingFrom: $0) }
+      ?? ProgramOutput(logLimit: settings.logLimit)
     var errors = BoundedLog(limit: settings.logLimit)
     var outLines = LineSplitter(limit: settings.lineLimit)
     var errLines = LineSplitter(limit: settings.lineLimit)
@@ -130,7 +149,39 @@ enum CommandRunner {
       })
     outLines.finish { output.consume(line: $0) }
     errLines.finish { errors.append($0) }
-    return Report(status: child.status, timedOut: timedOut, output: output, standardError: errors)
+    // A segment ends when the program exits cleanly right after a checkpoint at or past the step
+    // it was told to stop at: the file is read once the program is gone, so it is the one announced.
+    var segmentEnd: CommandCheckpoint?
+    if let stop = settings.stopAtStep, !timedOut, !output.isDone, output.problem == nil,
+      child.status == .exited(0), output.endsAtCheckpoint, let mark = output.checkpoint, mark.step >= stop
+    {
+      switch readCheckpointFile(absolute(mark.path, in: folder)) {
+      case .success(let file): segmentEnd = output.checkpointed(file: file)
+      case .failure(let problem): output.fail("checkpoint step \(mark.step): \(problem.message)")
+      }
+    }
+    return Report(
+      status: child.status, timedOut: timedOut, output: output, standardError: errors, segmentEnd: segmentEnd)
+  }
+
+  /// The largest checkpoint file a segment carries (a checkpoint travels in one message).
+  static let maxCheckpointFileBytes = 200 << 20
+
+  /// The bytes of the checkpoint file at `path`, or why they cannot be kept.
+  static func readCheckpointFile(_ path: String) -> Result<[UInt8], ExperimentError> {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+      let data = FileManager.default.contents(atPath: path)
+    else {
+      return .failure(ExperimentError(message: "the program announced \(path), which is not a readable file"))
+    }
+    guard data.count <= maxCheckpointFileBytes else {
+      return .failure(
+        ExperimentError(
+          message: "\(path) has \(data.count) bytes; a checkpoint may have \(maxCheckpointFileBytes) at most")
+      )
+    }
+    return .success(Array(data))
   }
 
   /// `word` as an absolute path: itself when it starts with `/`, else under `directory`.

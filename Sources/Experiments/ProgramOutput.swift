@@ -9,6 +9,12 @@ import SweepModel
 ///   "-inf" for a value JSON cannot write);
 /// - `{"point": "loss", "x": 100, "value": 0.52}`: the next point of a curve, whose x values must
 ///   grow by one constant step;
+/// - `{"checkpoint": "PATH", "step": N}` (and optionally `"total": T`, the run's steps): the
+///   program saved its state to PATH (relative to its working folder) after its step N, which
+///   grows from checkpoint to checkpoint. In a chained sweep (`segment_steps`) the program is told
+///   `stop_at_step`; when it exits (status 0) right after a checkpoint at or past it, the segment
+///   ends there: the file and the results printed so far are kept, and the next segment restarts
+///   the program from the file;
 /// - `{"done": true}`: the run is complete; a program that exits without it has failed.
 /// A result line that does not parse, or any line after `done`, fails the attempt.
 struct ProgramOutput: Sendable {
@@ -23,8 +29,36 @@ struct ProgramOutput: Sendable {
   private(set) var problem: String?
   /// Every other line, bounded.
   private(set) var log: BoundedLog
+  /// The last checkpoint the program announced (or the one it was resumed from).
+  private(set) var checkpoint: (path: String, step: Int, total: Int?)?
+  /// Whether the last result line was a checkpoint.
+  private(set) var endsAtCheckpoint = false
 
   init(logLimit: Int) { log = BoundedLog(limit: logLimit) }
+
+  /// The output of a program resumed from `checkpoint`: what it printed before is already here.
+  init(logLimit: Int, resumingFrom checkpoint: CommandCheckpoint) {
+    log = BoundedLog(limit: logLimit)
+    metrics = checkpoint.metrics
+    for curve in checkpoint.curves {
+      seriesOrder.append(curve.name)
+      points[curve.name] = curve.points
+    }
+    self.checkpoint = (checkpoint.fileName, checkpoint.step, checkpoint.total)
+  }
+
+  /// Notes a problem that fails the attempt (a checkpoint file that cannot be read), unless one
+  /// was found before.
+  mutating func fail(_ problem: String) { self.problem = self.problem ?? problem }
+
+  /// What the program printed up to now, with `file` as the checkpoint's content.
+  func checkpointed(file: [UInt8]) -> CommandCheckpoint? {
+    guard let checkpoint else { return nil }
+    return CommandCheckpoint(
+      step: checkpoint.step, total: max(checkpoint.total ?? checkpoint.step, checkpoint.step),
+      fileName: String(checkpoint.path.split(separator: "/").last ?? "checkpoint"), file: file,
+      metrics: metrics, curves: seriesOrder.map { ($0, points[$0]!) })
+  }
 
   /// Reads one line (without its newline).
   mutating func consume(line: Substring) {
@@ -34,6 +68,7 @@ struct ProgramOutput: Sendable {
     }
     guard problem == nil else { return }
     let text = line.dropFirst(Self.marker.count)
+    endsAtCheckpoint = false
     if isDone {
       problem = "a result line after {\"done\": true}: \(text.prefix(200))"
       return
@@ -57,12 +92,27 @@ struct ProgramOutput: Sendable {
       }
       if points[name] == nil { seriesOrder.append(name) }
       points[name, default: []].append((x, value))
+    } else if let path = object["checkpoint"]?.text, let step = object["step"]?.number,
+      object.count == 2 || (object.count == 3 && object["total"] != nil)
+    {
+      let total = object["total"]?.number
+      let last = checkpoint?.step ?? 0
+      guard !path.isEmpty, !path.hasSuffix("/"), let whole = Int(exactly: step), whole > last,
+        total.map({ Int(exactly: $0).map { $0 >= whole } ?? false }) ?? true
+      else {
+        problem =
+          "a checkpoint needs a file path and a whole step above the last one's (\(last)), and a total "
+          + "at least that step: \(text.prefix(200))"
+        return
+      }
+      checkpoint = (path, whole, total.map { Int($0) })
+      endsAtCheckpoint = true
     } else if object.count == 1, object["done"] == .bool(true) {
       isDone = true
     } else {
       problem =
-        "not a result (want {\"metric\": NAME, \"value\": V}, {\"point\": NAME, \"x\": X, \"value\": V} "
-        + "or {\"done\": true}): \(text.prefix(200))"
+        "not a result (want {\"metric\": NAME, \"value\": V}, {\"point\": NAME, \"x\": X, \"value\": V}, "
+        + "{\"checkpoint\": PATH, \"step\": N} or {\"done\": true}): \(text.prefix(200))"
     }
   }
 

@@ -70,6 +70,62 @@ import Testing
     #expect(Self.tables(coordinatorKilled) == cleanTables)
   }
 
+  @Test func theChainedExample_inSegments_withAWorkerAndTheCoordinatorKilled_matchesTheWholeRun() throws {
+    let dir = try makeScratchDirectory()
+    let example = Self.example.deletingLastPathComponent().appendingPathComponent("chained")
+    for file in ["train.py", "sweep.yaml"] {
+      try FileManager.default.copyItem(
+        at: example.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+    }
+    let chained = try String(contentsOf: dir.appendingPathComponent("sweep.yaml"), encoding: .utf8)
+    try chained.replacingOccurrences(of: "segment_steps: 300\n", with: "").write(
+      to: dir.appendingPathComponent("whole.yaml"), atomically: true, encoding: .utf8)
+    let small = ["--set", "seeds=0..<2"]
+    let whole = try Binary.run(["run", "whole.yaml", "--workers", "2", "--out", "whole"] + small, in: dir)
+    #expect(whole.status == 0, "\(whole.stderr)")
+    let wholeTables = Self.tables(dir.appendingPathComponent("whole"))
+    #expect(wholeTables.count == 5, "\(wholeTables.keys.sorted())")
+
+    // Segments of 300 steps (4 per run), a worker killed once a checkpoint is journaled, then the
+    // coordinator killed once a run is done, then resumed.
+    let out = dir.appendingPathComponent("chained")
+    let journalPath = out.appendingPathComponent("journal.sqlite").path
+    func checkpoints() -> Int {
+      guard FileManager.default.fileExists(atPath: journalPath),
+        let journal = try? Journal(path: journalPath, readOnly: true)
+      else { return 0 }
+      return (try? journal.checkpointCount()) ?? 0
+    }
+    let sweep = try Binary.Running(
+      [
+        "run", "sweep.yaml", "--workers", "2", "--out", "chained", "--heartbeat", "0.2", "--worker-timeout",
+        "1",
+      ]
+        + small, directory: dir)
+    #expect(waitUntil { checkpoints() >= 1 })
+    let workers = childProcesses(of: sweep.pid)
+    #expect(workers.count == 2)
+    if let victim = workers.first { kill(victim, SIGKILL) }
+    #expect(waitUntil { Self.done(out) >= 1 })
+    kill(sweep.pid, SIGKILL)
+    _ = sweep.wait()
+    #expect(Self.done(out) < 4)
+    let resumed = try Binary.run(["resume", out.path, "--workers", "2"], in: dir)
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(Self.tables(out) == wholeTables)
+    // Every run went through its checkpoints: segments ended at steps 300, 600 and 900.
+    let journal = try Journal(path: journalPath, readOnly: true)
+    for run in try journal.runs(variant: "lr=0.01", seed: 0) {
+      let ends = try journal.attemptHistory(of: run.key).compactMap(\.message).filter {
+        $0.hasPrefix("segment ended")
+      }
+      #expect(
+        Set(ends).isSuperset(of: [
+          "segment ended: checkpoint at step 300", "segment ended: checkpoint at step 900",
+        ]), "\(ends)")
+    }
+  }
+
   @Test func editingTheProgram_changesItsRunKeys_andRevertingTheEdit_findsTheOldOutcomes() throws {
     let dir = try makeScratchDirectory()
     for file in ["sgd.py", "sweep.yaml"] {

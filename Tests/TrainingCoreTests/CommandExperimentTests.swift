@@ -180,4 +180,117 @@ import Testing
             yaml: "name: s\nexperiment: command\nseeds: 1\nvariants: {a: {lr: 1}}\n", file: sweep))
       }.contains("set `command`"))
   }
+
+  /// A program that counts to `steps`, printing a point per step and saving its count every
+  /// `save` steps; told `stop_at_step`, it exits after the first checkpoint there or later (unless
+  /// `cooperates` is false), and resumed, it reads the count back.
+  static let counter = """
+    import json, os, sys
+    p = json.load(sys.stdin)
+    start = 0
+    if "resume_from" in p:
+        start = int(open(p["resume_from"]).read())
+        assert os.environ["METASWEEP_RESUME_FROM"] == p["resume_from"]
+        print("resumed at", start, file=sys.stderr)
+    for step in range(start + 1, p["steps"] + 1):
+        print("@metasweep " + json.dumps({"point": "value", "x": step, "value": step * 0.5 + p["seed"]}))
+        if step % p["save"] == 0:
+            with open("count.txt", "w") as f:
+                f.write(str(step))
+            print("@metasweep " + json.dumps({"checkpoint": "count.txt", "step": step, "total": p["steps"]}))
+            if p["cooperates"] and step >= p.get("stop_at_step", p["steps"] + 1):
+                assert os.environ["METASWEEP_STOP_AT_STEP"] == str(p["stop_at_step"])
+                sys.exit(0)
+    print("@metasweep " + json.dumps({"metric": "last", "value": p["steps"]}))
+    print('@metasweep {"done": true}')
+    """
+
+  /// Runs segments of at most `maxSteps` from the start to the end; returns where each ended and
+  /// the outcome.
+  func segments(_ parameters: Parameters, seed: UInt64, maxSteps: Int) throws -> (
+    ends: [Int], outcome: Outcome
+  ) {
+    var checkpoint: [UInt8]?
+    var ends: [Int] = []
+    while ends.count < 100 {
+      switch try CommandExperiment.runSegment(
+        parameters: parameters, seed: seed, checkpoint: checkpoint, maxSteps: maxSteps)
+      {
+      case .checkpoint(let bytes, let done, let total):
+        #expect(total == 10)
+        ends.append(done)
+        checkpoint = bytes
+      case .finished(let outcome):
+        return (ends, outcome)
+      }
+    }
+    throw ExperimentError(message: "no end")
+  }
+
+  @Test func aProgramThatCheckpoints_runsInSegments_fromItsOwnFiles_exactlyAsAWholeRun() throws {
+    try write("count.py", Self.counter)
+    let parameters = parameters(
+      "python3 count.py", ["steps": .int(10), "save": .int(2), "cooperates": .bool(true)])
+    let whole = try CommandExperiment.run(parameters: parameters, seed: 3)
+    #expect(whole.series.map(\.name) == ["value"] && whole.series[0].values.count == 10)
+    #expect(whole.metrics == [Metric("last", 10)])
+    // Told to stop 3 steps on, it stops at its next checkpoint: 4, 8, then the end.
+    let log = AttemptLog()
+    let chained = try AttemptLog.$current.withValue(log) { try segments(parameters, seed: 3, maxSteps: 3) }
+    #expect(chained.ends == [4, 8])
+    #expect(chained.outcome == whole)
+    #expect(String(decoding: log.bytes, as: UTF8.self).contains("resumed at 8"))
+    // A program that ignores `stop_at_step` runs whole in one segment.
+    var stubborn = parameters
+    stubborn["cooperates"] = .bool(false)
+    let once = try segments(stubborn, seed: 3, maxSteps: 3)
+    #expect(once.ends.isEmpty && once.outcome == whole)
+  }
+
+  @Test func anExitThatIsNotRightAfterADueCheckpoint_failsTheAttempt() throws {
+    let checkpoint = #"echo '@metasweep {"checkpoint": "a", "step": 2}'"#
+    let point = #"echo '@metasweep {"point": "p", "x": 1, "value": 1}'"#
+    for (name, lines) in [("early", [checkpoint]), ("after", [checkpoint, point])] {
+      try write("\(name).sh", (["touch a"] + lines).joined(separator: "\n"))
+      let failure = message {
+        try CommandExperiment.runSegment(
+          parameters: parameters("sh \(name).sh"), seed: 0, checkpoint: nil, maxSteps: name == "early" ? 5 : 1
+        )
+      }
+      #expect(failure.contains("ended without printing"), "\(name): \(failure)")
+    }
+  }
+
+  @Test func badCheckpoints_failTheAttempt_sayingWhy() throws {
+    let cases: [(name: String, lines: [String], problem: String)] = [
+      ("missing", [#"{"checkpoint": "nowhere.bin", "step": 1}"#], "not a readable file"),
+      ("folder", [#"{"checkpoint": "sub", "step": 1}"#], "not a readable file"),
+      (
+        "backwards", [#"{"checkpoint": "a", "step": 2}"#, #"{"checkpoint": "a", "step": 2}"#],
+        "a checkpoint needs"
+      ),
+      ("fraction", [#"{"checkpoint": "a", "step": 1.5}"#], "a checkpoint needs"),
+      ("total", [#"{"checkpoint": "a", "step": 3, "total": 2}"#], "a checkpoint needs"),
+    ]
+    for (name, lines, problem) in cases {
+      let echoes = lines.map { "echo '@metasweep \($0)'" }
+      try write("\(name).sh", (["touch a", "mkdir -p sub"] + echoes).joined(separator: "\n"))
+      let failure = message {
+        try CommandExperiment.runSegment(
+          parameters: parameters("sh \(name).sh"), seed: 0, checkpoint: nil, maxSteps: 1)
+      }
+      #expect(failure.contains(problem), "\(name): \(failure)")
+    }
+    for name in ["resume_from", "stop_at_step"] {
+      #expect(
+        message {
+          try CommandExperiment.validate(parameters: parameters("sh missing.sh", [name: .string("x")]))
+        }.contains("`\(name)` is what MetaSweep passes"))
+    }
+    #expect(
+      message {
+        try CommandExperiment.runSegment(
+          parameters: parameters("sh missing.sh"), seed: 0, checkpoint: [1, 2, 3], maxSteps: 1)
+      }.contains("checkpoint cannot be read"))
+  }
 }

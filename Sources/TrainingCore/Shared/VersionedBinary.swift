@@ -34,9 +34,9 @@ public struct BinaryFormatError: Error, Sendable, Equatable, CustomStringConvert
 ///
 /// FNV-1a catches accidental damage (a truncated copy, a flipped bit); content addressing and
 /// signatures belong to the layers that store and move records (SHA-256 in the artifact store).
-enum VersionedBinary {
+public enum VersionedBinary {
   /// `payload` framed as a record of `magic` and `version`.
-  static func frame(magic: String, version: UInt16, payload: [UInt8]) -> [UInt8] {
+  public static func frame(magic: String, version: UInt16, payload: [UInt8]) -> [UInt8] {
     var out: [UInt8] = Array(magic.utf8)
     precondition(out.count == 4, "a magic is four bytes")
     out.reserveCapacity(24 + payload.count)
@@ -50,7 +50,7 @@ enum VersionedBinary {
 
   /// The payload of a record framed by ``frame(magic:version:payload:)``, after checking magic,
   /// version, lengths and checksum; `what` names the record in messages ("a network").
-  static func payload(
+  public static func payload(
     of bytes: [UInt8], magic: String, version: UInt16, what: String
   ) throws(BinaryFormatError) -> ArraySlice<UInt8> {
     let headerLength = 16
@@ -86,12 +86,18 @@ enum VersionedBinary {
     return bytes[headerLength..<end]
   }
 
-  static func append(_ value: UInt64, bytes: Int = 8, to out: inout [UInt8]) {
+  public static func append(_ value: UInt64, bytes: Int = 8, to out: inout [UInt8]) {
     for k in 0..<bytes { out.append(UInt8(truncatingIfNeeded: value >> UInt64(8 * k))) }
   }
 
+  /// Appends a count, then the bytes.
+  public static func append<Bytes: Collection<UInt8>>(bytes: Bytes, to out: inout [UInt8]) {
+    append(UInt64(bytes.count), to: &out)
+    out += bytes
+  }
+
   /// Appends a count, then each value's `Float` bits.
-  static func append(_ values: [Float], to out: inout [UInt8]) {
+  public static func append(_ values: [Float], to out: inout [UInt8]) {
     append(UInt64(values.count), to: &out)
     for x in values { append(UInt64(x.bitPattern), bytes: 4, to: &out) }
   }
@@ -107,18 +113,18 @@ enum VersionedBinary {
   }
 
   /// A bounds-checked little-endian reader of a payload.
-  struct Reader {
+  public struct Reader {
     let bytes: ArraySlice<UInt8>
     var position: Int
 
-    init(bytes: ArraySlice<UInt8>) {
+    public init(bytes: ArraySlice<UInt8>) {
       self.bytes = bytes
       position = bytes.startIndex
     }
 
-    var isAtEnd: Bool { position == bytes.endIndex }
+    public var isAtEnd: Bool { position == bytes.endIndex }
 
-    mutating func integer(bytes n: Int) throws(BinaryFormatError) -> UInt64 {
+    public mutating func integer(bytes n: Int) throws(BinaryFormatError) -> UInt64 {
       guard bytes.endIndex - position >= n else {
         throw BinaryFormatError(code: .malformed, message: "A field runs past the end of the payload.")
       }
@@ -129,7 +135,7 @@ enum VersionedBinary {
     }
 
     /// An element count, checked against the bytes left before anything is allocated.
-    mutating func count(elementBytes: Int) throws(BinaryFormatError) -> Int {
+    public mutating func count(elementBytes: Int) throws(BinaryFormatError) -> Int {
       let count = try integer(bytes: 8)
       guard count <= UInt64(bytes.endIndex - position) / UInt64(elementBytes) else {
         throw BinaryFormatError(
@@ -138,8 +144,15 @@ enum VersionedBinary {
       return Int(count)
     }
 
+    /// A count, then that many raw bytes.
+    public mutating func blob() throws(BinaryFormatError) -> ArraySlice<UInt8> {
+      let count = try count(elementBytes: 1)
+      defer { position += count }
+      return bytes[position..<position + count]
+    }
+
     /// A count, then that many `Float`s.
-    mutating func floats() throws(BinaryFormatError) -> [Float] {
+    public mutating func floats() throws(BinaryFormatError) -> [Float] {
       let count = try count(elementBytes: 4)
       var values = [Float](repeating: 0, count: count)
       for k in 0..<count { values[k] = Float(bitPattern: UInt32(try integer(bytes: 4))) }
