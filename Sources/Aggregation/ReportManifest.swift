@@ -26,6 +26,28 @@ public struct ReportManifest: Sendable, Equatable {
   /// The command-line overrides (`--set fixed.step_size=0.001`) the sweep ran with, in order;
   /// written only when there are some.
   public var overrides: [String] = []
+  /// Runs whose outcomes were made by an earlier version of their program, kept (`--keep-results`)
+  /// in place of runs of the current one; written only when there are some.
+  public var keptResults: [KeptResult] = []
+
+  /// A run kept in place of a run of the edited program.
+  public struct KeptResult: Sendable, Equatable {
+    public var variant: String
+    public var seed: UInt64
+    /// The kept run's key, and the key of the run of the current program it stands in for.
+    public var runKey: String
+    public var insteadOf: String
+    /// The program the kept outcome was made by.
+    public var programSHA256: String
+
+    public init(variant: String, seed: UInt64, runKey: String, insteadOf: String, programSHA256: String) {
+      self.variant = variant
+      self.seed = seed
+      self.runKey = runKey
+      self.insteadOf = insteadOf
+      self.programSHA256 = programSHA256
+    }
+  }
 
   public init(
     sweepName: String, specHash: String, commit: String, toolchain: String, host: String, date: Date,
@@ -60,6 +82,13 @@ public struct ReportManifest: Sendable, Equatable {
       fields.append(("datasets", "{\n" + entries.joined(separator: ",\n") + "\n  }"))
     }
     fields.append(("host", jsonString(host)))
+    if !keptResults.isEmpty {
+      let entries = keptResults.map { kept in
+        "    {\"instead_of\": \(jsonString(kept.insteadOf)), \"program_sha256\": \(jsonString(kept.programSHA256)), "
+          + "\"run_key\": \(jsonString(kept.runKey)), \"seed\": \(kept.seed), \"variant\": \(jsonString(kept.variant))}"
+      }
+      fields.append(("kept_results", "[\n" + entries.joined(separator: ",\n") + "\n  ]"))
+    }
     if !overrides.isEmpty {
       fields.append(("overrides", "[" + overrides.map(jsonString).joined(separator: ", ") + "]"))
     }

@@ -58,6 +58,10 @@ extension Journal {
       // What an attempt printed besides its results (a user's program's output), for `metasweep logs`.
       try db.execute(sql: Self.schemaAttemptLogs)
     }
+    migrator.registerMigration("v9-kept-runs") { db in
+      // Runs whose outcomes a sweep keeps in place of runs of an edited program (`--keep-results`).
+      try db.execute(sql: Self.schemaKeptRuns)
+    }
     return migrator
   }
 

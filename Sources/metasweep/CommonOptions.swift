@@ -43,6 +43,13 @@ struct ServeOptions: ParsableArguments {
   )
   var allowOtherBuild = false
 
+  @Flag(
+    help: """
+      Keep the outcomes of runs whose program (the command experiment's files) was edited since they \
+      ran, in place of running them again with the edited program; MANIFEST.json lists them.
+      """)
+  var keepResults = false
+
   @Option(
     help: """
       Runs queued on each worker beyond its slots (hides the round trip between short runs); runs \

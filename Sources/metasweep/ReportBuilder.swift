@@ -98,6 +98,14 @@ struct ReportBuilder {
       failed: counts.failed, pending: counts.pending)
     manifest.datasets = Self.datasets(of: finished)
     manifest.overrides = sweep.overrides
+    manifest.keptResults = try journal.keptRuns().map { kept in
+      var programSHA256 = ""
+      if case .string(let hash) = kept.run.parameters[EditedPrograms.hashParameter] { programSHA256 = hash }
+      return ReportManifest.KeptResult(
+        variant: kept.run.variant, seed: kept.run.seed, runKey: kept.run.key.hex,
+        insteadOf: kept.insteadOf.hex,
+        programSHA256: programSHA256)
+    }
     var report = Report(
       records: records, variants: sweep.variants.map(\.name), metrics: sweep.metrics, series: sweep.curves,
       manifest: manifest, baseline: sweep.baseline, intervals: sweep.intervals)

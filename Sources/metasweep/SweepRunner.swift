@@ -227,6 +227,7 @@ struct SweepRunner {
       runs = feeder!.initialRuns()
     }
     try resolveGraph()
+    try reconcileEditedPrograms(&runs, journal: journal)
     func prepare() throws -> PrepareSummary {
       try journal.prepare(
         sweepName: document.name, experiment: document.experiment, specHash: SHA256.hex(specText),

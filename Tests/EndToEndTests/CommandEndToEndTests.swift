@@ -134,17 +134,41 @@ import Testing
     }
     let program = dir.appendingPathComponent("sgd.py")
     let original = try Data(contentsOf: program)
-    func run() throws -> String {
+    func run(_ extra: [String] = []) throws -> String {
       let result = try Binary.run(
-        ["run", "sweep.yaml", "--workers", "2", "--out", "out"] + Self.small, in: dir)
+        ["run", "sweep.yaml", "--workers", "2", "--out", "out"] + Self.small + extra, in: dir)
       #expect(result.status == 0, "\(result.stderr)")
       return result.stderr
     }
+    func kept() throws -> [[String: Any]] {
+      let data = try Data(contentsOf: dir.appendingPathComponent("out/MANIFEST.json"))
+      let manifest = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+      return manifest["kept_results"] as? [[String: Any]] ?? []
+    }
     #expect(try run().contains("12 runs, 0 already done, 12 to run"))
+    // An edit: the runs it invalidates are counted, and run again.
     try (original + Data("\n# an edit\n".utf8)).write(to: program)
-    #expect(try run().contains("12 runs, 0 already done, 12 to run"))
+    let edited = try run()
+    #expect(edited.contains("12 runs done with the previous version run again"), "\(edited)")
+    #expect(edited.contains("12 runs, 0 already done, 12 to run"), "\(edited)")
+    let editedTables = Self.tables(dir.appendingPathComponent("out"))
+    // A second edit, with --keep-results: the first edit's outcomes stay, listed in MANIFEST.json,
+    // and a resume keeps them too.
+    try (original + Data("\n# another edit\n".utf8)).write(to: program)
+    let keeping = try run(["--keep-results"])
+    #expect(keeping.contains("Keeping 12 runs done with an earlier version"), "\(keeping)")
+    #expect(keeping.contains("12 runs, 12 already done, 0 to run"), "\(keeping)")
+    #expect(Self.tables(dir.appendingPathComponent("out")) == editedTables)
+    let listed = try kept()
+    #expect(listed.count == 12 && Set(listed.compactMap { $0["instead_of"] as? String }).count == 12)
+    #expect(Set(listed.compactMap { $0["program_sha256"] as? String }).count == 1)
+    let resumed = try Binary.run(["resume", "out", "--workers", "2"], in: dir)
+    #expect(resumed.stderr.contains("12 runs, 12 already done, 0 to run"), "\(resumed.stderr)")
+    #expect(try kept().count == 12)
+    // Reverting finds the original outcomes; nothing is kept any more.
     try original.write(to: program)
     #expect(try run().contains("12 runs, 12 already done, 0 to run"))
+    #expect(try kept().isEmpty)
   }
 
   @Test func programsThatCrashHangOrPrintGarbage_failTheirRunsWithTheirErrorText_andTheSweepGoesOn() throws {

@@ -256,6 +256,36 @@ let sampleOutcome = Outcome(
   #expect(try journal.runs(variant: "nope", seed: 0).isEmpty)
 }
 
+@Test func keptRuns_areReplacedAsAWhole_andListOnlyAttachedRuns_andDoneRunsAreFoundByParameter() throws {
+  let journal = try Journal.temporary()
+  func runs(_ hash: String) -> [RunSpec] {
+    (0..<2).map {
+      RunSpec(
+        ordinal: $0, experiment: "command", variant: "v", parameters: ["program_sha256": .string(hash)],
+        seed: UInt64($0))
+    }
+  }
+  let old = runs("aa")
+  _ = try journal.prepare(sweepName: "s", experiment: "command", specHash: "h", specText: "t", runs: old)
+  try journal.recordLease(attempt: 1, key: old[0].key, worker: "w", at: t0)
+  _ = try journal.recordOutcome(
+    attempt: 1, key: old[0].key, worker: "w", outcome: sampleOutcome, seconds: 1, at: t0)
+  let done = try journal.doneRuns(withParameter: "program_sha256")
+  #expect(done.map(\.run) == [old[0]] && done[0].isAttached && !done[0].finishedAt.isEmpty)
+  #expect(try journal.doneRuns(withParameter: "dataset_sha256").isEmpty)
+
+  let new = runs("bb")
+  try journal.recordKept([old[0].key: new[0].key])
+  #expect(try journal.keptRunKeys() == [old[0].key: new[0].key])
+  #expect(try journal.keptRuns() == [KeptRun(run: old[0], insteadOf: new[0].key)])
+  // Prepared without the kept run, it is no longer listed; recording nothing clears the table.
+  _ = try journal.prepare(sweepName: "s", experiment: "command", specHash: "h", specText: "t", runs: new)
+  #expect(try journal.keptRuns().isEmpty)
+  #expect(try !journal.doneRuns(withParameter: "program_sha256")[0].isAttached)
+  try journal.recordKept([:])
+  #expect(try journal.keptRunKeys().isEmpty)
+}
+
 @Test func recordFailure_retriesUntilLimit_thenMarksRunFailedWithError() throws {
   let journal = try Journal.temporary()
   let runs = makeRuns(variants: ["a", "b"], seeds: [0])
