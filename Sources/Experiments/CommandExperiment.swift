@@ -29,6 +29,16 @@ public enum CommandExperiment: Experiment {
     }
     let config = try CommandConfig(parameters: parameters)
     _ = try config.words(parameters: parameters, seed: 0)
+    if config.ships {
+      let files = config.fileList(parameters: parameters)
+      if files.isEmpty {
+        throw ExperimentError(message: "command: `ship` needs the program's files: list them in `files`")
+      }
+      for file in files where !ProgramBundle.isRelative(file) {
+        throw ExperimentError(
+          message: "command: a shipped file must be a path inside `directory` without '..', got '\(file)'")
+      }
+    }
   }
 
   /// Pins `program_sha256` to the files as the coordinator sees them.
@@ -54,11 +64,57 @@ public enum CommandExperiment: Experiment {
   public static func series(for parameters: Parameters) -> [String] { [] }
 
   public static func run(parameters: Parameters, seed: UInt64) throws -> Outcome {
-    guard
-      case .finished(let outcome) = try runSegment(
-        parameters: parameters, seed: seed, checkpoint: nil, maxSteps: 0)
-    else { throw ExperimentError(message: "command: a whole run ended at a checkpoint") }
+    try whole(runSegment(parameters: parameters, seed: seed, checkpoint: nil, maxSteps: 0))
+  }
+
+  public static func run(parameters: Parameters, seed: UInt64, inputs: ArtifactInputs) throws -> Outcome {
+    try whole(runSegment(parameters: parameters, seed: seed, inputs: inputs, checkpoint: nil, maxSteps: 0))
+  }
+
+  private static func whole(_ segment: SegmentOutcome) throws -> Outcome {
+    guard case .finished(let outcome) = segment else {
+      throw ExperimentError(message: "command: a whole run ended at a checkpoint")
+    }
     return outcome
+  }
+
+  /// The program's files, when the sweep ships them (`ship: true`), checked against the hash the
+  /// sweep pinned: a file edited since then fails the sweep's start rather than its runs.
+  public static func shippedFiles(parameters: Parameters) throws -> [[UInt8]] {
+    let config = try CommandConfig(parameters: parameters)
+    guard config.ships else { return [] }
+    let bundle = try config.bundle(parameters: parameters)
+    guard SHA256.hexString(SHA256.digest(bundle)) == config.programSHA256 else {
+      throw ExperimentError(
+        message:
+          "command: \(config.fileList(parameters: parameters).joined(separator: ", ")) changed while the sweep "
+          + "started; start it again")
+    }
+    return [bundle]
+  }
+
+  public static func shippedHashes(parameters: Parameters) -> [String] {
+    guard let config = try? CommandConfig(parameters: parameters), config.ships, !config.programSHA256.isEmpty
+    else { return [] }
+    return [config.programSHA256]
+  }
+
+  /// A segment of a run whose program was shipped: run from this host's unpacked copy of it.
+  public static func runSegment(
+    parameters: Parameters, seed: UInt64, inputs: ArtifactInputs, checkpoint: [UInt8]?, maxSteps: Int
+  ) throws -> SegmentOutcome {
+    let config = try CommandConfig(parameters: parameters)
+    guard config.ships else {
+      return try runSegment(parameters: parameters, seed: seed, checkpoint: checkpoint, maxSteps: maxSteps)
+    }
+    guard let bundle = inputs.bytes[config.programSHA256] else {
+      throw ExperimentError(
+        message: "command: the shipped program \(config.programSHA256.prefix(12)) was not fetched")
+    }
+    let folder = try ProgramBundle.unpacked(bundle, sha256: config.programSHA256)
+    return try segment(
+      parameters: parameters, config: config, seed: seed, checkpoint: checkpoint, maxSteps: maxSteps,
+      directory: folder)
   }
 
   /// One segment of a run: the program from the start (`checkpoint` nil) or restarted from the
@@ -72,7 +128,7 @@ public enum CommandExperiment: Experiment {
     let config = try CommandConfig(parameters: parameters)
     // This host's copy of the program must be the one the sweep pinned; otherwise another worker
     // may have the right one.
-    if !config.programSHA256.isEmpty {
+    if !config.programSHA256.isEmpty && !config.ships {
       let here = try config.programHash(parameters: parameters)
       if here != config.programSHA256 {
         throw ExperimentError(
@@ -82,6 +138,16 @@ public enum CommandExperiment: Experiment {
           isRefusal: true)
       }
     }
+    return try segment(
+      parameters: parameters, config: config, seed: seed, checkpoint: checkpoint, maxSteps: maxSteps,
+      directory: config.directory.isEmpty ? FileManager.default.currentDirectoryPath : config.directory)
+  }
+
+  /// A segment of a run with the program's files in `directory`.
+  private static func segment(
+    parameters: Parameters, config: CommandConfig, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int,
+    directory: String
+  ) throws -> SegmentOutcome {
     let resumed = try checkpoint.map { try CommandCheckpoint(decoding: $0) }
     let folder = try CommandRunner.makeFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -101,8 +167,7 @@ public enum CommandExperiment: Experiment {
       parameters: parameters.filter { !ownParameters.contains($0.key) }, seed: seed, resumeFrom: resumePath,
       stopAtStep: stopAtStep)
     var settings = CommandRunner.Settings(
-      folder: folder, words: try config.words(parameters: parameters, seed: seed),
-      directory: config.directory.isEmpty ? FileManager.default.currentDirectoryPath : config.directory,
+      folder: folder, words: try config.words(parameters: parameters, seed: seed), directory: directory,
       input: program.json, environment: environment, timeout: .milliseconds(Int64(config.timeout * 1000)))
     settings.resumingFrom = resumed
     settings.stopAtStep = stopAtStep
@@ -146,6 +211,8 @@ public struct CommandConfig: ExperimentConfig {
   public var timeout = 3600.0
   /// Whether `command` runs through `/bin/sh -c` (placeholders are then quoted for the shell).
   public var usesShell = false
+  /// Whether the coordinator ships the files to its workers (which then need no copy of them).
+  public var ships = false
   /// The SHA-256 of `files`, filled in by the coordinator ("" before).
   public var programSHA256 = ""
 
@@ -168,6 +235,10 @@ public struct CommandConfig: ExperimentConfig {
       "timeout", \.timeout, in: 0.001...10_000_000, default: 3600,
       "Seconds before an attempt is killed, with every process it started."),
     .bool("shell", \.usesShell, default: false, "Run the command through /bin/sh -c."),
+    .bool(
+      "ship", \.ships, default: false,
+      "Ship the files to the workers through the coordinator (no shared filesystem needed)."
+    ).keyedOnlyWhenSet(),
     .text(
       "program_sha256", \.programSHA256, default: "", "SHA-256 of the files, filled in by the coordinator."),
   ]
@@ -195,11 +266,16 @@ public struct CommandConfig: ExperimentConfig {
     return try words.map { try Self.substitute($0, values) }
   }
 
-  /// The files that make the program's identity, as given (relative to `directory` or absolute).
+  /// The files that make the program's identity, as given (relative to `directory` or absolute);
+  /// a folder in `files` stands for every file under it, in name order, leaving out hidden ones
+  /// and `__pycache__` (which running Python writes there).
   func fileList(parameters: Parameters) -> [String] {
     if !files.isEmpty {
       return files.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
         !$0.isEmpty
+      }.flatMap { entry -> [String] in
+        guard isDirectory(path(entry)) else { return [entry] }
+        return filesUnder(entry)
       }
     }
     guard let words = try? Self.split(command) else { return [] }
@@ -208,16 +284,36 @@ public struct CommandConfig: ExperimentConfig {
     }
   }
 
-  /// SHA-256 over each file's name (as given) and content, in the order given.
-  func programHash(parameters: Parameters) throws -> String {
-    var text: [UInt8] = []
-    for file in fileList(parameters: parameters) {
-      guard let data = FileManager.default.contents(atPath: path(file)) else {
-        throw ExperimentError(message: "command: cannot read \(path(file)) (one of the program's files)")
+  /// The files under the folder `entry` (as given), as paths that start with it, sorted.
+  private func filesUnder(_ entry: String) -> [String] {
+    let base = entry.hasSuffix("/") ? String(entry.dropLast()) : entry
+    var found: [String] = []
+    guard let walker = FileManager.default.enumerator(atPath: path(base)) else { return [] }
+    while let relative = walker.nextObject() as? String {
+      let name = relative.split(separator: "/").last.map(String.init) ?? relative
+      if name.hasPrefix(".") || name == "__pycache__" {
+        if isDirectory(path(base + "/" + relative)) { walker.skipDescendants() }
+        continue
       }
-      text += Array("\(file)\n\(data.count)\n".utf8) + Array(data)
+      if !isDirectory(path(base + "/" + relative)) { found.append(base + "/" + relative) }
     }
-    return SHA256.hexString(SHA256.digest(text))
+    return found.sorted()
+  }
+
+  /// The program's files as a ``ProgramBundle``: each one's name (as given) and content.
+  func bundle(parameters: Parameters) throws -> [UInt8] {
+    try ProgramBundle.encode(
+      fileList(parameters: parameters).map { file in
+        guard let data = FileManager.default.contents(atPath: path(file)) else {
+          throw ExperimentError(message: "command: cannot read \(path(file)) (one of the program's files)")
+        }
+        return (file, Array(data))
+      })
+  }
+
+  /// The SHA-256 of the program's ``bundle(parameters:)``.
+  func programHash(parameters: Parameters) throws -> String {
+    SHA256.hexString(SHA256.digest(try bundle(parameters: parameters)))
   }
 
   private func path(_ file: String) -> String {

@@ -44,10 +44,21 @@ public protocol Experiment: Sendable {
   /// `parameters` as written in the sweep file at `sweepFile`, with what depends on where that file
   /// is filled in (a user's program's folder). The default returns them unchanged.
   static func placed(_ parameters: Parameters, sweepFile: String) -> Parameters
+  /// What the coordinator puts in its artifact store for the workers of a run with these
+  /// (resolved) parameters to fetch, besides other runs' artifacts (a user's program's files,
+  /// shipped to workers without a shared filesystem); their SHA-256 are among the run's input
+  /// hashes, and the run gets their bytes in its ``ArtifactInputs``. The default ships nothing.
+  static func shippedFiles(parameters: Parameters) throws -> [[UInt8]]
+  /// The SHA-256 of what ``shippedFiles(parameters:)`` ships, without reading it. Default none.
+  static func shippedHashes(parameters: Parameters) -> [String]
 }
 
 extension Experiment {
   public static func placed(_ parameters: Parameters, sweepFile: String) -> Parameters { parameters }
+
+  public static func shippedFiles(parameters: Parameters) throws -> [[UInt8]] { [] }
+
+  public static func shippedHashes(parameters: Parameters) -> [String] { [] }
 
   /// Not chainable: the whole run in one segment.
   public static func runSegment(parameters: Parameters, seed: UInt64, checkpoint: [UInt8]?, maxSteps: Int)

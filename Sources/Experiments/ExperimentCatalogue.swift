@@ -50,7 +50,19 @@ public enum ExperimentCatalogue {
     return family.descriptor.inputParameters.flatMap { descriptor -> [String] in
       guard case .string(let text) = parameters[descriptor.name] else { return [] }
       return text.split(separator: ",").map(String.init)
-    }
+    } + family.shippedHashes(parameters: parameters)
+  }
+
+  /// The SHA-256 of what the coordinator stores for the workers of a run of `experiment` to fetch.
+  public static func shippedHashes(experiment: String, parameters: Parameters) -> [String] {
+    family(named: experiment)?.shippedHashes(parameters: parameters) ?? []
+  }
+
+  /// What the coordinator stores for the workers of a run of `experiment` to fetch
+  /// (``Experiment/shippedFiles(parameters:)``).
+  public static func shippedFiles(experiment: String, parameters: Parameters) throws -> [[UInt8]] {
+    guard let family = family(named: experiment) else { return [] }
+    return try family.shippedFiles(parameters: parameters)
   }
 
   /// `outcome`, when its artifacts can travel and be stored (``Artifact/problem(with:)``).

@@ -258,6 +258,18 @@ struct SweepRunner {
       run.inputs = ExperimentCatalogue.inputHashes(experiment: run.experiment, parameters: run.parameters)
       return run
     }
+    // What workers fetch besides other runs' artifacts (a user's program, shipped): stored once.
+    var shipped = Set<String>()
+    for run in pending {
+      let hashes = ExperimentCatalogue.shippedHashes(experiment: run.experiment, parameters: run.parameters)
+      guard !hashes.isEmpty, !shipped.isSuperset(of: hashes) else { continue }
+      let store = artifactStore ?? journal.artifactStore
+      for bytes in try ExperimentCatalogue.shippedFiles(
+        experiment: run.experiment, parameters: run.parameters)
+      {
+        shipped.insert(try store.store(bytes).sha256)
+      }
+    }
     let foreign = try journal.checkpointBuilds().filter { $0 != BuildInfo.buildID }
     if !foreign.isEmpty && !serve.allowOtherBuild {
       throw SpecError(

@@ -126,6 +126,54 @@ import Testing
     }
   }
 
+  @Test func aShippedProgram_runsOnWorkersThatHaveNoCopyOfIt() throws {
+    let dir = try makeScratchDirectory()
+    let program = dir.appendingPathComponent("program")
+    try FileManager.default.createDirectory(
+      at: program.appendingPathComponent("lib/__pycache__"), withIntermediateDirectories: true)
+    let files = [
+      "learn.sh": """
+      . "$(dirname "$0")/lib/helper.sh"
+      read -r p
+      echo "@metasweep {\\"metric\\": \\"answer\\", \\"value\\": $(answer)}"
+      echo '@metasweep {"done": true}'
+      """,
+      "lib/helper.sh": "answer() { echo 42; }",
+      "lib/__pycache__/x.pyc": "left out of the program",
+      "sweep.yaml": """
+      name: shipped
+      experiment: command
+      seeds: 0..<4
+      fixed: {command: sh learn.sh, files: "learn.sh, lib", ship: true}
+      variants: {v: {}}
+      """,
+    ]
+    for (name, text) in files {
+      try text.write(to: program.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
+    let coordinator = try Binary.Running(
+      ["coordinator", "program/sweep.yaml", "--bind", endpoint, "--out", "out"], directory: dir)
+    // Once the coordinator has stored the program, the workers' host has no copy of it.
+    let store = dir.appendingPathComponent("out/artifacts")
+    #expect(
+      waitUntil {
+        (FileManager.default.subpaths(atPath: store.path) ?? []).contains {
+          $0.split(separator: "/").count == 2
+        }
+      })
+    try FileManager.default.moveItem(at: program, to: dir.appendingPathComponent("elsewhere"))
+    let workers = try (0..<2).map { index in
+      try Binary.Running(
+        ["worker", "--connect", endpoint, "--slots", "1", "--name", "w\(index)"], directory: dir)
+    }
+    let result = coordinator.wait()
+    #expect(result.status == 0, "\(result.stderr)")
+    for worker in workers { _ = worker.wait(timeout: 30) }
+    let summary = try String(contentsOf: dir.appendingPathComponent("out/summary.csv"), encoding: .utf8)
+    #expect(summary.contains("v,answer,42.0,0.0,4,0"), "\(summary)")
+  }
+
   @Test func editingTheProgram_changesItsRunKeys_andRevertingTheEdit_findsTheOldOutcomes() throws {
     let dir = try makeScratchDirectory()
     for file in ["sgd.py", "sweep.yaml"] {

@@ -1,7 +1,8 @@
-import Experiments
 import Foundation
 import SweepModel
 import Testing
+
+@testable import Experiments
 
 /// The `command` experiment with real programs (sh and python3 scripts written by each test).
 @Suite struct CommandExperimentTests {
@@ -292,5 +293,55 @@ import Testing
         try CommandExperiment.runSegment(
           parameters: parameters("sh missing.sh"), seed: 0, checkpoint: [1, 2, 3], maxSteps: 1)
       }.contains("checkpoint cannot be read"))
+  }
+
+  @Test func aShippedProgram_isItsFilesAndFolders_unpackedWhereverTheWorkerIs() throws {
+    try FileManager.default.createDirectory(
+      at: folder.appendingPathComponent("lib/__pycache__"), withIntermediateDirectories: true)
+    try write(
+      "run.sh",
+      ". \"$(dirname \"$0\")/lib/b.sh\"; read -r p; echo \"@metasweep {\\\"metric\\\": \\\"v\\\", \\\"value\\\": $(v)}\"; echo '@metasweep {\"done\": true}'"
+    )
+    try write("lib/b.sh", "v() { echo 7; }")
+    try write("lib/a.txt", "data")
+    try write("lib/.hidden", "left out")
+    try write("lib/__pycache__/b.pyc", "left out")
+    let shipped = try CommandExperiment.resolve(
+      parameters: parameters("sh run.sh", ["files": .string("run.sh, lib/"), "ship": .bool(true)]))
+    let config = try CommandConfig(parameters: shipped)
+    #expect(config.fileList(parameters: shipped) == ["run.sh", "lib/a.txt", "lib/b.sh"])
+    let bundles = try CommandExperiment.shippedFiles(parameters: shipped)
+    let hash = try #require(CommandExperiment.shippedHashes(parameters: shipped).first)
+    #expect(bundles.count == 1 && SHA256.hexString(SHA256.digest(bundles[0])) == hash)
+    #expect(try ProgramBundle.decode(bundles[0]).map(\.name) == ["run.sh", "lib/a.txt", "lib/b.sh"])
+
+    // The worker runs its unpacked copy, whatever is (or is not) at `directory`.
+    try FileManager.default.removeItem(at: folder.appendingPathComponent("lib"))
+    let outcome = try CommandExperiment.run(
+      parameters: shipped, seed: 0, inputs: ArtifactInputs(bytes: [hash: bundles[0]]))
+    #expect(outcome.metrics == [Metric("v", 7)])
+    #expect(
+      message { try CommandExperiment.run(parameters: shipped, seed: 0, inputs: ArtifactInputs()) }.contains(
+        "was not fetched"))
+    // A file changed since the sweep pinned the hash stops the sweep's start.
+    try FileManager.default.createDirectory(
+      at: folder.appendingPathComponent("lib"), withIntermediateDirectories: true)
+    try write("lib/b.sh", "v() { echo 8; }")
+    #expect(message { try CommandExperiment.shippedFiles(parameters: shipped) }.contains("changed while"))
+    // Only relative names without '..' travel, and only with a list of files.
+    for bad in ["../x", "/etc/passwd", "a//b", "./a"] {
+      #expect(
+        message { try ProgramBundle.decode(ProgramBundle.encode([(bad, [1])])) }.contains("relative paths"),
+        "\(bad)")
+    }
+    #expect(
+      message { try ProgramBundle.decode(ProgramBundle.encode([("a", [1]), ("a", [2])])) }.contains(
+        "distinct"))
+    #expect(message { try ProgramBundle.decode(Array("a\n9\nxy".utf8)) }.contains("damaged"))
+    #expect(
+      message {
+        try CommandExperiment.validate(
+          parameters: parameters("sh run.sh", ["files": .string("/bin/sh"), "ship": .bool(true)]))
+      }.contains("a shipped file must be a path inside"))
   }
 }
