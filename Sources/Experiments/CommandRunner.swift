@@ -45,6 +45,8 @@ enum CommandRunner {
     var standardError: BoundedLog
     /// The checkpoint the segment ended at (the program exited right after announcing it).
     var segmentEnd: CommandCheckpoint?
+    /// Why the checkpoint the segment was to end at cannot be kept.
+    var checkpointProblem: String?
 
     /// What `metasweep logs` shows of the attempt: each stream's lines that are not results, under
     /// a heading, a stream that printed nothing left out.
@@ -75,8 +77,10 @@ enum CommandRunner {
     let output = report.output
     AttemptLog.current?.record(report.logText)
     var reason: String?
-    if let end = report.segmentEnd, output.problem == nil, !report.timedOut {
+    if let end = report.segmentEnd {
       return .checkpoint(bytes: end.encoded, stepsDone: end.step, totalSteps: end.total)
+    } else if let problem = report.checkpointProblem {
+      reason = "ended its segment at a checkpoint that cannot be kept, \(problem)"
     } else if report.timedOut {
       reason = "timed out after \(settings.timeout.inSeconds) s; its process group was killed"
     } else if let problem = output.problem {
@@ -152,16 +156,18 @@ enum CommandRunner {
     // A segment ends when the program exits cleanly right after a checkpoint at or past the step
     // it was told to stop at: the file is read once the program is gone, so it is the one announced.
     var segmentEnd: CommandCheckpoint?
+    var checkpointProblem: String?
     if let stop = settings.stopAtStep, !timedOut, !output.isDone, output.problem == nil,
       child.status == .exited(0), output.endsAtCheckpoint, let mark = output.checkpoint, mark.step >= stop
     {
       switch readCheckpointFile(absolute(mark.path, in: folder)) {
       case .success(let file): segmentEnd = output.checkpointed(file: file)
-      case .failure(let problem): output.fail("checkpoint step \(mark.step): \(problem.message)")
+      case .failure(let problem): checkpointProblem = "at step \(mark.step): \(problem.message)"
       }
     }
     return Report(
-      status: child.status, timedOut: timedOut, output: output, standardError: errors, segmentEnd: segmentEnd)
+      status: child.status, timedOut: timedOut, output: output, standardError: errors, segmentEnd: segmentEnd,
+      checkpointProblem: checkpointProblem)
   }
 
   /// The largest checkpoint file a segment carries (a checkpoint travels in one message).

@@ -47,10 +47,6 @@ struct ProgramOutput: Sendable {
     self.checkpoint = (checkpoint.fileName, checkpoint.step, checkpoint.total)
   }
 
-  /// Notes a problem that fails the attempt (a checkpoint file that cannot be read), unless one
-  /// was found before.
-  mutating func fail(_ problem: String) { self.problem = self.problem ?? problem }
-
   /// What the program printed up to now, with `file` as the checkpoint's content.
   func checkpointed(file: [UInt8]) -> CommandCheckpoint? {
     guard let checkpoint else { return nil }
