@@ -98,7 +98,11 @@ enum CommandRunner {
         message: "command `\(settings.words.joined(separator: " "))` \(reason)"
           + (tail.isEmpty ? "" : "; the end of its standard error:\n" + tail.joined(separator: "\n")))
     }
-    return .finished(try output.outcome())
+    do {
+      return .finished(try output.outcome(folder: settings.folder))
+    } catch let error as ExperimentError {
+      throw ExperimentError(message: "command `\(settings.words.joined(separator: " "))`: \(error.message)")
+    }
   }
 
   /// Runs the program to its end (or its time-out) and reports what happened.

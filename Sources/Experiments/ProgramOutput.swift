@@ -15,6 +15,9 @@ import SweepModel
 ///   `stop_at_step`; when it exits (status 0) right after a checkpoint at or past it, the segment
 ///   ends there: the file and the results printed so far are kept, and the next segment restarts
 ///   the program from the file;
+/// - `{"artifact": "NAME", "path": "PATH"}`: keep the file at PATH (relative to the working folder),
+///   as it is when the program exits, as the run's artifact NAME (a trained network), stored by
+///   content hash in the results folder; NAME is 1-64 of a-z, 0-9, `_`, `-` and `.`;
 /// - `{"done": true}`: the run is complete; a program that exits without it has failed.
 /// A result line that does not parse, or any line after `done`, fails the attempt.
 struct ProgramOutput: Sendable {
@@ -31,6 +34,8 @@ struct ProgramOutput: Sendable {
   private(set) var log: BoundedLog
   /// The last checkpoint the program announced (or the one it was resumed from).
   private(set) var checkpoint: (path: String, step: Int, total: Int?)?
+  /// The files to keep as the run's artifacts, by name, in the order announced.
+  private(set) var artifacts: [(name: String, path: String)] = []
   /// Whether the last result line was a checkpoint.
   private(set) var endsAtCheckpoint = false
 
@@ -103,17 +108,29 @@ struct ProgramOutput: Sendable {
       }
       checkpoint = (path, whole, total.map { Int($0) })
       endsAtCheckpoint = true
+    } else if let name = object["artifact"]?.text, let path = object["path"]?.text, object.count == 2 {
+      guard Artifact.isValidName(name), !artifacts.contains(where: { $0.name == name }), !path.isEmpty,
+        artifacts.count < Artifact.maxPerOutcome
+      else {
+        problem =
+          "an artifact needs a new name of 1-64 a-z, 0-9, _, - and . (not starting with .) and a path, "
+          + "at most \(Artifact.maxPerOutcome) a run: \(text.prefix(200))"
+        return
+      }
+      artifacts.append((name, path))
     } else if object.count == 1, object["done"] == .bool(true) {
       isDone = true
     } else {
       problem =
         "not a result (want {\"metric\": NAME, \"value\": V}, {\"point\": NAME, \"x\": X, \"value\": V}, "
-        + "{\"checkpoint\": PATH, \"step\": N} or {\"done\": true}): \(text.prefix(200))"
+        + "{\"checkpoint\": PATH, \"step\": N}, {\"artifact\": NAME, \"path\": PATH} or {\"done\": true}): "
+        + "\(text.prefix(200))"
     }
   }
 
-  /// The outcome the lines describe; throws when a curve's x values do not grow by a constant step.
-  func outcome() throws -> Outcome {
+  /// The outcome the lines describe, with the artifacts' files read from `folder`; throws when a
+  /// curve's x values do not grow by a constant step or an artifact's file cannot be read.
+  func outcome(folder: String) throws -> Outcome {
     var series: [Series] = []
     for name in seriesOrder {
       let curve = points[name]!
@@ -129,7 +146,23 @@ struct ProgramOutput: Sendable {
       }
       series.append(Series(name: name, xStart: curve[0].x, xStep: step, values: curve.map(\.value)))
     }
-    return Outcome(metrics: metrics, series: series)
+    let artifacts = try artifacts.map { name, path in
+      let file = path.hasPrefix("/") ? path : folder + "/" + path
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
+        let data = FileManager.default.contents(atPath: file)
+      else {
+        throw ExperimentError(
+          message: "artifact '\(name)': \(file) is not a readable file when the program ended")
+      }
+      guard data.count <= Artifact.maxBytes else {
+        throw ExperimentError(
+          message:
+            "artifact '\(name)': \(file) has \(data.count) bytes, more than the \(Artifact.maxBytes) allowed")
+      }
+      return Artifact(name: name, bytes: Array(data))
+    }
+    return Outcome(metrics: metrics, series: series, artifacts: artifacts)
   }
 
   /// A metric or curve name: what a CSV column and a file name can carry (letters, digits, `_`,

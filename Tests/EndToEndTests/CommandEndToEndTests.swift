@@ -136,6 +136,8 @@ import Testing
       . "$(dirname "$0")/lib/helper.sh"
       read -r p
       echo "@metasweep {\\"metric\\": \\"answer\\", \\"value\\": $(answer)}"
+      echo "model of seed $METASWEEP_SEED" > model.txt
+      echo '@metasweep {"artifact": "model", "path": "model.txt"}'
       echo '@metasweep {"done": true}'
       """,
       "lib/helper.sh": "answer() { echo 42; }",
@@ -172,6 +174,15 @@ import Testing
     for worker in workers { _ = worker.wait(timeout: 30) }
     let summary = try String(contentsOf: dir.appendingPathComponent("out/summary.csv"), encoding: .utf8)
     #expect(summary.contains("v,answer,42.0,0.0,4,0"), "\(summary)")
+    // The store holds the shipped program and each run's model, which the journal names.
+    let stored = (FileManager.default.subpaths(atPath: store.path) ?? []).filter {
+      $0.split(separator: "/").count == 2
+    }
+    #expect(stored.count == 5, "\(stored)")
+    let journal = try Journal(path: dir.appendingPathComponent("out/journal.sqlite").path, readOnly: true)
+    #expect(
+      try journal.outcomeArtifacts().done.values.map { $0.keys.sorted() }
+        == Array(repeating: ["model"], count: 4))
   }
 
   @Test func editingTheProgram_changesItsRunKeys_andRevertingTheEdit_findsTheOldOutcomes() throws {

@@ -344,4 +344,30 @@ import Testing
           parameters: parameters("sh run.sh", ["files": .string("/bin/sh"), "ship": .bool(true)]))
       }.contains("a shipped file must be a path inside"))
   }
+
+  @Test func announcedFiles_becomeTheRunsArtifacts_readWhenTheProgramEnds() throws {
+    try write(
+      "save.sh",
+      """
+      read -r p
+      echo '@metasweep {"artifact": "net.weights", "path": "out/w.bin"}'
+      mkdir out; printf 'weights %s' "$METASWEEP_SEED" > out/w.bin
+      echo '@metasweep {"done": true}'
+      """)
+    let outcome = try run("sh save.sh", seed: 5)
+    #expect(outcome.artifacts == [Artifact(name: "net.weights", bytes: Array("weights 5".utf8))])
+    try write(
+      "lost.sh",
+      "echo '@metasweep {\"artifact\": \"net\", \"path\": \"nowhere\"}'; echo '@metasweep {\"done\": true}'")
+    #expect(message { try run("sh lost.sh") }.contains("artifact 'net': "))
+    for bad in [#"{"artifact": "Net", "path": "a"}"#, #"{"artifact": "a", "path": ""}"#] {
+      try write("bad.sh", "touch a; echo '@metasweep \(bad)'; echo '@metasweep {\"done\": true}'")
+      #expect(message { try run("sh bad.sh") }.contains("an artifact needs"), "\(bad)")
+    }
+    try write(
+      "twice.sh",
+      "touch a; for i in 1 2; do echo '@metasweep {\"artifact\": \"a\", \"path\": \"a\"}'; done; echo '@metasweep {\"done\": true}'"
+    )
+    #expect(message { try run("sh twice.sh") }.contains("an artifact needs"))
+  }
 }
