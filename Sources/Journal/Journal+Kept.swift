@@ -58,6 +58,8 @@ extension Journal {
   public func keptRunKeys() throws -> [RunKey: RunKey] {
     try read("kept runs") { db in
       var kept: [RunKey: RunKey] = [:]
+      // A journal written before v9, opened read-only (unmigrated), kept nothing.
+      guard try db.tableExists("kept_runs") else { return kept }
       for row in try Row.fetchAll(db, sql: "SELECT run_key, instead_of FROM kept_runs") {
         kept[RunKey(hex: row[0])] = RunKey(hex: row[1])
       }
@@ -81,6 +83,7 @@ extension Journal {
   public func keptRuns() throws -> [KeptRun] {
     try read("kept runs") { db in
       var parsed: [String: Parameters] = [:]
+      guard try db.tableExists("kept_runs") else { return [] }
       return try Row.fetchAll(
         db,
         sql: """

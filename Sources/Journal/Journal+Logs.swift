@@ -70,12 +70,15 @@ extension Journal {
   /// Every attempt of run `key`, oldest first, with its log.
   public func attemptHistory(of key: RunKey) throws -> [AttemptHistory] {
     try read("the attempts of run \(key.short)") { db in
-      try Row.fetchAll(
+      // A journal written before v8, opened read-only (unmigrated), has no logs.
+      let logs =
+        try db.tableExists("attempt_logs")
+        ? "(SELECT log FROM attempt_logs l WHERE l.attempt_id = a.id)" : "NULL"
+      return try Row.fetchAll(
         db,
         sql: """
-          SELECT a.id, a.worker, a.started_at, a.ended_at, a.state, a.message, l.log
-          FROM attempts a LEFT JOIN attempt_logs l ON l.attempt_id = a.id
-          WHERE a.run_key = ? ORDER BY a.id
+          SELECT a.id, a.worker, a.started_at, a.ended_at, a.state, a.message, \(logs)
+          FROM attempts a WHERE a.run_key = ? ORDER BY a.id
           """, arguments: [key.hex]
       ).map { row in
         AttemptHistory(

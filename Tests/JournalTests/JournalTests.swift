@@ -286,6 +286,31 @@ let sampleOutcome = Outcome(
   #expect(try journal.keptRunKeys().isEmpty)
 }
 
+@Test func aJournalFromBeforeLogsAndKeptRuns_readOnly_readsAsHavingNone_andMigratesWhenWritten() throws {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent("old-\(UUID().uuidString).sqlite")
+    .path
+  let runs = makeRuns(variants: ["a"], seeds: [0])
+  do {
+    let journal = try Journal(path: path)
+    _ = try prepare(journal, runs)
+    try journal.recordLease(attempt: 1, key: runs[0].key, worker: "w", at: t0)
+    try journal.recordAttemptLog(attempt: 1, log: [65])
+  }
+  // As a build before v8 left it.
+  let queue = try DatabaseQueue(path: path)
+  try queue.write { db in
+    try db.execute(sql: "DROP TABLE kept_runs; DROP TABLE attempt_logs")
+    try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v8-attempt-logs', 'v9-kept-runs')")
+  }
+  try queue.close()
+  let old = try Journal(path: path, readOnly: true)
+  #expect(try old.keptRuns().isEmpty && old.keptRunKeys().isEmpty)
+  #expect(try old.attemptHistory(of: runs[0].key).map(\.log) == [nil])
+  let migrated = try Journal(path: path)
+  try migrated.recordAttemptLog(attempt: 1, log: [66])
+  #expect(try migrated.attemptHistory(of: runs[0].key).map(\.log) == ["B"])
+}
+
 @Test func recordFailure_retriesUntilLimit_thenMarksRunFailedWithError() throws {
   let journal = try Journal.temporary()
   let runs = makeRuns(variants: ["a", "b"], seeds: [0])
