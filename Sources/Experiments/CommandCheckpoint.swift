@@ -10,7 +10,7 @@ import TrainingCore
 /// Binary, in ``VersionedBinary``'s framing (magic `MSCP`, version 1), payload little-endian:
 /// step u64, total u64, file name (count + UTF-8), metrics (count, then name and Float64 bits),
 /// curves (count, then name and count + (x, value) Float64 bit pairs), the file (count + bytes).
-struct CommandCheckpoint: Sendable, Equatable {
+struct CommandCheckpoint: Sendable {
   /// The program's step the checkpoint was taken at (≥ 1).
   var step: Int
   /// Steps of the whole run as the program said (≥ step; `step` when it did not say).
@@ -25,17 +25,6 @@ struct CommandCheckpoint: Sendable, Equatable {
 
   static let magic = "MSCP"
   static let version: UInt16 = 1
-
-  static func == (a: Self, b: Self) -> Bool {
-    a.step == b.step && a.total == b.total && a.fileName == b.fileName && a.file == b.file
-      && a.metrics.map(\.name) == b.metrics.map(\.name)
-      && a.metrics.map(\.value.bitPattern) == b.metrics.map(\.value.bitPattern)
-      && a.curves.map(\.name) == b.curves.map(\.name)
-      && zip(a.curves, b.curves).allSatisfy { x, y in
-        x.points.map(\.x.bitPattern) == y.points.map(\.x.bitPattern)
-          && x.points.map(\.value.bitPattern) == y.points.map(\.value.bitPattern)
-      }
-  }
 
   var encoded: [UInt8] {
     var out: [UInt8] = []

@@ -164,9 +164,11 @@ enum CommandRunner {
     if let stop = settings.stopAtStep, !timedOut, !output.isDone, output.problem == nil,
       child.status == .exited(0), output.endsAtCheckpoint, let mark = output.checkpoint, mark.step >= stop
     {
-      switch readCheckpointFile(absolute(mark.path, in: folder)) {
-      case .success(let file): segmentEnd = output.checkpointed(file: file)
-      case .failure(let problem): checkpointProblem = "at step \(mark.step): \(problem.message)"
+      do throws(ExperimentError) {
+        segmentEnd = output.checkpointed(
+          file: try readKeptFile(absolute(mark.path, in: folder), limit: maxCheckpointFileBytes))
+      } catch {
+        checkpointProblem = "at step \(mark.step): \(error.message)"
       }
     }
     return Report(
@@ -177,21 +179,17 @@ enum CommandRunner {
   /// The largest checkpoint file a segment carries (a checkpoint travels in one message).
   static let maxCheckpointFileBytes = 200 << 20
 
-  /// The bytes of the checkpoint file at `path`, or why they cannot be kept.
-  static func readCheckpointFile(_ path: String) -> Result<[UInt8], ExperimentError> {
+  /// The bytes of the file the program left at `path` (a checkpoint, an artifact), at most `limit`.
+  /// - Throws: ``ExperimentError`` naming the path when it is not a readable file or is too large.
+  static func readKeptFile(_ path: String, limit: Int) throws(ExperimentError) -> [UInt8] {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
       let data = FileManager.default.contents(atPath: path)
-    else {
-      return .failure(ExperimentError(message: "the program announced \(path), which is not a readable file"))
+    else { throw ExperimentError(message: "\(path) is not a readable file") }
+    guard data.count <= limit else {
+      throw ExperimentError(message: "\(path) has \(data.count) bytes, more than the \(limit) allowed")
     }
-    guard data.count <= maxCheckpointFileBytes else {
-      return .failure(
-        ExperimentError(
-          message: "\(path) has \(data.count) bytes; a checkpoint may have \(maxCheckpointFileBytes) at most")
-      )
-    }
-    return .success(Array(data))
+    return Array(data)
   }
 
   /// `word` as an absolute path: itself when it starts with `/`, else under `directory`.

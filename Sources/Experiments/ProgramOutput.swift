@@ -147,20 +147,12 @@ struct ProgramOutput: Sendable {
       series.append(Series(name: name, xStart: curve[0].x, xStep: step, values: curve.map(\.value)))
     }
     let artifacts = try artifacts.map { name, path in
-      let file = path.hasPrefix("/") ? path : folder + "/" + path
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
-        let data = FileManager.default.contents(atPath: file)
-      else {
-        throw ExperimentError(
-          message: "artifact '\(name)': \(file) is not a readable file when the program ended")
+      do throws(ExperimentError) {
+        let file = CommandRunner.absolute(path, in: folder)
+        return Artifact(name: name, bytes: try CommandRunner.readKeptFile(file, limit: Artifact.maxBytes))
+      } catch {
+        throw ExperimentError(message: "artifact '\(name)': \(error.message) when the program ended")
       }
-      guard data.count <= Artifact.maxBytes else {
-        throw ExperimentError(
-          message:
-            "artifact '\(name)': \(file) has \(data.count) bytes, more than the \(Artifact.maxBytes) allowed")
-      }
-      return Artifact(name: name, bytes: Array(data))
     }
     return Outcome(metrics: metrics, series: series, artifacts: artifacts)
   }

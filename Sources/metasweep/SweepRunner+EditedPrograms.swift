@@ -85,8 +85,13 @@ extension SweepRunner {
   /// Finds the runs an edit of their program invalidated, keeps them (``EditedPrograms``) when
   /// asked, says which, and records what is kept for `report` and later resumes.
   func reconcileEditedPrograms(_ runs: inout [RunSpec], journal: Journal) throws {
-    let done = try journal.doneRuns(withParameter: EditedPrograms.hashParameter)
     let keptBefore = try journal.keptRunKeys()
+    // Sweeps of built-in experiments have no program to edit: no scan of the journal's runs.
+    guard runs.contains(where: { $0.parameters[EditedPrograms.hashParameter] != nil }) else {
+      if !keptBefore.isEmpty { try journal.recordKept([:]) }
+      return
+    }
+    let done = try journal.doneRuns(withParameter: EditedPrograms.hashParameter)
     guard !done.isEmpty || !keptBefore.isEmpty else { return }
     let edits = EditedPrograms.reconcile(&runs, done: done, keptBefore: keptBefore, keep: serve.keepResults)
     let change = edits.hashes.sorted().joined(separator: ", ")
