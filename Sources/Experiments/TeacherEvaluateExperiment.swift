@@ -80,7 +80,8 @@ public enum TeacherEvaluateExperiment: Experiment {
         throw ExperimentError(
           message:
             "teacher-evaluate: the input 'meta_state' does not fit this network's meta-learners (hidden_units, "
-            + "lstm_layers and the network must be those of its teacher-metatrain run): \(error)")
+            + "lstm_layers, groupnorm_rule, groupnorm_hidden_units and the network must be those of its "
+            + "teacher-metatrain run): \(error)")
       }
     }
     let curves = ForgettingEvaluation.run(
@@ -138,6 +139,7 @@ public struct TeacherEvaluateConfig: ExperimentConfig, Equatable {
     var settings = TeacherGuidedSettings()
     settings.hidden = 16
     settings.lstmLayers = 2
+    settings.groupNormHidden = 16
     return settings
   }()
 
@@ -203,6 +205,14 @@ public struct TeacherEvaluateConfig: ExperimentConfig, Equatable {
       .int(
         "lstm_layers", \.metaLearner.lstmLayers, in: 1...8, default: 2,
         "ours: the meta-learners' LSTM layers."),
+      .choice(
+        "groupnorm_rule", \.metaLearner.groupNormRule, default: .sgd,
+        "ours: how GroupNorm's γ and β learn, as in the teacher-metatrain run (sgd or meta)."
+      ).keyedOnlyWhenSet(),
+      .int(
+        "groupnorm_hidden_units", \.metaLearner.groupNormHidden, in: 1...1024, default: 16,
+        "ours: the GroupNorm meta-learners' LSTM units (groupnorm_rule meta)."
+      ).keyedOnlyWhenSet(),
     ]
 
   public func check() throws {

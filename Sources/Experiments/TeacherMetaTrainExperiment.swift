@@ -212,6 +212,15 @@ public struct TeacherMetaTrainConfig: ExperimentConfig, Equatable {
       .int(
         "lstm_layers", \.training.step.lstmLayers, in: 1...8, default: 2,
         "Stacked LSTM layers per meta-learner."),
+      .choice(
+        "groupnorm_rule", \.training.step.groupNormRule, default: .sgd,
+        "How GroupNorm's γ and β learn: sgd (plain SGD, like the biases) or meta (a meta-learner per GroupNorm "
+          + "layer, as the paper's CIFAR ResNets: each channel's [γ, β, ∂γ, ∂β] in, δ of γ and β out)."
+      ).keyedOnlyWhenSet(),
+      .int(
+        "groupnorm_hidden_units", \.training.step.groupNormHidden, in: 1...1024, default: 16,
+        "Units of each LSTM layer of the GroupNorm meta-learners (groupnorm_rule meta)."
+      ).keyedOnlyWhenSet(),
       .float(
         "meta_learning_rate", \.training.metaLearningRate, in: 1e-8...1, default: 1e-3,
         "Adam's step size for the meta-learners."),

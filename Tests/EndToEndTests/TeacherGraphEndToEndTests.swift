@@ -155,6 +155,59 @@ private func tables(_ out: URL) throws -> [String] {
     #expect(try tables(coordinatorOut) == expected)
   }
 
+  /// GroupNorm meta-learners (`groupnorm_rule: meta`) from meta-training to ours, on a ResNet-8-GN:
+  /// ours run with the same rule; with the plain-SGD rule the meta-state does not fit, and the
+  /// run's error says which parameters must match.
+  @Test func groupNormMetaLearners_runFromMetaTrainingToOurs_andAMismatchedRuleIsNamed() throws {
+    let dir = try makeScratchDirectory()
+    let data = try writeDatasets(in: dir)
+    let tasks = """
+      dataset: mnist, data_dir: "\(data.digits)", task_a: "0-4", task_b: "5-9", train_images: 300, \
+      hidden_units: 3, lstm_layers: 1, groupnorm_hidden_units: 2
+      """
+    let graph = """
+      name: teacher-groupnorm-e2e
+      stages:
+        pretrain:
+          experiment: convnet-pretrain
+          seeds: 0..<1
+          fixed: {dataset: mnist, data_dir: "\(data.digits)", architecture: resnet8-gn, classes: "0-4",
+                  epochs: 1, batch: 16, learning_rate: 0.05, train_images: 300, readout_images: 100,
+                  readout_steps: 20}
+          variants: {resnet: {}}
+        metatrain:
+          experiment: teacher-metatrain
+          inputs: {network: {stage: pretrain, artifact: network, select: each}}
+          fixed: {\(tasks), groupnorm_rule: meta, episodes: 2, max_steps: 3, batch_a: 8, batch_b: 8,
+                  tau_start: 1000000, tau_max: 1000000}
+          variants: {smoke: {}}
+        ours:
+          experiment: teacher-evaluate
+          inputs:
+            network: {stage: pretrain, artifact: network, select: each}
+            meta_state: {stage: metatrain, artifact: meta_state, select: same-seed}
+          fixed: {\(tasks), method: ours, steps: 4, evaluate_every: 2, batch: 8, readout_images: 100,
+                  readout_steps: 20}
+          variants: {ours-meta: {groupnorm_rule: meta}, ours-sgd: {}}
+      """
+    let spec = dir.appendingPathComponent("graph.yaml").path
+    try graph.write(toFile: spec, atomically: true, encoding: .utf8)
+    let result = try Binary.run(
+      ["run", spec, "--workers", "2", "--out", "out", "--retries", "1"], in: dir)
+    #expect(result.status != 0, "the mismatched run failed, so the sweep did")
+    let out = dir.appendingPathComponent("out")
+    let summary = try String(
+      contentsOf: out.appendingPathComponent("stages/ours/summary.csv"), encoding: .utf8)
+    #expect(
+      summary.contains("\nours-meta,joint_readout,") && summary.contains(",1,0\nours-meta,readout_a")
+        && summary.contains("\nours-sgd,joint_readout,NaN,NaN,0,0\n"), "\(summary)")
+    let status = try Binary.run(["status", "out"], in: dir)
+    #expect(
+      status.stdout.contains("ours-sgd") && status.stdout.contains("groupnorm_rule")
+        && status.stdout.contains("meta-learners"),
+      "\(status.stdout)")
+  }
+
   /// Exp 2's shape: meta-training draws 2 of gratings' classes 0-5 per episode, and the
   /// meta-test's task B is class sample 1 ([8, 9]) or 3 ([7, 8]) of 2 of classes 6-9, a stage each.
   @Test func exp2Graph_drawsTaskBClasses_andPairsMethodsBySeedAndClassSample() throws {

@@ -24,7 +24,7 @@ private func batch(_ random: inout RandomStream, count: Int) -> (images: [Double
 
 /// The replay test on `network` (64 input values, 4 classes), whose steered layers must be
 /// `expectedSteered`.
-private func checkReplay(_ network: ConvNet, expectedSteered: [Int]) {
+private func checkReplay(_ network: ConvNet, expectedSteered: [Int], groupNormRule: GroupNormRule = .sgd) {
   let representation = network.layers.count - 2
   // meta-experiments.md §3.1d's replay test: record a window, recompute L_t as a function of θ
   // alone (every step's inputs z_k and gradients g_k held fixed), and compare the first-order
@@ -34,6 +34,8 @@ private func checkReplay(_ network: ConvNet, expectedSteered: [Int]) {
   settings.lstmLayers = 2
   settings.stepSize = 0.3
   settings.lossScale = 5
+  settings.groupNormRule = groupNormRule
+  settings.groupNormHidden = 2
   var step = TeacherGuidedStep<Double>(network: network, settings: settings, batchCapacity: 6)
   #expect(step.steered == expectedSteered)
   var random = RandomStream(rootSeed: 12, stream: "replay")
@@ -77,7 +79,7 @@ private func checkReplay(_ network: ConvNet, expectedSteered: [Int]) {
   func loss(_ meta: [[Double]]) -> Double {
     var student = episode.student
     for (index, perStep) in deltas(meta).enumerated() {
-      let weights = network.parameterRanges[step.steered[index]]!.weights
+      let weights = step.targets[index]
       for (k, delta) in perStep.enumerated() {
         let g = episode.windowGradients[index][k]
         for (offset, p) in weights.enumerated() {
@@ -116,21 +118,77 @@ private func checkReplay(_ network: ConvNet, expectedSteered: [Int]) {
   checkReplay(tinyNetwork, expectedSteered: [0, 3])
 }
 
-@Test func metaGradient_replaysTheWindow_throughGroupNormAndAResidualBlock() throws {
-  // conv → GN → ReLU, then a block whose second convolution reaches its ReLU through GroupNorm and
-  // the residual add, then global average pooling: the ResNet's shape in small. Steered: the
-  // three convolutions (GroupNorm's γ and β learn by plain SGD).
-  let network = try ConvNet(
-    input: TensorShape(channels: 1, height: 8, width: 8),
-    layers: [
-      .convolution(channels: 2, kernel: 3, padding: 1), .groupNorm(groups: 1), .relu, .residualStart,
-      .convolution(channels: 4, kernel: 3, stride: 2, padding: 1), .groupNorm(groups: 2), .relu,
-      .convolution(channels: 4, kernel: 3, padding: 1), .groupNorm(groups: 2), .residualAdd, .relu,
-      .globalAveragePool, .dense(outputs: 4),
-    ])
-  checkReplay(network, expectedSteered: [0, 4, 7])
-  #expect(MetaLearnerInputs.postLayer(network: network, layer: 7) == 10)
-  #expect(MetaLearnerInputs.postLayer(network: network, layer: 1) == nil)
+/// conv → GN → ReLU, then a block whose second convolution reaches its ReLU through GroupNorm and
+/// the residual add, then global average pooling: the ResNet's shape in small.
+private let tinyResidualNetwork: ConvNet = {
+  do {
+    return try ConvNet(
+      input: TensorShape(channels: 1, height: 8, width: 8),
+      layers: [
+        .convolution(channels: 2, kernel: 3, padding: 1), .groupNorm(groups: 1), .relu, .residualStart,
+        .convolution(channels: 4, kernel: 3, stride: 2, padding: 1), .groupNorm(groups: 2), .relu,
+        .convolution(channels: 4, kernel: 3, padding: 1), .groupNorm(groups: 2), .residualAdd, .relu,
+        .globalAveragePool, .dense(outputs: 4),
+      ])
+  } catch {
+    fatalError("the tiny residual network: \(error)")
+  }
+}()
+
+@Test func metaGradient_replaysTheWindow_throughGroupNormAndAResidualBlock() {
+  // Steered: the three convolutions (GroupNorm's γ and β learn by plain SGD).
+  checkReplay(tinyResidualNetwork, expectedSteered: [0, 4, 7])
+  #expect(MetaLearnerInputs.postLayer(network: tinyResidualNetwork, layer: 7) == 10)
+  #expect(MetaLearnerInputs.postLayer(network: tinyResidualNetwork, layer: 1) == nil)
+}
+
+@Test func metaGradient_replaysTheWindow_withGroupNormMetaLearners() {
+  // The three convolutions, then the three GroupNorm layers' meta-learners of γ and β.
+  checkReplay(tinyResidualNetwork, expectedSteered: [0, 4, 7, 1, 5, 8], groupNormRule: .meta)
+}
+
+@Test func groupNormMetaLearners_seeEachChannelsScaleShiftAndGradients_andStartAsPlainSGD() {
+  var settings = TeacherGuidedSettings()
+  settings.hidden = 3
+  settings.lstmLayers = 2
+  settings.groupNormHidden = 2
+  let network = tinyResidualNetwork
+  var plain = TeacherGuidedStep<Double>(network: network, settings: settings, batchCapacity: 6)
+  settings.groupNormRule = .meta
+  var steered = TeacherGuidedStep<Double>(network: network, settings: settings, batchCapacity: 6)
+  // GroupNorm layer 5 (4 channels): δ row c scales [γ_c, β_c].
+  let range = network.parameterRanges[5]!
+  #expect(steered.targets[4] == zip(range.weights, range.biases).flatMap { [$0, $1] })
+  #expect(steered.shapes[4].inputs == 4 && steered.shapes[4].outputs == 2 && steered.shapes[4].hidden == 2)
+  // The weight layers keep their meta-learners and initial draws.
+  #expect(Array(steered.initialMetaParameters(seed: 3).prefix(3)) == plain.initialMetaParameters(seed: 3))
+  var random = RandomStream(rootSeed: 4, stream: "groupnorm-inputs")
+  let parameters = (0..<network.parameterCount).map { _ in 2 * random.uniformDouble() - 1 }
+  let gradient = (0..<network.parameterCount).map { _ in 2 * random.uniformDouble() - 1 }
+  let z = MetaLearnerInputs.makeGroupNorm(
+    network: network, layer: 5, parameters: parameters, gradient: gradient)
+  let all = range.weights.lowerBound..<range.biases.upperBound
+  let pRMS = (all.map { parameters[$0] * parameters[$0] }.reduce(0, +) / 8).squareRoot()
+  let gRMS = (all.map { gradient[$0] * gradient[$0] }.reduce(0, +) / 8).squareRoot()
+  for c in 0..<4 {
+    let (gamma, beta) = (range.weights.lowerBound + c, range.biases.lowerBound + c)
+    let expected = [
+      parameters[gamma] / pRMS, parameters[beta] / pRMS, gradient[gamma] / gRMS, gradient[beta] / gRMS,
+    ]
+    #expect(zip(z[(4 * c)..<(4 * c + 4)], expected).allSatisfy { abs($0 - $1) < 1e-12 }, "channel \(c)")
+  }
+  // Untrained meta-learners give δ = s·tanh(1) = 1: the first step is plain SGD's, up to rounding,
+  // and the GroupNorm meta-learners' δ is part of the step's output.
+  var random2 = RandomStream(rootSeed: 8, stream: "groupnorm-step")
+  let taskB = batch(&random2, count: 3)
+  let initial: [Double] = network.initialParameters(seed: 5)
+  var plainEpisode = TeacherGuidedStep<Double>.Episode(parameters: initial, step: plain)
+  var steeredEpisode = TeacherGuidedStep<Double>.Episode(parameters: initial, step: steered)
+  plain.studentStep(episode: &plainEpisode, meta: plain.initialMetaParameters(seed: 3), taskB: taskB)
+  steered.studentStep(episode: &steeredEpisode, meta: steered.initialMetaParameters(seed: 3), taskB: taskB)
+  #expect(steeredEpisode.lastDeltas.count == 6 && steeredEpisode.lastDeltas[4].count == 8)
+  #expect(steeredEpisode.lastDeltas[3...].allSatisfy { $0.allSatisfy { abs($0 - 1) < 1e-12 } })
+  #expect(zip(plainEpisode.student, steeredEpisode.student).allSatisfy { abs($0 - $1) < 1e-12 })
 }
 
 /// Random images in [0, 1] for the tiny network, labels in `classes`.

@@ -106,6 +106,30 @@ public enum MetaLearnerInputs {
     return z
   }
 
+  /// Inputs per channel of a GroupNorm layer's meta-learner: [γ_c, β_c, ∂γ_c, ∂β_c].
+  public static let groupNormWidth = 4
+
+  /// z for every channel of GroupNorm layer `layer` (channels × ``groupNormWidth``): the channel's
+  /// scale and shift, divided by the root mean square of all the layer's γ and β, and their
+  /// gradient, divided by its own (the note's "per-channel input [param, grad]", with the group
+  /// scaling of the other layers' inputs).
+  public static func makeGroupNorm<T: NetworkScalar>(
+    network: ConvNet, layer: Int, parameters: [T], gradient: [T]
+  ) -> [T] {
+    let range = network.parameterRanges[layer]!
+    let all = range.weights.lowerBound..<range.biases.upperBound
+    let (pScale, gScale) = (inverseRMS(parameters[all]), inverseRMS(gradient[all]))
+    var z = [T](repeating: 0, count: range.weights.count * groupNormWidth)
+    for (c, (gamma, beta)) in zip(range.weights, range.biases).enumerated() {
+      let row = c * groupNormWidth
+      z[row] = parameters[gamma] * pScale
+      z[row + 1] = parameters[beta] * pScale
+      z[row + 2] = gradient[gamma] * gScale
+      z[row + 3] = gradient[beta] * gScale
+    }
+    return z
+  }
+
   /// 1 / √(mean of squares), or 1 when every value is 0.
   static func inverseRMS<T: NetworkScalar>(_ values: ArraySlice<T>) -> T {
     var sum: T = 0

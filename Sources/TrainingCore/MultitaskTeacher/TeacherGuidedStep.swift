@@ -11,8 +11,22 @@ public struct TeacherGuidedSettings: Sendable, Equatable {
   public var hidden = 32
   /// The meta-learner's stacked LSTM layers (3).
   public var lstmLayers = 3
+  /// How GroupNorm's γ and β learn (plain SGD unless set: the rule runs before this existed kept).
+  public var groupNormRule = GroupNormRule.sgd
+  /// Units of each LSTM layer of the GroupNorm meta-learners (32 in the paper's CIFAR column).
+  public var groupNormHidden = 32
 
   public init() {}
+}
+
+/// How a student's GroupNorm scales γ and shifts β learn during the task-B phase.
+public enum GroupNormRule: String, CaseIterable, Sendable {
+  /// Plain SGD, like the biases and the classifier.
+  case sgd
+  /// A meta-learner per GroupNorm layer, as the paper gives its CIFAR ResNets: the channels are its
+  /// neurons, each seeing [γ_c, β_c, ∂γ_c, ∂β_c] and giving the δ of γ_c and of β_c
+  /// (``MetaLearnerInputs/makeGroupNorm(network:layer:parameters:gradient:)``).
+  case meta
 }
 
 /// One inner step of meta-training with a multi-task teacher, for one student network: the
@@ -29,9 +43,10 @@ public struct TeacherGuidedSettings: Sendable, Equatable {
 ///
 /// The steered layers are every convolution or dense layer followed by a ReLU, directly or through
 /// GroupNorm and a residual add (``MetaLearnerInputs/postLayer(network:layer:)``: all but the
-/// classifier); GroupNorm's γ and β learn by plain SGD like the biases (the paper gives them
-/// meta-learners of their own). The representation is layer count − 2: the last hidden ReLU's
-/// output in a LeNet, the global average pool in a ResNet.
+/// classifier), then, with ``GroupNormRule/meta``, every GroupNorm layer (the paper's CIFAR
+/// meta-learners of γ and β); otherwise γ and β learn by plain SGD like the biases. The
+/// representation is layer count − 2: the last hidden ReLU's output in a LeNet, the global average
+/// pool in a ResNet.
 /// Generic in the number type, so the replay test runs the same code in `Double`.
 public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
   /// The student's (and teacher's) network, union head included.
@@ -39,6 +54,9 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
   /// The layers the meta-learners steer, and each one's meta-learner shape.
   public let steered: [Int]
   public let shapes: [LayerMetaLearnerShape]
+  /// The parameters each meta-learner's δ (neurons × outputs) scales, in δ's order: a steered
+  /// weight layer's weights, or a GroupNorm layer's γ_c and β_c channel by channel.
+  public let targets: [[Int]]
   public let settings: TeacherGuidedSettings
   /// The representation's layer.
   public var representation: Int { network.layers.count - 2 }
@@ -48,15 +66,35 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
   public init(network: ConvNet, settings: TeacherGuidedSettings, batchCapacity: Int) {
     self.network = network
     self.settings = settings
-    steered = network.layers.indices.filter {
+    let weighted = network.layers.indices.filter {
       MetaLearnerInputs.postLayer(network: network, layer: $0) != nil
     }
-    shapes = steered.map { layer in
-      let range = network.parameterRanges[layer]!
-      return LayerMetaLearnerShape(
-        inputs: MetaLearnerInputs.width(network: network, layer: layer), outputs: range.rowLength,
-        hidden: settings.hidden, layers: settings.lstmLayers)
-    }
+    // GroupNorm layers come after the weight layers, so those keep the meta-learners (and the
+    // initial draws) they have under the plain-SGD rule.
+    let norms =
+      settings.groupNormRule == .meta
+      ? network.layers.indices.filter {
+        if case .groupNorm = network.layers[$0] { true } else { false }
+      } : []
+    steered = weighted + norms
+    shapes =
+      weighted.map { layer in
+        LayerMetaLearnerShape(
+          inputs: MetaLearnerInputs.width(network: network, layer: layer),
+          outputs: network.parameterRanges[layer]!.rowLength, hidden: settings.hidden,
+          layers: settings.lstmLayers)
+      }
+      + norms.map { _ in
+        LayerMetaLearnerShape(
+          inputs: MetaLearnerInputs.groupNormWidth, outputs: 2, hidden: settings.groupNormHidden,
+          layers: settings.lstmLayers)
+      }
+    targets =
+      weighted.map { Array(network.parameterRanges[$0]!.weights) }
+      + norms.map { layer in
+        let range = network.parameterRanges[layer]!
+        return zip(range.weights, range.biases).flatMap { [$0, $1] }
+      }
     studentWorkspace = ConvNetWorkspace(network: network, batchCapacity: batchCapacity)
     teacherWorkspace = ConvNetWorkspace(network: network, batchCapacity: batchCapacity)
   }
@@ -84,9 +122,8 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
     public init(parameters: [T], step: TeacherGuidedStep<T>) {
       student = parameters
       teacher = parameters
-      states = zip(step.steered, step.shapes).map { layer, shape in
-        LayerMetaLearner.State(
-          shape: shape, neurons: step.network.parameterRanges[layer]!.weights.count / shape.outputs)
+      states = zip(step.targets, step.shapes).map { targets, shape in
+        LayerMetaLearner.State(shape: shape, neurons: targets.count / shape.outputs)
       }
       window = Array(repeating: [], count: step.steered.count)
       windowGradients = window.map { _ in [] }
@@ -137,8 +174,8 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
       parameters: episode.student, from: representation, gradient: &d, workspace: &studentWorkspace)
     // ∂L/∂δ_{ℓ,k} = −α·g_{ℓ,k}⊙D_ℓ, then BPTT through each meta-learner's window.
     var metaGradient: [[T]] = []
-    for (index, layer) in steered.enumerated() {
-      let dLayer = Array(d[network.parameterRanges[layer]!.weights])
+    for index in steered.indices {
+      let dLayer = targets[index].map { d[$0] }
       let outputGradients = episode.windowGradients[index].map { gk in
         zip(gk, dLayer).map { -alpha * $0 * $1 }
       }
@@ -164,14 +201,22 @@ public struct TeacherGuidedStep<T: NetworkScalar>: Sendable {
     for k in next.indices { next[k] -= alpha * g[k] }
     episode.lastDeltas = []
     for (index, layer) in steered.enumerated() {
-      let z = MetaLearnerInputs.make(
-        network: network, layer: layer, parameters: episode.student, gradient: g, workspace: studentWorkspace)
+      let z =
+        if case .groupNorm = network.layers[layer] {
+          MetaLearnerInputs.makeGroupNorm(
+            network: network, layer: layer, parameters: episode.student, gradient: g)
+        } else {
+          MetaLearnerInputs.make(
+            network: network, layer: layer, parameters: episode.student, gradient: g,
+            workspace: studentWorkspace)
+        }
       let (delta, record) = LayerMetaLearner.step(
         shape: shapes[index], parameters: meta[index], inputs: z, state: &episode.states[index])
-      let weights = network.parameterRanges[layer]!.weights
-      for (offset, k) in weights.enumerated() { next[k] = episode.student[k] - alpha * delta[offset] * g[k] }
+      for (offset, k) in targets[index].enumerated() {
+        next[k] = episode.student[k] - alpha * delta[offset] * g[k]
+      }
       episode.window[index].append(record)
-      episode.windowGradients[index].append(Array(g[weights]))
+      episode.windowGradients[index].append(targets[index].map { g[$0] })
       episode.lastDeltas.append(delta)
     }
     episode.student = next

@@ -6,6 +6,7 @@ public struct TeacherMetaTrainingSettings: Sendable, Equatable {
     var settings = TeacherGuidedSettings()
     settings.hidden = 16
     settings.lstmLayers = 2
+    settings.groupNormHidden = 16
     return settings
   }()
   /// Episodes (80).
