@@ -81,20 +81,39 @@ public enum CurveKeyFile {
       secret-key = "\(keyPair.secretKey)"
 
       """
-    let publicText = """
-      # MetaSweep CURVE public key "\(name)". Put this file in the coordinator's allow-list folder to let \(name) in.
-      public-key = "\(keyPair.publicKey)"
-
-      """
     try createExclusively(paths.secret, contents: Array(secretText.utf8), mode: 0o600)
     do {
-      try createExclusively(paths.public, contents: Array(publicText.utf8), mode: 0o644)
+      try createExclusively(paths.public, contents: publicText(keyPair.publicKey, name: name), mode: 0o644)
     } catch {
       // Leave nothing half-done: without its public half the secret is of no use.
       unlink(paths.secret)
       throw error
     }
     return paths
+  }
+
+  /// Writes only the public key `publicKey` as `directory/NAME.pub` (mode 0644), as
+  /// ``write(_:name:directory:)`` writes it (a server's public key for its clients), and returns
+  /// the path. Refuses, changing nothing, when the file exists.
+  @discardableResult
+  public static func writePublic(_ publicKey: String, name: String, directory: String) throws(KeyFileError)
+    -> String
+  {
+    guard isValidName(name) else {
+      throw KeyFileError(code: .invalidName, path: name, message: "'\(name)' cannot name a key.")
+    }
+    let path = paths(name: name, directory: directory).public
+    try createExclusively(path, contents: publicText(publicKey, name: name), mode: 0o644)
+    return path
+  }
+
+  private static func publicText(_ publicKey: String, name: String) -> [UInt8] {
+    Array(
+      """
+      # MetaSweep CURVE public key "\(name)". Put this file in the coordinator's allow-list folder to let \(name) in.
+      public-key = "\(publicKey)"
+
+      """.utf8)
   }
 
   /// Creates `path` with `contents` and `mode`, never replacing an existing file and never

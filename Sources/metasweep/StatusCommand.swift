@@ -55,6 +55,9 @@ struct StatusCommand: ParsableCommand {
           name: try journal.sweepInfo()?.name ?? directory, counts: try journal.counts(),
           states: try journal.runStates(),
           coordinator: holder.map { .running(holder: $0.description) } ?? .stopped))
+      if holder != nil, let live = LiveViewKeys.command(directory: directory) {
+        print("live view (workers, rate, ETA): \(live)")
+      }
       for failed in try journal.failedRuns() {
         print(
           "failed: \(failed.run.variant) seed \(failed.run.seed) (run \(failed.run.key.short)) after "

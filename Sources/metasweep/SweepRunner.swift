@@ -313,14 +313,24 @@ struct SweepRunner {
 
       var security = self.security
       var localKeys: LocalWorkerPool.Keys?
+      var viewer: CurveKeyPair?
       if security == nil && localWorkers > 0 && ZeroMQ.hasCurve {
         // The embedded default speaks CURVE too, with keys made for this run and handed to the local
         // workers in their environment: another account on this machine can neither join the sweep
-        // nor report for its workers. (Without CURVE in libzmq, loopback stays plaintext.)
+        // nor report for its workers. (Without CURVE in libzmq, loopback stays plaintext.) A third
+        // key, written to the folder, lets `status --connect` in (LiveViewKeys).
         let server = try CurveKeyPair.generate()
         let worker = try CurveKeyPair.generate()
-        security = (server, try AllowList(entries: [.init(name: "local", publicKey: worker.publicKey)]))
+        let status = try CurveKeyPair.generate()
+        security = (
+          server,
+          try AllowList(entries: [
+            .init(name: "local", publicKey: worker.publicKey),
+            .init(name: "status", publicKey: status.publicKey),
+          ])
+        )
         localKeys = LocalWorkerPool.Keys(workerSecretKey: worker.secretKey, serverPublicKey: server.publicKey)
+        viewer = status
       }
       let context = try ZMQContext()
       // The authenticator must exist before the server socket binds, or libzmq lets everyone in.
@@ -331,7 +341,18 @@ struct SweepRunner {
       }
       let endpoint = try socket.bind(bind)
       // The port is the kernel's choice by default: say it, so `status --connect` can find it.
-      logger.notice("Live view: metasweep status --connect \(endpoint)")
+      var liveView = "metasweep status --connect \(endpoint)"
+      if let viewer, let security {
+        do {
+          liveView = try LiveViewKeys.write(
+            endpoint: endpoint, viewer: viewer, serverPublicKey: security.keyPair.publicKey,
+            directory: directory)
+        } catch {
+          logger.warning("No live view: \(error)")
+        }
+      }
+      defer { LiveViewKeys.remove(directory) }
+      logger.notice("Live view: \(liveView)")
 
       SignalTrap.install()
       let store = artifactStore ?? journal.artifactStore
