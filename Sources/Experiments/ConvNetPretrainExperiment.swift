@@ -10,6 +10,8 @@ public enum ConvNetArchitecture: String, CaseIterable, Sendable {
   case lenetPaper = "lenet-paper"
   /// §3.2's smoke ResNet-8 with GroupNorm (8/16/32 channels) for the CIFAR-shaped experiments.
   case resnet8GN = "resnet8-gn"
+  /// The paper's CIFAR network: ResNet-32 with GroupNorm (16/32/64 channels, 8 groups).
+  case resnet32GN = "resnet32-gn"
 
   /// The network for images of `input`'s shape and `classes` classes.
   func network(input: TensorShape, classes: Int) throws -> ConvNet {
@@ -18,6 +20,7 @@ public enum ConvNetArchitecture: String, CaseIterable, Sendable {
       case .lenetSmoke: return try ConvNet.smokeLeNet(input: input, classes: classes)
       case .lenetPaper: return try ConvNet.paperLeNet(input: input, classes: classes)
       case .resnet8GN: return try ConvNet.resNet8GN(input: input, classes: classes)
+      case .resnet32GN: return try ConvNet.resNet32GN(input: input, classes: classes)
       }
     } catch {
       throw ExperimentError(message: "\(rawValue) cannot take \(input) images: \(error)")
@@ -176,8 +179,9 @@ public struct ConvNetPretrainConfig: ExperimentConfig, Equatable {
     [
       .choice(
         "architecture", \.architecture, default: .lenetSmoke,
-        "lenet-smoke (conv 6, conv 12, 64 hidden), lenet-paper (the paper's [20, 50, 500]) or resnet8-gn "
-          + "(3 stages of 8/16/32 channels with GroupNorm, for colour images).")
+        "lenet-smoke (conv 6, conv 12, 64 hidden), lenet-paper (the paper's [20, 50, 500]), resnet8-gn "
+          + "(3 stages of 8/16/32 channels with GroupNorm, for colour images) or resnet32-gn (the paper's "
+          + "CIFAR ResNet-32, 16/32/64 channels, GroupNorm of 8 groups).")
     ] + ParameterDeclaration<ConvNetPretrainConfig>.imageData(at: \.data) + [
       .text(
         "classes", \.classes, default: "0-4",

@@ -350,3 +350,25 @@ private func worstErrors(
     try ConvNet(input: TensorShape(channels: 1, height: 4, width: 4), layers: [.relu, .residualAdd])
   }
 }
+
+@Test func resNet32GN_isHeEtAlsResNet32_withGroupNormOfEightGroups() throws {
+  let network = try ConvNet.resNet32GN(classes: 10)
+  func count(_ match: (ConvNetLayer) -> Bool) -> Int { network.layers.filter(match).count }
+  // 1 + 3 stages × 5 blocks × 2 convolutions, each followed by GroupNorm; 15 residual blocks.
+  #expect(count { if case .convolution = $0 { true } else { false } } == 31)
+  #expect(count { if case .groupNorm(groups: 8) = $0 { true } else { false } } == 31)
+  #expect(count { if case .residualAdd = $0 { true } else { false } } == 15)
+  // Two downsamplings: 32 × 32 → 8 × 8 in the last stage, then the 64-channel representation.
+  #expect(network.shapes[network.layers.count - 4] == TensorShape(channels: 64, height: 8, width: 8))
+  #expect(network.shapes[network.layers.count - 2] == TensorShape(channels: 64, height: 1, width: 1))
+  // He et al. give ResNet-32 0.46 M parameters.
+  #expect((455_000...475_000).contains(network.parameterCount), "\(network.parameterCount)")
+  // The smoke ResNet-8 is the same construction with one block per stage.
+  #expect(
+    try ConvNet.resNet8GN(classes: 5).layers
+      == ConvNet.resNetGN(
+        input: TensorShape(channels: 3, height: 16, width: 16), classes: 5, blocks: 1, widths: [8, 16, 32],
+        groups: 4
+      ).layers)
+  #expect(try ConvNet.resNet8GN(classes: 5).layers.count == 3 + 3 * 8 + 2)
+}

@@ -1,3 +1,4 @@
+import Datasets
 import Experiments
 import Foundation
 import SweepModel
@@ -104,6 +105,41 @@ private let resultsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComp
   let mnistGiven = ProcessInfo.processInfo.environment["METASWEEP_MNIST_DIR"] != nil
   #expect(found.count == (mnistGiven ? 0 : 4), "\(found)")
   #expect(found.allSatisfy { "\($0)".contains("METASWEEP_MNIST_DIR") }, "\(found)")
+}
+
+@Test func thePaperScaleCIFARTeacherGraphs_areAcceptedByTheExperiments_givenCIFARFiles() throws {
+  // CIFAR is the user's to supply: stand-ins written as the binary files take /data/cifar-10's and
+  // /data/cifar-100's places, and then nothing in the three cluster graphs is wrong.
+  let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "paper-cifar-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: folder) }
+  for (classes, format) in [(10, CIFARFormat.cifar10), (100, .cifar100)] {
+    let images = try SynthObjects.makeDataset(
+      classes: classes,
+      SynthImageSettings {
+        $0.seed = 1
+        $0.trainCount = 10 * classes
+        $0.testCount = 2 * classes
+        $0.side = 32
+      })
+    try images.writeCIFAR(format, to: folder.appendingPathComponent(format.rawValue).path)
+  }
+  for name in ["teacher-paper-cifar", "teacher-paper-cifar100", "teacher-paper-cifar-pool"] {
+    let yaml = try String(
+      contentsOf: resultsFolder.appendingPathComponent("\(name)/graph.yaml"), encoding: .utf8)
+    #expect(SweepGraph.read(yaml: yaml, file: "graph.yaml") != nil, "\(name) is not read as a graph")
+    #expect(yaml.contains("architecture: resnet32-gn") && yaml.contains("groupnorm_rule: meta"), "\(name)")
+    let given =
+      yaml
+      .replacingOccurrences(of: "/data/cifar-100", with: folder.appendingPathComponent("cifar-100").path)
+      .replacingOccurrences(of: "/data/cifar-10", with: folder.appendingPathComponent("cifar-10").path)
+    #expect(problems(given).isEmpty, "\(name): \(problems(given))")
+    // Without the files, or with one wrong value, the graph is refused (the check can fail).
+    #expect(problems(yaml).contains { "\($0)".contains("copy the binary version's files") }, "\(name)")
+    let broken = given.replacingOccurrences(of: "groupnorm_rule: meta", with: "groupnorm_rule: lstm")
+    #expect(problems(broken).contains { "\($0)".contains("groupnorm_rule") }, "\(name)")
+  }
 }
 
 /// The problems of the committed sweep file `path` (under results/) against the experiments; with

@@ -229,23 +229,41 @@ extension ConvNet {
   }
 
   /// The ResNet-8 with GroupNorm of meta-experiments.md §3.2's smoke column (CIFAR-shaped, the
-  /// paper's ResNet-32-GN in small): conv 3×3 → 8, GN, ReLU; three stages of one basic block each
-  /// (conv 3×3, GN, ReLU, conv 3×3, GN, + shortcut, ReLU) of 8, 16 and 32 channels, the second and
-  /// third starting with stride 2 and an option-A shortcut; global average pool (the
-  /// representation r, layer count − 2) and dense → `classes`. GroupNorm uses 4 groups.
+  /// paper's ResNet-32-GN in small): ``resNetGN(input:classes:blocks:widths:groups:)`` with one
+  /// block per stage of 8, 16 and 32 channels, and 4 groups.
   public static func resNet8GN(input: TensorShape = .init(channels: 3, height: 16, width: 16), classes: Int)
     throws(ConvNetError) -> ConvNet
   {
+    try resNetGN(input: input, classes: classes, blocks: 1, widths: [8, 16, 32], groups: 4)
+  }
+
+  /// The paper's CIFAR network (§3.1b): He et al.'s ResNet-32 (5 blocks per stage of 16, 32 and 64
+  /// channels) with every BatchNorm replaced by GroupNorm of 8 groups.
+  public static func resNet32GN(input: TensorShape = .init(channels: 3, height: 32, width: 32), classes: Int)
+    throws(ConvNetError) -> ConvNet
+  {
+    try resNetGN(input: input, classes: classes, blocks: 5, widths: [16, 32, 64], groups: 8)
+  }
+
+  /// He et al.'s CIFAR ResNet with GroupNorm: conv 3×3 → widths[0], GN, ReLU; then per stage
+  /// `blocks` basic blocks (conv 3×3, GN, ReLU, conv 3×3, GN, + shortcut, ReLU) of its width, every
+  /// stage after the first starting with stride 2 and an option-A shortcut; global average pool
+  /// (the representation r, layer count − 2) and dense → `classes`. GroupNorm uses `groups` groups.
+  public static func resNetGN(input: TensorShape, classes: Int, blocks: Int, widths: [Int], groups: Int)
+    throws(ConvNetError) -> ConvNet
+  {
     var layers: [ConvNetLayer] = [
-      .convolution(channels: 8, kernel: 3, padding: 1), .groupNorm(groups: 4), .relu,
+      .convolution(channels: widths[0], kernel: 3, padding: 1), .groupNorm(groups: groups), .relu,
     ]
-    for (channels, stride) in [(8, 1), (16, 2), (32, 2)] {
-      layers += [
-        .residualStart, .convolution(channels: channels, kernel: 3, stride: stride, padding: 1),
-        .groupNorm(groups: 4), .relu, .convolution(channels: channels, kernel: 3, padding: 1),
-        .groupNorm(groups: 4),
-        .residualAdd, .relu,
-      ]
+    for (stage, channels) in widths.enumerated() {
+      for block in 0..<blocks {
+        let stride = stage > 0 && block == 0 ? 2 : 1
+        layers += [
+          .residualStart, .convolution(channels: channels, kernel: 3, stride: stride, padding: 1),
+          .groupNorm(groups: groups), .relu, .convolution(channels: channels, kernel: 3, padding: 1),
+          .groupNorm(groups: groups), .residualAdd, .relu,
+        ]
+      }
     }
     layers += [.globalAveragePool, .dense(outputs: classes)]
     return try ConvNet(input: input, layers: layers)
