@@ -11,7 +11,7 @@ public struct TeacherGuidedSettings: Sendable, Equatable {
   public var hidden = 32
   /// The meta-learner's stacked LSTM layers (3).
   public var lstmLayers = 3
-  /// How GroupNorm's γ and β learn (plain SGD unless set: the rule runs before this existed kept).
+  /// How GroupNorm's γ and β learn: plain SGD unless set (every run from before this setting used it).
   public var groupNormRule = GroupNormRule.sgd
   /// Units of each LSTM layer of the GroupNorm meta-learners (32 in the paper's CIFAR column).
   public var groupNormHidden = 32
