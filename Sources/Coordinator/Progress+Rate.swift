@@ -14,12 +14,16 @@ extension Dispatcher.Progress {
     return seconds > 0 ? Double(completedHere) / seconds : 0
   }
 
-  /// Time to finish at the rate over `elapsed`: `0s`, `7s`, `3m12s`, `2h5m`, or `?` before any run ends.
+  /// Time to finish at the rate of work over `elapsed`: `0s`, `7s`, `3m12s`, `2h5m`, or `?` before
+  /// any work is done. Work is counted in runs, a chained run's segments as the share of its steps
+  /// they did (``Dispatcher/Progress/workDoneHere``), so a sweep of long chains does not look
+  /// stalled between completions; what is left is the runs not ended less their checkpoints' shares.
   public func eta(over elapsed: Duration) -> String {
     if isComplete { return "0s" }
-    let rate = rate(over: elapsed)
-    guard rate > 0 else { return "?" }
-    let s = Int((Double(total - done - failed) / rate).rounded(.up))
+    let seconds = elapsed.inSeconds
+    guard seconds > 0, workDoneHere > 0 else { return "?" }
+    let left = max(Double(total - done - failed) - workInProgress, 0)
+    let s = Int((left / (workDoneHere / seconds)).rounded(.up))
     return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
   }
 }

@@ -178,6 +178,14 @@ public struct Dispatcher: Sendable {
     public var staleSegments = 0
     /// Runs completed in this process (excludes those already journaled before it started).
     public var completedHere = 0
+    /// Runs' worth of work done in this process, for the ETA: a segment of a chained run counts the
+    /// share of its run's steps it did, and a completed run 1 less what its segments here counted
+    /// (a run resumed from an older process's checkpoint counts whole when it ends without a
+    /// segment here). Without chained runs it is ``completedHere``.
+    public var workDoneHere = 0.0
+    /// Of the runs not yet ended, the share of their steps their latest checkpoint holds (chained
+    /// runs with a segment reported in this process).
+    public var workInProgress = 0.0
     /// Runs spread over workers in rounds now.
     public var inRounds = 0
     /// Rounds completed (optimiser steps reduced) in this process.
@@ -287,6 +295,8 @@ public struct Dispatcher: Sendable {
   private var runSeconds: Double?
   var isStopping = false
   var counters = Progress()
+  /// Each chained run's share of its steps done, by its latest segment reported here.
+  private var chainShares: [RunKey: Double] = [:]
   /// Whether some run consumes artifacts: leasing then looks for runs whose inputs a worker holds.
   private var hasRunsWithInputs = false
   /// How far from the front of the queue leasing looks for a run whose inputs the worker holds.
@@ -304,6 +314,7 @@ public struct Dispatcher: Sendable {
       progress.running += min(state.attempts.count, max(state.slots - state.units.count, 0))
     }
     progress.queued = counters.leased - progress.running
+    progress.workInProgress = chainShares.reduce(0) { $0 + (finished.contains($1.key) ? 0 : $1.value) }
     return progress
   }
 
@@ -612,6 +623,7 @@ public struct Dispatcher: Sendable {
     checkpoints[result.key] = nil
     counters.done += 1
     counters.completedHere += 1
+    counters.workDoneHere += 1 - (chainShares.removeValue(forKey: result.key) ?? 0)
     observe(runSeconds: result.seconds)
     return [.journalOutcome(result, worker: worker), .send(.ack(attempt: result.attempt), to: id)]
       + refill(id)
@@ -646,6 +658,11 @@ public struct Dispatcher: Sendable {
         .log(LogEvent(.info, "Ignored a stale segment report", metadata)),
       ] + fill()
     }
+    let total = Double(max(segment.totalSteps, 1))
+    let share = Double(segment.stepsDone) / total
+    let before = chainShares[segment.key] ?? Double(checkpoints[segment.key]?.stepsDone ?? 0) / total
+    counters.workDoneHere += max(share - before, 0)
+    chainShares[segment.key] = share
     checkpoints[segment.key] = Checkpoint(stepsDone: segment.stepsDone, bytes: segment.checkpoint)
     counters.segments += 1
     observe(runSeconds: segment.seconds)

@@ -20,3 +20,22 @@ import Testing
   let plain = ProgressReporter(sweepName: "s", isTerminal: false).line(progress, now: .now)
   #expect(plain.contains("1 queued, 5 pending") && !plain.contains("rounds"), "\(plain)")
 }
+
+@Test func eta_countsChainedRunsBySteps_soLongChainsDoNotLookStalled() {
+  var progress = Dispatcher.Progress()
+  progress.total = 4
+  // No run of the 4 has ended, but 100 s gave one run's worth of steps (two chains half way):
+  // three runs' worth are left, so 300 s (a count of runs would say "?").
+  progress.workDoneHere = 1
+  progress.workInProgress = 1
+  #expect(progress.eta(over: .seconds(100)) == "5m0s")
+  // Plain runs: the rate of completed runs.
+  progress.workInProgress = 0
+  progress.done = 2
+  progress.completedHere = 2
+  progress.workDoneHere = 2
+  #expect(progress.eta(over: .seconds(10)) == "10s")
+  #expect(Dispatcher.Progress().eta(over: .seconds(5)) == "0s")
+  progress.workDoneHere = 0
+  #expect(progress.eta(over: .seconds(5)) == "?")
+}

@@ -337,6 +337,29 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
   #expect(d.progress.segments == 1 && d.progress.leased == 1 && d.progress.done == 0)
 }
 
+@Test func chain_segmentsCountTheirShareOfTheRunsSteps_asWorkDone() {
+  var d = Dispatcher(pending: runs(2), settings: chained())
+  let a = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  let b = leases(d.onMessage(hello("bob"), from: bob, now: t0))[0].1
+  let next = leases(d.onMessage(segment(a, steps: 10), from: alice, now: t0))[0].1
+  #expect(abs(d.progress.workDoneHere - 1.0 / 3) < 1e-12 && abs(d.progress.workInProgress - 1.0 / 3) < 1e-12)
+  _ = d.onMessage(segment(next, steps: 20), from: alice, now: t0)
+  #expect(abs(d.progress.workDoneHere - 2.0 / 3) < 1e-12 && abs(d.progress.workInProgress - 2.0 / 3) < 1e-12)
+  // A run that ends counts what its segments left; one without segments counts whole.
+  _ = d.onMessage(result(b), from: bob, now: t0)
+  #expect(abs(d.progress.workDoneHere - 5.0 / 3) < 1e-12 && d.progress.completedHere == 1)
+  let last = d.onMessage(segment(next, steps: 20), from: alice, now: t0)
+  #expect(d.progress.staleSegments == 1 && abs(d.progress.workDoneHere - 5.0 / 3) < 1e-12, "\(last)")
+
+  // A chain resumed from a journaled checkpoint counts only the steps done here.
+  var resumed = Dispatcher(
+    pending: runs(1), checkpoints: [runs(1)[0].key: .init(stepsDone: 15, bytes: [15])], settings: chained())
+  let c = leases(resumed.onMessage(hello("alice"), from: alice, now: t0))[0].1
+  _ = resumed.onMessage(segment(c, steps: 25), from: alice, now: t0)
+  #expect(abs(resumed.progress.workDoneHere - 1.0 / 3) < 1e-12)
+  #expect(abs(resumed.progress.workInProgress - 25.0 / 30) < 1e-12)
+}
+
 @Test func chain_continuesOnAnotherFreeWorker_andJumpsTheQueue() {
   var d = Dispatcher(pending: runs(3), settings: chained())
   let a = leases(d.onMessage(hello("alice"), from: alice, now: t0))[0].1  // run 0
