@@ -135,13 +135,7 @@ public struct TeacherEvaluateConfig: ExperimentConfig, Equatable {
   public var tasks = TeacherDataConfig()
   public var evaluation = ForgettingEvaluationSettings()
   /// The meta-learners' size, as in the teacher-metatrain run that made `meta_state`.
-  public var metaLearner: TeacherGuidedSettings = {
-    var settings = TeacherGuidedSettings()
-    settings.hidden = 16
-    settings.lstmLayers = 2
-    settings.groupNormHidden = 16
-    return settings
-  }()
+  public var metaLearner = TeacherGuidedSettings.smoke
 
   public init() {}
 

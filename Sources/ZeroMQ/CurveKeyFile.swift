@@ -62,13 +62,7 @@ public enum CurveKeyFile {
   public static func write(_ keyPair: CurveKeyPair, name: String, directory: String) throws(KeyFileError)
     -> (secret: String, public: String)
   {
-    guard isValidName(name) else {
-      throw KeyFileError(
-        code: .invalidName, path: name,
-        message:
-          "'\(name)' cannot name a key: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
-      )
-    }
+    try checkName(name)
     let paths = paths(name: name, directory: directory)
     for path in [paths.secret, paths.public] {
       var info = stat()
@@ -99,12 +93,21 @@ public enum CurveKeyFile {
   public static func writePublic(_ publicKey: String, name: String, directory: String) throws(KeyFileError)
     -> String
   {
-    guard isValidName(name) else {
-      throw KeyFileError(code: .invalidName, path: name, message: "'\(name)' cannot name a key.")
-    }
+    try checkName(name)
     let path = paths(name: name, directory: directory).public
     try createExclusively(path, contents: publicText(publicKey, name: name), mode: 0o644)
     return path
+  }
+
+  /// Throws unless `name` ``isValidName(_:)``.
+  private static func checkName(_ name: String) throws(KeyFileError) {
+    guard isValidName(name) else {
+      throw KeyFileError(
+        code: .invalidName, path: name,
+        message:
+          "'\(name)' cannot name a key: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+      )
+    }
   }
 
   private static func publicText(_ publicKey: String, name: String) -> [UInt8] {

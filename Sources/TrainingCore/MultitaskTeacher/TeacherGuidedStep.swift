@@ -17,6 +17,16 @@ public struct TeacherGuidedSettings: Sendable, Equatable {
   public var groupNormHidden = 32
 
   public init() {}
+
+  /// meta-experiments.md §3.2's smoke column: meta-learners of 2 LSTM layers of 16 units, for the
+  /// weight layers and for GroupNorm alike (the other settings as the paper's).
+  public static let smoke: TeacherGuidedSettings = {
+    var settings = TeacherGuidedSettings()
+    settings.hidden = 16
+    settings.lstmLayers = 2
+    settings.groupNormHidden = 16
+    return settings
+  }()
 }
 
 /// How a student's GroupNorm scales γ and shifts β learn during the task-B phase.

@@ -2,13 +2,7 @@
 /// column of §3.2, which are the defaults).
 public struct TeacherMetaTrainingSettings: Sendable, Equatable {
   /// The inner step (α, c, Huber δ, the meta-learners' size).
-  public var step: TeacherGuidedSettings = {
-    var settings = TeacherGuidedSettings()
-    settings.hidden = 16
-    settings.lstmLayers = 2
-    settings.groupNormHidden = 16
-    return settings
-  }()
+  public var step = TeacherGuidedSettings.smoke
   /// Episodes (80).
   public var episodes = 80
   /// T_max, inner steps at most per episode (60).
