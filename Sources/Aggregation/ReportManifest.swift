@@ -29,6 +29,10 @@ public struct ReportManifest: Sendable, Equatable {
   /// Runs whose outcomes were made by an earlier version of their program, kept (`--keep-results`)
   /// in place of runs of the current one; written only when there are some.
   public var keptResults: [KeptResult] = []
+  /// The machine types of the workers that computed the runs (CPU model and OpenBLAS kernel), each
+  /// with how many of the report's runs it computed (a run whose segments crossed two counts under
+  /// both); written only when known. Runs are bit-identical across hosts of one machine type.
+  public var machines: [String: Int] = [:]
 
   /// A run kept in place of a run of the edited program.
   public struct KeptResult: Sendable, Equatable {
@@ -88,6 +92,10 @@ public struct ReportManifest: Sendable, Equatable {
           + "\"run_key\": \(jsonString(kept.runKey)), \"seed\": \(kept.seed), \"variant\": \(jsonString(kept.variant))}"
       }
       fields.append(("kept_results", "[\n" + entries.joined(separator: ",\n") + "\n  ]"))
+    }
+    if !machines.isEmpty {
+      let entries = machines.sorted { $0.key < $1.key }.map { "    \(jsonString($0.key)): \($0.value)" }
+      fields.append(("machines", "{\n" + entries.joined(separator: ",\n") + "\n  }"))
     }
     if !overrides.isEmpty {
       fields.append(("overrides", "[" + overrides.map(jsonString).joined(separator: ", ") + "]"))

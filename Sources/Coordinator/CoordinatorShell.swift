@@ -379,8 +379,8 @@ public final class CoordinatorShell {
             elapsed: ContinuousClock.now - started, artifactBytesSent: artifactBytesSent,
             rounds: dispatcher.roundSummaries))
         _ = try socket.send(frames: [client.bytes] + WireCodec.encode(.status(text: text)), wait: false)
-      case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
-        .journalCheckpoint, .journalRuns:
+      case .journalWorker, .journalLease, .journalOutcome, .journalDiscarded, .journalFailure,
+        .journalExpired, .journalCheckpoint, .journalRuns:
         break
       }
     }
@@ -406,17 +406,5 @@ extension Logger.Metadata {
   public init(_ pairs: [(String, String)]) {
     self.init()
     for (key, value) in pairs { self[key] = .string(value) }
-  }
-}
-
-extension Dispatcher.Directive {
-  /// Whether the directive writes to the journal.
-  var isJournalRecord: Bool {
-    switch self {
-    case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
-      .journalCheckpoint, .journalRuns:
-      true
-    case .send, .log, .reportStatus: false
-    }
   }
 }

@@ -123,6 +123,8 @@ final class JournalWriter: @unchecked Sendable {
     switch directive {
     case .send, .log, .reportStatus:
       break
+    case .journalWorker(let holder, let name, let machine):
+      try journal.recordWorker(holder: holder.digest, name: name, machine: machine, at: time)
     case .journalLease(let attempt, let key, let worker, let holder):
       try journal.recordLease(attempt: attempt, key: key, worker: worker, holder: holder.digest, at: time)
     case .journalOutcome(let result, let worker):

@@ -47,7 +47,7 @@ extension Journal {
         sql: """
           UPDATE attempts SET state = 'expired', ended_at = ?, message = ?
           WHERE id = ? AND state = 'leased'
-          """, arguments: [time, "segment ended: checkpoint at step \(stepsDone)", id])
+          """, arguments: [time, "\(Self.segmentEndedPrefix)checkpoint at step \(stepsDone)", id])
       return true
     }
   }

@@ -62,6 +62,11 @@ extension Journal {
       // Runs whose outcomes a sweep keeps in place of runs of an edited program (`--keep-results`).
       try db.execute(sql: Self.schemaKeptRuns)
     }
+    migrator.registerMigration("v10-workers") { db in
+      // Each worker process with its host's machine type (CPU model and OpenBLAS kernel): what
+      // decides a run's last bits besides the binary.
+      try db.execute(sql: Self.schemaWorkers)
+    }
     return migrator
   }
 

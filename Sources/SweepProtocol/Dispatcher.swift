@@ -105,6 +105,9 @@ public struct Dispatcher: Sendable {
   public enum Directive: Sendable, Equatable {
     /// Send `message` to `worker`.
     case send(WireMessage, to: WorkerID)
+    /// Journal that the worker process `holder`, named `name`, joined from a host of machine type
+    /// `machine` (before anything is leased to it).
+    case journalWorker(holder: WorkerIdentity, name: String, machine: String)
     /// Journal that `attempt` of `key` was leased to `worker`, the process `holder` (before the
     /// lease is sent).
     case journalLease(attempt: UInt64, key: RunKey, worker: String, holder: WorkerIdentity)
@@ -125,6 +128,16 @@ public struct Dispatcher: Sendable {
     case log(LogEvent)
     /// Send the sweep's status (progress, workers, grid) to a status client.
     case reportStatus(to: WorkerID)
+
+    /// Whether the directive writes to the journal.
+    public var isJournalRecord: Bool {
+      switch self {
+      case .journalWorker, .journalLease, .journalOutcome, .journalDiscarded, .journalFailure,
+        .journalExpired, .journalCheckpoint, .journalRuns:
+        true
+      case .send, .log, .reportStatus: false
+      }
+    }
   }
 
   /// One connected worker, for status displays.
@@ -288,6 +301,8 @@ public struct Dispatcher: Sendable {
   var workers: [WorkerID: WorkerState] = [:]
   /// Workers in arrival order, so leasing never depends on dictionary order.
   var workerOrder: [WorkerID] = []
+  /// The machine types of the workers that joined this sweep, in the order they first appeared.
+  private var machineTypes: [String] = []
   var nextAttempt: UInt64
   private var lastHeartbeat: ContinuousClock.Instant?
   /// A cautious estimate of a run's duration in seconds: it follows a longer run at once and a
@@ -566,21 +581,37 @@ public struct Dispatcher: Sendable {
       // process that really died comes back under a new routing id; the old one times out.
       return [.send(.welcome(welcome), to: id)]
     }
-    var out: [Directive] = []
     lostWorkers[id] = nil
     let slots = Int(min(max(hello.slots, 1), UInt32(clamping: max(settings.maxSlotsPerWorker, 1))))
+    let identity = WorkerIdentity(session: hello.session, authenticatedID: peer.authenticatedID)
     workers[id] = WorkerState(
-      name: hello.name, slots: slots,
-      identity: WorkerIdentity(session: hello.session, authenticatedID: peer.authenticatedID),
-      authenticatedID: peer.authenticatedID, address: peer.address, lastHeard: now, waitingSince: now)
+      name: hello.name, slots: slots, identity: identity, authenticatedID: peer.authenticatedID,
+      address: peer.address, lastHeard: now, waitingSince: now)
     workerOrder.append(id)
     counters.workers = workerOrder.count
     counters.slots += slots
-    out.append(.send(.welcome(welcome), to: id))
-    out.append(
+    var out: [Directive] = [
+      .journalWorker(holder: identity, name: hello.name, machine: hello.machine),
+      .send(.welcome(welcome), to: id),
       .log(
         LogEvent(
-          .info, "Worker joined", [("worker", hello.name), ("slots", "\(slots)"), ("peer", peer.address)])))
+          .info, "Worker joined",
+          [
+            ("worker", hello.name), ("slots", "\(slots)"), ("peer", peer.address), ("machine", hello.machine),
+          ])),
+    ]
+    if !machineTypes.contains(hello.machine) {
+      if let first = machineTypes.first {
+        out.append(
+          .log(
+            LogEvent(
+              .warning,
+              "A worker of another machine type joined: runs it computes may differ in their last bits "
+                + "from the same runs on the others (the journal keeps which machine type computed each run)",
+              [("worker", hello.name), ("machine", hello.machine), ("first machine", first)])))
+      }
+      machineTypes.append(hello.machine)
+    }
     if Int(hello.slots) > slots {
       out.append(
         .log(

@@ -44,7 +44,7 @@ public enum WireLimits {
 /// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
-  public static let protocolVersion: UInt16 = 7
+  public static let protocolVersion: UInt16 = 8
 
   /// The first four bytes of every header frame.
   public static let magic: [UInt8] = Array("MSWP".utf8)
@@ -94,7 +94,9 @@ public enum WireCodec {
     case .hello(let hello):
       var writer = header(
         .hello,
-        fields: 2 + 4 + stringSize(hello.buildID) + 4 + stringSize(hello.name) + 4 + WireLimits.sessionBytes)
+        fields: 2 + 4 + stringSize(hello.buildID) + 4 + stringSize(hello.name) + 4 + WireLimits.sessionBytes
+          + 4
+          + stringSize(hello.machine))
       writer.write(hello.protocolVersion)
       writer.write(string: hello.buildID, maxBytes: WireLimits.maxStringBytes)
       writer.write(string: hello.name, maxBytes: WireLimits.maxStringBytes)
@@ -103,6 +105,7 @@ public enum WireCodec {
       let session = hello.session.prefix(WireLimits.sessionBytes)
       writer.write(contentsOf: Array(session))
       writer.write(contentsOf: [UInt8](repeating: 0, count: WireLimits.sessionBytes - session.count))
+      writer.write(string: hello.machine, maxBytes: WireLimits.maxStringBytes)
       return [writer.bytes]
     case .heartbeat:
       return [header(.heartbeat, fields: 0).bytes]
@@ -431,8 +434,11 @@ public enum WireCodec {
       let name = try reader.readString("hello.name", maxBytes: WireLimits.maxStringBytes)
       let slots = try reader.readUInt32("hello.slots")
       let session = Array(try reader.readBytes(WireLimits.sessionBytes, "hello.session"))
+      let machine = try reader.readString("hello.machine", maxBytes: WireLimits.maxStringBytes)
       message = .hello(
-        .init(protocolVersion: version, buildID: buildID, name: name, slots: slots, session: session))
+        .init(
+          protocolVersion: version, buildID: buildID, name: name, slots: slots, session: session,
+          machine: machine))
     case .heartbeat:
       message = .heartbeat
     case .result:

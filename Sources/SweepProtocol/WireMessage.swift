@@ -71,12 +71,18 @@ public enum WireMessage: Sendable, Equatable {
     /// coordinator credits a report only to the process that was leased its attempt, and
     /// recognises that process when it greets again over a new connection.
     public var session: [UInt8]
-    public init(protocolVersion: UInt16, buildID: String, name: String, slots: UInt32, session: [UInt8]) {
+    /// The worker host's machine type (CPU model and OpenBLAS kernel): runs are bit-identical
+    /// across hosts of one machine type, so the journal keeps it with what each worker computed.
+    public var machine: String
+    public init(
+      protocolVersion: UInt16, buildID: String, name: String, slots: UInt32, session: [UInt8], machine: String
+    ) {
       self.protocolVersion = protocolVersion
       self.buildID = buildID
       self.name = name
       self.slots = slots
       self.session = session
+      self.machine = machine
     }
   }
 

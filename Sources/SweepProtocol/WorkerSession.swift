@@ -19,6 +19,9 @@ public struct WorkerSession: Sendable {
     /// of them), sent in every hello: draw them once per process, from a system source. Default
     /// all zeros (tests only: two workers with the same session pass for one another).
     public var session = [UInt8](repeating: 0, count: WireLimits.sessionBytes)
+    /// This host's machine type (CPU model and OpenBLAS kernel), sent in the hello. Default
+    /// "unknown".
+    public var machine = "unknown"
     /// How often to repeat the hello until welcomed. Default 1 s.
     public var helloInterval: Duration = .seconds(1)
     /// Exit (code 4) after greeting this long without an answer. Default nil: wait for a
@@ -97,7 +100,7 @@ public struct WorkerSession: Sendable {
     .hello(
       WireMessage.Hello(
         protocolVersion: WireCodec.protocolVersion, buildID: settings.buildID, name: settings.name,
-        slots: settings.slots, session: settings.session))
+        slots: settings.slots, session: settings.session, machine: settings.machine))
   }
 
   /// The socket is connected: greet the coordinator.

@@ -1,10 +1,24 @@
 import Foundation
+import TrainingCore
 
 /// Facts about this binary that travel in the handshake and the manifest.
 enum BuildInfo {
   /// The executable's GNU build id (a hash the linker writes into every ELF binary), so workers
   /// of a different build are refused; falls back to the file's size when no note is found.
   static let buildID: String = readGNUBuildID(path: executablePath) ?? fallbackID
+
+  /// This host's machine type (``MachineType``): workers send it in their hello, and the journal
+  /// keeps it with the runs each computed.
+  static let machineType: String = {
+    var names = utsname()
+    uname(&names)
+    let architecture = withUnsafeBytes(of: &names.machine) { raw in
+      String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+    }
+    return MachineType.describe(
+      cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "",
+      architecture: architecture, openBLASCore: OpenBLASCore.detected)
+  }()
 
   /// The path of the running executable.
   static var executablePath: String {

@@ -22,6 +22,8 @@ extension ReportBuilder {
     var markdown = "# \(plan.graph.name)\n"
     var written: [String] = []
     let commit = Self.gitCommit()
+    let machineTypes = try journal.machineTypes()
+    var allRuns: [FinishedRun] = []
     for (index, stage) in plan.graph.stages.enumerated() {
       let folder = "\(directory)/stages/\(stage.name)"
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -39,6 +41,7 @@ extension ReportBuilder {
         toolchain: Self.toolchain(), host: ProcessInfo.processInfo.hostName, date: Date(), total: slots,
         done: runs.count, failed: 0, pending: slots - runs.count)
       manifest.datasets = Self.datasets(of: runs)
+      manifest.machines = Self.machines(of: runs, types: machineTypes)
       manifest.overrides = plan.graph.overrides
       let report = Report(
         records: runs.map {
@@ -53,6 +56,7 @@ extension ReportBuilder {
       markdown += "\n" + report.summary.markdown(title: "Stage \(stage.name) (\(stage.sweep.experiment))")
       markdown += "\(runs.count) of \(slots) runs done.\n"
       written.append("stages/\(stage.name)/")
+      allRuns += runs
     }
     written += try writeTeacherPaper(plan: plan, byStage: byStage)
     try markdown.write(toFile: directory + "/summary.md", atomically: true, encoding: .utf8)
@@ -62,6 +66,7 @@ extension ReportBuilder {
     let waiting = plan.slots.count - counts.total
     if waiting > 0 { text += ", \(waiting) waiting for inputs that do not exist yet" }
     text += ")."
+    text += Self.machinesNote(Self.machines(of: allRuns, types: machineTypes), runs: allRuns.count)
     let problems = damaged.map(\.description)
     text += Self.damageReport(problems)
     return Written(text: text, problems: problems)

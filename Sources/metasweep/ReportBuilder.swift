@@ -97,6 +97,7 @@ struct ReportBuilder {
       host: ProcessInfo.processInfo.hostName, date: Date(), total: counts.total, done: counts.done,
       failed: counts.failed, pending: counts.pending)
     manifest.datasets = Self.datasets(of: finished)
+    manifest.machines = Self.machines(of: finished, types: try journal.machineTypes())
     manifest.overrides = sweep.overrides
     manifest.keptResults = try journal.keptRuns().map { kept in
       var programSHA256 = ""
@@ -124,6 +125,7 @@ struct ReportBuilder {
     if report.comparisons != nil { text += ", comparisons.csv" }
     for table in paperTables { text += ", \(table)" }
     text += " (\(counts.done) of \(counts.total) runs done, \(counts.failed) failed)."
+    text += Self.machinesNote(report.manifest.machines, runs: finished.count)
     var problems = damaged.map(\.description)
     let expected = sweep.variants.count * sweep.seeds.count
     if counts.total != expected {
@@ -147,6 +149,30 @@ struct ReportBuilder {
       }
     }
     return datasets
+  }
+
+  /// How many of `runs` each machine type computed, from the journal's ``Journal/machineTypes()``.
+  static func machines(of runs: [FinishedRun], types: [RunKey: [String]]) -> [String: Int] {
+    var counts: [String: Int] = [:]
+    for run in runs {
+      for type in types[run.run.key] ?? [] { counts[type, default: 0] += 1 }
+    }
+    return counts
+  }
+
+  /// A paragraph saying that `runs` came from several machine types ("" when from one or none).
+  static func machinesNote(_ machines: [String: Int], runs: Int) -> String {
+    guard machines.count > 1 else { return "" }
+    let crossed = machines.values.reduce(0, +) - runs
+    var text =
+      "\nComputed on \(machines.count) machine types; a run can differ in its last bits from one to another:"
+    for (type, count) in machines.sorted(by: { $0.key < $1.key }) {
+      text += "\n  \(type): \(count) run\(count == 1 ? "" : "s")"
+    }
+    if crossed > 0 {
+      text += "\n  (a run computed in segments on more than one counts under each: \(crossed) more)"
+    }
+    return text
   }
 
   /// The lines that name what the report left out because the journal is damaged ("" when nothing).

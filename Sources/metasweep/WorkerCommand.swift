@@ -102,6 +102,7 @@ struct WorkerCommand: ParsableCommand {
       settings.session.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
       settings.session.slots = UInt32(slots)
       settings.session.buildID = BuildInfo.buildID
+      settings.session.machine = BuildInfo.machineType
       // Drawn once per process: the coordinator credits reports only to the process it leased to.
       var generator = SystemRandomNumberGenerator()
       settings.session.session = (0..<WireLimits.sessionBytes).map { _ in

@@ -254,6 +254,24 @@ func demoManifest() -> ReportManifest {
   #expect(parsed?["sweep"] as? String == "demo")
 }
 
+@Test func manifest_listsTheMachineTypesThatComputedTheRuns_inOrder_betweenHostAndSpecHash() throws {
+  var manifest = demoManifest()
+  manifest.machines = ["x86_64, Xeon \"Gold\", OpenBLAS SkylakeX": 2, "x86_64, AMD EPYC, OpenBLAS Zen": 13]
+  let json = manifest.json
+  #expect(
+    json.contains(
+      """
+        "host": "node-1",
+        "machines": {
+          "x86_64, AMD EPYC, OpenBLAS Zen": 13,
+          "x86_64, Xeon \\"Gold\\", OpenBLAS SkylakeX": 2
+        },
+        "spec_hash":
+      """))
+  let parsed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+  #expect((parsed?["machines"] as? [String: Int])?["x86_64, AMD EPYC, OpenBLAS Zen"] == 13)
+}
+
 @Test func manifestDate_isUTCISO8601_forDatesAcrossEras() {
   #expect(ReportManifest.iso8601(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
   #expect(ReportManifest.iso8601(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00Z")

@@ -89,6 +89,41 @@ import Testing
     #expect(manifest.contains("\"commit\": \"\(expected)\""), "\(manifest)")
   }
 
+  #if arch(x86_64)
+    /// OpenBLAS's kernel is part of a machine type: forcing another one (`OPENBLAS_CORETYPE`, two
+    /// kernels every x86-64 CPU runs) makes a worker of another machine type on this host.
+    @Test func manifest_namesTheMachineTypesThatComputedTheRuns_andTheReportSaysWhenTheyDiffer() throws {
+      let dir = try makeScratchDirectory()
+      let spec = dir.appendingPathComponent("s.yaml").path
+      func run(seeds: Int, kernel: String) throws -> Binary.Result {
+        try "name: machines\nexperiment: noop\nseeds: \(seeds)\nvariants: {a: {}}\n".write(
+          toFile: spec, atomically: true, encoding: .utf8)
+        let run = try Binary.run(
+          ["run", spec, "--workers", "1"], in: dir, environment: ["OPENBLAS_CORETYPE": kernel])
+        #expect(run.status == 0, "\(run.stderr)")
+        return run
+      }
+      func machines() throws -> [String: Int] {
+        let data = try Data(contentsOf: dir.appendingPathComponent("results/machines/MANIFEST.json"))
+        let manifest = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return try #require(manifest?["machines"] as? [String: Int])
+      }
+      let first = try run(seeds: 2, kernel: "Prescott")
+      #expect(!first.stdout.contains("machine types"), "\(first.stdout)")
+      let one = try machines()
+      #expect(one.count == 1 && one.values.first == 2, "\(one)")
+      #expect(one.keys.first?.hasSuffix(", OpenBLAS Prescott") == true, "\(one)")
+      // Two more seeds, computed by a worker with another kernel; the first two stay as they were.
+      let second = try run(seeds: 4, kernel: "Nehalem")
+      let two = try machines()
+      #expect(two.values.sorted() == [2, 2], "\(two)")
+      #expect(two.keys.contains { $0.hasSuffix(", OpenBLAS Nehalem") }, "\(two)")
+      #expect(
+        second.stdout.contains("Computed on 2 machine types; a run can differ in its last bits"),
+        "\(second.stdout)")
+    }
+  #endif
+
   @Test func aBadOverride_exits2_namingIt_andWritesNothing() throws {
     let dir = try makeScratchDirectory()
     let spec = dir.appendingPathComponent("s.yaml").path

@@ -108,7 +108,7 @@ private func log(_ running: Binary.Running) -> String {
           .hello(
             .init(
               protocolVersion: WireCodec.protocolVersion, buildID: build, name: "hog", slots: .max,
-              session: [UInt8](repeating: 7, count: WireLimits.sessionBytes)))))
+              session: [UInt8](repeating: 7, count: WireLimits.sessionBytes), machine: ""))))
     }
     // A hostile peer learns the build id from the rejection of a first hello, as anyone can.
     try hello(build: "")

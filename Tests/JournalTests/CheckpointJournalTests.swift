@@ -67,7 +67,7 @@ import Testing
   #expect(
     Journal.migrator.migrations == [
       "v1", "v2", "v3-checkpoint-build", "v4-no-leased-index", "v5-attempt-holder", "v6-checksums",
-      "v7-artifacts", "v8-attempt-logs", "v9-kept-runs",
+      "v7-artifacts", "v8-attempt-logs", "v9-kept-runs", "v10-workers",
     ])
 }
 

@@ -43,7 +43,7 @@ private func hello(_ name: String, slots: UInt32 = 1) -> WireMessage {
     WireMessage.Hello(
       protocolVersion: WireCodec.protocolVersion, buildID: "b", name: name, slots: slots,
       session: Array(name.utf8.prefix(WireLimits.sessionBytes))
-        + [UInt8](repeating: 0, count: max(0, WireLimits.sessionBytes - name.utf8.count))))
+        + [UInt8](repeating: 0, count: max(0, WireLimits.sessionBytes - name.utf8.count)), machine: "m"))
 }
 
 /// Workers that compute the shards they are leased with the training core, answering in an order

@@ -22,11 +22,13 @@ private func identity(_ name: String, authenticatedAs id: String? = nil) -> Work
   WorkerIdentity(session: session(name), authenticatedID: id)
 }
 
-private func hello(_ name: String, slots: UInt32 = 1, build: String = "b1") -> WireMessage {
+private func hello(_ name: String, slots: UInt32 = 1, build: String = "b1", machine: String = "m1")
+  -> WireMessage
+{
   .hello(
     WireMessage.Hello(
       protocolVersion: WireCodec.protocolVersion, buildID: build, name: name, slots: slots,
-      session: session(name)))
+      session: session(name), machine: machine))
 }
 
 private func leases(_ directives: [Dispatcher.Directive]) -> [(WorkerID, WireMessage.Lease)] {
@@ -69,6 +71,27 @@ private let bob = WorkerID(Array("bob".utf8))
     let sendIndex = out.firstIndex(of: .send(.lease(lease), to: alice))
     #expect(journalIndex != nil && sendIndex != nil && journalIndex! < sendIndex!)
   }
+}
+
+@Test func hello_journalsTheWorkersMachineType_andAnotherMachineTypeIsWarnedOfOnce() {
+  var d = Dispatcher(pending: runs(5), settings: noPrefetch)
+  let first = d.onMessage(hello("alice", machine: "amd"), from: alice, now: t0)
+  #expect(first.first == .journalWorker(holder: identity("alice"), name: "alice", machine: "amd"))
+  func warnings(_ out: [Dispatcher.Directive]) -> [String] {
+    out.compactMap { if case .log(let event) = $0, event.level == .warning { event.message } else { nil } }
+  }
+  #expect(warnings(first).isEmpty)
+  #expect(warnings(d.onMessage(hello("bob", machine: "amd"), from: bob, now: t0)).isEmpty)
+  let carol = WorkerID(Array("carol".utf8))
+  let other = d.onMessage(hello("carol", machine: "intel"), from: carol, now: t0)
+  #expect(other.contains(.journalWorker(holder: identity("carol"), name: "carol", machine: "intel")))
+  #expect(warnings(other).count == 1 && warnings(other)[0].contains("another machine type"))
+  // Warned once per machine type, not per worker.
+  let dave = WorkerID(Array("dave".utf8))
+  #expect(warnings(d.onMessage(hello("dave", machine: "intel"), from: dave, now: t0)).isEmpty)
+  // A repeated hello journals nothing again.
+  let again = d.onMessage(hello("alice", machine: "amd"), from: alice, now: t0)
+  #expect(!again.contains { $0.isJournalRecord })
 }
 
 @Test func result_isJournaled_andTheFreedSlotGetsTheNextRun() {
@@ -154,7 +177,8 @@ private let bob = WorkerID(Array("bob".utf8))
       }
     })
   let old = WireMessage.hello(
-    WireMessage.Hello(protocolVersion: 999, buildID: "b1", name: "bob", slots: 1, session: session("bob")))
+    WireMessage.Hello(
+      protocolVersion: 999, buildID: "b1", name: "bob", slots: 1, session: session("bob"), machine: "m1"))
   #expect(
     d.onMessage(old, from: bob, now: t0).contains { if case .send(.reject, bob) = $0 { true } else { false } }
   )
@@ -547,14 +571,7 @@ private func segment(_ lease: WireMessage.Lease, steps: UInt64, of total: UInt64
 
 // MARK: - Trust: reports count only from the worker process that holds the attempt
 
-private func isJournalRecord(_ directive: Dispatcher.Directive) -> Bool {
-  switch directive {
-  case .journalLease, .journalOutcome, .journalDiscarded, .journalFailure, .journalExpired,
-    .journalCheckpoint, .journalRuns:
-    true
-  case .send, .log, .reportStatus: false
-  }
-}
+private func isJournalRecord(_ directive: Dispatcher.Directive) -> Bool { directive.isJournalRecord }
 
 private func acks(_ directives: [Dispatcher.Directive]) -> [UInt64] {
   directives.compactMap { if case .send(.ack(let attempt), _) = $0 { attempt } else { nil } }

@@ -38,11 +38,11 @@ enum MessageSamples {
       .hello(
         .init(
           protocolVersion: WireCodec.protocolVersion, buildID: "3f2a9c", name: "node1:4242", slots: 2,
-          session: Array(1...16))),
+          session: Array(1...16), machine: "x86_64, AMD EPYC (family 25, model 1), OpenBLAS Zen")),
       .hello(
         .init(
           protocolVersion: .max, buildID: "", name: unicode, slots: .max,
-          session: [UInt8](repeating: 0xFF, count: WireLimits.sessionBytes))),
+          session: [UInt8](repeating: 0xFF, count: WireLimits.sessionBytes), machine: unicode)),
       .heartbeat,
       .result(.init(attempt: 1, key: key, outcome: outcome, seconds: 12.5)),
       .result(.init(attempt: .max, key: key, outcome: Outcome(), seconds: 0)),
@@ -184,7 +184,8 @@ enum MessageSamples {
         .init(
           protocolVersion: UInt16(truncatingIfNeeded: rng.next()), buildID: randomString(&rng),
           name: randomString(&rng), slots: UInt32(truncatingIfNeeded: rng.next()),
-          session: (0..<WireLimits.sessionBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }))
+          session: (0..<WireLimits.sessionBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
+          machine: randomString(&rng)))
     case 1: .heartbeat
     case 2:
       .result(

@@ -17,7 +17,7 @@ import Testing
   for message in MessageSamples.all {
     let frames = WireCodec.encode(message)
     #expect(Array(frames[0].prefix(4)) == Array("MSWP".utf8))
-    #expect(frames[0][4] == 7 && frames[0][5] == 0)  // version 7, little-endian
+    #expect(frames[0][4] == 8 && frames[0][5] == 0)  // version 8, little-endian
     kinds.insert(frames[0][6])
     switch message {
     case .result(let result): #expect(frames.count == (result.log.isEmpty ? 2 : 3))

@@ -23,7 +23,7 @@ private func session() -> WorkerSession {
   let hello = WireMessage.hello(
     WireMessage.Hello(
       protocolVersion: WireCodec.protocolVersion, buildID: "b", name: "w", slots: 2,
-      session: [UInt8](repeating: 0, count: WireLimits.sessionBytes)))
+      session: [UInt8](repeating: 0, count: WireLimits.sessionBytes), machine: "unknown"))
   #expect(s.start(now: t0) == [.send(hello)])
   #expect(s.onTick(now: t0 + .milliseconds(500)).isEmpty)
   #expect(s.onTick(now: t0 + .seconds(1)) == [.send(hello)])

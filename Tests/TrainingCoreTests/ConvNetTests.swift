@@ -290,6 +290,33 @@ private func worstErrors(
   #expect(OpenBLASCore.preferredCore(detected: "SkylakeX", cpuFlags: avx512) == nil)
 }
 
+@Test func machineType_namesTheArchitecture_theFirstProcessorsModel_andTheOpenBLASKernel() {
+  let amd = """
+    processor\t: 0
+    vendor_id\t: AuthenticAMD
+    cpu family\t: 25
+    model\t\t: 1
+    model name\t: AMD EPYC 7B13
+    flags\t\t: fpu avx2 fma
+
+    processor\t: 1
+    cpu family\t: 23
+    model\t\t: 49
+    model name\t: another CPU
+
+    """
+  #expect(
+    MachineType.describe(cpuinfo: amd, architecture: "x86_64", openBLASCore: "Zen")
+      == "x86_64, AMD EPYC 7B13 (family 25, model 1), OpenBLAS Zen")
+  let arm = "processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n"
+  #expect(
+    MachineType.describe(cpuinfo: arm, architecture: "aarch64", openBLASCore: "NEOVERSEN1")
+      == "aarch64, unknown CPU (implementer 0x41, part 0xd0c), OpenBLAS NEOVERSEN1")
+  #expect(
+    MachineType.describe(cpuinfo: "", architecture: "x86_64", openBLASCore: "Haswell")
+      == "x86_64, unknown CPU, OpenBLAS Haswell")
+}
+
 @Test func cpuFlags_areReadFromTheFirstFlagsLine() {
   let text = "processor\t: 0\nflags\t\t: fpu avx2 fma avx512f\nbogomips\t: 1\nflags\t\t: sse3\n"
   #expect(OpenBLASCore.cpuFlags(cpuinfo: text)?.isSuperset(of: ["avx2", "fma", "avx512f"]) == true)
