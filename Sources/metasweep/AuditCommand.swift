@@ -54,8 +54,8 @@ struct AuditCommand: ParsableCommand {
     let logger = logging.bootstrap(label: "metasweep.audit")
     let code = try withErrorFunnel {
       let (document, text) = try SweepRunner.storedShape(in: directory)
-      let (original, damaged) = try Journal(path: SweepRunner.journalPath(directory), readOnly: true)
-        .readFinishedRuns()
+      let journal = try Journal(path: SweepRunner.journalPath(directory), readOnly: true)
+      let (original, damaged) = try journal.readFinishedRuns()
       // A damaged record fails the audit at once: there is no outcome to compare.
       for record in damaged { print("DAMAGED \(record)") }
       let chosen = Self.sample(original, count: sample, seed: seed)
@@ -79,8 +79,10 @@ struct AuditCommand: ParsableCommand {
       }
       let served = try runner.run(document: document, specText: text, runs: runs, quiet: true)
       guard served == 0 else { return served }
-      let audited = try Journal(path: SweepRunner.journalPath(auditDirectory), readOnly: true).finishedRuns()
+      let auditJournal = try Journal(path: SweepRunner.journalPath(auditDirectory), readOnly: true)
+      let audited = try auditJournal.finishedRuns()
       let byKey = Dictionary(uniqueKeysWithValues: audited.map { ($0.run.key, $0) })
+      let (firstMachines, againMachines) = (try journal.machineTypes(), try auditJournal.machineTypes())
       var differing = 0
       for first in chosen {
         guard let second = byKey[first.run.key] else { continue }
@@ -90,7 +92,9 @@ struct AuditCommand: ParsableCommand {
           differing += 1
           print(
             "DIFFERS \(first.run.variant) seed \(first.run.seed) (run \(first.run.key.short)): \(difference); "
-              + "first on \(first.worker), again on \(second.worker)")
+              + "first on \(first.worker), again on \(second.worker)"
+              + Self.machineNote(
+                first: firstMachines[first.run.key] ?? [], again: againMachines[first.run.key] ?? []))
         } else {
           print(
             "same    \(first.run.variant) seed \(first.run.seed): \(first.worker) and \(second.worker) agree bit for bit"
@@ -104,6 +108,15 @@ struct AuditCommand: ParsableCommand {
       return differing == 0 && damaged.isEmpty ? 0 : 1
     }
     if code != 0 { throw ExitCode(code) }
+  }
+
+  /// What a difference may owe to the machines: when the run was computed on other machine types
+  /// the second time (both known), the last bits may differ without anything being wrong.
+  static func machineNote(first: [String], again: [String]) -> String {
+    guard !first.isEmpty, !again.isEmpty, Set(first) != Set(again) else { return "" }
+    return
+      "; but on other machine types (\(first.joined(separator: " + ")), then \(again.joined(separator: " + "))), "
+      + "and runs are bit-identical only on one machine type"
   }
 
   /// `count` finished runs in an order set by `seed`, never by dictionary or journal order.
