@@ -608,7 +608,7 @@ public struct Dispatcher: Sendable {
               .warning,
               "A worker of another machine type joined: runs it computes may differ in their last bits "
                 + "from the same runs on the others (the journal keeps which machine type computed each run)",
-              [("worker", hello.name), ("machine", hello.machine), ("first machine", first)])))
+              [("worker", hello.name), ("machine", hello.machine), ("first", first)])))
       }
       machineTypes.append(hello.machine)
     }

@@ -1,7 +1,7 @@
 /// What, besides the binary, decides a run's last bits: the processor and the OpenBLAS kernel it
-/// gets. The training core's own arithmetic is the same on every x86-64 or ARM host (no libm, one
-/// instruction set per build), but OpenBLAS picks its kernel per CPU model, and kernels sum a
-/// product's terms in different orders. So two hosts of one machine type compute the same run to
+/// gets. The training core's own arithmetic is the same on every host of one architecture (no
+/// libm, one instruction set per build), but OpenBLAS picks its kernel per CPU model, and kernels
+/// sum a product's terms in different orders. So two hosts of one machine type compute the same run to
 /// the same bits, and two of different types may not.
 public enum MachineType {
   /// A readable name of the machine type: the architecture, the CPU model (its model name, and
