@@ -32,7 +32,8 @@ public enum SweepStatus {
           + "\(workers.count) workers, \(workers.map(\.slots).reduce(0, +)) slots; \(p.expired) leases expired, "
           + "\(p.failedAttempts) attempts failed, \(p.refusedLeases) refused")
       for worker in workers {
-        lines.append("  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased")
+        lines.append(
+          "  worker \(worker.name): \(worker.slots) slots, \(worker.leases) leased; \(worker.machine)")
       }
       lines += roundLines(rounds, progress: p)
       if artifactBytes > 0 {

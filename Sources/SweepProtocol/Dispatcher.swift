@@ -146,13 +146,16 @@ public struct Dispatcher: Sendable {
     public var slots: Int
     /// Leases it holds now (running or queued).
     public var leases: Int
+    /// Its host's machine type (CPU model and OpenBLAS kernel).
+    public var machine: String
   }
 
   /// The connected workers in arrival order.
   public var workerSummaries: [WorkerSummary] {
     workerOrder.compactMap { id in
       workers[id].map {
-        WorkerSummary(name: $0.name, slots: $0.slots, leases: $0.attempts.count + $0.units.count)
+        WorkerSummary(
+          name: $0.name, slots: $0.slots, leases: $0.attempts.count + $0.units.count, machine: $0.machine)
       }
     }
   }
@@ -220,6 +223,8 @@ public struct Dispatcher: Sendable {
   struct WorkerState: Sendable {
     var name: String
     var slots: Int
+    /// Its host's machine type, from its hello.
+    var machine: String
     /// The worker process, across connections.
     var identity: WorkerIdentity
     /// Who the transport authenticated its connection as (nil: plaintext); every report must agree.
@@ -585,8 +590,8 @@ public struct Dispatcher: Sendable {
     let slots = Int(min(max(hello.slots, 1), UInt32(clamping: max(settings.maxSlotsPerWorker, 1))))
     let identity = WorkerIdentity(session: hello.session, authenticatedID: peer.authenticatedID)
     workers[id] = WorkerState(
-      name: hello.name, slots: slots, identity: identity, authenticatedID: peer.authenticatedID,
-      address: peer.address, lastHeard: now, waitingSince: now)
+      name: hello.name, slots: slots, machine: hello.machine, identity: identity,
+      authenticatedID: peer.authenticatedID, address: peer.address, lastHeard: now, waitingSince: now)
     workerOrder.append(id)
     counters.workers = workerOrder.count
     counters.slots += slots

@@ -95,6 +95,10 @@ private let sweep = """
       live.stdout.contains("worker w0") && live.stdout.contains("worker w1")
         && live.stdout.contains("runs/s"), "\(live.stdout)")
     #expect(live.stdout.contains("backprop") && live.stdout.contains("#"))
+    // Each worker's line names its host's machine type.
+    #expect(
+      live.stdout.split(separator: "\n").filter { $0.contains("  worker w") && $0.contains(", OpenBLAS ") }
+        .count == 2, "\(live.stdout)")
     kill(first.pid, SIGKILL)
     _ = first.wait()
     let doneAtKill = done()
