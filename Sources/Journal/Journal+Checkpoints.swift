@@ -4,6 +4,9 @@ import SweepModel
 
 // Checkpoints of chained runs: only the latest of each unfinished run is kept.
 extension Journal {
+  /// How the message of an attempt whose segment ended in a checkpoint starts.
+  static let segmentEndedPrefix = "segment ended: "
+
   /// Records the checkpoint attempt `attempt` of chained run `key` ended its segment with, after
   /// `stepsDone` steps of the run, and closes the attempt (its lease is over; the run stays pending
   /// and continues from this checkpoint). Older checkpoints of the run are deleted.

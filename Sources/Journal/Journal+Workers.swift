@@ -16,9 +16,6 @@ extension Journal {
     ) STRICT;
     """
 
-  /// How the message of an attempt whose segment ended in a checkpoint starts.
-  static let segmentEndedPrefix = "segment ended: "
-
   /// Records that the worker process `holder` (``WorkerIdentity/digest``), named `name`, joined
   /// from a host of machine type `machine`. The same process greeting a restarted coordinator
   /// again keeps its first row.

@@ -23,7 +23,6 @@ extension ReportBuilder {
     var written: [String] = []
     let commit = Self.gitCommit()
     let machineTypes = try journal.machineTypes()
-    var allRuns: [FinishedRun] = []
     for (index, stage) in plan.graph.stages.enumerated() {
       let folder = "\(directory)/stages/\(stage.name)"
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -41,7 +40,7 @@ extension ReportBuilder {
         toolchain: Self.toolchain(), host: ProcessInfo.processInfo.hostName, date: Date(), total: slots,
         done: runs.count, failed: 0, pending: slots - runs.count)
       manifest.datasets = Self.datasets(of: runs)
-      manifest.machines = Self.machines(of: runs, types: machineTypes)
+      manifest.machines = MachineTally(runs, types: machineTypes).runs
       manifest.overrides = plan.graph.overrides
       let report = Report(
         records: runs.map {
@@ -56,7 +55,6 @@ extension ReportBuilder {
       markdown += "\n" + report.summary.markdown(title: "Stage \(stage.name) (\(stage.sweep.experiment))")
       markdown += "\(runs.count) of \(slots) runs done.\n"
       written.append("stages/\(stage.name)/")
-      allRuns += runs
     }
     written += try writeTeacherPaper(plan: plan, byStage: byStage)
     try markdown.write(toFile: directory + "/summary.md", atomically: true, encoding: .utf8)
@@ -66,7 +64,7 @@ extension ReportBuilder {
     let waiting = plan.slots.count - counts.total
     if waiting > 0 { text += ", \(waiting) waiting for inputs that do not exist yet" }
     text += ")."
-    text += Self.machinesNote(Self.machines(of: allRuns, types: machineTypes), runs: allRuns.count)
+    text += MachineTally(finished, types: machineTypes).note
     let problems = damaged.map(\.description)
     text += Self.damageReport(problems)
     return Written(text: text, problems: problems)

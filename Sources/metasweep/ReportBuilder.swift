@@ -81,7 +81,8 @@ struct ReportBuilder {
 
   /// The report of `sweep` from `journal` (the intact outcomes only), with what it read.
   static func report(sweep: SweepSpec, journal: Journal) throws -> (
-    report: Report, finished: [FinishedRun], damaged: [DamagedRecord], counts: JournalCounts
+    report: Report, finished: [FinishedRun], damaged: [DamagedRecord], counts: JournalCounts,
+    machines: MachineTally
   ) {
     let (finished, damaged) = try journal.readFinishedRuns()
     let counts = try journal.counts()
@@ -97,7 +98,8 @@ struct ReportBuilder {
       host: ProcessInfo.processInfo.hostName, date: Date(), total: counts.total, done: counts.done,
       failed: counts.failed, pending: counts.pending)
     manifest.datasets = Self.datasets(of: finished)
-    manifest.machines = Self.machines(of: finished, types: try journal.machineTypes())
+    let machines = MachineTally(finished, types: try journal.machineTypes())
+    manifest.machines = machines.runs
     manifest.overrides = sweep.overrides
     manifest.keptResults = try journal.keptRuns().map { kept in
       var programSHA256 = ""
@@ -112,12 +114,12 @@ struct ReportBuilder {
       manifest: manifest, baseline: sweep.baseline, intervals: sweep.intervals)
     report.directions =
       ExperimentCatalogue.family(named: sweep.experiment)?.descriptor.metricDirections ?? [:]
-    return (report, finished, damaged, counts)
+    return (report, finished, damaged, counts, machines)
   }
 
   /// Writes the report of `sweep` from `journal`: tables of the intact outcomes only.
   func write(sweep: SweepSpec, journal: Journal) throws -> Written {
-    let (report, finished, damaged, counts) = try Self.report(sweep: sweep, journal: journal)
+    let (report, finished, damaged, counts, machines) = try Self.report(sweep: sweep, journal: journal)
     try Self.write(report, to: directory, experiment: sweep.experiment, runs: finished)
     let paperTables = try writePaperTables(sweep: sweep, finished: finished)
     var text = report.summaryMarkdown
@@ -125,7 +127,7 @@ struct ReportBuilder {
     if report.comparisons != nil { text += ", comparisons.csv" }
     for table in paperTables { text += ", \(table)" }
     text += " (\(counts.done) of \(counts.total) runs done, \(counts.failed) failed)."
-    text += Self.machinesNote(report.manifest.machines, runs: finished.count)
+    text += machines.note
     var problems = damaged.map(\.description)
     let expected = sweep.variants.count * sweep.seeds.count
     if counts.total != expected {
@@ -151,28 +153,35 @@ struct ReportBuilder {
     return datasets
   }
 
-  /// How many of `runs` each machine type computed, from the journal's ``Journal/machineTypes()``.
-  static func machines(of runs: [FinishedRun], types: [RunKey: [String]]) -> [String: Int] {
-    var counts: [String: Int] = [:]
-    for run in runs {
-      for type in types[run.run.key] ?? [] { counts[type, default: 0] += 1 }
-    }
-    return counts
-  }
+  /// Which machine types computed a report's runs, from the journal's ``Journal/machineTypes()``.
+  struct MachineTally {
+    /// How many of the runs each machine type computed (a run whose segments crossed types counts
+    /// under each): the manifest's `machines`.
+    var runs: [String: Int] = [:]
+    /// The counts beyond one per run that such crossings add.
+    var extra = 0
 
-  /// A paragraph saying that `runs` came from several machine types ("" when from one or none).
-  static func machinesNote(_ machines: [String: Int], runs: Int) -> String {
-    guard machines.count > 1 else { return "" }
-    let crossed = machines.values.reduce(0, +) - runs
-    var text =
-      "\nComputed on \(machines.count) machine types; a run can differ in its last bits from one to another:"
-    for (type, count) in machines.sorted(by: { $0.key < $1.key }) {
-      text += "\n  \(type): \(count) run\(count == 1 ? "" : "s")"
+    init(_ finished: [FinishedRun], types: [RunKey: [String]]) {
+      for run in finished {
+        let machines = types[run.run.key] ?? []
+        for machine in machines { runs[machine, default: 0] += 1 }
+        extra += max(machines.count - 1, 0)
+      }
     }
-    if crossed > 0 {
-      text += "\n  (a run computed in segments on more than one counts under each: \(crossed) more)"
+
+    /// A paragraph saying that the runs came from several machine types ("" when from one or none).
+    var note: String {
+      guard runs.count > 1 else { return "" }
+      var text =
+        "\nComputed on \(runs.count) machine types; a run can differ in its last bits from one to another:"
+      for (type, count) in runs.sorted(by: { $0.key < $1.key }) {
+        text += "\n  \(type): \(count) run\(count == 1 ? "" : "s")"
+      }
+      if extra > 0 {
+        text += "\n  (a run computed in segments on more than one counts under each: \(extra) more)"
+      }
+      return text
     }
-    return text
   }
 
   /// The lines that name what the report left out because the journal is damaged ("" when nothing).

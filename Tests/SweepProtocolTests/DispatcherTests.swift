@@ -91,7 +91,7 @@ private let bob = WorkerID(Array("bob".utf8))
   #expect(warnings(d.onMessage(hello("dave", machine: "intel"), from: dave, now: t0)).isEmpty)
   // A repeated hello journals nothing again.
   let again = d.onMessage(hello("alice", machine: "amd"), from: alice, now: t0)
-  #expect(!again.contains { $0.isJournalRecord })
+  #expect(!again.contains(where: isJournalRecord))
 }
 
 @Test func result_isJournaled_andTheFreedSlotGetsTheNextRun() {
