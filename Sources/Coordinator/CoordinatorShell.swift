@@ -312,7 +312,7 @@ public final class CoordinatorShell {
   private func peer(of message: WireMessage, from worker: WorkerID) -> PeerInfo {
     var peer = PeerInfo()
     switch message {
-    case .hello, .result, .segment, .failure, .refusal, .shardResult, .shardFailure:
+    case .hello, .result, .segment, .failure, .refusal, .shardResult, .shardFailure, .epochReport:
       if authenticator != nil { peer.authenticatedID = socket.lastMessageProperty("User-Id") }
       if case .hello = message {
         peer.address = socket.lastMessageProperty("Peer-Address") ?? ""

@@ -70,11 +70,19 @@ public enum SweepStatus {
       let rate = run.roundsPerSecond.map { String(format: "%.1f rounds/s", $0) } ?? "no round done yet"
       var slowest = ""
       if let worker = run.slowestWorker, let seconds = run.slowestSeconds {
-        slowest = ", slowest worker \(worker) (" + String(format: "%.3f", seconds) + " s a shard)"
+        let unit = run.exchange == .peers ? "of compute a round" : "a shard"
+        slowest = ", slowest worker \(worker) (" + String(format: "%.3f", seconds) + " s \(unit))"
       }
+      let progress =
+        switch (run.exchange, run.epoch) {
+        case (.coordinator, _): "\(run.shardsDone)/\(run.shards) shards in, "
+        case (.peers, nil): "between epochs, "
+        case (.peers, let epoch?):
+          "epoch to round \(epoch.toStep) on \(epoch.members) worker\(epoch.members == 1 ? "" : "s") "
+            + "(\(epoch.reported) done), "
+        }
       lines.append(
-        "  run \(run.key.short): round \(run.step + 1) of \(run.steps), \(run.shardsDone)/\(run.shards) shards in, "
-          + rate + slowest)
+        "  run \(run.key.short): round \(run.step + 1) of \(run.steps), " + progress + rate + slowest)
     }
     return lines
   }

@@ -35,6 +35,19 @@ public enum SHA256 {
     }
   }
 
+  /// HMAC-SHA256 (RFC 2104) of `bytes` under `key`: 32 bytes.
+  public static func authenticationCode(_ bytes: some Collection<UInt8>, key: [UInt8]) -> [UInt8] {
+    Array(Crypto.HMAC<Crypto.SHA256>.authenticationCode(for: Array(bytes), using: SymmetricKey(data: key)))
+  }
+
+  /// Whether `code` is the HMAC-SHA256 of `bytes` under `key`, compared in constant time.
+  public static func isValidAuthenticationCode(
+    _ code: some Collection<UInt8>, for bytes: some Collection<UInt8>, key: [UInt8]
+  ) -> Bool {
+    Crypto.HMAC<Crypto.SHA256>.isValidAuthenticationCode(
+      Array(code), authenticating: Array(bytes), using: SymmetricKey(data: key))
+  }
+
   /// An incremental hasher: `update` any number of times, then `finalize` once.
   public struct State: Sendable {
     fileprivate var hasher = Crypto.SHA256()

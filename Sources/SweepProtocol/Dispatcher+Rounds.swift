@@ -57,6 +57,12 @@ extension Dispatcher {
     /// The worker whose shard took longest in the last complete round, and how long.
     var slowest: (name: String, seconds: Double)?
     var slowestThisRound: (name: String, seconds: Double)?
+    /// Its epoch in flight (``Settings/roundExchange`` `.peers`).
+    var epoch: EpochGroup?
+    /// Rounds its last epoch had (the next one's length grows from it).
+    var lastEpochRounds = 0
+    /// Epochs in a row whose group broke down: at ``maxGroupFaults`` its epochs go to groups of one.
+    var groupFaults = 0
   }
 
   /// A shard of a round leased to a worker.
@@ -78,7 +84,10 @@ extension Dispatcher {
     /// Where the next turn starts in ``order``.
     var cursor = 0
     var units: [UInt64: ShardUnit] = [:]
+    /// The live units of epochs, one per member of each group.
+    var epochUnits: [UInt64: EpochUnit] = [:]
     var nextUnit: UInt64 = 1
+    var nextEpoch: UInt64 = 1
     /// The step of each run whose replica each worker was sent.
     var replicas: [WorkerID: [RunKey: Int]] = [:]
     /// How each run with rounds is spread (runs without a plan run whole).
@@ -107,9 +116,23 @@ extension Dispatcher {
     public var shardsDone: Int
     /// Rounds per second lately (nil before a round completed).
     public var roundsPerSecond: Double?
-    /// The worker whose shard took longest in the last round, and its seconds.
+    /// The worker whose shard took longest in the last round, and its seconds (in epochs: the
+    /// member with the most compute in the last epoch, and its seconds a round).
     public var slowestWorker: String?
     public var slowestSeconds: Double?
+    /// The epoch in flight (``RoundExchange/peers``): the step it ends at, its members, and how
+    /// many have reported.
+    public var epoch: (toStep: Int, members: Int, reported: Int)?
+    /// How its workers share their gradients.
+    public var exchange: RoundExchange
+
+    public static func == (a: Self, b: Self) -> Bool {
+      a.key == b.key && a.step == b.step && a.steps == b.steps && a.shards == b.shards
+        && a.shardsDone == b.shardsDone && a.roundsPerSecond == b.roundsPerSecond
+        && a.slowestWorker == b.slowestWorker && a.slowestSeconds == b.slowestSeconds
+        && a.epoch?.toStep == b.epoch?.toStep && a.epoch?.members == b.epoch?.members
+        && a.epoch?.reported == b.epoch?.reported && a.exchange == b.exchange
+    }
   }
 
   /// The active runs with rounds, in the order they started.
@@ -119,7 +142,10 @@ extension Dispatcher {
         RoundSummary(
           key: key, step: run.reduction.step, steps: run.plan.steps, shards: run.plan.shards,
           shardsDone: run.received, roundsPerSecond: run.roundSeconds.map { 1 / max($0, 1e-9) },
-          slowestWorker: run.slowest?.name, slowestSeconds: run.slowest?.seconds)
+          slowestWorker: run.slowest?.name, slowestSeconds: run.slowest?.seconds,
+          epoch: run.epoch.map {
+            ($0.toStep, $0.members.count, $0.reports.lazy.filter { $0 != nil }.count)
+          }, exchange: settings.roundExchange)
       }
     }
   }
@@ -131,6 +157,23 @@ extension Dispatcher {
       if let plan = model.plan(experiment: run.experiment, parameters: run.parameters) {
         rounds.plans[run.key] = plan
       }
+    }
+  }
+
+  /// Whether active run `run` waits for workers: a shard of its round, or its next epoch.
+  func isWaitingForWorkers(_ run: RoundsRun) -> Bool {
+    switch settings.roundExchange {
+    case .coordinator: !run.waiting.isEmpty
+    case .peers: run.epoch == nil
+    }
+  }
+
+  /// Leases worker `id` its part of the active runs' rounds: a shard, or a place in an epoch's
+  /// group; nil when none waits or the worker has no room.
+  mutating func leaseNextRoundsWork(to id: WorkerID) -> [Directive]? {
+    switch settings.roundExchange {
+    case .coordinator: leaseNextShard(to: id)
+    case .peers: leaseNextEpoch(to: id)
     }
   }
 
@@ -380,7 +423,7 @@ extension Dispatcher {
   }
 
   /// Journals a failure of a run in rounds; a final one ends its rounds and the run.
-  private mutating func failRounds(
+  mutating func failRounds(
     _ key: RunKey, attempt: UInt64, message: String, isFinal: Bool, worker: WorkerID? = nil
   ) -> [Directive] {
     let failure = WireMessage.RunFailure(attempt: attempt, key: key, message: message)
@@ -393,9 +436,10 @@ extension Dispatcher {
         .log(LogEvent(.warning, "A shard failed (\(count) of \(settings.retryLimit)): \(message)", metadata)))
       return out
     }
-    endRounds(key)
+    let cancels = endRounds(key)
     finished.insert(key)
     counters.failed += 1
+    out += cancels
     out.append(.log(LogEvent(.error, "Run in rounds failed, giving up: \(message)", metadata)))
     return out
   }
@@ -416,11 +460,17 @@ extension Dispatcher {
         isFinal: count >= settings.retryLimit)
     }
     counters.roundsDone += 1
+    return afterRounds(key, now: now)
+  }
+
+  /// Rounds of `key` were applied: after its last one the run goes to the front of the queue to be
+  /// evaluated; otherwise a checkpoint is journaled when one is due.
+  mutating func afterRounds(_ key: RunKey, now: ContinuousClock.Instant) -> [Directive] {
     let run = rounds.active[key]!
     let step = run.reduction.step
     if step >= run.plan.steps {
       var out = checkpointRounds(key, continuing: false)
-      endRounds(key)
+      out += endRounds(key)
       // An ordinary lease continues from the last checkpoint: it evaluates and reports the outcome.
       pending.append(key)
       // Milliseconds, whole: the bench divides the rounds done here by them.
@@ -464,7 +514,7 @@ extension Dispatcher {
 
   /// Journals the meta-state of run `key` as its checkpoint (closing the coordinator's attempt,
   /// and opening the next one when the rounds go on).
-  private mutating func checkpointRounds(_ key: RunKey, continuing: Bool) -> [Directive] {
+  mutating func checkpointRounds(_ key: RunKey, continuing: Bool) -> [Directive] {
     guard var run = rounds.active[key] else { return [] }
     let step = run.reduction.step
     guard step > run.checkpointedStep else {
@@ -487,9 +537,11 @@ extension Dispatcher {
     return out
   }
 
-  /// Forgets the rounds of `key`; its live units become stale.
-  private mutating func endRounds(_ key: RunKey) {
-    guard let run = rounds.active.removeValue(forKey: key) else { return }
+  /// Forgets the rounds of `key`; its live units become stale (the members of its epoch in
+  /// flight are told to stop).
+  private mutating func endRounds(_ key: RunKey) -> [Directive] {
+    let cancels = cancelEpoch(of: key)
+    guard let run = rounds.active.removeValue(forKey: key) else { return cancels }
     for unit in run.leasedUnits.values { releaseUnit(unit) }
     if let index = rounds.order.firstIndex(of: key) {
       rounds.order.remove(at: index)
@@ -500,6 +552,7 @@ extension Dispatcher {
       rounds.replicas[id]?[key] = nil
     }
     counters.inRounds -= 1
+    return cancels
   }
 
   /// Forgets a unit (its worker's room comes back).
@@ -512,11 +565,18 @@ extension Dispatcher {
   }
 
   /// Takes back the units of a worker that left, went silent or stalled: their shards wait for
-  /// other workers, lowest first.
+  /// other workers, lowest first, and the epochs it took part in are called off (their other
+  /// members are told to stop).
   mutating func returnUnits(
     of id: WorkerID, _ units: Set<UInt64>, counting counter: WritableKeyPath<Progress, Int>
-  ) {
+  ) -> [Directive] {
+    var out: [Directive] = []
     for unit in units.sorted() {
+      if let member = rounds.epochUnits[unit] {
+        counters[keyPath: counter] += 1
+        out += cancelEpoch(of: member.key)
+        continue
+      }
       guard let issued = rounds.units[unit] else { continue }
       releaseUnit(unit)
       counters[keyPath: counter] += 1
@@ -528,6 +588,7 @@ extension Dispatcher {
       rounds.active[issued.key] = run
     }
     if workers[id] == nil { rounds.replicas[id] = nil }
+    return out
   }
 
   /// The coordinator stops: each active run's meta-state is journaled as its checkpoint (or its
@@ -537,7 +598,7 @@ extension Dispatcher {
     for key in rounds.order {
       out += checkpointRounds(key, continuing: false)
     }
-    for key in rounds.order { endRounds(key) }
+    for key in rounds.order { out += endRounds(key) }
     return out
   }
 }

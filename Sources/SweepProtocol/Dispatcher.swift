@@ -85,8 +85,27 @@ public struct Dispatcher: Sendable {
     /// How often a run with rounds journals its meta-state as a checkpoint (also after its last
     /// round, and when the coordinator stops). Default 10 s.
     public var roundCheckpointInterval: Duration = .seconds(10)
+    /// How the workers of a run with rounds share their shard gradients. Default `.coordinator`
+    /// (`metasweep run` chooses `.peers` unless told otherwise).
+    public var roundExchange: RoundExchange = .coordinator
+    /// About how long an epoch of rounds lasts (``RoundExchange/peers``): a group's members change,
+    /// and a lost member's work is computed again, only at its ends. Default 1 s.
+    public var epochDuration: Duration = .seconds(1)
+    /// The key from which each epoch's secret is derived (drawn at random for each coordinator).
+    public var epochKey: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
 
     public init() {}
+  }
+
+  /// How the workers of a run with rounds share their shard gradients.
+  public enum RoundExchange: String, Sendable, Equatable, CaseIterable {
+    /// Through the coordinator, every round: it leases each shard, sums the gradients and takes the
+    /// step, and sends the next round's parameters (two messages on the path of every round).
+    case coordinator
+    /// Directly between the workers: the coordinator leases an epoch of rounds to a group of
+    /// workers, which exchange their shard gradients over their peer sockets and each take every
+    /// step itself (one message on the path of a round; none in a group of one).
+    case peers
   }
 
   /// The latest checkpoint of a chained run.
@@ -247,6 +266,9 @@ public struct Dispatcher: Sendable {
     var holdings: Set<String> = []
     /// Its live shard units of rounds.
     var units: Set<UInt64> = []
+    /// Where the members of its epochs' groups send it their shard gradients (nil: it takes part
+    /// only in groups of one).
+    var peerEndpoint: String?
   }
 
   /// An attempt this sweep issued: its run, and the worker process it was leased to (nil for an
@@ -397,7 +419,7 @@ public struct Dispatcher: Sendable {
       switch message {
       case .result, .failure, .refusal, .segment:
         break  // still journaled: finished work is worth keeping
-      case .shardResult, .shardFailure:
+      case .shardResult, .shardFailure, .epochReport:
         return []  // the rounds are checkpointed and over
       case .statusRequest:
         return [.reportStatus(to: worker)]
@@ -418,6 +440,7 @@ public struct Dispatcher: Sendable {
     case .failure(let failure): return onFailure(failure, from: worker, peer: peer)
     case .refusal(let refusal): return onRefusal(refusal, from: worker, peer: peer)
     case .shardResult(let result): return onShardResult(result, from: worker, peer: peer)
+    case .epochReport(let report): return onEpochReport(report, from: worker, peer: peer)
     case .shardFailure(let failure): return onShardFailure(failure, from: worker, peer: peer)
     case .goodbye(let reason):
       var out: [Directive] = [.log(LogEvent(.info, "Worker left: \(reason)", [("worker", name(of: worker))]))]
@@ -436,7 +459,8 @@ public struct Dispatcher: Sendable {
       ]
     case .artifactRequest:
       return []  // served by the shell, which holds the artifact store
-    case .welcome, .reject, .lease, .shutdown, .ack, .status, .artifactChunk, .artifactMissing, .shardLease:
+    case .welcome, .reject, .lease, .shutdown, .ack, .status, .artifactChunk, .artifactMissing, .shardLease,
+      .epochLease, .epochCancel:
       return [
         .log(
           LogEvent(.warning, "Ignored a coordinator-only message from a worker", [("worker", "\(worker)")]))
@@ -591,7 +615,8 @@ public struct Dispatcher: Sendable {
     let identity = WorkerIdentity(session: hello.session, authenticatedID: peer.authenticatedID)
     workers[id] = WorkerState(
       name: hello.name, slots: slots, machine: hello.machine, identity: identity,
-      authenticatedID: peer.authenticatedID, address: peer.address, lastHeard: now, waitingSince: now)
+      authenticatedID: peer.authenticatedID, address: peer.address, lastHeard: now, waitingSince: now,
+      peerEndpoint: Self.peerEndpoint(address: peer.address, port: hello.peerPort))
     workerOrder.append(id)
     counters.workers = workerOrder.count
     counters.slots += slots
@@ -879,8 +904,8 @@ public struct Dispatcher: Sendable {
             + "workers, and it gets no more until it reports",
           [("worker", state.name)]))
     ]
-    returnUnits(of: id, state.units, counting: \.reclaimed)
-    return warning + returnLeases(state.attempts, counting: \.reclaimed)
+    let cancels = returnUnits(of: id, state.units, counting: \.reclaimed)
+    return warning + cancels + returnLeases(state.attempts, counting: \.reclaimed)
   }
 
   // MARK: - Leasing
@@ -932,17 +957,18 @@ public struct Dispatcher: Sendable {
   /// Leases worker `id` one unit of work: a waiting shard of a run in rounds first (their runs
   /// wait on it), else the next pending run, whose rounds start if it has any.
   mutating func leaseNext(to id: WorkerID) -> LeaseStep {
-    if let shard = leaseNextShard(to: id) { return .leased(shard) }
+    if let work = leaseNextRoundsWork(to: id) { return .leased(work) }
     guard let name = nameIfRoom(id) else { return .noRoom }
     guard let key = nextPendingKey(for: id, named: name) else { return .nothingPending }
     guard hasRoundsToRun(key) else { return .leased(lease(key, to: id, named: name)) }
-    if rounds.active.values.contains(where: { !$0.waiting.isEmpty }) {
-      // Shards of active runs wait (for workers with room for them): the next run starts after.
+    if rounds.active.values.contains(where: isWaitingForWorkers) {
+      // Shards or epochs of active runs wait (for workers with room for them): the next run
+      // starts after.
       pending.append(key)
       return .noRoom
     }
     var out = startRounds(key)
-    if let shard = leaseNextShard(to: id) { out += shard }
+    if let work = leaseNextRoundsWork(to: id) { out += work }
     return .leased(out)
   }
 
@@ -1064,8 +1090,8 @@ public struct Dispatcher: Sendable {
     workerOrder.removeAll { $0 == id }
     counters.workers = workerOrder.count
     if !state.isDraining { counters.slots -= state.slots }
-    returnUnits(of: id, state.units, counting: \.expired)
-    return returnLeases(state.attempts, counting: \.expired)
+    let cancels = returnUnits(of: id, state.units, counting: \.expired)
+    return cancels + returnLeases(state.attempts, counting: \.expired)
   }
 
   /// Ends `attempts` (journaled as expired, counted in `counter`) and puts their unfinished runs

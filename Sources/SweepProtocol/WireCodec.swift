@@ -26,6 +26,10 @@ public enum WireLimits {
   public static let maxChunkBytes = 16 << 20
   /// The longest log a report carries: what a user's program printed besides its results.
   public static let maxLogBytes = 256 << 10
+  /// The most members of an epoch's group.
+  public static let maxPeers = 4096
+  /// The length of an epoch's secret (the key of its peer gradients' HMAC).
+  public static let peerSecretBytes = 32
 }
 
 /// Encodes and decodes ``WireMessage`` to and from ZeroMQ frames.
@@ -44,7 +48,7 @@ public enum WireLimits {
 /// `encode(decode(frames)) == frames` for every input that decodes.
 public enum WireCodec {
   /// Bumped on every incompatible change of the wire format (see CHANGELOG.md).
-  public static let protocolVersion: UInt16 = 8
+  public static let protocolVersion: UInt16 = 9
 
   /// The first four bytes of every header frame.
   public static let magic: [UInt8] = Array("MSWP".utf8)
@@ -63,6 +67,7 @@ public enum WireCodec {
     case artifactRequest = 0x0A
     case shardResult = 0x0B
     case shardFailure = 0x0C
+    case epochReport = 0x0D
     case welcome = 0x11
     case reject = 0x12
     case lease = 0x13
@@ -72,6 +77,8 @@ public enum WireCodec {
     case artifactChunk = 0x17
     case artifactMissing = 0x18
     case shardLease = 0x19
+    case epochLease = 0x1A
+    case epochCancel = 0x1B
   }
 
   /// Parameter value type tags.
@@ -96,7 +103,7 @@ public enum WireCodec {
         .hello,
         fields: 2 + 4 + stringSize(hello.buildID) + 4 + stringSize(hello.name) + 4 + WireLimits.sessionBytes
           + 4
-          + stringSize(hello.machine))
+          + stringSize(hello.machine) + 2)
       writer.write(hello.protocolVersion)
       writer.write(string: hello.buildID, maxBytes: WireLimits.maxStringBytes)
       writer.write(string: hello.name, maxBytes: WireLimits.maxStringBytes)
@@ -106,6 +113,7 @@ public enum WireCodec {
       writer.write(contentsOf: Array(session))
       writer.write(contentsOf: [UInt8](repeating: 0, count: WireLimits.sessionBytes - session.count))
       writer.write(string: hello.machine, maxBytes: WireLimits.maxStringBytes)
+      writer.write(hello.peerPort)
       return [writer.bytes]
     case .heartbeat:
       return [header(.heartbeat, fields: 0).bytes]
@@ -228,6 +236,52 @@ public enum WireCodec {
       writer.write(failure.reason.rawValue)
       writer.write(string: failure.message, maxBytes: WireLimits.maxStringBytes)
       return [writer.bytes]
+    case .epochLease(let lease):
+      let context = lease.context
+      let names = sortedNames(context.parameters)
+      let peers = Array(lease.peers.prefix(WireLimits.maxPeers))
+      let peersSize = peers.reduce(4) { $0 + 4 + stringSize($1) }
+      var writer = header(
+        .epochLease,
+        fields: 8 + 8 + runKeySize + 4 + stringSize(context.experiment)
+          + parametersSize(context.parameters, names)
+          + 8 + 8 + 8 + 4 + peersSize + WireLimits.peerSecretBytes + runKeySize)
+      writer.write(lease.unit)
+      writer.write(lease.epoch)
+      write(lease.key, to: &writer)
+      writer.write(string: context.experiment, maxBytes: WireLimits.maxStringBytes)
+      write(context.parameters, names, to: &writer)
+      writer.write(context.seed)
+      writer.write(lease.fromStep)
+      writer.write(lease.toStep)
+      writer.write(lease.index)
+      writer.write(UInt32(peers.count))
+      for peer in peers { writer.write(string: peer, maxBytes: WireLimits.maxStringBytes) }
+      // Exactly `peerSecretBytes`: a shorter secret is padded with zeros, a longer one cut.
+      let secret = lease.secret.prefix(WireLimits.peerSecretBytes)
+      writer.write(contentsOf: Array(secret))
+      writer.write(contentsOf: [UInt8](repeating: 0, count: WireLimits.peerSecretBytes - secret.count))
+      write(RunKey(hex: lease.stateSHA256), to: &writer)
+      return [writer.bytes, clipped(lease.state)]
+    case .epochCancel(let unit):
+      var writer = header(.epochCancel, fields: 8)
+      writer.write(unit)
+      return [writer.bytes]
+    case .epochReport(let report):
+      var writer = header(
+        .epochReport, fields: 8 + runKeySize + 1 + 8 + runKeySize + 8 + 8 + 4 + stringSize(report.message) + 1
+      )
+      writer.write(report.unit)
+      write(report.key, to: &writer)
+      writer.write(report.status.rawValue)
+      writer.write(report.step)
+      write(RunKey(hex: report.stateSHA256), to: &writer)
+      writer.write(report.computeSeconds)
+      writer.write(report.waitSeconds)
+      writer.write(string: report.message, maxBytes: WireLimits.maxStringBytes)
+      // Whether the meta-state is frame 1.
+      writer.write(UInt8(report.state == nil ? 0 : 1))
+      return report.state.map { [writer.bytes, clipped($0)] } ?? [writer.bytes]
     }
   }
 
@@ -411,8 +465,8 @@ public enum WireCodec {
       // A report's log, when it has one, is one frame more.
       case .result, .segment: frames.count == 3 ? 3 : 2
       case .failure, .refusal: frames.count == 2 ? 2 : 1
-      case .artifactChunk, .shardResult: 2
-      case .lease, .shardLease: min(max(frames.count, 1), 2)
+      case .artifactChunk, .shardResult, .epochLease: 2
+      case .lease, .shardLease, .epochReport: min(max(frames.count, 1), 2)
       default: 1
       }
     guard frames.count >= expectedFrames else {
@@ -435,10 +489,11 @@ public enum WireCodec {
       let slots = try reader.readUInt32("hello.slots")
       let session = Array(try reader.readBytes(WireLimits.sessionBytes, "hello.session"))
       let machine = try reader.readString("hello.machine", maxBytes: WireLimits.maxStringBytes)
+      let peerPort = try reader.readUInt16("hello.peerPort")
       message = .hello(
         .init(
           protocolVersion: version, buildID: buildID, name: name, slots: slots, session: session,
-          machine: machine))
+          machine: machine, peerPort: peerPort))
     case .heartbeat:
       message = .heartbeat
     case .result:
@@ -602,6 +657,58 @@ public enum WireCodec {
       let text = try reader.readString("shardFailure.message", maxBytes: WireLimits.maxStringBytes)
       message = .shardFailure(
         .init(unit: unit, key: key, step: step, shard: shard, reason: reason, message: text))
+    case .epochLease:
+      let unit = try reader.readUInt64("epochLease.unit")
+      let epoch = try reader.readUInt64("epochLease.epoch")
+      let key = try readRunKey(&reader, "epochLease.key")
+      let experiment = try reader.readString("epochLease.experiment", maxBytes: WireLimits.maxStringBytes)
+      let parameters = try readParameters(&reader)
+      let seed = try reader.readUInt64("epochLease.seed")
+      let fromStep = try reader.readUInt64("epochLease.fromStep")
+      let toStep = try reader.readUInt64("epochLease.toStep")
+      let index = try reader.readUInt32("epochLease.index")
+      let count = try reader.readCount("epochLease.peers", max: WireLimits.maxPeers, minimumElementSize: 4)
+      var peers: [String] = []
+      for _ in 0..<count {
+        peers.append(try reader.readString("epochLease.peer", maxBytes: WireLimits.maxStringBytes))
+      }
+      let secret = Array(try reader.readBytes(WireLimits.peerSecretBytes, "epochLease.secret"))
+      let stateSHA256 = try readRunKey(&reader, "epochLease.stateSHA256").hex
+      message = .epochLease(
+        .init(
+          unit: unit, epoch: epoch, key: key,
+          context: .init(experiment: experiment, parameters: parameters, seed: seed), fromStep: fromStep,
+          toStep: toStep, index: index, peers: peers, secret: secret, stateSHA256: stateSHA256,
+          state: try checkpoint(frames[1], "epochLease.state")))
+    case .epochCancel:
+      message = .epochCancel(unit: try reader.readUInt64("epochCancel.unit"))
+    case .epochReport:
+      let unit = try reader.readUInt64("epochReport.unit")
+      let key = try readRunKey(&reader, "epochReport.key")
+      let rawStatus = try reader.readUInt8("epochReport.status")
+      guard let status = WireMessage.EpochReport.Status(rawValue: rawStatus) else {
+        throw WireError(code: .malformed, message: "Malformed message: epoch report status \(rawStatus).")
+      }
+      let step = try reader.readUInt64("epochReport.step")
+      let stateSHA256 = try readRunKey(&reader, "epochReport.stateSHA256").hex
+      let computeSeconds = try reader.readFloat64("epochReport.computeSeconds")
+      let waitSeconds = try reader.readFloat64("epochReport.waitSeconds")
+      let text = try reader.readString("epochReport.message", maxBytes: WireLimits.maxStringBytes)
+      let flags = try reader.readUInt8("epochReport.flags")
+      guard flags <= 1 else {
+        throw WireError(code: .malformed, message: "Malformed message: epoch report flags \(flags).")
+      }
+      let wanted = Int(flags) + 1
+      guard frames.count == wanted else {
+        throw WireError(
+          code: frames.count < wanted ? .truncated : .malformed,
+          message: "Malformed message: this epoch report has \(wanted) frames, got \(frames.count).")
+      }
+      message = .epochReport(
+        .init(
+          unit: unit, key: key, status: status, step: step, stateSHA256: stateSHA256,
+          computeSeconds: computeSeconds, waitSeconds: waitSeconds, message: text,
+          state: flags == 1 ? try checkpoint(frames[1], "epochReport.state") : nil))
     }
     try reader.expectEnd("the header fields")
     return message

@@ -34,6 +34,8 @@ public enum WireMessage: Sendable, Equatable {
   /// A leased shard was not computed: the worker lacks the round's replica (or its copy is
   /// damaged), or the computation threw.
   case shardFailure(ShardFailure)
+  /// How an epoch of rounds ended on this worker: the meta-state it reached, or why it stopped.
+  case epochReport(EpochReport)
 
   // MARK: Coordinator to worker
 
@@ -56,6 +58,11 @@ public enum WireMessage: Sendable, Equatable {
   case artifactMissing(sha256: String, reason: String)
   /// Compute this: one shard of one round of a run with rounds.
   case shardLease(ShardLease)
+  /// Take part in this: an epoch of rounds, computed by a group of workers that exchange their
+  /// shard gradients directly (``PeerGradient``).
+  case epochLease(EpochLease)
+  /// Stop the epoch of `unit` (a member of its group was lost): report nothing for it.
+  case epochCancel(unit: UInt64)
 
   /// Sent by a worker as its first message.
   public struct Hello: Sendable, Equatable {
@@ -74,8 +81,13 @@ public enum WireMessage: Sendable, Equatable {
     /// The worker host's machine type (CPU model and OpenBLAS kernel): runs are bit-identical
     /// across hosts of one machine type, so the journal keeps it with what each worker computed.
     public var machine: String
+    /// The TCP port on which the worker takes its group's shard gradients in epochs of rounds, on
+    /// the address the coordinator sees it at (0: it takes no part in groups of more than one).
+    public var peerPort: UInt16
     public init(
-      protocolVersion: UInt16, buildID: String, name: String, slots: UInt32, session: [UInt8], machine: String
+      protocolVersion: UInt16, buildID: String, name: String, slots: UInt32, session: [UInt8],
+      machine: String,
+      peerPort: UInt16 = 0
     ) {
       self.protocolVersion = protocolVersion
       self.buildID = buildID
@@ -83,6 +95,7 @@ public enum WireMessage: Sendable, Equatable {
       self.slots = slots
       self.session = session
       self.machine = machine
+      self.peerPort = peerPort
     }
   }
 

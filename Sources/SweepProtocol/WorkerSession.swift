@@ -22,6 +22,8 @@ public struct WorkerSession: Sendable {
     /// This host's machine type (CPU model and OpenBLAS kernel), sent in the hello. Default
     /// "unknown".
     public var machine = "unknown"
+    /// The port of the worker's peer socket, sent in the hello (0: none). Default 0.
+    public var peerPort: UInt16 = 0
     /// How often to repeat the hello until welcomed. Default 1 s.
     public var helloInterval: Duration = .seconds(1)
     /// Exit (code 4) after greeting this long without an answer. Default nil: wait for a
@@ -39,6 +41,10 @@ public struct WorkerSession: Sendable {
     /// Compute the shard of `lease` on a free training thread (from the replica it carries or the
     /// one the shell holds for its run).
     case startShard(WireMessage.ShardLease)
+    /// Take part in the epoch of `lease` on a free training thread.
+    case startEpoch(WireMessage.EpochLease)
+    /// Stop the epoch of `unit` (its report, if one comes, is not sent).
+    case cancelEpoch(unit: UInt64)
     /// Exit the process with `code`; `reason` is logged.
     case exit(code: Int32, reason: String)
     /// Log an event.
@@ -100,7 +106,8 @@ public struct WorkerSession: Sendable {
     .hello(
       WireMessage.Hello(
         protocolVersion: WireCodec.protocolVersion, buildID: settings.buildID, name: settings.name,
-        slots: settings.slots, session: settings.session, machine: settings.machine))
+        slots: settings.slots, session: settings.session, machine: settings.machine,
+        peerPort: settings.peerPort))
   }
 
   /// The socket is connected: greet the coordinator.
@@ -155,6 +162,17 @@ public struct WorkerSession: Sendable {
         runningShards.insert(lease.unit)
         return [.startShard(lease)]
       }
+    case .epochLease(let lease):
+      switch phase {
+      case .stopped: return []
+      case .draining: return [.log(LogEvent(.info, "Not starting an epoch that arrived while draining"))]
+      default:
+        runningShards.insert(lease.unit)
+        return [.startEpoch(lease)]
+      }
+    case .epochCancel(let unit):
+      guard runningShards.remove(unit) != nil else { return [] }
+      return [.cancelEpoch(unit: unit)] + leaveIfDrained()
     case .shutdown:
       phase = .draining
       isLeavingOnShutdown = true
@@ -164,7 +182,7 @@ public struct WorkerSession: Sendable {
     case .artifactChunk, .artifactMissing:
       return []  // the shell's artifact fetcher takes these
     case .hello, .result, .segment, .failure, .refusal, .goodbye, .statusRequest, .status, .draining,
-      .artifactRequest, .shardResult, .shardFailure:
+      .artifactRequest, .shardResult, .shardFailure, .epochReport:
       return [.log(LogEvent(.warning, "Ignored a worker-only message from the coordinator"))]
     }
   }
@@ -186,11 +204,15 @@ public struct WorkerSession: Sendable {
     return [.send(report)] + leaveIfDrained()
   }
 
-  /// A shard finished on a training thread (a ``WireMessage/ShardResult`` or ``WireMessage/ShardFailure``).
+  /// A shard or an epoch finished on a training thread (a ``WireMessage/ShardResult``,
+  /// ``WireMessage/ShardFailure`` or ``WireMessage/EpochReport``).
   public mutating func onShardFinished(_ report: WireMessage, now: ContinuousClock.Instant) -> [Directive] {
     switch report {
     case .shardResult(let r): runningShards.remove(r.unit)
     case .shardFailure(let f): runningShards.remove(f.unit)
+    case .epochReport(let r):
+      // A cancelled epoch's report is dropped: the coordinator has called it off.
+      guard runningShards.remove(r.unit) != nil else { return [] }
     default: return []
     }
     lastSent = now

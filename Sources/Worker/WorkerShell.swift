@@ -40,6 +40,11 @@ public final class WorkerShell {
     /// flipped after it arrived intact (as memory corruption would), so the replica check and its
     /// repair can be seen working. Default nil: never.
     public var damagesEveryNthReplica: Int?
+    /// Where the worker takes its epochs' shard gradients from the other members of their groups
+    /// (`tcp://HOST:0`: a free port on HOST's interfaces; nil: it takes part only in groups of
+    /// one). The coordinator tells the members this port at the address it sees the worker at.
+    /// Default `tcp://*:0`.
+    public var peerBind: String? = "tcp://*:0"
 
     public init(endpoint: String) { self.endpoint = endpoint }
   }
@@ -80,9 +85,14 @@ public final class WorkerShell {
 
     let queue = LeaseQueue(threads: Int(settings.session.slots))
     let context = self.context
+    let peerPort = try settings.peerBind.map {
+      try PeerPort(bind: $0, context: context, maxMessageBytes: settings.maxMessageBytes)
+    }
+    let cancels = EpochCancels()
     for index in 0..<Int(settings.session.slots) {
       let thread = Thread {
-        Self.trainingLoop(queue: queue, context: context, endpoint: reportsEndpoint)
+        Self.trainingLoop(
+          queue: queue, context: context, endpoint: reportsEndpoint, peerPort: peerPort, cancels: cancels)
       }
       thread.name = "metasweep-training-\(index)"
       thread.stackSize = 8 << 20
@@ -90,7 +100,14 @@ public final class WorkerShell {
     }
     defer { queue.close() }
 
-    var session = WorkerSession(settings: settings.session)
+    var sessionSettings = settings.session
+    sessionSettings.peerPort = peerPort?.port ?? 0
+    var session = WorkerSession(settings: sessionSettings)
+    /// Epoch leases received (the fault injection damages every Nth one's meta-state).
+    var epochsReceived = 0
+    var epochStats = (epochs: 0, rounds: 0, computeSeconds: 0.0, waitSeconds: 0.0)
+    /// The rounds of each epoch running here, by unit.
+    var epochRounds: [UInt64: Int] = [:]
     var replicas = ReplicaStore(damagesEveryNth: settings.damagesEveryNthReplica)
     /// The last shard's compute time of each run (a shard this short is computed inline).
     var shardSeconds: [RunKey: Double] = [:]
@@ -162,6 +179,17 @@ public final class WorkerShell {
                     message: "no replica of round \(lease.step), or no context of its run, held")),
                 now: clock.now))
           }
+        case .startEpoch(var lease):
+          epochsReceived += 1
+          if let every = settings.damagesEveryNthReplica, every > 0, epochsReceived % every == 0,
+            !lease.state.isEmpty
+          {
+            lease.state[lease.state.count / 2] ^= 0x01
+          }
+          epochRounds[lease.unit] = Int(clamping: lease.toStep &- lease.fromStep)
+          queue.push(.epoch(lease))
+        case .cancelEpoch(let unit):
+          cancels.cancel(unit)
         case .exit(let code, let reason):
           logger.log(level: code == 0 ? .info : .error, "\(reason)")
           exitCode = code
@@ -252,6 +280,19 @@ public final class WorkerShell {
           let report = try WireCodec.decode(frames)
           switch report {
           case .shardResult, .shardFailure: try onShardReport(report)
+          case .epochReport(let epoch):
+            let rounds = epochRounds.removeValue(forKey: epoch.unit) ?? 0
+            if epoch.status == .done {
+              epochStats.epochs += 1
+              epochStats.rounds += rounds
+              epochStats.computeSeconds += epoch.computeSeconds
+              epochStats.waitSeconds += epoch.waitSeconds
+            } else if epoch.status != .groupFault || epoch.message != EpochRunner.calledOff {
+              logger.warning(
+                "An epoch of rounds ended early: \(epoch.message)",
+                metadata: ["run": "\(epoch.key.short)", "step": "\(epoch.step)"])
+            }
+            try perform(session.onShardFinished(report, now: clock.now))
           default: try perform(session.onRunFinished(report, now: clock.now))
           }
         }
@@ -264,6 +305,12 @@ public final class WorkerShell {
       // and its first of the next (the round trip through the coordinator and its reduction).
       logger.notice(
         "Computed \(shardStats.shards) shards of rounds, \(String(format: "%.1f", shardStats.computeSeconds / Double(shardStats.shards) * 1e6)) µs each; waited \(String(format: "%.1f", shardStats.idlePeriods > 0 ? shardStats.idleSeconds / Double(shardStats.idlePeriods) * 1e6 : 0)) µs for each of \(shardStats.idlePeriods) next rounds"
+      )
+    }
+    if epochStats.epochs > 0 {
+      // What epochs cost this worker, a round: its compute, and its wait for the group's gradients.
+      logger.notice(
+        "Took part in \(epochStats.epochs) epochs of rounds (\(epochStats.rounds) rounds): \(String(format: "%.1f", epochStats.computeSeconds / Double(max(epochStats.rounds, 1)) * 1e6)) µs of compute and \(String(format: "%.1f", epochStats.waitSeconds / Double(max(epochStats.rounds, 1)) * 1e6)) µs of waiting for the group a round"
       )
     }
     if fetcher.bytesFetched > 0 {
@@ -305,7 +352,9 @@ public final class WorkerShell {
   }
 
   /// One training thread: take a lease, run it, push the report; until the queue closes.
-  private static func trainingLoop(queue: LeaseQueue, context: ZMQContext, endpoint: String) {
+  private static func trainingLoop(
+    queue: LeaseQueue, context: ZMQContext, endpoint: String, peerPort: PeerPort?, cancels: EpochCancels
+  ) {
     guard let push = try? Socket(.push, context: context), (try? push.connect(endpoint)) != nil else {
       return
     }
@@ -319,6 +368,8 @@ public final class WorkerShell {
         report = run(lease, inputs: inputs)
       case .shard(let lease, let context, let replica):
         report = computeShard(lease, context: context, replica: replica, computer: &computer)
+      case .epoch(let lease):
+        report = EpochRunner.run(lease, port: peerPort, cancels: cancels)
       }
       _ = try? push.send(frames: WireCodec.encode(report))
     }
@@ -449,6 +500,8 @@ enum Job: Sendable {
   case run(WireMessage.Lease, ArtifactInputs)
   /// A shard lease, and the run's context and replica to compute it with.
   case shard(WireMessage.ShardLease, WireMessage.RunContext, replica: [UInt8])
+  /// A member's part in an epoch of rounds.
+  case epoch(WireMessage.EpochLease)
 }
 
 /// Leases waiting for a training thread; thread-safe.

@@ -65,7 +65,26 @@ struct ServeOptions: ParsableArguments {
       """)
   var roundCheckpointSeconds: Double = 10
 
+  @Option(
+    help: """
+      How the workers of a run in rounds share their shard gradients: peers (directly, each taking \
+      every step itself, in epochs of about a second leased to a group of workers) or coordinator \
+      (through the coordinator, which takes each step: for workers that cannot reach each other).
+      """)
+  var roundExchange: String = "peers"
+
+  @Option(
+    help: """
+      About how many seconds an epoch of rounds lasts (--round-exchange peers): groups of workers \
+      change, and a lost worker's rounds are computed again, only at an epoch's ends.
+      """)
+  var epochSeconds: Double = 1
+
   func validate() throws {
+    guard epochSeconds > 0 else { throw ValidationError("--epoch-seconds must be positive.") }
+    guard ["peers", "coordinator"].contains(roundExchange) else {
+      throw ValidationError("--round-exchange must be peers or coordinator, got '\(roundExchange)'.")
+    }
     guard roundCheckpointSeconds >= 0 else {
       throw ValidationError("--round-checkpoint-seconds must not be negative.")
     }

@@ -298,6 +298,8 @@ struct SweepRunner {
       settings.dispatcher.segmentSteps = document.segmentSteps
       settings.dispatcher.rounds = ExperimentCatalogue.rounds
       settings.dispatcher.roundCheckpointInterval = .milliseconds(Int64(serve.roundCheckpointSeconds * 1000))
+      settings.dispatcher.roundExchange = Dispatcher.RoundExchange(rawValue: serve.roundExchange) ?? .peers
+      settings.dispatcher.epochDuration = .microseconds(Int64(serve.epochSeconds * 1_000_000))
       // Workers that connect by themselves come and go; local ones read this host's disk.
       settings.dispatcher.waitsForCapableWorkers = localWorkers == 0
       let dispatcher = Dispatcher(
@@ -462,7 +464,7 @@ final class LocalWorkerPool {
     process.arguments =
       [
         "worker", "--connect", endpoint, "--slots", "1", "--name", "local-\(index)", "--parent-pid",
-        "\(getpid())",
+        "\(getpid())", "--peer-bind", "tcp://127.0.0.1:0",
       ] + (localStore.map { ["--local-store", $0] } ?? [])
     let logPath = "\(logDirectory)/worker-\(index).log"
     if !FileManager.default.fileExists(atPath: logPath) {

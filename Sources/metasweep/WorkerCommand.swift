@@ -51,6 +51,14 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: .hidden)
   var helloInterval: Double = 1
 
+  @Option(
+    help: """
+      Where this worker takes the shard gradients of the other workers of its groups, in runs in \
+      rounds (tcp://HOST:0: a free port; 'none': it computes epochs of rounds only alone). The \
+      coordinator hands the port out at the address it sees this worker at.
+      """)
+  var peerBind: String = "tcp://*:0"
+
   /// Fault injection for tests: damage every Nth replica of a round after it arrived.
   @Option(help: .hidden)
   var damageEveryNthReplica: Int?
@@ -114,6 +122,7 @@ struct WorkerCommand: ParsableCommand {
       settings.cacheBytes = max(artifactCacheBytes, 0)
       settings.finishOnStop = onStop == "finish"
       settings.damagesEveryNthReplica = damageEveryNthReplica
+      settings.peerBind = peerBind == "none" ? nil : peerBind
       settings.session.giveUpAfter = giveUpAfter.map { .milliseconds(Int64($0 * 1000)) }
       settings.session.helloInterval = .microseconds(Int64(max(helloInterval, 0.000_1) * 1_000_000))
       if let curveKey, let serverKey {

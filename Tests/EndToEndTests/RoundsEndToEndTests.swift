@@ -57,7 +57,8 @@ private func journaledHashes(_ out: URL) throws -> [String] {
 private func checkpointedRounds(_ out: URL) -> UInt64 { checkpointedSteps(out).max() ?? 0 }
 
 @Suite(.serialized) struct RoundsEndToEndTests {
-  @Test func aRunInRounds_onOneTwoOrThreeWorkers_endsWithTheSingleProcessMetaState() throws {
+  @Test(arguments: ["peers", "coordinator"])
+  func aRunInRounds_onOneTwoOrThreeWorkers_endsWithTheSingleProcessMetaState(exchange: String) throws {
     let dir = try makeScratchDirectory()
     let expected = try singleProcessHash(steps: 120, in: dir)
     #expect(expected.count == 64)
@@ -66,14 +67,27 @@ private func checkpointedRounds(_ out: URL) -> UInt64 { checkpointedSteps(out).m
     for workers in 1...3 {
       let out = "w\(workers)"
       let result = try Binary.run(
-        ["run", "rounds.yaml", "--workers", "\(workers)", "--out", out, "--log-level", "info"], in: dir)
+        [
+          "run", "rounds.yaml", "--workers", "\(workers)", "--out", out, "--log-level", "info",
+          "--round-exchange", exchange, "--epoch-seconds", "0.05",
+        ], in: dir)
       #expect(result.status == 0, "\(result.stderr)")
       #expect(result.stderr.contains("Run starts its rounds"), "\(result.stderr.suffix(2000))")
       #expect(try journaledHashes(dir.appendingPathComponent(out)) == [expected], "\(workers) workers")
+      if exchange == "peers" && workers > 1 {
+        // Groups of more than one formed: some worker waited for another's gradients.
+        let logs = try (0..<workers).map {
+          try String(contentsOf: dir.appendingPathComponent("\(out)/logs/worker-\($0).log"), encoding: .utf8)
+        }
+        #expect(logs.filter { $0.contains("Took part in") }.count >= 2, "\(logs)")
+      }
     }
   }
 
-  @Test func killingAWorkerMidRound_andThenTheCoordinatorMidRun_changesNothingInTheMetaState() throws {
+  @Test(arguments: ["peers", "coordinator"])
+  func killingAWorkerMidRound_andThenTheCoordinatorMidRun_changesNothingInTheMetaState(exchange: String)
+    throws
+  {
     let dir = try makeScratchDirectory()
     let steps = 600
     let expected = try singleProcessHash(steps: steps, in: dir)
@@ -82,7 +96,7 @@ private func checkpointedRounds(_ out: URL) -> UInt64 { checkpointedSteps(out).m
     let out = dir.appendingPathComponent("out")
     let serve = [
       "--workers", "2", "--heartbeat", "0.1", "--worker-timeout", "0.6", "--round-checkpoint-seconds", "0.1",
-      "--log-level", "info",
+      "--log-level", "info", "--round-exchange", exchange, "--epoch-seconds", "0.1",
     ]
     let coordinator = try Binary.Running(["run", "rounds.yaml", "--out", "out"] + serve, directory: dir)
     // kill -9 one worker once rounds are under way: its shards go to the other, and the pool
@@ -111,36 +125,53 @@ private func checkpointedRounds(_ out: URL) -> UInt64 { checkpointedSteps(out).m
     #expect(try journaledHashes(out) == [expected])
   }
 
-  @Test func aWorkerWhoseReplicaIsDamaged_isDetected_sentTheReplicaAgain_andTheBitsAreUnchanged() throws {
+  @Test(arguments: ["peers", "coordinator"])
+  func aWorkerWhoseReplicaIsDamaged_isDetected_sentTheReplicaAgain_andTheBitsAreUnchanged(exchange: String)
+    throws
+  {
     let dir = try makeScratchDirectory()
     let expected = try singleProcessHash(steps: 60, in: dir)
     try roundsSweep(steps: 60).write(
       to: dir.appendingPathComponent("rounds.yaml"), atomically: true, encoding: .utf8)
     let endpoint = "tcp://127.0.0.1:\(try freeLoopbackPort())"
     let coordinator = try Binary.Running(
-      ["coordinator", "rounds.yaml", "--bind", endpoint, "--out", "out", "--log-level", "info"],
+      [
+        "coordinator", "rounds.yaml", "--bind", endpoint, "--out", "out", "--log-level", "info",
+        "--round-exchange", exchange, "--epoch-seconds", "0.02",
+      ],
       directory: dir)
     let healthy = try Binary.Running(
       ["worker", "--connect", endpoint, "--slots", "1", "--name", "healthy"], directory: dir)
-    // Every 5th replica this worker stores is damaged after it arrived, as memory corruption would.
+    // Every 5th replica (every 2nd epoch's meta-state) this worker stores is damaged after it
+    // arrived, as memory corruption would.
     let damaged = try Binary.Running(
       [
         "worker", "--connect", endpoint, "--slots", "1", "--name", "damaged", "--damage-every-nth-replica",
-        "5",
+        exchange == "peers" ? "2" : "5",
       ],
       directory: dir)
     let result = coordinator.wait()
     #expect(result.status == 0, "\(result.stderr)")
     #expect(healthy.wait(timeout: 30).status == 0)
     let damagedLog = damaged.wait(timeout: 30)
-    #expect(damagedLog.stderr.contains("A replica failed its check"), "\(damagedLog.stderr.suffix(2000))")
-    #expect(result.stderr.contains("its copy was damaged; sending it"), "\(result.stderr.suffix(2000))")
+    if exchange == "peers" {
+      #expect(
+        damagedLog.stderr.contains("An epoch of rounds ended early: the meta-state hashes to"),
+        "\(damagedLog.stderr.suffix(2000))")
+      #expect(
+        result.stderr.contains("A member's copy of the meta-state was damaged; the epoch is computed again"),
+        "\(result.stderr.suffix(2000))")
+    } else {
+      #expect(damagedLog.stderr.contains("A replica failed its check"), "\(damagedLog.stderr.suffix(2000))")
+      #expect(result.stderr.contains("its copy was damaged; sending it"), "\(result.stderr.suffix(2000))")
+    }
     #expect(try journaledHashes(dir.appendingPathComponent("out")) == [expected])
   }
 }
 
 extension RoundsEndToEndTests {
-  @Test func statusConnect_showsEachRunsRound_itsShards_rate_andSlowestWorker() throws {
+  @Test(arguments: ["peers", "coordinator"])
+  func statusConnect_showsEachRunsRound_itsShards_rate_andSlowestWorker(exchange: String) throws {
     let dir = try makeScratchDirectory()
     try roundsSweep(steps: 5000).write(
       to: dir.appendingPathComponent("rounds.yaml"), atomically: true, encoding: .utf8)
@@ -148,6 +179,7 @@ extension RoundsEndToEndTests {
     let coordinator = try Binary.Running(
       [
         "coordinator", "rounds.yaml", "--bind", endpoint, "--out", "out", "--round-checkpoint-seconds", "0.2",
+        "--round-exchange", exchange, "--epoch-seconds", "0.2",
       ],
       directory: dir)
     let worker = try Binary.Running(
@@ -164,7 +196,14 @@ extension RoundsEndToEndTests {
       "\(status.stdout)")
     #expect(status.stdout.contains("runs in rounds: 1;"), "\(status.stdout)")
     #expect(status.stdout.contains(" of 5000, "), "\(status.stdout)")
-    #expect(status.stdout.contains("/4 shards in"), "\(status.stdout)")
+    if exchange == "peers" {
+      #expect(
+        status.stdout.contains("epoch to round ") || status.stdout.contains("between epochs"),
+        "\(status.stdout)")
+      #expect(status.stdout.contains("on 1 worker (0 done)"), "\(status.stdout)")
+    } else {
+      #expect(status.stdout.contains("/4 shards in"), "\(status.stdout)")
+    }
     #expect(status.stdout.contains("rounds/s, slowest worker w1"), "\(status.stdout)")
     #expect(stopped.status == 0, "\(stopped.stderr.suffix(2000))")
     let checkpointed = checkpointedRounds(dir.appendingPathComponent("out"))

@@ -38,7 +38,8 @@ enum MessageSamples {
       .hello(
         .init(
           protocolVersion: WireCodec.protocolVersion, buildID: "3f2a9c", name: "node1:4242", slots: 2,
-          session: Array(1...16), machine: "x86_64, AMD EPYC (family 25, model 1), OpenBLAS Zen")),
+          session: Array(1...16), machine: "x86_64, AMD EPYC (family 25, model 1), OpenBLAS Zen",
+          peerPort: 45_678)),
       .hello(
         .init(
           protocolVersion: .max, buildID: "", name: unicode, slots: .max,
@@ -106,6 +107,30 @@ enum MessageSamples {
         .init(unit: 0, key: key, step: 0, shard: 0, replicaSHA256: key.hex, seconds: .infinity, gradient: [])),
       .shardFailure(.init(unit: 8, key: key, step: 4, shard: 1, reason: .replicaMissing, message: "")),
       .shardFailure(.init(unit: 9, key: key, step: 5, shard: 0, reason: .failed, message: unicode)),
+      .epochLease(
+        .init(
+          unit: 4, epoch: 2, key: key,
+          context: .init(experiment: "lstm-metalearning", parameters: parameters, seed: 3), fromStep: 8,
+          toStep: 16, index: 1, peers: ["tcp://10.0.0.1:40000", "tcp://[::1]:40001", unicode],
+          secret: Array(0..<32), stateSHA256: key.hex, state: [9, 8, 7])),
+      .epochLease(
+        .init(
+          unit: .max, epoch: .max, key: key, context: .init(experiment: "", parameters: [:], seed: 0),
+          fromStep: .max, toStep: 0, index: .max, peers: [], secret: [UInt8](repeating: 0xFF, count: 32),
+          stateSHA256: key.hex, state: [])),
+      .epochCancel(unit: 12),
+      .epochReport(
+        .init(
+          unit: 4, key: key, status: .done, step: 16, stateSHA256: key.hex, computeSeconds: 0.5,
+          waitSeconds: 0.125, message: "", state: [1, 2, 3])),
+      .epochReport(
+        .init(
+          unit: 5, key: key, status: .done, step: 16, stateSHA256: key.hex, computeSeconds: .infinity,
+          waitSeconds: -0.0, message: "", state: nil)),
+      .epochReport(
+        .init(
+          unit: 6, key: key, status: .groupFault, step: 9, stateSHA256: String(repeating: "0", count: 64),
+          computeSeconds: 0, waitSeconds: 10, message: unicode, state: nil)),
     ]
   }
 
@@ -178,14 +203,14 @@ enum MessageSamples {
   }
 
   static func random(_ rng: inout SplitMix64) -> WireMessage {
-    switch rng.below(21) {
+    switch rng.below(24) {
     case 0:
       .hello(
         .init(
           protocolVersion: UInt16(truncatingIfNeeded: rng.next()), buildID: randomString(&rng),
           name: randomString(&rng), slots: UInt32(truncatingIfNeeded: rng.next()),
           session: (0..<WireLimits.sessionBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
-          machine: randomString(&rng)))
+          machine: randomString(&rng), peerPort: UInt16(truncatingIfNeeded: rng.next())))
     case 1: .heartbeat
     case 2:
       .result(
@@ -254,6 +279,25 @@ enum MessageSamples {
           unit: rng.next(), key: randomKey(&rng), step: rng.next(),
           shard: UInt32(truncatingIfNeeded: rng.next()),
           reason: rng.chance(1, in: 2) ? .replicaMissing : .failed, message: randomString(&rng)))
+    case 21:
+      .epochLease(
+        .init(
+          unit: rng.next(), epoch: rng.next(), key: randomKey(&rng),
+          context: .init(
+            experiment: randomString(&rng), parameters: randomParameters(&rng), seed: rng.next()),
+          fromStep: rng.next(), toStep: rng.next(), index: UInt32(truncatingIfNeeded: rng.next()),
+          peers: (0..<rng.below(5)).map { _ in randomString(&rng) },
+          secret: (0..<WireLimits.peerSecretBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
+          stateSHA256: randomKey(&rng).hex, state: randomBytes(&rng)))
+    case 22: .epochCancel(unit: rng.next())
+    case 23:
+      .epochReport(
+        .init(
+          unit: rng.next(), key: randomKey(&rng),
+          status: WireMessage.EpochReport.Status(rawValue: UInt8(rng.below(4)))!, step: rng.next(),
+          stateSHA256: randomKey(&rng).hex, computeSeconds: randomDouble(&rng),
+          waitSeconds: randomDouble(&rng),
+          message: randomString(&rng), state: rng.chance(1, in: 2) ? nil : randomBytes(&rng)))
     default: .shutdown
     }
   }

@@ -17,19 +17,20 @@ import Testing
   for message in MessageSamples.all {
     let frames = WireCodec.encode(message)
     #expect(Array(frames[0].prefix(4)) == Array("MSWP".utf8))
-    #expect(frames[0][4] == 8 && frames[0][5] == 0)  // version 8, little-endian
+    #expect(frames[0][4] == 9 && frames[0][5] == 0)  // version 9, little-endian
     kinds.insert(frames[0][6])
     switch message {
     case .result(let result): #expect(frames.count == (result.log.isEmpty ? 2 : 3))
     case .segment(let segment): #expect(frames.count == (segment.log.isEmpty ? 2 : 3))
     case .failure(let failure), .refusal(let failure): #expect(frames.count == (failure.log.isEmpty ? 1 : 2))
-    case .artifactChunk, .shardResult: #expect(frames.count == 2)
+    case .artifactChunk, .shardResult, .epochLease: #expect(frames.count == 2)
+    case .epochReport(let report): #expect(frames.count == (report.state == nil ? 1 : 2))
     case .lease(let lease): #expect(frames.count == (lease.checkpoint == nil ? 1 : 2))
     case .shardLease(let lease): #expect(frames.count == (lease.replica == nil ? 1 : 2))
     default: #expect(frames.count == 1)
     }
   }
-  #expect(kinds.count == 21)
+  #expect(kinds.count == 24)
 }
 
 @Test func encode_isDeterministic_whateverTheDictionaryInsertionOrder() {
