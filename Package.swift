@@ -128,7 +128,8 @@ let package = Package(
       name: "JournalTests",
       dependencies: ["Journal", "SweepModel", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "SweepModel"]),
-    .testTarget(name: "WorkerTests", dependencies: ["Worker", "SweepProtocol", "SweepModel"]),
+    .testTarget(
+      name: "WorkerTests", dependencies: ["Worker", "SweepProtocol", "SweepModel", "ZeroMQ", "Experiments"]),
     .testTarget(
       name: "EndToEndTests",
       dependencies: [

@@ -76,7 +76,10 @@ enum EpochRunner {
   static let calledOff = "called off by the coordinator"
 
   /// Computes `lease`'s part of its epoch and returns its report.
-  static func run(_ lease: WireMessage.EpochLease, port: PeerPort?, cancels: EpochCancels) -> WireMessage {
+  static func run(
+    _ lease: WireMessage.EpochLease, port: PeerPort?, cancels: EpochCancels,
+    patience: Duration = minimumPatience
+  ) -> WireMessage {
     defer { cancels.forget(lease.unit) }
     var computeSeconds = 0.0
     var waitSeconds = 0.0
@@ -155,18 +158,18 @@ enum EpochRunner {
         early = [:]
         var missing = gradients.lazy.filter { $0 == nil }.count
         let waitStart = clock.now
-        let patience = max(minimumPatience, computed * 4)
+        let waitLimit = max(patience, computed * 4)
         var lastProgress = waitStart
         while missing > 0 {
           if try pull.poll(.readable, timeout: .milliseconds(20)).isEmpty {
             if cancels.isCancelled(lease.unit) {
               return report(.groupFault, step: UInt64(step), calledOff)
             }
-            if clock.now - lastProgress > patience {
+            if clock.now - lastProgress > waitLimit {
               let absent = gradients.indices.filter { gradients[$0] == nil }
               return report(
                 .groupFault, step: UInt64(step),
-                "no gradient of shards \(absent) of round \(step) came from the group in \(patience)")
+                "no gradient of shards \(absent) of round \(step) came from the group in \(waitLimit)")
             }
             continue
           }

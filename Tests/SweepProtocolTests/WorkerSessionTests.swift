@@ -258,3 +258,51 @@ private let shardLease = WireMessage.ShardLease(
   #expect(out.first == .send(failure))
   #expect(out.contains { if case .exit(0, _) = $0 { true } else { false } })
 }
+
+private let epochLease = WireMessage.EpochLease(
+  unit: 7, epoch: 2, key: RunKey(hex: String(repeating: "b", count: 64)),
+  context: .init(experiment: "lstm-metalearning", parameters: [:], seed: 1), fromStep: 4, toStep: 12,
+  index: 0,
+  peers: ["tcp://127.0.0.1:5000", "tcp://127.0.0.1:5001"], secret: Array(repeating: 1, count: 32),
+  stateSHA256: String(repeating: "c", count: 64), state: [1, 2, 3])
+
+private func epochReport(unit: UInt64) -> WireMessage {
+  .epochReport(
+    .init(
+      unit: unit, key: epochLease.key, status: .done, step: 12,
+      stateSHA256: String(repeating: "d", count: 64),
+      computeSeconds: 0.5, waitSeconds: 0.1, message: "", state: [4, 5]))
+}
+
+@Test func epochLease_startsTheEpoch_anditsReportIsSent_butACancelledEpochsReportIsDropped() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  #expect(s.onMessage(.epochLease(epochLease), now: t0) == [.startEpoch(epochLease)])
+  #expect(s.runningShards == [7])
+  #expect(s.onShardFinished(epochReport(unit: 7), now: t0) == [.send(epochReport(unit: 7))])
+  #expect(s.runningShards.isEmpty)
+  #expect(s.unacknowledged.isEmpty, "an epoch report is not kept: a lost one is computed again")
+
+  var second = epochLease
+  second.unit = 8
+  _ = s.onMessage(.epochLease(second), now: t0)
+  #expect(s.onMessage(.epochCancel(unit: 8), now: t0) == [.cancelEpoch(unit: 8)])
+  #expect(s.runningShards.isEmpty)
+  #expect(s.onShardFinished(epochReport(unit: 8), now: t0).isEmpty, "the coordinator called it off")
+  #expect(s.onMessage(.epochCancel(unit: 99), now: t0).isEmpty, "nothing runs under that unit")
+}
+
+@Test func shutdown_waitsForARunningEpoch_andAnEpochLeaseArrivingWhileDrainingIsNotStarted() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  _ = s.onMessage(.epochLease(epochLease), now: t0)
+  #expect(s.onMessage(.shutdown, now: t0).isEmpty, "an epoch still runs")
+  var late = epochLease
+  late.unit = 9
+  #expect(!s.onMessage(.epochLease(late), now: t0).contains(.startEpoch(late)))
+  let out = s.onShardFinished(epochReport(unit: 7), now: t0)
+  #expect(out.first == .send(epochReport(unit: 7)))
+  #expect(out.contains { if case .exit(0, _) = $0 { true } else { false } })
+}
