@@ -82,6 +82,10 @@ public struct WorkerSession: Sendable {
   /// Shard units of rounds running or queued on training threads. Their reports need no
   /// acknowledgement: a lost one is leased again when the coordinator gives up on it.
   public private(set) var runningShards: Set<UInt64> = []
+  /// The epoch units among them: the coordinator leases a worker one epoch at a time, so a new
+  /// epoch lease means any still running was called off while this worker was out of touch (its
+  /// group waits for nobody; the coordinator's cancel may never have reached it).
+  private var runningEpochs: Set<UInt64> = []
   /// Reports sent but not yet acknowledged as journaled, oldest first; sent again after a new welcome.
   public var unacknowledged: [(attempt: UInt64, report: WireMessage)] {
     pendingReports.sorted { $0.value.order < $1.value.order }.map { ($0.key, $0.value.report) }
@@ -167,10 +171,14 @@ public struct WorkerSession: Sendable {
       case .stopped: return []
       case .draining: return [.log(LogEvent(.info, "Not starting an epoch that arrived while draining"))]
       default:
+        let stale = runningEpochs.sorted()
+        runningShards.subtract(stale)
+        runningEpochs = [lease.unit]
         runningShards.insert(lease.unit)
-        return [.startEpoch(lease)]
+        return stale.map { .cancelEpoch(unit: $0) } + [.startEpoch(lease)]
       }
     case .epochCancel(let unit):
+      runningEpochs.remove(unit)
       guard runningShards.remove(unit) != nil else { return [] }
       return [.cancelEpoch(unit: unit)] + leaveIfDrained()
     case .shutdown:
@@ -212,6 +220,7 @@ public struct WorkerSession: Sendable {
     case .shardFailure(let f): runningShards.remove(f.unit)
     case .epochReport(let r):
       // A cancelled epoch's report is dropped: the coordinator has called it off.
+      runningEpochs.remove(r.unit)
       guard runningShards.remove(r.unit) != nil else { return [] }
     default: return []
     }

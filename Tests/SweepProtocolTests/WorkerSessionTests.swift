@@ -306,3 +306,17 @@ private func epochReport(unit: UInt64) -> WireMessage {
   #expect(out.first == .send(epochReport(unit: 7)))
   #expect(out.contains { if case .exit(0, _) = $0 { true } else { false } })
 }
+
+@Test func aNewEpochLease_callsOffAnEpochStillRunning_whoseCancelNeverArrived() {
+  var s = session()
+  _ = s.start(now: t0)
+  _ = s.onMessage(welcome, now: t0)
+  _ = s.onMessage(.epochLease(epochLease), now: t0)
+  // The coordinator gave up on this worker (and on its epoch), then welcomed it back with a new one.
+  var next = epochLease
+  next.unit = 20
+  #expect(s.onMessage(.epochLease(next), now: t0) == [.cancelEpoch(unit: 7), .startEpoch(next)])
+  #expect(s.runningShards == [20])
+  #expect(s.onShardFinished(epochReport(unit: 7), now: t0).isEmpty, "the old epoch's report is dropped")
+  #expect(s.onShardFinished(epochReport(unit: 20), now: t0) == [.send(epochReport(unit: 20))])
+}
