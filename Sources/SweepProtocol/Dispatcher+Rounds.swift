@@ -433,7 +433,10 @@ extension Dispatcher {
     guard isFinal else {
       let count = failures[key, default: 0]
       out.append(
-        .log(LogEvent(.warning, "A shard failed (\(count) of \(settings.retryLimit)): \(message)", metadata)))
+        .log(
+          LogEvent(
+            .warning, "A shard or an epoch failed (\(count) of \(settings.retryLimit)): \(message)", metadata)
+        ))
       return out
     }
     let cancels = endRounds(key)
@@ -514,7 +517,7 @@ extension Dispatcher {
 
   /// Journals the meta-state of run `key` as its checkpoint (closing the coordinator's attempt,
   /// and opening the next one when the rounds go on).
-  mutating func checkpointRounds(_ key: RunKey, continuing: Bool) -> [Directive] {
+  private mutating func checkpointRounds(_ key: RunKey, continuing: Bool) -> [Directive] {
     guard var run = rounds.active[key] else { return [] }
     let step = run.reduction.step
     guard step > run.checkpointedStep else {

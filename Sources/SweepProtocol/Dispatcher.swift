@@ -28,9 +28,10 @@ import SweepModel
 ///   the run's latest checkpoint; a segment report is journaled, then the run goes back to the
 ///   front of the queue for whichever worker is free. Only the run's latest attempt may advance
 ///   its checkpoint, and only forwards, so an old checkpoint never overwrites a newer one.
-/// - a run with rounds (``Settings/rounds``) is spread over many workers, a shard of a round per
-///   unit of work, next to the leases of whole runs and segments; Dispatcher+Rounds.swift lists
-///   its guarantees.
+/// - a run with rounds (``Settings/rounds``) is spread over many workers, next to the leases of
+///   whole runs and segments: a shard of a round per unit of work (``RoundExchange/coordinator``;
+///   Dispatcher+Rounds.swift lists its guarantees), or a member's part in an epoch of rounds
+///   (``RoundExchange/peers``; Dispatcher+Epochs.swift).
 public struct Dispatcher: Sendable {
   /// Timing and retry settings.
   public struct Settings: Sendable {
