@@ -96,7 +96,8 @@ extension Dispatcher {
     let fromStep = run.reduction.step
     var length = run.lastEpochRounds == 0 ? Self.firstEpochRounds : 2 * run.lastEpochRounds
     if let seconds = run.roundSeconds, seconds > 0 {
-      length = min(length, max(1, Int(settings.epochDuration.inSeconds / seconds)))
+      // Clamped before the conversion: a long epoch of very short rounds must not trap.
+      length = min(length, max(1, Int(min(settings.epochDuration.inSeconds / seconds, 1e15))))
     }
     let toStep = min(run.plan.steps, fromStep + max(length, 1))
     let epoch = rounds.nextEpoch

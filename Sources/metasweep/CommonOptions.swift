@@ -81,7 +81,9 @@ struct ServeOptions: ParsableArguments {
   var epochSeconds: Double = 1
 
   func validate() throws {
-    guard epochSeconds > 0 else { throw ValidationError("--epoch-seconds must be positive.") }
+    guard epochSeconds > 0 && epochSeconds <= 3600 else {
+      throw ValidationError("--epoch-seconds must be in (0, 3600], got \(epochSeconds).")
+    }
     guard ["peers", "coordinator"].contains(roundExchange) else {
       throw ValidationError("--round-exchange must be peers or coordinator, got '\(roundExchange)'.")
     }

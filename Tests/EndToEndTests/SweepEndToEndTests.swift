@@ -146,6 +146,14 @@ private func cleanReport() throws -> [String: Data] {
     #expect(
       badOption.status == 2 && badOption.stderr.contains("--workers must be at least 1"),
       "\(badOption.stderr)")
+    for (option, value, text) in [
+      ("--round-exchange", "gossip", "--round-exchange must be peers or coordinator, got 'gossip'"),
+      ("--epoch-seconds", "1e30", "--epoch-seconds must be in (0, 3600], got 1e+30"),
+      ("--epoch-seconds", "0", "--epoch-seconds must be in (0, 3600], got 0.0"),
+    ] {
+      let refused = try Binary.run(["run", spec, option, value], in: dir)
+      #expect(refused.status == 2 && refused.stderr.contains(text), "\(option) \(value): \(refused.stderr)")
+    }
 
     #expect(try Binary.run(["run", spec, "--workers", "2", "--out", "out"], in: dir).status == 0)
     let path = dir.appendingPathComponent("out/journal.sqlite").path
