@@ -120,19 +120,18 @@ extension Dispatcher {
     /// member with the most compute in the last epoch, and its seconds a round).
     public var slowestWorker: String?
     public var slowestSeconds: Double?
-    /// The epoch in flight (``RoundExchange/peers``): the step it ends at, its members, and how
-    /// many have reported.
-    public var epoch: (toStep: Int, members: Int, reported: Int)?
+    /// The epoch in flight (``RoundExchange/peers``).
+    public var epoch: EpochProgress?
     /// How its workers share their gradients.
     public var exchange: RoundExchange
+  }
 
-    public static func == (a: Self, b: Self) -> Bool {
-      a.key == b.key && a.step == b.step && a.steps == b.steps && a.shards == b.shards
-        && a.shardsDone == b.shardsDone && a.roundsPerSecond == b.roundsPerSecond
-        && a.slowestWorker == b.slowestWorker && a.slowestSeconds == b.slowestSeconds
-        && a.epoch?.toStep == b.epoch?.toStep && a.epoch?.members == b.epoch?.members
-        && a.epoch?.reported == b.epoch?.reported && a.exchange == b.exchange
-    }
+  /// An epoch in flight, for status displays: the step it ends at, its members, and how many
+  /// have reported.
+  public struct EpochProgress: Sendable, Equatable {
+    public var toStep: Int
+    public var members: Int
+    public var reported: Int
   }
 
   /// The active runs with rounds, in the order they started.
@@ -144,7 +143,9 @@ extension Dispatcher {
           shardsDone: run.received, roundsPerSecond: run.roundSeconds.map { 1 / max($0, 1e-9) },
           slowestWorker: run.slowest?.name, slowestSeconds: run.slowest?.seconds,
           epoch: run.epoch.map {
-            ($0.toStep, $0.members.count, $0.reports.lazy.filter { $0 != nil }.count)
+            EpochProgress(
+              toStep: $0.toStep, members: $0.members.count,
+              reported: $0.reports.lazy.filter { $0 != nil }.count)
           }, exchange: settings.roundExchange)
       }
     }

@@ -558,11 +558,7 @@ public enum WireCodec {
         throw WireError(code: .malformed, message: "Malformed message: lease checkpoint flag \(other).")
       }
       let wanted = hasCheckpoint ? 2 : 1
-      guard frames.count == wanted else {
-        throw WireError(
-          code: frames.count < wanted ? .truncated : .malformed,
-          message: "Malformed message: this lease has \(wanted) frames, got \(frames.count).")
-      }
+      try expectFrames(frames, wanted, "lease")
       message = .lease(
         .init(
           attempt: attempt, key: key, experiment: experiment, parameters: parameters, seed: seed,
@@ -625,11 +621,7 @@ public enum WireCodec {
           experiment: experiment, parameters: parameters, seed: try reader.readUInt64("shardLease.seed"))
       }
       let wanted = hasReplica ? 2 : 1
-      guard frames.count == wanted else {
-        throw WireError(
-          code: frames.count < wanted ? .truncated : .malformed,
-          message: "Malformed message: this shard lease has \(wanted) frames, got \(frames.count).")
-      }
+      try expectFrames(frames, wanted, "shard lease")
       message = .shardLease(
         .init(
           unit: unit, key: key, step: step, shard: shard, replicaSHA256: replicaSHA256,
@@ -699,11 +691,7 @@ public enum WireCodec {
         throw WireError(code: .malformed, message: "Malformed message: epoch report flags \(flags).")
       }
       let wanted = Int(flags) + 1
-      guard frames.count == wanted else {
-        throw WireError(
-          code: frames.count < wanted ? .truncated : .malformed,
-          message: "Malformed message: this epoch report has \(wanted) frames, got \(frames.count).")
-      }
+      try expectFrames(frames, wanted, "epoch report")
       message = .epochReport(
         .init(
           unit: unit, key: key, status: status, step: step, stateSHA256: stateSHA256,
@@ -727,6 +715,15 @@ public enum WireCodec {
         message: "Oversized message: \(field) has \(frame.count) bytes, more than \(WireLimits.maxLogBytes).")
     }
     return frame
+  }
+
+  /// Checks that a message whose header says how many frames it has (`wanted`) has that many.
+  private static func expectFrames(_ frames: [[UInt8]], _ wanted: Int, _ what: String) throws(WireError) {
+    guard frames.count == wanted else {
+      throw WireError(
+        code: frames.count < wanted ? .truncated : .malformed,
+        message: "Malformed message: this \(what) has \(wanted) frames, got \(frames.count).")
+    }
   }
 
   private static func checkpoint(_ frame: [UInt8], _ field: StaticString) throws(WireError) -> [UInt8] {

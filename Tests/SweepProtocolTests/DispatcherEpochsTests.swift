@@ -10,41 +10,12 @@ import Testing
 
 private let t0 = ContinuousClock.now
 
-/// A run small enough to meta-train in a test: 12 steps, batch 8 in 4 shards.
-private func tinyRun(seed: UInt64 = 3, shards: Int = 4, ordinal: Int = 0) -> RunSpec {
-  let parameters = ExperimentCatalogue.completed(
-    [
-      "family": .string("boolean"), "batch": .int(8), "steps": .int(12), "sequence_length_train": .int(8),
-      "validation_every": .int(5), "validation_sequences": .int(4), "curve_bin": .int(3),
-      "test_sequences": .int(2), "test_length": .int(8), "shards": .int(shards),
-    ], descriptor: LSTMMetaLearningExperiment.descriptor)
-  return RunSpec(
-    ordinal: ordinal, experiment: "lstm-metalearning", variant: "v", parameters: parameters, seed: seed)
-}
-
-private func singleProcessState(_ run: RunSpec) throws -> [UInt8] {
-  try LSTMMetaLearningExperiment.runSegment(
-    parameters: run.parameters, seed: run.seed, from: nil, steps: 12
-  ).binaryEncoded()
-}
-
 private func settings() -> Dispatcher.Settings {
   var settings = Dispatcher.Settings()
   settings.rounds = ExperimentCatalogue.rounds
   settings.roundCheckpointInterval = .seconds(3600)
   settings.roundExchange = .peers
   return settings
-}
-
-private func worker(_ name: String) -> WorkerID { WorkerID(Array(name.utf8)) }
-
-private func hello(_ name: String, peerPort: UInt16 = 40_000) -> WireMessage {
-  .hello(
-    WireMessage.Hello(
-      protocolVersion: WireCodec.protocolVersion, buildID: "b", name: name, slots: 1,
-      session: Array(name.utf8.prefix(WireLimits.sessionBytes))
-        + [UInt8](repeating: 0, count: max(0, WireLimits.sessionBytes - name.utf8.count)), machine: "m",
-      peerPort: peerPort))
 }
 
 /// Workers that compute the epochs they are leased, a group at a time, with the training core.
@@ -74,7 +45,8 @@ private struct Group {
   }
 
   mutating func join(_ name: String, peerPort: UInt16 = 40_000) {
-    absorb(dispatcher.onMessage(hello(name, peerPort: peerPort), from: worker(name), now: now))
+    absorb(
+      dispatcher.onMessage(TinyRun.hello(name, peerPort: peerPort), from: TinyRun.worker(name), now: now))
   }
 
   /// The meta-state a group reaches from `lease` (every member reaches the same one).
@@ -128,12 +100,12 @@ private struct Group {
 
 @Test(arguments: [1, 2, 3, 16])
 func epochs_withAnyWorkerCount_reachTheSingleProcessMetaState(workers: Int) throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var group = Group(dispatcher: Dispatcher(pending: [run], settings: settings()))
   for index in 0..<workers { group.join("w\(index)") }
   try group.runEpochs()
   #expect(group.leases.count == 1, "after its last round the run is leased whole, to be evaluated")
-  #expect(group.leases.first?.checkpoint == (try singleProcessState(run)))
+  #expect(group.leases.first?.checkpoint == (try TinyRun.finalState(run)))
   #expect(group.dispatcher.progress.roundsDone == 12)
   #expect(group.dispatcher.progress.inRounds == 0)
   // Groups never exceed the run's 4 shards, nor hold a worker twice; members agree on the peers.
@@ -155,36 +127,36 @@ func epochs_withAnyWorkerCount_reachTheSingleProcessMetaState(workers: Int) thro
 }
 
 @Test func aLostMember_callsOffTheEpoch_theOthersAreToldToStop_andTheirLateReportsAreIgnored() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var group = Group(dispatcher: Dispatcher(pending: [run], settings: settings()))
   group.join("a")
   group.join("b")
   try group.completeEpoch()  // a alone: b greeted after the first epoch was leased
   let pair = group.inbox
   #expect(pair.count == 2, "the next epoch goes to both")
-  let aLease = try #require(pair.first { $0.worker == worker("a") }?.lease)
+  let aLease = try #require(pair.first { $0.worker == TinyRun.worker("a") }?.lease)
   // b goes silent: a's part of the epoch is called off.
   group.now += .seconds(6)
-  group.absorb(group.dispatcher.onMessage(.heartbeat, from: worker("a"), now: group.now))
+  group.absorb(group.dispatcher.onMessage(.heartbeat, from: TinyRun.worker("a"), now: group.now))
   group.absorb(group.dispatcher.onTick(now: group.now))
-  group.inbox.removeAll { $0.worker == worker("b") }  // b is gone, with what it held
+  group.inbox.removeAll { $0.worker == TinyRun.worker("b") }  // b is gone, with what it held
   #expect(group.cancelled.map(\.unit) == [aLease.unit])
-  #expect(group.cancelled.map(\.worker) == [worker("a")])
+  #expect(group.cancelled.map(\.worker) == [TinyRun.worker("a")])
   // a's report of the called-off epoch arrives anyway: ignored, nothing moves.
   let stale = group.dispatcher.progress.staleShards
   let state = try Group.compute(aLease)
   group.absorb(
-    group.dispatcher.onMessage(Group.report(aLease, state: state), from: worker("a"), now: group.now))
+    group.dispatcher.onMessage(Group.report(aLease, state: state), from: TinyRun.worker("a"), now: group.now))
   #expect(group.dispatcher.progress.staleShards == stale + 1)
   #expect(group.dispatcher.progress.roundsDone == Int(aLease.fromStep))
   // The rounds are computed again by a new group (a alone), from the same state.
   #expect(group.inbox.count == 1 && group.inbox[0].lease.fromStep == aLease.fromStep)
   try group.runEpochs()
-  #expect(group.leases.first?.checkpoint == (try singleProcessState(run)))
+  #expect(group.leases.first?.checkpoint == (try TinyRun.finalState(run)))
 }
 
 @Test func membersThatDisagree_haveTheEpochComputedAgain_andItCountsAsAFailedAttempt() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var group = Group(dispatcher: Dispatcher(pending: [run], settings: settings()))
   group.join("a")
   group.join("b")
@@ -210,16 +182,16 @@ func epochs_withAnyWorkerCount_reachTheSingleProcessMetaState(workers: Int) thro
     })
   #expect(group.inbox.first?.lease.fromStep == members[0].lease.fromStep, "the same rounds again")
   try group.runEpochs()
-  #expect(group.leases.first?.checkpoint == (try singleProcessState(run)))
+  #expect(group.leases.first?.checkpoint == (try TinyRun.finalState(run)))
 }
 
 @Test func aMemberWhoseCopyIsDamaged_hasItsEpochComputedAgain_andAfterThreeInARowGetsNoMoreEpochs() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var group = Group(dispatcher: Dispatcher(pending: [run], settings: settings()))
   group.join("faulty")
   for attempt in 1...3 {
     let (id, lease) = group.inbox.removeFirst()
-    #expect(id == worker("faulty"))
+    #expect(id == TinyRun.worker("faulty"))
     let report = WireMessage.epochReport(
       .init(
         unit: lease.unit, key: lease.key, status: .stateMismatch, step: lease.fromStep,
@@ -230,20 +202,21 @@ func epochs_withAnyWorkerCount_reachTheSingleProcessMetaState(workers: Int) thro
   }
   #expect(group.inbox.isEmpty, "the faulty worker gets no more epochs")
   group.join("healthy")
-  #expect(group.inbox.map(\.worker) == [worker("healthy")])
+  #expect(group.inbox.map(\.worker) == [TinyRun.worker("healthy")])
   try group.runEpochs()
-  #expect(group.leases.first?.checkpoint == (try singleProcessState(run)))
+  #expect(group.leases.first?.checkpoint == (try TinyRun.finalState(run)))
 }
 
 @Test func aWorkerWithoutAPeerPort_computesEpochsAlone_andGroupsFormOnlyOfWorkersWithOne() throws {
-  var group = Group(dispatcher: Dispatcher(pending: [tinyRun()], settings: settings()))
+  var group = Group(dispatcher: Dispatcher(pending: [TinyRun.spec()], settings: settings()))
   group.join("lonely", peerPort: 0)
   group.join("b")
   group.join("c")
   try group.completeEpoch()  // lonely alone, leased before the others greeted
   // The next epochs go to groups of workers with peer ports; lonely computes alone when it leads.
   // Then b and c form a group, and lonely, with no peer port, leaves the run to them.
-  #expect(group.inbox.map(\.worker) == [worker("b"), worker("c")], "\(group.inbox.map(\.worker))")
+  #expect(
+    group.inbox.map(\.worker) == [TinyRun.worker("b"), TinyRun.worker("c")], "\(group.inbox.map(\.worker))")
   #expect(group.inbox.allSatisfy { $0.lease.peers == ["tcp://127.0.0.1:40000", "tcp://127.0.0.1:40000"] })
   #expect(Dispatcher.peerEndpoint(address: "10.1.2.3", port: 5) == "tcp://10.1.2.3:5")
   #expect(Dispatcher.peerEndpoint(address: "", port: 5) == "tcp://127.0.0.1:5")
@@ -252,7 +225,7 @@ func epochs_withAnyWorkerCount_reachTheSingleProcessMetaState(workers: Int) thro
 }
 
 @Test func twoRunsInEpochs_shareTheFreeWorkers() throws {
-  let runs = [tinyRun(seed: 1, ordinal: 0), tinyRun(seed: 2, ordinal: 1)]
+  let runs = [TinyRun.spec(seed: 1, ordinal: 0), TinyRun.spec(seed: 2, ordinal: 1)]
   var group = Group(dispatcher: Dispatcher(pending: runs, settings: settings()))
   var expectedSettings = settings()
   expectedSettings.expectedWorkers = 4
@@ -262,7 +235,7 @@ func epochs_withAnyWorkerCount_reachTheSingleProcessMetaState(workers: Int) thro
   let byRun = Dictionary(grouping: group.leases, by: \.key)
   #expect(byRun.count == 2)
   for run in runs {
-    #expect(byRun[run.key]?.first?.checkpoint == (try singleProcessState(run)))
+    #expect(byRun[run.key]?.first?.checkpoint == (try TinyRun.finalState(run)))
   }
   // Once both runs were under way, neither had all four workers.
   let groups = Dictionary(

@@ -10,40 +10,11 @@ import Testing
 
 private let t0 = ContinuousClock.now
 
-/// A run small enough to meta-train in a test: 12 steps, batch 8 in 4 shards, validation every 5.
-private func tinyRun(seed: UInt64 = 3, shards: Int = 4, ordinal: Int = 0) -> RunSpec {
-  let parameters = ExperimentCatalogue.completed(
-    [
-      "family": .string("boolean"), "batch": .int(8), "steps": .int(12), "sequence_length_train": .int(8),
-      "validation_every": .int(5), "validation_sequences": .int(4), "curve_bin": .int(3),
-      "test_sequences": .int(2), "test_length": .int(8), "shards": .int(shards),
-    ], descriptor: LSTMMetaLearningExperiment.descriptor)
-  return RunSpec(
-    ordinal: ordinal, experiment: "lstm-metalearning", variant: "v", parameters: parameters, seed: seed)
-}
-
-/// The meta-state one process reaches after the whole run.
-private func singleProcessState(_ run: RunSpec) throws -> [UInt8] {
-  try LSTMMetaLearningExperiment.runSegment(
-    parameters: run.parameters, seed: run.seed, from: nil, steps: 12
-  ).binaryEncoded()
-}
-
 private func settings(checkpointEvery interval: Duration = .seconds(3600)) -> Dispatcher.Settings {
   var settings = Dispatcher.Settings()
   settings.rounds = ExperimentCatalogue.rounds
   settings.roundCheckpointInterval = interval
   return settings
-}
-
-private func worker(_ name: String) -> WorkerID { WorkerID(Array(name.utf8)) }
-
-private func hello(_ name: String, slots: UInt32 = 1) -> WireMessage {
-  .hello(
-    WireMessage.Hello(
-      protocolVersion: WireCodec.protocolVersion, buildID: "b", name: name, slots: slots,
-      session: Array(name.utf8.prefix(WireLimits.sessionBytes))
-        + [UInt8](repeating: 0, count: max(0, WireLimits.sessionBytes - name.utf8.count)), machine: "m"))
 }
 
 /// Workers that compute the shards they are leased with the training core, answering in an order
@@ -80,7 +51,7 @@ private struct Cluster {
   }
 
   mutating func join(_ name: String, slots: UInt32 = 1) {
-    absorb(dispatcher.onMessage(hello(name, slots: slots), from: worker(name), now: now))
+    absorb(dispatcher.onMessage(TinyRun.hello(name, slots: slots), from: TinyRun.worker(name), now: now))
   }
 
   /// What worker `id` would report for `lease`: the shard's gradient from the replica it holds.
@@ -119,20 +90,20 @@ private struct Cluster {
 
 @Test(arguments: [1, 2, 3, 16])
 func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaState(workers: Int) throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
   for index in 0..<workers { cluster.join("w\(index)") }
   try cluster.runRounds()
   #expect(cluster.leases.count == 1, "after its last round the run is leased whole, to be evaluated")
   let finishing = try #require(cluster.leases.first)
-  #expect(finishing.checkpoint == (try singleProcessState(run)))
+  #expect(finishing.checkpoint == (try TinyRun.finalState(run)))
   #expect(cluster.dispatcher.progress.roundsDone == 12)
   #expect(cluster.dispatcher.progress.shardsDone == 48)
   #expect(cluster.dispatcher.progress.inRounds == 0)
 }
 
 @Test func aReplicaIsSentToAWorkerOncePerRound_withItsFirstShard_andTheRunsContextOnce() throws {
-  var cluster = Cluster(dispatcher: Dispatcher(pending: [tinyRun()], settings: settings()))
+  var cluster = Cluster(dispatcher: Dispatcher(pending: [TinyRun.spec()], settings: settings()))
   cluster.join("a")
   // One slot plus one queued unit: two shards of round 0, the replica and context with the first only.
   #expect(cluster.inbox.count == 2)
@@ -152,54 +123,54 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
 
 @Test func aWorkerLostMidRound_hasItsShardsComputedElsewhere_itsLateReportIgnored_andTheBitsUnchanged() throws
 {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
   cluster.join("a")
   cluster.join("b")
   // A few rounds, then b goes silent holding units of the current round.
   for _ in 0..<9 { try cluster.answerOne() }
-  let held = cluster.inbox.filter { $0.worker == worker("b") }
+  let held = cluster.inbox.filter { $0.worker == TinyRun.worker("b") }
   #expect(!held.isEmpty)
-  cluster.inbox.removeAll { $0.worker == worker("b") }
+  cluster.inbox.removeAll { $0.worker == TinyRun.worker("b") }
   // a keeps heartbeating; b does not.
   cluster.now += .seconds(3)
-  cluster.absorb(cluster.dispatcher.onMessage(.heartbeat, from: worker("a"), now: cluster.now))
+  cluster.absorb(cluster.dispatcher.onMessage(.heartbeat, from: TinyRun.worker("a"), now: cluster.now))
   cluster.now += .seconds(3)
-  cluster.absorb(cluster.dispatcher.onMessage(.heartbeat, from: worker("a"), now: cluster.now))
+  cluster.absorb(cluster.dispatcher.onMessage(.heartbeat, from: TinyRun.worker("a"), now: cluster.now))
   cluster.absorb(cluster.dispatcher.onTick(now: cluster.now))
   #expect(cluster.dispatcher.progress.workers == 1)
   #expect(cluster.dispatcher.progress.expired == held.count)
   // b's report arrives late over its old connection: ignored, never reduced.
-  let late = try cluster.report(held[0].lease, by: worker("b"))
-  let out = cluster.dispatcher.onMessage(late, from: worker("b"), now: cluster.now)
+  let late = try cluster.report(held[0].lease, by: TinyRun.worker("b"))
+  let out = cluster.dispatcher.onMessage(late, from: TinyRun.worker("b"), now: cluster.now)
   #expect(!out.contains { if case .send = $0 { true } else { false } })
   #expect(cluster.dispatcher.progress.staleShards == 1)
   #expect(cluster.dispatcher.progress.refused == 0, "late, not forged")
   try cluster.runRounds()
-  #expect(try #require(cluster.leases.first).checkpoint == (try singleProcessState(run)))
+  #expect(try #require(cluster.leases.first).checkpoint == (try TinyRun.finalState(run)))
 }
 
 @Test func aShardComputedFromAnotherReplica_isNeverReduced_andIsComputedAgainWithTheReplica() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
   cluster.join("a")
   try cluster.answerOne()
   try cluster.answerOne()
   // The worker's replica is damaged after it arrived: its next shard is computed from the wrong bytes.
-  var (step, bytes) = try #require(cluster.replicas[worker("a")]?[run.key])
+  var (step, bytes) = try #require(cluster.replicas[TinyRun.worker("a")]?[run.key])
   bytes[bytes.count / 2] ^= 1
-  cluster.replicas[worker("a")]![run.key] = (step, bytes)
+  cluster.replicas[TinyRun.worker("a")]![run.key] = (step, bytes)
   let (id, lease) = cluster.inbox.removeFirst()
   let wrong = try cluster.report(lease, by: id)
   cluster.absorb(cluster.dispatcher.onMessage(wrong, from: id, now: cluster.now))
   #expect(cluster.dispatcher.progress.replicaResends == 1)
   #expect(cluster.inbox.contains { $0.lease.shard == lease.shard && $0.lease.replica != nil })
   try cluster.runRounds()
-  #expect(try #require(cluster.leases.first).checkpoint == (try singleProcessState(run)))
+  #expect(try #require(cluster.leases.first).checkpoint == (try TinyRun.finalState(run)))
 }
 
 @Test func aWorkerWithoutTheReplica_getsTheLeaseAgainWithIt() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
   cluster.join("a")
   // Its replica and context are lost (a restarted store) before the second shard of the round.
@@ -221,30 +192,30 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
       $0.lease.shard == second.shard && $0.lease.replica != nil && $0.lease.context != nil
     })
   try cluster.runRounds()
-  #expect(try #require(cluster.leases.first).checkpoint == (try singleProcessState(run)))
+  #expect(try #require(cluster.leases.first).checkpoint == (try TinyRun.finalState(run)))
 }
 
 @Test func aShardReport_fromAWorkerItWasNotLeasedTo_isRefused_andNeverReduced() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
   cluster.join("a")
   cluster.join("b")
-  let (_, lease) = try #require(cluster.inbox.first { $0.worker == worker("a") })
+  let (_, lease) = try #require(cluster.inbox.first { $0.worker == TinyRun.worker("a") })
   // b forges a's unit (with the replica it computed itself).
-  var forged = try cluster.report(lease, by: worker("a"))
+  var forged = try cluster.report(lease, by: TinyRun.worker("a"))
   if case .shardResult(var result) = forged {
     result.gradient = [UInt8](repeating: 0, count: result.gradient.count)
     forged = .shardResult(result)
   }
-  let out = cluster.dispatcher.onMessage(forged, from: worker("b"), now: cluster.now)
+  let out = cluster.dispatcher.onMessage(forged, from: TinyRun.worker("b"), now: cluster.now)
   #expect(cluster.dispatcher.progress.refused == 1)
   #expect(!out.contains { if case .send = $0 { true } else { false } })
   try cluster.runRounds()
-  #expect(try #require(cluster.leases.first).checkpoint == (try singleProcessState(run)))
+  #expect(try #require(cluster.leases.first).checkpoint == (try TinyRun.finalState(run)))
 }
 
 @Test func checkpoints_areJournaledAsRoundsGoOn_andAResumedDispatcherReachesTheSameBits() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings(checkpointEvery: .zero)))
   cluster.join("a")
   cluster.join("b")
@@ -273,11 +244,11 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   resumed.join("c")
   #expect(resumed.inbox.allSatisfy { $0.lease.step == 6 })
   try resumed.runRounds()
-  #expect(try #require(resumed.leases.first).checkpoint == (try singleProcessState(run)))
+  #expect(try #require(resumed.leases.first).checkpoint == (try TinyRun.finalState(run)))
 }
 
 @Test func stopping_journalsEachActiveRunsMetaState() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
   cluster.join("a")
   while cluster.dispatcher.progress.roundsDone < 3 { try cluster.answerOne() }
@@ -288,9 +259,9 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
 }
 
 @Test func twoRunsWithRounds_andAnIndependentRun_shareTheWorkers_andEachReachesItsOwnBits() throws {
-  let first = tinyRun(seed: 1, ordinal: 0)
-  let second = tinyRun(seed: 2, ordinal: 1)
-  let whole = tinyRun(seed: 5, shards: 1, ordinal: 2)
+  let first = TinyRun.spec(seed: 1, ordinal: 0)
+  let second = TinyRun.spec(seed: 2, ordinal: 1)
+  let whole = TinyRun.spec(seed: 5, shards: 1, ordinal: 2)
   var cluster = Cluster(dispatcher: Dispatcher(pending: [first, second, whole], settings: settings()))
   cluster.join("a", slots: 2)
   cluster.join("b", slots: 2)
@@ -303,27 +274,27 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
   }
   #expect(interleaved, "both runs were in rounds at once, each making progress")
   let finishing = Dictionary(uniqueKeysWithValues: cluster.leases.map { ($0.key, $0) })
-  #expect(finishing[first.key]?.checkpoint == (try singleProcessState(first)))
-  #expect(finishing[second.key]?.checkpoint == (try singleProcessState(second)))
+  #expect(finishing[first.key]?.checkpoint == (try TinyRun.finalState(first)))
+  #expect(finishing[second.key]?.checkpoint == (try TinyRun.finalState(second)))
   #expect(finishing[whole.key]?.checkpoint == nil, "a run without shards is leased whole from the start")
 }
 
 @Test func aRunWithOneShard_isNeverRunInRounds() {
-  var dispatcher = Dispatcher(pending: [tinyRun(shards: 1)], settings: settings())
-  let out = dispatcher.onMessage(hello("a"), from: worker("a"), now: t0)
+  var dispatcher = Dispatcher(pending: [TinyRun.spec(shards: 1)], settings: settings())
+  let out = dispatcher.onMessage(TinyRun.hello("a"), from: TinyRun.worker("a"), now: t0)
   #expect(out.contains { if case .send(.lease, _) = $0 { true } else { false } })
   #expect(!out.contains { if case .send(.shardLease, _) = $0 { true } else { false } })
 }
 
 @Test func aWorkerThatDamagesEveryReplicaItIsSent_getsNoMoreShards_andTheOthersFinishTheRun() throws {
-  let run = tinyRun()
+  let run = TinyRun.spec()
   var cluster = Cluster(dispatcher: Dispatcher(pending: [run], settings: settings()))
   cluster.join("good")
   cluster.join("bad")
   var badReports = 0
   while !cluster.inbox.isEmpty {
     let (id, lease) = cluster.inbox.removeFirst()
-    if id == worker("bad") {
+    if id == TinyRun.worker("bad") {
       // Every lease, even one carrying the replica, is answered "replica missing".
       badReports += 1
       let failure = WireMessage.ShardFailure(lease, reason: .replicaMissing, message: "damaged")
@@ -339,5 +310,5 @@ func rounds_withAnyWorkerCount_answeringInAnyOrder_reachTheSingleProcessMetaStat
     cluster.directives.contains {
       if case .log(let event) = $0 { event.message.contains("gets no more shards") } else { false }
     })
-  #expect(try #require(cluster.leases.first).checkpoint == (try singleProcessState(run)))
+  #expect(try #require(cluster.leases.first).checkpoint == (try TinyRun.finalState(run)))
 }
